@@ -1,0 +1,85 @@
+/* hessa core: start-up, options, logging, collective errors, random streams, timers.
+ *
+ * Every other layer includes this header. It is the only place that decides how
+ * an error ends a run: a fault detected on one rank must end every rank with one
+ * clear message and a non-zero exit, never a hang (see HessaSyncError and main()).
+ */
+#ifndef HESSA_CORE_H
+#define HESSA_CORE_H
+
+#include <petscsys.h>
+#include <stdint.h>
+
+#define HESSA_VERSION "0.1.0"
+
+/* Error codes of hessa's own checks (PETSc codes stay as they are). */
+#define HESSA_ERR_INPUT PETSC_ERR_FILE_UNEXPECTED /* bad or unreadable input file */
+#define HESSA_ERR_ARG   PETSC_ERR_ARG_WRONG       /* bad option value */
+
+/* ---- start-up and shutdown -------------------------------------------------- */
+/* Collective on MPI_COMM_WORLD. Initializes MPI/PETSc, installs hessa's error
+ * handler (which records the first message instead of printing a traceback on
+ * every rank), reads -quiet. */
+PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[]);
+/* Ends the run. When err != 0 the ranks first agree (with a timeout) whether every
+ * rank failed: if so rank 0 prints the one message and all exit 1; if not, the
+ * failing rank prints its message and aborts the whole job (no hang). Returns the
+ * process exit status. */
+int HessaFinalize(PetscErrorCode err);
+
+/* ---- collective errors ------------------------------------------------------- */
+/* A local status that a reader fills instead of raising at once, so that all
+ * ranks can learn about a fault on one of them. */
+typedef struct {
+  PetscErrorCode code; /* 0: fine */
+  char           msg[1024];
+} HessaStatus;
+
+/* Not collective: record a formatted message in st (the first one wins). */
+void HessaStatusSet(HessaStatus *st, PetscErrorCode code, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(3, 4);
+/* Collective on comm: if any rank has a non-zero status, every rank raises the
+ * same error (the message of the lowest failing rank). Returns 0 otherwise. */
+PetscErrorCode HessaSyncError(MPI_Comm comm, const HessaStatus *st);
+
+/* Raise a hessa input error from inside a function (not collective: use where all
+ * ranks see the same data, e.g. option values, or before a HessaSyncError). */
+#define HESSA_ERR(comm, code, ...) SETERRQ(comm, code, __VA_ARGS__)
+
+/* ---- logging ------------------------------------------------------------------ */
+/* Collective on comm (only rank 0 prints): a line to stderr prefixed "hessa: ",
+ * unless -quiet was given. */
+PetscErrorCode HessaLog(MPI_Comm comm, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
+PetscBool      HessaIsQuiet(void);
+
+/* ---- deterministic random streams ---------------------------------------------- */
+/* Counter-based: the value for (seed, stream, index) is a pure function, so any
+ * rank can produce any entry of a random vector and the vector does not depend
+ * on the number of ranks. Streams separate independent uses (probe vectors,
+ * initial weights, mini-batches, ...). */
+uint64_t HessaRandomBits(uint64_t seed, uint64_t stream, uint64_t index);
+double   HessaRandomUniform(uint64_t seed, uint64_t stream, uint64_t index);    /* in (0,1) */
+double   HessaRandomNormal(uint64_t seed, uint64_t stream, uint64_t index);     /* N(0,1) */
+double   HessaRandomRademacher(uint64_t seed, uint64_t stream, uint64_t index); /* +-1 */
+
+typedef enum { HESSA_RANDOM_UNIFORM, HESSA_RANDOM_NORMAL, HESSA_RANDOM_RADEMACHER } HessaRandomKind;
+/* Not collective: fill x[0..count) with entries first..first+count of the stream. */
+void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, PetscInt first, PetscInt count, double *x);
+
+/* ---- timers ------------------------------------------------------------------- */
+/* Wall-clock seconds per named phase, accumulated over the run (not collective). */
+PetscErrorCode HessaTimerStart(const char phase[]);
+PetscErrorCode HessaTimerStop(const char phase[]);
+PetscErrorCode HessaTimerGet(const char phase[], double *seconds);
+/* Not collective: number of phases and the name/seconds of phase i. */
+PetscInt       HessaTimerCount(void);
+PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds);
+/* Collective: rank 0 logs every phase with the max over ranks. */
+PetscErrorCode HessaTimerLogAll(MPI_Comm comm);
+
+/* ---- small helpers ------------------------------------------------------------- */
+/* Split count items over size ranks in contiguous blocks: rank gets [*first, *first + *local). */
+void HessaSplitRange(PetscInt count, PetscMPIInt size, PetscMPIInt rank, PetscInt *first, PetscInt *local);
+/* Overflow-checked product of sizes; returns PETSC_FALSE on overflow of 2^62. */
+PetscBool HessaSizeMul(uint64_t a, uint64_t b, uint64_t *out);
+
+#endif

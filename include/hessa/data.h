@@ -1,0 +1,96 @@
+/* hessa data: data set readers, synthetic generators, sharding.
+ *
+ * A HessaData holds only this rank's shard of the samples: samples are split in
+ * contiguous blocks over the ranks of the communicator (HessaSplitRange), so a
+ * rank never reads more than its share. An empty shard is legal.
+ *
+ * Life cycle: HessaDataCreate -> HessaDataSetFromOptions -> HessaDataLoad ->
+ * (use) -> HessaDataDestroy.
+ */
+#ifndef HESSA_DATA_H
+#define HESSA_DATA_H
+
+#include <hessa/core.h>
+
+typedef enum { HESSA_TASK_CLASSIFICATION, HESSA_TASK_REGRESSION } HessaTask;
+
+typedef enum {
+  HESSA_DATA_FASHION_MNIST, /* Debian's dataset-fashion-mnist (gzip IDX) */
+  HESSA_DATA_IDX,           /* IDX files, gzip or raw: -hessa_data_features / -hessa_data_labels */
+  HESSA_DATA_NPY,           /* NPY files */
+  HESSA_DATA_HDF5,          /* one HDF5 file with a features and a labels data set */
+  HESSA_DATA_BLOBS,         /* synthetic Gaussian blobs (classification) */
+  HESSA_DATA_GAUSSIAN,      /* synthetic N(0,1) inputs with zero targets; used for teacher-student */
+  HESSA_DATA_NONE           /* no samples: analytic objectives */
+} HessaDataSource;
+
+typedef enum { HESSA_SCALE_NONE, HESSA_SCALE_UNIT, HESSA_SCALE_STANDARDIZE } HessaDataScale;
+
+typedef struct _p_HessaData *HessaData;
+struct _p_HessaData {
+  MPI_Comm        comm;
+  HessaDataSource source;
+  HessaTask       task;
+  char            features_path[PETSC_MAX_PATH_LEN];
+  char            labels_path[PETSC_MAX_PATH_LEN];
+  char            hdf5_features[256], hdf5_labels[256]; /* data set names inside the HDF5 file */
+  PetscBool       test_split;                           /* fashion-mnist: t10k instead of train */
+  PetscInt        limit;                                /* take the first `limit` samples (-1: all) */
+  HessaDataScale  scale;
+  PetscInt        seed;                                 /* synthetic generators */
+  PetscInt        synth_samples, synth_features, synth_classes;
+  PetscReal       synth_spread;                         /* blobs: std of each blob around its centre */
+
+  /* results of HessaDataLoad */
+  PetscInt n_global;   /* samples over all ranks */
+  PetscInt first;      /* global index of this rank's first sample */
+  PetscInt n_local;    /* samples on this rank (may be 0) */
+  PetscInt n_features; /* length of one sample */
+  PetscInt n_classes;  /* classification: number of classes (labels in [0, n_classes)) */
+  PetscInt n_targets;  /* regression: length of one target (0 for classification) */
+  double  *x;          /* [n_local][n_features], row-major */
+  int     *labels;     /* [n_local] (classification), else NULL */
+  double  *y;          /* [n_local][n_targets] (regression), else NULL */
+  char     description[512];
+};
+
+/* Collective. Defaults: Fashion-MNIST training set, pixels scaled to [0,1], all samples. */
+PetscErrorCode HessaDataCreate(MPI_Comm comm, HessaData *data);
+/* Collective. Options: -hessa_data_source, -hessa_data_features, -hessa_data_labels,
+ * -hessa_data_hdf5_features, -hessa_data_hdf5_labels, -hessa_data_test, -hessa_data_limit,
+ * -hessa_data_scale, -hessa_data_seed, -hessa_data_samples, -hessa_data_dim,
+ * -hessa_data_classes, -hessa_data_spread. */
+PetscErrorCode HessaDataSetFromOptions(HessaData data);
+/* Collective. Reads (or generates) this rank's shard; any fault on any rank ends
+ * every rank with one message naming the file, what was expected and what was found. */
+PetscErrorCode HessaDataLoad(HessaData data);
+/* Collective: global checksums (sum over all samples of sum_j (j+1) * x_ij, and
+ * sum of (i+1) * label_i), independent of the number of ranks up to round-off. */
+PetscErrorCode HessaDataChecksum(HessaData data, double *feature_sum, double *label_sum);
+/* Collective: rank 0 logs what was loaded and how it is sharded. */
+PetscErrorCode HessaDataView(HessaData data);
+PetscErrorCode HessaDataDestroy(HessaData *data);
+
+/* Single-file readers, used by HessaDataLoad and by the fuzz harnesses. They read
+ * rows [first, first+count) of the file (count < 0: all) and are not collective:
+ * on a fault they fill st and return 0 with nothing allocated.
+ * HessaArray is a dense array of up to 4 dimensions converted to double. */
+typedef struct {
+  int      ndim;
+  int64_t  shape[4];
+  int64_t  rows;  /* shape[0]: rows in the file */
+  int64_t  row_length; /* product of shape[1..] */
+  int64_t  first, count; /* the rows that were read */
+  double  *values; /* count * row_length doubles (malloc'd; free with free()) */
+  int      is_integer; /* the file's dtype was an integer type */
+} HessaArray;
+
+void HessaArrayFree(HessaArray *a);
+void HessaReadIDX(const char *path, int64_t first, int64_t count, HessaArray *out, HessaStatus *st);
+void HessaReadNPY(const char *path, int64_t first, int64_t count, HessaArray *out, HessaStatus *st);
+/* HDF5 reading is collective when comm is not MPI_COMM_SELF (parallel hyperslab read). */
+void HessaReadHDF5(MPI_Comm comm, const char *path, const char *dataset, int64_t first, int64_t count, HessaArray *out, HessaStatus *st);
+/* Write a float64 (or int64 when is_integer) NPY file (version 1 header). */
+PetscErrorCode HessaWriteNPY(const char *path, int ndim, const int64_t shape[], const double *values, int as_int64);
+
+#endif

@@ -1,0 +1,116 @@
+/* hessa objective: the seam users plug into.
+ *
+ * An objective has n parameters and, for a full-length theta and the rank's local
+ * data shard, computes LOCAL SUMS over its samples of the per-sample loss, its
+ * gradient, Hessian-vector products and Gauss-Newton-vector products. It never
+ * calls MPI: the operator layer reduces the sums over ranks and divides by the
+ * global sample count once, then adds the L2 term (weight_decay/2)|theta|^2.
+ *
+ * Vectors are full-length double arrays indexed by the parameter table (layer-major,
+ * PyTorch nn.Linear order: weight out x in row-major, then bias). A block of b
+ * directions is b contiguous vectors: V[j*n + i] is entry i of direction j.
+ *
+ * Analytic objectives (no data) behave as a data set of one sample: the rank that
+ * owns sample 0 returns the value, the others return zeros.
+ */
+#ifndef HESSA_OBJECTIVE_H
+#define HESSA_OBJECTIVE_H
+
+#include <hessa/data.h>
+
+typedef struct _p_HessaObjective *HessaObjective;
+
+/* The operations an objective implements. Each returns 0 on success or a PETSc error
+ * code; none may call MPI. theta is full length. Outputs are overwritten. */
+typedef struct {
+  /* local sum of per-sample losses */
+  PetscErrorCode (*loss)(HessaObjective, const double *theta, double *loss);
+  /* local sums of loss and gradient */
+  PetscErrorCode (*gradient)(HessaObjective, const double *theta, double *loss, double *grad);
+  /* local sums of H v_j for b directions (V: b*n, HV: b*n) */
+  PetscErrorCode (*hessian_block)(HessaObjective, const double *theta, PetscInt b, const double *V, double *HV);
+  /* local sums of G v_j (generalized Gauss-Newton); NULL if the objective has no GGN */
+  PetscErrorCode (*ggn_block)(HessaObjective, const double *theta, PetscInt b, const double *V, double *GV);
+  /* optional: release the implementation's context */
+  PetscErrorCode (*destroy)(HessaObjective);
+} HessaObjectiveOps;
+
+/* One row of the parameter table. */
+typedef struct {
+  char     name[64];  /* e.g. "layers.0.weight" */
+  int      ndim;      /* 1 or 2 */
+  PetscInt shape[2];
+  PetscInt offset;    /* index of the first entry in the flat vector */
+  PetscInt count;
+} HessaParamBlock;
+
+struct _p_HessaObjective {
+  char              type[64];    /* "quadratic", "mlp", ... */
+  char              description[512];
+  PetscInt          n;           /* number of parameters */
+  PetscInt          n_samples;   /* global sample count the local sums are divided by */
+  PetscReal         weight_decay;/* L2 coefficient added by the operator layer */
+  PetscInt          n_blocks;    /* parameter table */
+  HessaParamBlock  *blocks;
+  HessaObjectiveOps ops;
+  void             *impl;        /* implementation context */
+  HessaData         data;        /* the local shard (not owned), NULL for analytic objectives */
+};
+
+/* ---- generic calls (not collective; local sums) ---- */
+PetscErrorCode HessaObjectiveLoss(HessaObjective, const double *theta, double *loss);
+PetscErrorCode HessaObjectiveGradient(HessaObjective, const double *theta, double *loss, double *grad);
+PetscErrorCode HessaObjectiveHessianBlock(HessaObjective, const double *theta, PetscInt b, const double *V, double *HV);
+PetscErrorCode HessaObjectiveGGNBlock(HessaObjective, const double *theta, PetscInt b, const double *V, double *GV);
+PetscErrorCode HessaObjectiveDestroy(HessaObjective *obj);
+/* Allocate an objective with n parameters and a one-row parameter table "theta". */
+PetscErrorCode HessaObjectiveCreateEmpty(const char type[], PetscInt n, HessaObjective *obj);
+
+/* ---- analytic objectives (closed-form gradient and Hessian) ---- */
+typedef enum {
+  HESSA_ANALYTIC_QUADRATIC,     /* 1/2 (x - x0)^T Q diag(lambda) Q^T (x - x0) */
+  HESSA_ANALYTIC_LINEAR_TOY,    /* (1 - w1 w2)^2 */
+  HESSA_ANALYTIC_X2_PLUS_Y4,    /* x^2 + y^4 */
+  HESSA_ANALYTIC_X2_MINUS_Y4,   /* x^2 - y^4 */
+  HESSA_ANALYTIC_ROSENBROCK,    /* sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 */
+  HESSA_ANALYTIC_MONKEY_SADDLE  /* x^3 - 3 x y^2 */
+} HessaAnalyticKind;
+
+/* Quadratic with a prescribed spectrum lambda[0..n): Q is a product of `reflections`
+ * Householder reflections with random unit normals from (seed, stream "quadratic"). */
+PetscErrorCode HessaQuadraticCreate(PetscInt n, const double *lambda, PetscInt reflections, uint64_t seed, PetscBool owns_sample, HessaObjective *obj);
+/* Spectrum generator: a bulk spread over [bulk_lo, bulk_hi], n_out outliers spread up to
+ * outlier_max, and n_neg negative eigenvalues spread over [neg_lo, neg_hi]. */
+PetscErrorCode HessaSpectrumGenerate(PetscInt n, double bulk_lo, double bulk_hi, PetscInt n_out, double outlier_max, PetscInt n_neg, double neg_lo, double neg_hi, double *lambda);
+/* Apply Q or Q^T of a quadratic objective (for tests that need the eigenvectors). */
+PetscErrorCode HessaQuadraticApplyQ(HessaObjective obj, PetscBool transpose, const double *x, double *y);
+/* The other analytic objectives; n is only used by Rosenbrock. */
+PetscErrorCode HessaAnalyticCreate(HessaAnalyticKind kind, PetscInt n, PetscBool owns_sample, HessaObjective *obj);
+
+/* ---- the MLP objective ---- */
+typedef enum { HESSA_ACT_IDENTITY, HESSA_ACT_TANH, HESSA_ACT_SIGMOID, HESSA_ACT_RELU, HESSA_ACT_SOFTPLUS, HESSA_ACT_GELU } HessaActivation;
+typedef enum { HESSA_LOSS_CROSS_ENTROPY, HESSA_LOSS_MSE } HessaLossKind;
+
+typedef struct {
+  PetscInt        n_layers;     /* dense layers */
+  PetscInt        widths[16];   /* widths[0] = inputs, widths[n_layers] = outputs */
+  HessaActivation activation;   /* hidden layers; the output layer is linear */
+  HessaLossKind   loss;         /* cross-entropy: mean over samples of -log softmax(z)_y;
+                                   mse: mean over samples and outputs of (z - y)^2 (torch's mse_loss) */
+  PetscReal       weight_decay; /* adds (weight_decay/2)|theta|^2 */
+  PetscInt        chunk;        /* samples per chunk (bounds memory) */
+  PetscReal       cache_mb;     /* budget for caching the forward pass at a fixed theta */
+} HessaMLPArch;
+
+PetscErrorCode HessaActivationFromName(const char name[], HessaActivation *act, PetscBool *found);
+const char    *HessaActivationName(HessaActivation act);
+PetscErrorCode HessaLossFromName(const char name[], HessaLossKind *loss, PetscBool *found);
+const char    *HessaLossName(HessaLossKind loss);
+
+/* Not collective. data may have an empty shard. Checks that the architecture matches the
+ * data (input width = features; outputs = classes or targets). */
+PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObjective *obj);
+/* Evaluate the network's outputs for count samples x (rows) into z (count x outputs). */
+PetscErrorCode HessaMLPForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
+
+#endif
