@@ -113,4 +113,15 @@ PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObj
 /* Evaluate the network's outputs for count samples x (rows) into z (count x outputs). */
 PetscErrorCode HessaMLPForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
 
+/* Not collective: the architecture of an MLP objective. */
+PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch);
+
+/* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
+/* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */
+void           HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
+/* Not collective. All tensors into theta[0..n), shapes checked against obj's parameter table. */
+PetscErrorCode HessaWeightsRead(const char folder[], HessaObjective obj, double *theta, HessaStatus *st);
+/* Not collective (one rank): write folder atomically (folder.tmp, then rename). */
+PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const double *theta, HessaStatus *st);
+
 #endif

@@ -1,8 +1,12 @@
 /* Subcommands of the hessa executable. Each is collective on PETSC_COMM_WORLD. */
 #ifndef HESSA_CLI_H
 #define HESSA_CLI_H
-#include <hessa/core.h>
+#include <hessa/operator.h>
 
 PetscErrorCode HessaCliRun(const char command[]);
 PetscErrorCode HessaCliInfo(void);
+PetscErrorCode HessaCliCheck(void);
+
+/* Data, model and operator from the options, at the model's point. */
+PetscErrorCode HessaCliSetUpModel(HessaData *data, HessaModel *model, HessaOperator *op);
 #endif

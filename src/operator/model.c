@@ -1,0 +1,270 @@
+/* HessaModel: which objective, at which point, from the options database.
+ *
+ * The point theta is a sharded Vec. It comes from a weight folder (docs/weights.md;
+ * rank 0 reads it and broadcasts, so a cluster file system sees one reader), from an
+ * initialisation scheme on the rank-independent stream, or (analytic objectives)
+ * from -hessa_model_point.
+ */
+#include <hessa/operator.h>
+#include <string.h>
+
+static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", NULL};
+
+/* HessaModelCreate - collective. data may be NULL (analytic objectives). */
+PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model)
+{
+  HessaModel m;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&m));
+  m->comm = comm;
+  m->data = data;
+  PetscCall(PetscStrncpy(m->kind, "mlp", sizeof m->kind));
+  PetscCall(PetscStrncpy(m->init, "glorot", sizeof m->init));
+  m->arch.n_layers   = 2;
+  m->arch.widths[1]  = 32; /* one hidden layer of 32 by default; input/output from the data */
+  m->arch.activation = HESSA_ACT_TANH;
+  m->arch.loss       = HESSA_LOSS_CROSS_ENTROPY;
+  m->arch.chunk      = 1000;
+  m->arch.cache_mb   = 512;
+  m->analytic_n      = 2;
+  *model             = m;
+  PetscFunctionReturn(0);
+}
+
+/* HessaModelSetFromOptions - collective. See operator.h for the options. */
+PetscErrorCode HessaModelSetFromOptions(HessaModel m)
+{
+  PetscInt  hidden[14], n_hidden = 14, kind = 0;
+  char      act[32], loss[32];
+  PetscBool set, found;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; model_kinds[i]; i++)
+    if (!strcmp(model_kinds[i], m->kind)) kind = i;
+  PetscCall(PetscStrncpy(act, HessaActivationName(m->arch.activation), sizeof act));
+  PetscCall(PetscStrncpy(loss, HessaLossName(m->arch.loss), sizeof loss));
+  PetscOptionsBegin(m->comm, NULL, "hessa model options", NULL);
+  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 7, model_kinds[kind], &kind, NULL));
+  PetscCall(PetscOptionsString("-hessa_model_weights", "weight folder to load (docs/weights.md); empty: initialise", "HessaModelSetFromOptions", m->weights, m->weights, sizeof m->weights, NULL));
+  PetscCall(PetscOptionsString("-hessa_model_init", "initialisation when no weights are given: glorot, he, or teacher (the teacher network's weights)", "HessaModelSetFromOptions", m->init, m->init, sizeof m->init, NULL));
+  PetscCall(PetscOptionsInt("-hessa_model_seed", "seed of the initial weights", "HessaModelSetFromOptions", m->seed, &m->seed, NULL));
+  m->n_point = 16;
+  PetscCall(PetscOptionsRealArray("-hessa_model_point", "analytic objectives: the point x1,x2,...", "HessaModelSetFromOptions", m->point, &m->n_point, &set));
+  if (!set) m->n_point = 0;
+  PetscCall(PetscOptionsInt("-hessa_model_dim", "analytic objectives: dimension of rosenbrock and quadratic", "HessaModelSetFromOptions", m->analytic_n, &m->analytic_n, NULL));
+  PetscCall(PetscOptionsString("-hessa_model_spectrum", "quadratic: text file of eigenvalues (empty: generated bulk, outliers, negatives)", "HessaModelSetFromOptions", m->spectrum, m->spectrum, sizeof m->spectrum, NULL));
+  for (PetscInt i = 1; i < m->arch.n_layers; i++) hidden[i - 1] = m->arch.widths[i];
+  n_hidden = 14;
+  PetscCall(PetscOptionsIntArray("-hessa_mlp_hidden", "MLP hidden widths, e.g. 128,64 (input and output widths come from the data)", "HessaModelSetFromOptions", hidden, &n_hidden, &set));
+  if (set) {
+    m->arch.n_layers = n_hidden + 1;
+    for (PetscInt i = 0; i < n_hidden; i++) m->arch.widths[i + 1] = hidden[i];
+  }
+  PetscCall(PetscOptionsString("-hessa_mlp_activation", "hidden activation: identity, tanh, sigmoid, relu, softplus, gelu", "HessaModelSetFromOptions", act, act, sizeof act, NULL));
+  PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, NULL));
+  PetscCall(PetscOptionsReal("-hessa_mlp_weight_decay", "L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->arch.weight_decay, &m->arch.weight_decay, NULL));
+  PetscCall(PetscOptionsInt("-hessa_mlp_chunk", "samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->arch.chunk, &m->arch.chunk, NULL));
+  PetscCall(PetscOptionsReal("-hessa_mlp_cache_mb", "memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->arch.cache_mb, &m->arch.cache_mb, NULL));
+  PetscOptionsEnd();
+  PetscCall(PetscStrncpy(m->kind, model_kinds[kind], sizeof m->kind));
+  PetscCall(HessaActivationFromName(act, &m->arch.activation, &found));
+  PetscCheck(found, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_mlp_activation: unknown activation '%s' (expected identity, tanh, sigmoid, relu, softplus or gelu)", act);
+  PetscCall(HessaLossFromName(loss, &m->arch.loss, &found));
+  PetscCheck(found, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_mlp_loss: unknown loss '%s' (expected cross-entropy or mse)", loss);
+  PetscCheck(m->arch.chunk > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_mlp_chunk must be positive, found %" PetscInt_FMT, m->arch.chunk);
+  for (PetscInt i = 1; i < m->arch.n_layers; i++) PetscCheck(m->arch.widths[i] > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_mlp_hidden: widths must be positive, found %" PetscInt_FMT, m->arch.widths[i]);
+  PetscFunctionReturn(0);
+}
+
+/* Generated spectrum of the quadratic: a bulk in [0.1, 1], 10 outliers up to 50, and 10% negatives in [-1, -0.1]. */
+static PetscErrorCode QuadraticSpectrum(HessaModel m, double *lambda)
+{
+  PetscFunctionBegin;
+  if (!m->spectrum[0]) {
+    PetscInt n = m->analytic_n, n_out = PetscMin(10, n / 10), n_neg = n / 10;
+    PetscCall(HessaSpectrumGenerate(n, 0.1, 1.0, n_out, 50.0, n_neg, -1.0, -0.1, lambda));
+    PetscFunctionReturn(0);
+  }
+  {
+    HessaStatus st = {0};
+    FILE       *f  = fopen(m->spectrum, "r");
+    PetscInt    count = 0;
+    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': cannot open", m->spectrum);
+    else {
+      while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) count++;
+      fclose(f);
+      if (count != m->analytic_n) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': expected %" PetscInt_FMT " eigenvalues (-hessa_model_dim), found %" PetscInt_FMT, m->spectrum, m->analytic_n, count);
+    }
+    PetscCall(HessaSyncError(m->comm, &st));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* A weight folder names its architecture: rank 0 reads it, every rank gets it. The
+ * chunk size, cache budget and weight decay stay as the options set them. */
+static PetscErrorCode ReadArchitecture(HessaModel m)
+{
+  PetscMPIInt  rank;
+  HessaStatus  st   = {0};
+  HessaMLPArch arch = m->arch;
+  char         kind[64];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  PetscCall(PetscStrncpy(kind, m->kind, sizeof kind));
+  if (rank == 0) HessaWeightsReadArch(m->weights, kind, &arch, &st);
+  PetscCall(HessaSyncError(m->comm, &st));
+  PetscCallMPI(MPI_Bcast(kind, sizeof kind, MPI_CHAR, 0, m->comm));
+  PetscCallMPI(MPI_Bcast(&arch, sizeof arch, MPI_BYTE, 0, m->comm));
+  m->arch.n_layers   = arch.n_layers;
+  m->arch.activation = arch.activation;
+  m->arch.loss       = arch.loss;
+  for (PetscInt i = 0; i <= arch.n_layers; i++) m->arch.widths[i] = arch.widths[i];
+  PetscCall(PetscStrncpy(m->kind, kind, sizeof m->kind));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CreateObjective(HessaModel m)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  if (m->weights[0]) PetscCall(ReadArchitecture(m));
+  if (!strcmp(m->kind, "mlp")) {
+    HessaData d = m->data;
+    PetscCheck(d && d->source != HESSA_DATA_NONE, m->comm, PETSC_ERR_ARG_WRONG, "the mlp model needs data (-hessa_data_source)");
+    PetscInt  outputs = d->task == HESSA_TASK_CLASSIFICATION ? d->n_classes : d->n_targets;
+    if (m->weights[0]) {
+      /* the weights' architecture must fit the data */
+      PetscCheck(m->arch.widths[0] == d->n_features, m->comm, HESSA_ERR_INPUT, "weights '%s': the network takes %" PetscInt_FMT " inputs but the data has %" PetscInt_FMT " features", m->weights, m->arch.widths[0], d->n_features);
+      PetscCheck(m->arch.widths[m->arch.n_layers] == outputs, m->comm, HESSA_ERR_INPUT, "weights '%s': the network has %" PetscInt_FMT " outputs but the data has %" PetscInt_FMT " %s", m->weights, m->arch.widths[m->arch.n_layers], outputs, d->task == HESSA_TASK_CLASSIFICATION ? "classes" : "targets");
+    }
+    m->arch.widths[0]                = d->n_features;
+    m->arch.widths[m->arch.n_layers] = outputs;
+    if (d->task == HESSA_TASK_REGRESSION && m->arch.loss == HESSA_LOSS_CROSS_ENTROPY) m->arch.loss = HESSA_LOSS_MSE;
+    PetscCall(HessaMLPCreate(&m->arch, d, &m->obj));
+  } else if (!strcmp(m->kind, "quadratic")) {
+    double *lambda;
+    PetscCheck(m->analytic_n > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_model_dim must be positive");
+    PetscCall(PetscMalloc1(m->analytic_n, &lambda));
+    PetscCall(QuadraticSpectrum(m, lambda));
+    PetscCall(HessaQuadraticCreate(m->analytic_n, lambda, 4, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
+    PetscCall(PetscFree(lambda));
+  } else {
+    HessaAnalyticKind k = HESSA_ANALYTIC_LINEAR_TOY;
+    if (!strcmp(m->kind, "x2+y4")) k = HESSA_ANALYTIC_X2_PLUS_Y4;
+    else if (!strcmp(m->kind, "x2-y4")) k = HESSA_ANALYTIC_X2_MINUS_Y4;
+    else if (!strcmp(m->kind, "rosenbrock")) k = HESSA_ANALYTIC_ROSENBROCK;
+    else if (!strcmp(m->kind, "monkey-saddle")) k = HESSA_ANALYTIC_MONKEY_SADDLE;
+    PetscCall(HessaAnalyticCreate(k, m->analytic_n, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Fill the sharded point from a full-length array held on every rank. */
+static PetscErrorCode SetPointFromFull(HessaModel m, const double *full)
+{
+  PetscInt lo, hi;
+  double  *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetOwnershipRange(m->theta, &lo, &hi));
+  PetscCall(VecGetArray(m->theta, &a));
+  PetscCall(PetscArraycpy(a, full + lo, hi - lo));
+  PetscCall(VecRestoreArray(m->theta, &a));
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0 reads the weight folder; every rank gets theta (full length) by broadcast. */
+static PetscErrorCode LoadWeights(HessaModel m)
+{
+  PetscMPIInt rank;
+  HessaStatus st   = {0};
+  double     *full = NULL;
+  PetscInt    n    = m->obj->n;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  PetscCall(PetscMalloc1(n, &full));
+  if (rank == 0) PetscCall(HessaWeightsRead(m->weights, m->obj, full, &st));
+  PetscCall(HessaSyncError(m->comm, &st));
+  PetscCallMPI(MPI_Bcast(full, (PetscMPIInt)n, MPI_DOUBLE, 0, m->comm));
+  PetscCall(SetPointFromFull(m, full));
+  PetscCall(PetscFree(full));
+  PetscFunctionReturn(0);
+}
+
+/* HessaModelSetUp - collective: the objective and the point. */
+PetscErrorCode HessaModelSetUp(HessaModel m)
+{
+  PetscInt lo, hi;
+  double  *a;
+
+  PetscFunctionBegin;
+  PetscCall(CreateObjective(m));
+  PetscCall(VecCreateMPI(m->comm, PETSC_DECIDE, m->obj->n, &m->theta));
+  if (m->weights[0]) {
+    PetscCall(LoadWeights(m));
+  } else if (!strcmp(m->kind, "mlp")) {
+    PetscBool teacher = !strcmp(m->init, "teacher") ? PETSC_TRUE : PETSC_FALSE;
+    PetscCheck(teacher || !strcmp(m->init, "glorot") || !strcmp(m->init, "he"), m->comm, PETSC_ERR_ARG_WRONG, "-hessa_model_init: unknown scheme '%s' (expected glorot, he or teacher)", m->init);
+    PetscCall(VecGetOwnershipRange(m->theta, &lo, &hi));
+    PetscCall(VecGetArray(m->theta, &a));
+    PetscCall(HessaMLPInitialize(m->obj, teacher ? "glorot" : m->init, (uint64_t)m->seed, lo, hi - lo, a));
+    PetscCall(VecRestoreArray(m->theta, &a));
+    if (teacher) {
+      /* teacher-student: the targets are this network's outputs, so theta is an exact global minimum */
+      double *full;
+      PetscCheck(m->data->task == HESSA_TASK_REGRESSION, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_model_init teacher needs regression data (-hessa_data_source gaussian)");
+      PetscCall(PetscMalloc1(m->obj->n, &full));
+      PetscCall(HessaMLPInitialize(m->obj, "glorot", (uint64_t)m->seed, 0, m->obj->n, full));
+      PetscCall(HessaMLPTeacherTargets(m->obj, full, m->data));
+      PetscCall(PetscFree(full));
+    }
+  } else {
+    PetscInt n = m->obj->n;
+    PetscCheck(m->n_point == 0 || m->n_point == n, m->comm, PETSC_ERR_ARG_SIZ, "-hessa_model_point: the %s objective has %" PetscInt_FMT " parameters, found %" PetscInt_FMT " values", m->kind, n, m->n_point);
+    PetscCall(VecGetOwnershipRange(m->theta, &lo, &hi));
+    PetscCall(VecGetArray(m->theta, &a));
+    for (PetscInt i = lo; i < hi; i++) a[i - lo] = m->n_point ? m->point[i] : 0.0;
+    PetscCall(VecRestoreArray(m->theta, &a));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* HessaModelSave - collective: gather theta to rank 0, which writes the folder. */
+PetscErrorCode HessaModelSave(HessaModel m, Vec theta, const char folder[])
+{
+  PetscMPIInt rank;
+  VecScatter  sc;
+  Vec         all;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(m->comm, &rank));
+  PetscCall(VecScatterCreateToZero(theta, &sc, &all));
+  PetscCall(VecScatterBegin(sc, theta, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sc, theta, all, INSERT_VALUES, SCATTER_FORWARD));
+  if (rank == 0) {
+    const double *a;
+    PetscCall(VecGetArrayRead(all, &a));
+    PetscCall(HessaWeightsWrite(folder, m->obj, a, &st));
+    PetscCall(VecRestoreArrayRead(all, &a));
+  }
+  PetscCall(VecScatterDestroy(&sc));
+  PetscCall(VecDestroy(&all));
+  PetscCall(HessaSyncError(m->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaModelDestroy(HessaModel *model)
+{
+  PetscFunctionBegin;
+  if (!*model) PetscFunctionReturn(0);
+  PetscCall(VecDestroy(&(*model)->theta));
+  PetscCall(HessaObjectiveDestroy(&(*model)->obj));
+  PetscCall(PetscFree(*model));
+  PetscFunctionReturn(0);
+}
