@@ -20,6 +20,11 @@
 
 typedef struct _p_HessaObjective *HessaObjective;
 
+/* Random streams used by this layer (the 64-bit value is the stream name in ASCII,
+ * so it cannot collide with the small stream numbers of other layers). */
+#define HESSA_STREAM_QUADRATIC UINT64_C(0x7175616472617469) /* "quadrati": Householder normals */
+#define HESSA_STREAM_MLP_INIT  UINT64_C(0x6d6c70696e697400) /* "mlpinit": initial weights */
+
 /* The operations an objective implements. Each returns 0 on success or a PETSc error
  * code; none may call MPI. theta is full length. Outputs are overwritten. */
 typedef struct {
@@ -68,7 +73,7 @@ PetscErrorCode HessaObjectiveCreateEmpty(const char type[], PetscInt n, HessaObj
 
 /* ---- analytic objectives (closed-form gradient and Hessian) ---- */
 typedef enum {
-  HESSA_ANALYTIC_QUADRATIC,     /* 1/2 (x - x0)^T Q diag(lambda) Q^T (x - x0) */
+  HESSA_ANALYTIC_QUADRATIC,     /* 1/2 x^T Q diag(lambda) Q^T x (x0 = 0: the critical point is the origin) */
   HESSA_ANALYTIC_LINEAR_TOY,    /* (1 - w1 w2)^2 */
   HESSA_ANALYTIC_X2_PLUS_Y4,    /* x^2 + y^4 */
   HESSA_ANALYTIC_X2_MINUS_Y4,   /* x^2 - y^4 */
@@ -77,15 +82,22 @@ typedef enum {
 } HessaAnalyticKind;
 
 /* Quadratic with a prescribed spectrum lambda[0..n): Q is a product of `reflections`
- * Householder reflections with random unit normals from (seed, stream "quadratic"). */
+ * Householder reflections with random unit normals u_k from (seed, HESSA_STREAM_QUADRATIC),
+ * entry i of u_k drawn at index k*n + i; Q = H_0 H_1 ... H_{r-1}, H_k = I - 2 u_k u_k^T,
+ * so column k of Q is an eigenvector for lambda[k]. The GGN equals the Hessian. */
 PetscErrorCode HessaQuadraticCreate(PetscInt n, const double *lambda, PetscInt reflections, uint64_t seed, PetscBool owns_sample, HessaObjective *obj);
 /* Spectrum generator: a bulk spread over [bulk_lo, bulk_hi], n_out outliers spread up to
- * outlier_max, and n_neg negative eigenvalues spread over [neg_lo, neg_hi]. */
+ * outlier_max, and n_neg negative eigenvalues spread over [neg_lo, neg_hi]. Evenly spaced,
+ * written in ascending order: negatives, bulk (n - n_out - n_neg values), outliers
+ * (bulk_hi + (outlier_max - bulk_hi) k / n_out, k = 1..n_out). */
 PetscErrorCode HessaSpectrumGenerate(PetscInt n, double bulk_lo, double bulk_hi, PetscInt n_out, double outlier_max, PetscInt n_neg, double neg_lo, double neg_hi, double *lambda);
 /* Apply Q or Q^T of a quadratic objective (for tests that need the eigenvectors). */
 PetscErrorCode HessaQuadraticApplyQ(HessaObjective obj, PetscBool transpose, const double *x, double *y);
 /* The other analytic objectives; n is only used by Rosenbrock. */
 PetscErrorCode HessaAnalyticCreate(HessaAnalyticKind kind, PetscInt n, PetscBool owns_sample, HessaObjective *obj);
+/* Names: "quadratic", "linear_toy", "x2_plus_y4", "x2_minus_y4", "rosenbrock", "monkey_saddle". */
+PetscErrorCode HessaAnalyticFromName(const char name[], HessaAnalyticKind *kind, PetscBool *found);
+const char    *HessaAnalyticName(HessaAnalyticKind kind);
 
 /* ---- the MLP objective ---- */
 typedef enum { HESSA_ACT_IDENTITY, HESSA_ACT_TANH, HESSA_ACT_SIGMOID, HESSA_ACT_RELU, HESSA_ACT_SOFTPLUS, HESSA_ACT_GELU } HessaActivation;
@@ -98,8 +110,9 @@ typedef struct {
   HessaLossKind   loss;         /* cross-entropy: mean over samples of -log softmax(z)_y;
                                    mse: mean over samples and outputs of (z - y)^2 (torch's mse_loss) */
   PetscReal       weight_decay; /* adds (weight_decay/2)|theta|^2 */
-  PetscInt        chunk;        /* samples per chunk (bounds memory) */
-  PetscReal       cache_mb;     /* budget for caching the forward pass at a fixed theta */
+  PetscInt        chunk;        /* samples per chunk (bounds memory); <= 0: 1000 */
+  PetscReal       cache_mb;     /* budget (MB) for caching the forward pass at a fixed theta;
+                                   < 0 (e.g. PETSC_DEFAULT): 512; 0 disables the cache */
 } HessaMLPArch;
 
 PetscErrorCode HessaActivationFromName(const char name[], HessaActivation *act, PetscBool *found);
@@ -112,6 +125,21 @@ const char    *HessaLossName(HessaLossKind loss);
 PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObjective *obj);
 /* Evaluate the network's outputs for count samples x (rows) into z (count x outputs). */
 PetscErrorCode HessaMLPForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
+/* The architecture the objective was created with (chunk and cache_mb with defaults applied). */
+PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch);
+/* Teacher-student: overwrite data->y (regression, n_targets = the teacher's outputs) with
+ * the teacher's outputs at theta, so that theta is an exact global minimum of an MSE
+ * student with the same architecture. Not collective (each rank fills its shard). */
+PetscErrorCode HessaMLPTeacherTargets(HessaObjective teacher, const double *theta, HessaData data);
+/* Fill entries [first, first+count) of the flat parameter vector from the rank-independent
+ * stream (seed, HESSA_STREAM_MLP_INIT, global index): weights uniform Glorot
+ * (+-sqrt(6/(fan_in+fan_out))) or normal He (std sqrt(2/fan_in)), biases 0. */
+PetscErrorCode HessaMLPInitialize(HessaObjective obj, const char scheme[], uint64_t seed, PetscInt first, PetscInt count, double *theta_slice);
+/* Forget the cached forward pass (call after changing the data the objective points to). */
+PetscErrorCode HessaMLPResetCache(HessaObjective obj);
+/* Switch between the fast kernels (default) and the naive per-sample reference kernels
+ * (loops, no BLAS, no chunks, no cache), kept for testing. */
+PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference);
 
 /* Not collective: the architecture of an MLP objective. */
 PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch);
