@@ -11,7 +11,7 @@ set(HESSA_CHECK_CASES
   "monkey_saddle|-hessa_model monkey-saddle -hessa_model_point 0.7,-0.2"
   "quadratic|-hessa_model quadratic -hessa_model_dim 300"
   "mlp_tanh_ce|-hessa_data_limit 400 -hessa_mlp_hidden 24,16 -hessa_mlp_activation tanh"
-  "mlp_relu_mse|-hessa_data_limit 300 -hessa_mlp_hidden 20 -hessa_mlp_activation relu -hessa_data_source gaussian -hessa_data_dim 12 -hessa_data_targets 3 -hessa_mlp_loss mse -hessa_model_init teacher -hessa_model_seed 5"
+  "mlp_relu_mse|-hessa_data_limit 300 -hessa_mlp_hidden 20 -hessa_mlp_activation relu -hessa_data_source gaussian -hessa_data_dim 12 -hessa_data_targets 3 -hessa_mlp_loss mse -hessa_model_seed 5 -hessa_check_step 1e-6"
   "mlp_softplus_l2|-hessa_data_limit 300 -hessa_mlp_hidden 20,10 -hessa_mlp_activation softplus -hessa_mlp_weight_decay 0.01"
   "mlp_gelu|-hessa_data_limit 200 -hessa_mlp_hidden 16 -hessa_mlp_activation gelu"
   "mlp_sigmoid_subset|-hessa_data_limit 200 -hessa_mlp_hidden 16,8 -hessa_mlp_activation sigmoid -hessa_operator_subset layers.1"
