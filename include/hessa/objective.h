@@ -141,9 +141,6 @@ PetscErrorCode HessaMLPResetCache(HessaObjective obj);
  * (loops, no BLAS, no chunks, no cache), kept for testing. */
 PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference);
 
-/* Not collective: the architecture of an MLP objective. */
-PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch);
-
 /* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
 /* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */
 void           HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
