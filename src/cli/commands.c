@@ -11,6 +11,11 @@ PetscErrorCode HessaCliRun(const char command[])
     PetscCall(HessaCliInfo());
     PetscFunctionReturn(0);
   }
+  PetscCall(PetscStrcmp(command, "check", &match));
+  if (match) {
+    PetscCall(HessaCliCheck());
+    PetscFunctionReturn(0);
+  }
   SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, analyze; see hessa -help)", command);
 }
 

@@ -10,6 +10,7 @@
  *   packs and sums   about 4 b n
  * All of it is allocated once (create, or the first product with a larger block).
  */
+#include <stdio.h>
 #include "mlp_impl.h"
 #include <limits.h>
 #include <math.h>
@@ -377,8 +378,9 @@ PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObj
     size_t len = strlen(widths);
     PetscCall(PetscSNPrintf(widths + len, sizeof widths - len, "%s%" PetscInt_FMT, l ? "-" : "", arch->widths[l]));
   }
-  PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "mlp %s, %s, %s, n = %" PetscInt_FMT ", weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", widths,
-                          HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0));
+  /* snprintf, not PetscSNPrintf: PETSc's %g prints 0 as "0." */
+  snprintf((*obj)->description, sizeof((*obj)->description), "mlp %s, %s, %s, n = %" PetscInt_FMT ", weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", widths,
+                          HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0);
   PetscFunctionReturn(0);
 }
 

@@ -50,7 +50,7 @@ static PetscErrorCode TestQuadratic(void)
   double         lambda[60], *v, *hv_ref, *tmp, *hv, *g, *Hfull, loss, theta_h_theta = 0;
   HessaObjective obj;
   HessaOperator  op;
-  Vec            theta, x, y, X[3], Y[3];
+  Vec            theta, x, y, *X, *Y;
   PetscMPIInt    rank;
 
   PetscFunctionBegin;
