@@ -101,7 +101,7 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
     const double *row = a->values + r * a->row_length;
     for (int64_t j = 0; j < a->row_length; j++) {
       if (!isfinite(row[j])) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': sample %lld has %s at position %lld of its row (of %lld values); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j,
+        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': row %lld has %s at position %lld (of %lld values per row); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j,
                        (long long)a->row_length);
         HessaArrayFree(a);
         return;

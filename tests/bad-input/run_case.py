@@ -106,6 +106,29 @@ def hdf5(name):
 
 
 # ---- the driver -------------------------------------------------------------------------
+def weights(folder, widths, activation="tanh", shapes=None, bad=None, manifest=None):
+    """A weight folder (docs/weights.md) for an MLP with these widths. shapes: override
+    the written tensor shapes {name: shape}; bad: {name: value} written into entry 0
+    (e.g. float('nan')); manifest: the model.json text as is."""
+    import json
+    os.makedirs(folder, exist_ok=True)
+    tensors = []
+    for k in range(len(widths) - 1):
+        for kind, shape in (("weight", (widths[k + 1], widths[k])), ("bias", (widths[k + 1],))):
+            name = f"layers.{k}.{kind}"
+            shape = tuple((shapes or {}).get(name, shape))
+            count = 1
+            for d in shape:
+                count *= d
+            vals = [0.01 * ((i % 7) - 3) for i in range(count)]
+            if bad and name in bad:
+                vals[0] = bad[name]
+            npy(os.path.join(folder, name + ".npy"), shape, "<f8", values=vals)
+            tensors.append({"name": name, "file": name + ".npy", "shape": list(shape)})
+    text = manifest if manifest is not None else json.dumps({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": list(widths), "activation": activation, "loss": "cross-entropy", "tensors": tensors})
+    raw(os.path.join(folder, "model.json"), text.encode())
+
+
 def read_cases(path):
     """The cases of the table, in order: [name, recipe, options, expected]."""
     cases = []
