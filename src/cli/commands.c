@@ -53,7 +53,7 @@ PetscErrorCode HessaCliInfo(void)
   PetscCall(HessaOperatorCreateParameterVec(op, &grad));
   PetscCall(HessaOperatorGradient(op, &loss, grad));
   PetscCall(VecNorm(grad, NORM_2, &gnorm));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.10g, |gradient| %.6e\n", model->obj->description, op->n, model->obj->n_samples, (int)size, loss, gnorm));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.12g, |gradient| %.12g\n", model->obj->description, op->n, model->obj->n_samples, (int)size, loss, gnorm));
   PetscCall(VecDestroy(&grad));
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaModelDestroy(&model));
