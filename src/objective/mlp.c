@@ -134,7 +134,7 @@ static PetscErrorCode EnsureRWork(MLP *mlp, PetscInt b)
       mlp->VWcat[l]      = NULL;
       if (l > 1) mlp->VWcat[l] = p, p += block;
     }
-    /* accumulators last, contiguous, so one memset clears them */
+    /* accumulators last: acc1 [b][w_l][w_{l-1}], acc2 [w_l][b][w_{l-1}], accb [b][w_l] */
     for (PetscInt l = 1; l <= L; l++) {
       const size_t block = (size_t)b * w[l] * w[l - 1];
       mlp->acc1[l]       = p, p += block;
@@ -204,9 +204,14 @@ static PetscErrorCode MLPCurvatureBlock(HessaObjective obj, const double *theta,
   }
   PetscCall(EnsureRWork(mlp, b));
   HessaMLPPackDirections(mlp, b, V, hessian);
-  acc_count = 0; /* the accumulators are contiguous: acc1, acc2, accb per layer */
-  for (PetscInt l = 1; l <= mlp->L; l++) acc_count += (size_t)mlp->bcap * mlp->w[l] * mlp->w[l - 1] * (l > 1 ? 2 : 1) + (size_t)mlp->bcap * mlp->w[l];
-  PetscCall(PetscArrayzero(mlp->acc1[1], acc_count));
+  /* clear only the first b directions of each accumulator (a block smaller than the
+     capacity must not pay for clearing the capacity) */
+  for (PetscInt l = 1; l <= mlp->L; l++) {
+    acc_count = (size_t)b * mlp->w[l] * mlp->w[l - 1];
+    PetscCall(PetscArrayzero(mlp->acc1[l], acc_count));
+    if (mlp->acc2[l]) PetscCall(PetscArrayzero(mlp->acc2[l], acc_count));
+    PetscCall(PetscArrayzero(mlp->accb[l], (size_t)b * mlp->w[l]));
+  }
   PetscCall(CachePrepare(mlp, theta, &reuse));
   r_rows = RRows(mlp, b);
   for (PetscInt c = 0; c < mlp->n_chunks; c++) {
