@@ -9,11 +9,13 @@ PetscErrorCode HessaCliRun(const char command[])
   PetscCall(PetscStrcmp(command, "info", &match));
   if (match) {
     PetscCall(HessaCliInfo());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscStrcmp(command, "check", &match));
   if (match) {
     PetscCall(HessaCliCheck());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
   SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, analyze; see hessa -help)", command);
