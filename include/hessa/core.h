@@ -16,6 +16,9 @@
 #define HESSA_ERR_INPUT PETSC_ERR_FILE_UNEXPECTED /* bad or unreadable input file */
 #define HESSA_ERR_ARG   PETSC_ERR_ARG_WRONG       /* bad option value */
 
+/* The git commit hessa was built from ("unknown" outside a checkout). */
+const char *HessaCommit(void);
+
 /* ---- start-up and shutdown -------------------------------------------------- */
 /* Collective on MPI_COMM_WORLD. Initializes MPI/PETSc, installs hessa's error
  * handler (which records the first message instead of printing a traceback on

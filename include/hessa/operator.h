@@ -76,6 +76,14 @@ PetscErrorCode HessaOperatorGradient(HessaOperator op, double *loss, Vec grad);
 PetscErrorCode HessaOperatorApply(HessaOperator op, Vec x, Vec y);
 /* Collective: Y[j] = C X[j], j < b, sharing one forward pass. */
 PetscErrorCode HessaOperatorApplyBlock(HessaOperator op, PetscInt b, Vec X[], Vec Y[]);
+/* Collective: mean loss (+ L2) at a full-length theta held identically on every rank. */
+PetscErrorCode HessaOperatorLossAt(HessaOperator op, const double *theta, double *loss);
+/* Collective: L(theta + t * d) for a direction d in operator space (zero outside a subset). */
+PetscErrorCode HessaOperatorLossAlong(HessaOperator op, Vec d, double t, double *loss);
+/* Collective: full-length embedding of an operator-space Vec on every rank (zeros outside a subset). */
+PetscErrorCode HessaOperatorEmbed(HessaOperator op, Vec x, double *full);
+/* Collective: the entries of a parameter-length Vec that belong to the operator (length n_op). */
+PetscErrorCode HessaOperatorRestrict(HessaOperator op, Vec full, Vec sub);
 /* The MatShell (not a new reference). */
 PetscErrorCode HessaOperatorGetMat(HessaOperator op, Mat *H);
 /* Collective: a random sharded vector of length len (n or n_op) that does not depend on

@@ -12,6 +12,12 @@ PetscErrorCode HessaCliRun(const char command[])
     PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
+  PetscCall(PetscStrcmp(command, "analyze", &match));
+  if (match) {
+    PetscCall(HessaCliAnalyze());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
+    PetscFunctionReturn(0);
+  }
   PetscCall(PetscStrcmp(command, "check", &match));
   if (match) {
     PetscCall(HessaCliCheck());

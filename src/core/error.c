@@ -136,6 +136,8 @@ PetscErrorCode HessaSyncError(MPI_Comm comm, const HessaStatus *st)
 
 PetscBool HessaIsQuiet(void) { return hessa_quiet; }
 
+const char *HessaCommit(void) { return HESSA_COMMIT; }
+
 PetscErrorCode HessaLog(MPI_Comm comm, const char fmt[], ...)
 {
   PetscMPIInt rank;

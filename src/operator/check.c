@@ -11,19 +11,6 @@
 #include <hessa/operator.h>
 #include <math.h>
 
-/* Mean loss over all samples (+ L2) at a full-length theta held on every rank. */
-static PetscErrorCode FullLoss(HessaOperator op, const double *theta, double *loss)
-{
-  double local, global, nrm2 = 0;
-
-  PetscFunctionBegin;
-  PetscCall(HessaObjectiveLoss(op->obj, theta, &local));
-  PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_SUM, op->comm));
-  for (PetscInt i = 0; i < op->n; i++) nrm2 += theta[i] * theta[i];
-  *loss = global / (double)op->obj->n_samples + 0.5 * op->obj->weight_decay * nrm2;
-  PetscFunctionReturn(0);
-}
-
 /* Full-length mean gradient (+ L2) at a full-length theta, on every rank. */
 static PetscErrorCode FullGradient(HessaOperator op, const double *theta, double *grad)
 {
@@ -33,21 +20,6 @@ static PetscErrorCode FullGradient(HessaOperator op, const double *theta, double
   PetscCall(HessaObjectiveGradient(op->obj, theta, &loss, grad));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, grad, (PetscMPIInt)op->n, MPI_DOUBLE, MPI_SUM, op->comm));
   for (PetscInt i = 0; i < op->n; i++) grad[i] = grad[i] / (double)op->obj->n_samples + op->obj->weight_decay * theta[i];
-  PetscFunctionReturn(0);
-}
-
-/* Full-length embedding of an operator-space Vec (zeros outside the subset), on every rank. */
-static PetscErrorCode Embed(HessaOperator op, Vec x, double *full)
-{
-  const double *a;
-
-  PetscFunctionBegin;
-  PetscCall(VecSet(op->full_seq, 0.0));
-  PetscCall(VecScatterBegin(op->op_to_all, x, op->full_seq, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(op->op_to_all, x, op->full_seq, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecGetArrayRead(op->full_seq, &a));
-  PetscCall(PetscArraycpy(full, a, op->n));
-  PetscCall(VecRestoreArrayRead(op->full_seq, &a));
   PetscFunctionReturn(0);
 }
 
@@ -69,7 +41,7 @@ PetscErrorCode HessaOperatorCheck(HessaOperator op, PetscInt trials, double step
   res->hv_fd_rel    = op->curvature == HESSA_CURVATURE_HESSIAN ? 0 : -1;
   res->symmetry_rel = 0;
   PetscCall(PetscMalloc6(n, &g0, n, &u, n, &hv, n, &pert, n, &gp, n, &fd));
-  PetscCall(FullLoss(op, theta, &loss0));
+  PetscCall(HessaOperatorLossAt(op, theta, &loss0));
   PetscCall(FullGradient(op, theta, g0));
   PetscCall(HessaOperatorCreateVec(op, &x));
   PetscCall(VecDuplicate(x, &y));
@@ -91,7 +63,7 @@ PetscErrorCode HessaOperatorCheck(HessaOperator op, PetscInt trials, double step
     for (int k = 0; k < 4; k++) {
       double l;
       for (PetscInt i = 0; i < n; i++) pert[i] = theta[i] + s[k] * step * u[i];
-      PetscCall(FullLoss(op, pert, &l));
+      PetscCall(HessaOperatorLossAt(op, pert, &l));
       dfd += w[k] * l / step;
     }
     /* relative to |g| (the largest directional derivative), floored at 1e6 eps |L| / h:
@@ -116,8 +88,8 @@ PetscErrorCode HessaOperatorCheck(HessaOperator op, PetscInt trials, double step
     if (op->curvature != HESSA_CURVATURE_HESSIAN) continue;
 
     /* Hessian products: H x against differences of the gradient along the embedded x */
-    PetscCall(Embed(op, x, u));
-    PetscCall(Embed(op, hx, hv));
+    PetscCall(HessaOperatorEmbed(op, x, u));
+    PetscCall(HessaOperatorEmbed(op, hx, hv));
     PetscCall(PetscArrayzero(fd, n));
     for (int k = 0; k < 4; k++) {
       for (PetscInt i = 0; i < n; i++) pert[i] = theta[i] + s[k] * step * u[i];

@@ -318,6 +318,74 @@ PetscErrorCode HessaOperatorApply(HessaOperator op, Vec x, Vec y)
   PetscFunctionReturn(0);
 }
 
+/* HessaOperatorLossAt - collective: mean loss over all samples (+ L2) at a full-length
+ * theta held (identically) on every rank. */
+PetscErrorCode HessaOperatorLossAt(HessaOperator op, const double *theta, double *loss)
+{
+  double local, global, nrm2 = 0;
+
+  PetscFunctionBegin;
+  PetscCall(HessaObjectiveLoss(op->obj, theta, &local));
+  PetscCallMPI(MPI_Allreduce(&local, &global, 1, MPI_DOUBLE, MPI_SUM, op->comm));
+  for (PetscInt i = 0; i < op->n; i++) nrm2 += theta[i] * theta[i];
+  *loss = global / (double)op->obj->n_samples + 0.5 * op->obj->weight_decay * nrm2;
+  PetscFunctionReturn(0);
+}
+
+/* HessaOperatorEmbed - collective: full-length embedding of an operator-space Vec (zeros outside the subset), on every rank. */
+PetscErrorCode HessaOperatorEmbed(HessaOperator op, Vec x, double *full)
+{
+  const double *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecSet(op->full_seq, 0.0));
+  PetscCall(VecScatterBegin(op->op_to_all, x, op->full_seq, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(op->op_to_all, x, op->full_seq, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayRead(op->full_seq, &a));
+  PetscCall(PetscArraycpy(full, a, op->n));
+  PetscCall(VecRestoreArrayRead(op->full_seq, &a));
+  PetscFunctionReturn(0);
+}
+
+/* HessaOperatorRestrict - collective: the entries of a parameter-length Vec (length n)
+ * that belong to the operator (length n_op), e.g. the gradient on a subset. */
+PetscErrorCode HessaOperatorRestrict(HessaOperator op, Vec full, Vec sub)
+{
+  IS         from, to;
+  VecScatter sc;
+  PetscInt   lo, hi;
+
+  PetscFunctionBegin;
+  if (!op->subset) {
+    PetscCall(VecCopy(full, sub));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(VecGetOwnershipRange(sub, &lo, &hi));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, hi - lo, op->subset + lo, PETSC_USE_POINTER, &from));
+  PetscCall(ISCreateStride(PETSC_COMM_SELF, hi - lo, lo, 1, &to));
+  PetscCall(VecScatterCreate(full, from, sub, to, &sc));
+  PetscCall(VecScatterBegin(sc, full, sub, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sc, full, sub, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterDestroy(&sc));
+  PetscCall(ISDestroy(&from));
+  PetscCall(ISDestroy(&to));
+  PetscFunctionReturn(0);
+}
+
+/* HessaOperatorLossAlong - collective: L(theta + t * embed(d)) for d in operator space. */
+PetscErrorCode HessaOperatorLossAlong(HessaOperator op, Vec d, double t, double *loss)
+{
+  double *full;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(op->n, &full));
+  PetscCall(HessaOperatorEmbed(op, d, full));
+  for (PetscInt i = 0; i < op->n; i++) full[i] = op->theta_all[i] + t * full[i];
+  PetscCall(HessaOperatorLossAt(op, full, loss));
+  PetscCall(PetscFree(full));
+  PetscFunctionReturn(0);
+}
+
 /* HessaVecSetRandom - collective: entries from the rank-independent stream by global index. */
 PetscErrorCode HessaVecSetRandom(Vec v, HessaRandomKind kind, uint64_t seed, uint64_t stream)
 {
