@@ -60,6 +60,7 @@ static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t
   PetscCall(VecDuplicate(tmpl, &hs));
   PetscCall(BVCreate(op->comm, &Q));
   PetscCall(BVSetSizesFromVec(Q, tmpl, k));
+  PetscCall(BVSetType(Q, BVSVEC));
   PetscCall(BVSetOrthogonalization(Q, BV_ORTHOG_CGS, BV_ORTHOG_REFINE_ALWAYS, PETSC_DEFAULT, BV_ORTHOG_BLOCK_GS));
   /* sketch: Q = orth(H S), S from streams [samples, samples + k) so it shares no probe with the residual part */
   for (PetscInt i = 0; i < k; i++) {
