@@ -26,6 +26,11 @@ typedef enum {
 
 typedef enum { HESSA_SCALE_NONE, HESSA_SCALE_UNIT, HESSA_SCALE_STANDARDIZE } HessaDataScale;
 
+/* Random streams (see HessaRandomNormal) of the synthetic generators; other layers
+ * must use other stream numbers. */
+#define HESSA_STREAM_DATA_CENTRES 1001 /* blobs: class centres, index class * dim + feature */
+#define HESSA_STREAM_DATA_INPUTS  1002 /* blobs/gaussian: inputs, index sample * dim + feature */
+
 typedef struct _p_HessaData *HessaData;
 struct _p_HessaData {
   MPI_Comm        comm;
@@ -40,6 +45,7 @@ struct _p_HessaData {
   PetscInt        seed;                                 /* synthetic generators */
   PetscInt        synth_samples, synth_features, synth_classes;
   PetscReal       synth_spread;                         /* blobs: std of each blob around its centre */
+  PetscInt        synth_targets;                        /* gaussian: length of one (zero) target */
 
   /* results of HessaDataLoad */
   PetscInt n_global;   /* samples over all ranks */
@@ -48,9 +54,10 @@ struct _p_HessaData {
   PetscInt n_features; /* length of one sample */
   PetscInt n_classes;  /* classification: number of classes (labels in [0, n_classes)) */
   PetscInt n_targets;  /* regression: length of one target (0 for classification) */
-  double  *x;          /* [n_local][n_features], row-major */
+  double  *x;          /* [n_local][n_features], row-major; NULL when n_local == 0 */
   int     *labels;     /* [n_local] (classification), else NULL */
   double  *y;          /* [n_local][n_targets] (regression), else NULL */
+  /* x, labels and y are malloc'd (readers hand over their buffers without a copy) */
   char     description[512];
 };
 
@@ -59,21 +66,26 @@ PetscErrorCode HessaDataCreate(MPI_Comm comm, HessaData *data);
 /* Collective. Options: -hessa_data_source, -hessa_data_features, -hessa_data_labels,
  * -hessa_data_hdf5_features, -hessa_data_hdf5_labels, -hessa_data_test, -hessa_data_limit,
  * -hessa_data_scale, -hessa_data_seed, -hessa_data_samples, -hessa_data_dim,
- * -hessa_data_classes, -hessa_data_spread. */
+ * -hessa_data_classes, -hessa_data_spread, -hessa_data_targets, -hessa_data_task.
+ * The scale defaults to unit for fashion-mnist and to none for every other source. */
 PetscErrorCode HessaDataSetFromOptions(HessaData data);
 /* Collective. Reads (or generates) this rank's shard; any fault on any rank ends
  * every rank with one message naming the file, what was expected and what was found. */
 PetscErrorCode HessaDataLoad(HessaData data);
 /* Collective: global checksums (sum over all samples of sum_j (j+1) * x_ij, and
- * sum of (i+1) * label_i), independent of the number of ranks up to round-off. */
+ * sum of (i+1) * label_i, or of (i+1) * sum_t y_it for regression, i the global
+ * sample index), independent of the number of ranks up to round-off. */
 PetscErrorCode HessaDataChecksum(HessaData data, double *feature_sum, double *label_sum);
 /* Collective: rank 0 logs what was loaded and how it is sharded. */
 PetscErrorCode HessaDataView(HessaData data);
 PetscErrorCode HessaDataDestroy(HessaData *data);
 
 /* Single-file readers, used by HessaDataLoad and by the fuzz harnesses. They read
- * rows [first, first+count) of the file (count < 0: all) and are not collective:
- * on a fault they fill st and return 0 with nothing allocated.
+ * rows [first, first+count) of the file (count < 0: all; count == 0: the header
+ * only, values stay NULL) and are not collective: on a fault they fill st (a
+ * message starting "file '<path>': ") and return with nothing allocated. Sizes in a
+ * header are checked for overflow and against the file before any allocation;
+ * NaN or Inf in a float file is a fault naming the sample.
  * HessaArray is a dense array of up to 4 dimensions converted to double. */
 typedef struct {
   int      ndim;
@@ -83,6 +95,7 @@ typedef struct {
   int64_t  first, count; /* the rows that were read */
   double  *values; /* count * row_length doubles (malloc'd; free with free()) */
   int      is_integer; /* the file's dtype was an integer type */
+  char     dtype[16];  /* the file's element type: "uint8", "float32", "int64", ... */
 } HessaArray;
 
 void HessaArrayFree(HessaArray *a);

@@ -1,0 +1,165 @@
+#!/usr/bin/python3
+"""Driver of the bad-input tests: one case of cases.txt through the real executable.
+
+usage: run_case.py --cases cases.txt --case NAME --np N --mpiexec MPIEXEC --hessa HESSA
+                   --make-hdf5 MAKE_HDF5 --workdir DIR
+
+1. makes an empty directory DIR/NAME_npN and runs the case's recipe there (Python
+   calls of the recipe functions below, which write the malformed files);
+2. runs  MPIEXEC -n N --oversubscribe HESSA info OPTIONS  with a 10 s limit;
+3. passes when, and only when: it finished within 10 s, the exit status is non-zero,
+   the output contains the expected message, "hessa: error:" appears exactly once
+   (rank 0 speaks for all) and no rank had to abort (every rank failed together).
+Silent on success; on failure prints what was wrong and the whole output.
+"""
+import argparse
+import os
+import shlex
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+
+TIME_LIMIT = 10.0
+FMNIST = "/usr/share/datasets/fashion-mnist"
+MAKE_HDF5 = None
+
+
+# ---- recipes: each writes one file into the current directory -------------------------
+def raw(name, content=b""):
+    """A file with exactly these bytes."""
+    with open(name, "wb") as f:
+        f.write(content)
+
+
+def _values(count, kind):
+    """Deterministic element values: small integers, so every dtype holds them."""
+    return [k % 3 if kind in "iu" else float(k % 7) for k in range(count)]
+
+
+def _pack(values, descr):
+    order = {"<": "<", ">": ">", "|": "<", "=": "<"}[descr[0]]
+    code = {"f4": "f", "f8": "d", "i1": "b", "i2": "h", "i4": "i", "i8": "q", "u1": "B", "u2": "H", "u4": "I", "u8": "Q"}[descr[1:]]
+    return struct.pack(order + code * len(values), *values)
+
+
+def npy(name, shape, descr="<f8", version=1, fortran=False, data_bytes=None, values=None, header=None):
+    """An NPY file written by hand (so that impossible headers can be written too).
+    data_bytes: write only this many bytes of data (default: all that the shape needs);
+    values: the elements (default small integers); header: the dict text as is."""
+    count = 1
+    for d in shape:
+        count *= d
+    if header is None:
+        shape_text = "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+        header = "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }" % (descr, fortran, shape_text)
+    prefix = 10 if version == 1 else 12
+    pad = (64 - (prefix + len(header) + 1) % 64) % 64
+    header = (header + " " * pad + "\n").encode()
+    size = struct.pack("<H", len(header)) if version == 1 else struct.pack("<I", len(header))
+    out = b"\x93NUMPY" + bytes([version, 0]) + size + header
+    if data_bytes is None or data_bytes > 0:
+        item = int(descr[2:]) if descr[1] in "fiu" else 16
+        n = count if data_bytes is None else min(count, -(-data_bytes // item))
+        vals = list(values) if values is not None else _values(n, descr[1])
+        data = _pack(vals[:n], descr) if descr[1] in "fiu" else bytes(n * item)
+        out += data if data_bytes is None else data[:data_bytes]
+    raw(name, out)
+
+
+def labels(name, values, descr="<i8"):
+    """A 1-D NPY labels file with these values."""
+    npy(name, (len(values),), descr, values=values)
+
+
+def idx(name, shape, code=0x08, gz=False, data_bytes=None, magic=None, values=None):
+    """An IDX file: 00 00 code ndim, big-endian dims, big-endian data (gzip if gz)."""
+    import gzip
+    count = 1
+    for d in shape:
+        count *= d
+    head = bytes(magic) if magic is not None else bytes([0, 0, code, len(shape)])
+    head += b"".join(struct.pack(">I", d) for d in shape)
+    descr = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}.get(code, ">u1")
+    item = int(descr[2:])
+    n = count if data_bytes is None else min(count, -(-data_bytes // item))
+    data = _pack(list(values) if values is not None else _values(n, descr[1]), descr)
+    content = head + (data if data_bytes is None else data[:data_bytes])
+    if gz:
+        with gzip.open(name, "wb") as f:
+            f.write(content)
+    else:
+        raw(name, content)
+
+
+def head_of(src, name, keep):
+    """The first `keep` bytes of file src (a truncated copy)."""
+    with open(src, "rb") as f:
+        raw(name, f.read(keep))
+
+
+def hdf5(name):
+    """The standard test file of tests/data/make_hdf5.c."""
+    subprocess.run([MAKE_HDF5, name], check=True)
+
+
+# ---- the driver -------------------------------------------------------------------------
+def read_case(path, name):
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            fields = [x.strip() for x in line.rstrip("\n").split("|", 3)]
+            if len(fields) == 4 and fields[0] == name:
+                return fields
+    sys.exit(f"run_case.py: no case '{name}' in {path}")
+
+
+def main():
+    global MAKE_HDF5
+    ap = argparse.ArgumentParser()
+    for opt in ("--cases", "--case", "--mpiexec", "--hessa", "--make-hdf5", "--workdir"):
+        ap.add_argument(opt, required=True)
+    ap.add_argument("--np", type=int, required=True)
+    a = ap.parse_args()
+    MAKE_HDF5 = a.make_hdf5
+    _, recipe, options, expected = read_case(a.cases, a.case)
+    work = os.path.join(os.path.abspath(a.workdir), f"{a.case}_np{a.np}")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    os.chdir(work)
+    if recipe:
+        exec(recipe, {k: v for k, v in globals().items() if not k.startswith("_")})
+    options = shlex.split(options.replace("{dir}", work).replace("{fmnist}", FMNIST))
+    expected = expected.replace("{dir}", work).replace("{fmnist}", FMNIST)
+    cmd = [a.mpiexec, "-n", str(a.np), "--oversubscribe", a.hessa, "info"] + options
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=TIME_LIMIT)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # our own mpiexec and its ranks
+        out, _ = proc.communicate()
+        timed_out = True
+    text = out.decode(errors="replace")
+    problems = []
+    if timed_out:
+        problems.append(f"did not finish within {TIME_LIMIT:g} s")
+    elif proc.returncode == 0:
+        problems.append("exit status 0, expected non-zero")
+    if expected not in text:
+        problems.append(f"output lacks the expected message: {expected}")
+    if text.count("hessa: error:") != 1:
+        problems.append(f"'hessa: error:' appears {text.count('hessa: error:')} times, expected once")
+    if "hessa: error (rank" in text or "MPI_ABORT" in text:
+        problems.append("not every rank failed together (a rank reported alone or aborted)")
+    if problems:
+        print(f"case {a.case} on {a.np} ranks: " + "; ".join(problems))
+        print("command: " + " ".join(shlex.quote(c) for c in cmd))
+        print("output:\n" + text)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+# Bad-input tests: every case of cases.txt through the real `hessa info`, on 1 and 3
+# ranks, by run_case.py (exit status, message, printed once, within 10 s).
+set(HESSA_BAD_INPUT_CASES ${CMAKE_CURRENT_LIST_DIR}/cases.txt)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${HESSA_BAD_INPUT_CASES})
+file(STRINGS ${HESSA_BAD_INPUT_CASES} hessa_bad_input_lines REGEX "^[A-Za-z0-9_]+ *\\|")
+foreach(line ${hessa_bad_input_lines})
+  string(REGEX REPLACE "^([A-Za-z0-9_]+).*" "\\1" case "${line}")
+  foreach(np 1 3)
+    add_test(NAME bad_input_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/run_case.py --cases ${HESSA_BAD_INPUT_CASES} --case ${case} --np ${np}
+                     --mpiexec ${MPIEXEC_EXECUTABLE} --hessa $<TARGET_FILE:hessa-cli> --make-hdf5 $<TARGET_FILE:make_hdf5>
+                     --workdir ${CMAKE_CURRENT_BINARY_DIR}/bad-input)
+    # run_case.py enforces the 10 s limit itself; the ctest timeout is a backstop
+    set_tests_properties(bad_input_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 30 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "bad-input;mpi")
+  endforeach()
+endforeach()
