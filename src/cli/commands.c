@@ -11,7 +11,17 @@ PetscErrorCode HessaCliRun(const char command[])
     PetscCall(HessaCliInfo());
     PetscFunctionReturn(0);
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, analyze; see hessa -help)", command);
+  PetscCall(PetscStrcmp(command, "check", &match));
+  if (match) {
+    PetscCall(HessaCliCheck());
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscStrcmp(command, "spectrum", &match));
+  if (match) {
+    PetscCall(HessaCliSpectrum());
+    PetscFunctionReturn(0);
+  }
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, spectrum, analyze; see hessa -help)", command);
 }
 
 /* hessa info: load the data, report it and its sharding. */

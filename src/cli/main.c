@@ -9,6 +9,7 @@ static const char help[] = "hessa: an MPI-distributed Hessian spectrum analyzer.
                            "commands:\n"
                            "  info      load the data and model, report what was loaded and how it is sharded\n"
                            "  check     check gradient and Hessian-vector products against finite differences\n"
+                           "  spectrum  extreme eigenpairs, full spectrum (small n), SLQ density and trace of the Hessian\n"
                            "  analyze   (default) classify the point and report its spectrum\n"
                            "Options files: -options_file FILE, -options_file_yaml FILE.yaml\n\n";
 

@@ -148,12 +148,7 @@ PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpe
   PetscCall(MatScale(At, 0.5));
   PetscCall(MatDestroy(&A));
   PetscCall(PetscMalloc1(n, &out->values));
-  {
-    HessaProgress prog;
-    HessaProgressStart(&prog, "full spectrum: eigenvalues", op);
-    prog.every = 0;
-    PetscCall(HessaProgressUpdate(&prog, op, 0.0, solver == 0 ? "ScaLAPACK pdsyev" : "SLEPc scalapack EPS"));
-  }
+  PetscCall(HessaLog(op->comm, "full spectrum: %" PetscInt_FMT " columns assembled in %.1f s; eigenvalues with %s", n, MPI_Wtime() - t0, solver == 0 ? "ScaLAPACK pdsyev" : "SLEPc's scalapack EPS"));
   if (solver == 0) PetscCall(EigenvaluesSyev(At, out->values));
   else PetscCall(EigenvaluesEPS(At, n, out->values));
   PetscCall(MatDestroy(&At));
