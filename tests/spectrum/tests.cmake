@@ -1,3 +1,17 @@
 # Spectrum layer: extremes, full spectrum, SLQ density and trace against closed forms
 # (quadratic with a prescribed spectrum), the same answers at 1, 2 and 3 ranks.
 hessa_add_c_test(test_spectrum_quadratic ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_quadratic.c TIMEOUT 300)
+
+# Bad input through the real `hessa spectrum` on 1 and 3 ranks: every case of bad_cases.txt
+# must end all ranks with one clear message and a non-zero exit, never a hang.
+set(HESSA_SPECTRUM_BAD_CASES ${CMAKE_CURRENT_LIST_DIR}/bad_cases.txt)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${HESSA_SPECTRUM_BAD_CASES})
+file(STRINGS ${HESSA_SPECTRUM_BAD_CASES} hessa_spectrum_bad_lines REGEX "^[A-Za-z0-9_]+ *\\|")
+foreach(line ${hessa_spectrum_bad_lines})
+  string(REGEX REPLACE "^([A-Za-z0-9_]+).*" "\\1" case "${line}")
+  foreach(np 1 3)
+    add_test(NAME spectrum_bad_${case}_np${np}
+             COMMAND ${CMAKE_CURRENT_LIST_DIR}/bad_input.sh ${HESSA_SPECTRUM_BAD_CASES} ${case} ${np} ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli>)
+    set_tests_properties(spectrum_bad_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 40 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "bad-input;mpi;spectrum")
+  endforeach()
+endforeach()
