@@ -15,3 +15,10 @@ foreach(line ${hessa_spectrum_bad_lines})
     set_tests_properties(spectrum_bad_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 40 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "bad-input;mpi;spectrum")
   endforeach()
 endforeach()
+
+# MLP Hessian (blobs in 20 dimensions, 300 samples, 20-24-16-4 tanh, n = 972): SLEPc
+# extremes, the ScaLAPACK full spectrum and PyTorch + numpy eigvalsh agree to 1e-8 |H|.
+hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c TIMEOUT 300
+                 ARGS -script ${CMAKE_CURRENT_LIST_DIR}/torch_hessian.py -quiet
+                      -hessa_data_source blobs -hessa_data_samples 300 -hessa_data_dim 20 -hessa_data_classes 4
+                      -hessa_mlp_hidden 24,16 -hessa_mlp_activation tanh -hessa_model_seed 3)
