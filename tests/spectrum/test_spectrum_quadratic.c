@@ -9,7 +9,10 @@
  *    eigenvalues <= 0.005 (lambda_max - lambda_min); negative fraction within 0.03 of 0.05;
  *    block mode equals probe-at-a-time to 1e-10; both equal a reference computed on
  *    PETSC_COMM_SELF (every rank holds the whole quadratic) to 1e-10;
- * 4. Hutchinson (200 probes) and Hutch++ (300 products): within 3 standard errors of the
+ * 4. Lanczos breakdown: a quadratic (n = 60) with 4 distinct eigenvalues stops every probe
+ *    after 4 steps (of 20 requested); the Gauss nodes are those eigenvalues (1e-10), each
+ *    probe's weights sum to 1, block mode equals probe-at-a-time;
+ * 5. Hutchinson (200 probes) and Hutch++ (300 products): within 3 standard errors of the
  *    exact trace (sum of eigenvalues); products as budgeted.
  */
 #include <hessa/spectrum.h>
@@ -176,6 +179,53 @@ static PetscErrorCode TestDensity(HessaOperator op, const double *lambda)
   PetscFunctionReturn(0);
 }
 
+static PetscErrorCode TestBreakdown(void)
+{
+  const double         distinct[4] = {-2.0, 0.5, 1.0, 3.0};
+  double               lambda[60];
+  HessaObjective       obj;
+  HessaOperator        op;
+  HessaDensitySettings s;
+  HessaDensity         d[2];
+  PetscMPIInt          rank;
+  Vec                  theta;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  for (PetscInt i = 0; i < 60; i++) lambda[i] = distinct[i % 4];
+  PetscCall(HessaQuadraticCreate(60, lambda, 3, 77, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &obj));
+  PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, obj, &op));
+  PetscCall(HessaOperatorSetUp(op));
+  PetscCall(HessaOperatorCreateParameterVec(op, &theta));
+  PetscCall(VecSet(theta, 0.0));
+  PetscCall(HessaOperatorSetPoint(op, theta));
+  PetscCall(HessaDensitySettingsDefault(&s));
+  s.probes = 3;
+  s.steps  = 20;
+  for (int mode = 0; mode < 2; mode++) {
+    s.block = mode ? PETSC_FALSE : PETSC_TRUE;
+    PetscCall(HessaSpectrumDensityWithSettings(op, &s, &d[mode]));
+    for (PetscInt p = 0; p < s.probes; p++) {
+      double sum = 0;
+      PetscCheck(d[mode].probe_steps[p] == 4, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "breakdown: probe %" PetscInt_FMT " took %" PetscInt_FMT " steps, expected 4", p, d[mode].probe_steps[p]);
+      for (PetscInt i = 0; i < 4; i++) {
+        double x = d[mode].nodes[p * s.steps + i];
+        PetscCheck(fabs(x - distinct[i]) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "breakdown: node %" PetscInt_FMT " = %.15g, expected %g", i, x, distinct[i]);
+      }
+      for (PetscInt i = 0; i < s.steps; i++) sum += d[mode].weights[p * s.steps + i];
+      PetscCheck(fabs(sum - 1) <= 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "breakdown: weights sum to %.15g", sum);
+    }
+  }
+  PetscCheck(MaxDiff(s.probes * s.steps, d[0].nodes, d[1].nodes) <= 1e-12 && MaxDiff(s.probes * s.steps, d[0].weights, d[1].weights) <= 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "breakdown: block and probe-at-a-time differ");
+  PetscCheck(d[0].products == 12 && d[1].products == 12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "breakdown: %" PetscInt64_FMT " / %" PetscInt64_FMT " products, expected 12", d[0].products, d[1].products);
+  PetscCall(HessaDensityDestroy(&d[0]));
+  PetscCall(HessaDensityDestroy(&d[1]));
+  PetscCall(VecDestroy(&theta));
+  PetscCall(HessaOperatorDestroy(&op));
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode TestTrace(HessaOperator op, const double *lambda)
 {
   double     exact = 0;
@@ -209,6 +259,7 @@ static PetscErrorCode Run(void)
   PetscCall(TestFull(op, lambda));
   PetscCall(TestDensity(op, lambda));
   PetscCall(TestTrace(op, lambda));
+  PetscCall(TestBreakdown());
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaObjectiveDestroy(&obj));
   PetscFunctionReturn(0);
