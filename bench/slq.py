@@ -2,9 +2,9 @@
 
 Measured in one run:
   SLQ on the reference MLP (784-128-64-10 tanh, cross-entropy, 10,000 Fashion-MNIST
-      samples, float64, 2 ranks, 1 BLAS thread each), 8 probes x 30 Lanczos steps, block
+      samples, float64, 2 ranks, 1 BLAS thread each), 8 probes x 15 Lanczos steps, block
       mode (all probes advanced by one block product per step) vs probe-at-a-time with the
-      same seed: seconds per probe, their ratio (block_speedup_per_probe), the fraction of
+      same seed, alternating, 3 times (medians): seconds per probe, their ratio (block_speedup_per_probe), the fraction of
       SLQ time spent outside the products (overhead_beyond_products: reorthogonalization,
       tridiagonal eigenproblems, smoothing) and the largest node/weight difference;
   the full spectrum of an assembled n = 4096 quadratic with a prescribed spectrum
@@ -20,7 +20,7 @@ from common import run_json, median_time
 
 SAMPLES = 10000
 MODEL = ["-hessa_data_limit", str(SAMPLES), "-hessa_mlp_hidden", "128,64", "-hessa_mlp_activation", "tanh",
-         "-hessa_mlp_loss", "cross-entropy", "-hessa_model_seed", "3", "-bench_probes", "8", "-bench_steps", "30"]
+         "-hessa_mlp_loss", "cross-entropy", "-hessa_model_seed", "3", "-bench_probes", "8", "-bench_steps", "15", "-bench_reps", "3"]
 FULL_N = 4096
 
 
