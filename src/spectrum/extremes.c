@@ -32,7 +32,9 @@ static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V
  * Collective on op->comm.
  * Input: which (largest / smallest algebraic), k (1..n_op), tol (<= 0: SLEPc default),
  * keep_vectors. Output: out (free with HessaExtremesDestroy).
- * Options: every -hessa_eps_* option of SLEPc (type, tol, ncv, mpd, max_it, ...). */
+ * Options: every -hessa_eps_* option of SLEPc (type, tol, ncv, mpd, max_it, ...) and
+ * -hessa_st_* (the preconditioner defaults to none: the shell has no diagonal;
+ * -hessa_eps_type lanczos defaults to full reorthogonalization). */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out)
 {
   EPS        eps;
@@ -55,7 +57,25 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   PetscCall(EPSSetDimensions(eps, k, PETSC_DEFAULT, PETSC_DEFAULT));
   if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
+  {
+    /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
+       preconditioner instead of failing in PCSetUp; -hessa_st_pc_type still overrides */
+    ST  st;
+    KSP ksp;
+    PC  pc;
+    PetscCall(EPSGetST(eps, &st));
+    PetscCall(STGetKSP(st, &ksp));
+    PetscCall(KSPGetPC(ksp, &pc));
+    PetscCall(PCSetType(pc, PCNONE));
+  }
   PetscCall(EPSSetFromOptions(eps));
+  {
+    /* plain Lanczos insists on an explicit reorthogonalization: full unless told otherwise */
+    PetscBool is_lanczos, given;
+    PetscCall(PetscObjectTypeCompare((PetscObject)eps, EPSLANCZOS, &is_lanczos));
+    PetscCall(PetscOptionsHasName(NULL, "hessa_", "-eps_lanczos_reorthog", &given));
+    if (is_lanczos && !given) PetscCall(EPSLanczosSetReorthog(eps, EPS_LANCZOS_REORTHOG_FULL));
+  }
   PetscCall(EPSSolve(eps));
   PetscCall(EPSGetConverged(eps, &nconv));
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
