@@ -116,7 +116,8 @@ typedef enum { HESSA_TRACE_HUTCHINSON, HESSA_TRACE_HUTCHPP } HessaTraceMethod;
 typedef struct {
   HessaTraceMethod method;
   PetscInt         samples;    /* products budget: Hutchinson uses `samples` probes; Hutch++ k = samples/3 each
-                                  for the sketch, the low-rank part and the residual probes */
+                                  for the sketch, the low-rank part and the residual probes
+                                  (the low-rank part uses fewer when H S has rank < k, e.g. k > n) */
   double           estimate, standard_error;
   PetscInt64       products;
   double           seconds;

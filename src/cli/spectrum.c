@@ -158,6 +158,14 @@ PetscErrorCode HessaCliSpectrum(void)
   PetscCall(PetscMemzero(&dens, sizeof dens));
   PetscCall(PlanFromOptions(&plan));
   PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  {
+    /* defaults (not explicit values) shrink to fit a small operator */
+    PetscBool k_given, m_given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_spectrum_extremes", &k_given));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
+    if (!k_given) plan.extremes = PetscMin(plan.extremes, op->n_op);
+    if (!m_given) plan.slq.steps = PetscMin(plan.slq.steps, op->n_op);
+  }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description, op->n_op, op->n));
   if (plan.extremes > 0) {
     PetscCall(HessaTimerStart("extremes"));

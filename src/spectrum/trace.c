@@ -12,10 +12,13 @@
  * given each probe is first deflated: z <- (I - Q Q^T) z. */
 static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt count, uint64_t seed, BV Q, double *q, HessaProgress *prog)
 {
-  Vec    Z[TRACE_BLOCK], HZ[TRACE_BLOCK];
-  double h[1024];
+  Vec      Z[TRACE_BLOCK], HZ[TRACE_BLOCK];
+  double  *h;
+  PetscInt nq = 0;
 
   PetscFunctionBegin;
+  if (Q) PetscCall(BVGetActiveColumns(Q, NULL, &nq));
+  PetscCall(PetscMalloc1(nq + 1, &h));
   for (PetscInt j = 0; j < TRACE_BLOCK; j++) {
     PetscCall(HessaOperatorCreateVec(op, &Z[j]));
     PetscCall(VecDuplicate(Z[j], &HZ[j]));
@@ -25,12 +28,7 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
     char     what[64];
     for (PetscInt j = 0; j < b; j++) {
       PetscCall(HessaVecSetRandom(Z[j], HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(first + i0 + j)));
-      if (Q) {
-        PetscInt k;
-        PetscCall(BVGetActiveColumns(Q, NULL, &k));
-        PetscCheck(k < 1024, op->comm, PETSC_ERR_SUP, "Hutch++: at most 1023 sketch vectors");
-        PetscCall(BVOrthogonalizeVec(Q, Z[j], h, NULL, NULL));
-      }
+      if (nq > 0) PetscCall(BVOrthogonalizeVec(Q, Z[j], h, NULL, NULL));
     }
     PetscCall(HessaOperatorApplyBlock(op, b, Z, HZ));
     for (PetscInt j = 0; j < b; j++) PetscCall(VecDot(HZ[j], Z[j], &q[i0 + j]));
@@ -41,16 +39,18 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
     PetscCall(VecDestroy(&Z[j]));
     PetscCall(VecDestroy(&HZ[j]));
   }
+  PetscCall(PetscFree(h));
   PetscFunctionReturn(0);
 }
 
-/* Hutch++ with k = samples / 3: Q = orth(H S) for k probes S; tr(Q^T H Q) with k products;
- * Hutchinson with k deflated probes. */
+/* Hutch++ with k = samples / 3: Q = orth(H S) for k probes S (columns that add nothing
+ * new, e.g. when k exceeds the rank of H or n, are dropped: r <= k columns remain);
+ * tr(Q^T H Q) with r products; Hutchinson with k deflated probes. */
 static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t seed, HessaTrace *out, HessaProgress *prog)
 {
-  PetscInt k = samples / 3;
+  PetscInt k = samples / 3, r = 0;
   BV       Q;
-  Vec      tmpl, s, hs, *HQ;
+  Vec      tmpl, s, hs, *HQ, *Qv;
   double  *q, low_rank = 0, mean, se;
 
   PetscFunctionBegin;
@@ -64,26 +64,31 @@ static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t
   PetscCall(BVSetOrthogonalization(Q, BV_ORTHOG_CGS, BV_ORTHOG_REFINE_ALWAYS, PETSC_DEFAULT, BV_ORTHOG_BLOCK_GS));
   /* sketch: Q = orth(H S), S from streams [samples, samples + k) so it shares no probe with the residual part */
   for (PetscInt i = 0; i < k; i++) {
+    double    before, after;
+    PetscBool lindep;
     PetscCall(HessaVecSetRandom(s, HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(samples + i)));
     PetscCall(HessaOperatorApply(op, s, hs));
-    PetscCall(BVInsertVec(Q, i, hs));
+    PetscCall(VecNorm(hs, NORM_2, &before));
+    PetscCall(BVInsertVec(Q, r, hs));
+    PetscCall(BVSetActiveColumns(Q, 0, r + 1));
+    PetscCall(BVOrthonormalizeColumn(Q, r, PETSC_TRUE, &after, &lindep));
+    if (!lindep && after > 1e-10 * before) r++; /* else: nothing new, the column is overwritten next */
   }
-  PetscCall(BVOrthogonalize(Q, NULL));
+  PetscCall(BVSetActiveColumns(Q, 0, r));
   /* exact part: tr(Q^T H Q) */
-  PetscCall(VecDuplicateVecs(tmpl, k, &HQ));
-  {
-    Vec *Qv;
-    PetscCall(VecDuplicateVecs(tmpl, k, &Qv));
-    for (PetscInt i = 0; i < k; i++) PetscCall(BVCopyVec(Q, i, Qv[i]));
-    for (PetscInt i0 = 0; i0 < k; i0 += TRACE_BLOCK) PetscCall(HessaOperatorApplyBlock(op, PetscMin(TRACE_BLOCK, k - i0), Qv + i0, HQ + i0));
-    for (PetscInt i = 0; i < k; i++) {
+  if (r > 0) {
+    PetscCall(VecDuplicateVecs(tmpl, r, &HQ));
+    PetscCall(VecDuplicateVecs(tmpl, r, &Qv));
+    for (PetscInt i = 0; i < r; i++) PetscCall(BVCopyVec(Q, i, Qv[i]));
+    for (PetscInt i0 = 0; i0 < r; i0 += TRACE_BLOCK) PetscCall(HessaOperatorApplyBlock(op, PetscMin(TRACE_BLOCK, r - i0), Qv + i0, HQ + i0));
+    for (PetscInt i = 0; i < r; i++) {
       double d;
       PetscCall(VecDot(HQ[i], Qv[i], &d));
       low_rank += d;
     }
-    PetscCall(VecDestroyVecs(k, &Qv));
+    PetscCall(VecDestroyVecs(r, &Qv));
+    PetscCall(VecDestroyVecs(r, &HQ));
   }
-  PetscCall(VecDestroyVecs(k, &HQ));
   /* residual part: Hutchinson on (I - QQ^T) H (I - QQ^T) */
   PetscCall(PetscMalloc1(k, &q));
   PetscCall(QuadraticForms(op, 0, k, seed, Q, q, prog));

@@ -22,3 +22,13 @@ hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c
                  ARGS -script ${CMAKE_CURRENT_LIST_DIR}/torch_hessian.py -quiet
                       -hessa_data_source blobs -hessa_data_samples 300 -hessa_data_dim 20 -hessa_data_classes 4
                       -hessa_mlp_hidden 24,16 -hessa_mlp_activation tanh -hessa_model_seed 3)
+
+# Smoke tests of `hessa spectrum` (exit status 0): every phase with CSV output on a
+# quadratic, and the defaults on a 2-parameter objective (k and m shrink to fit n).
+hessa_add_mpi_test(NAME spectrum_cli_quadratic
+                   COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model quadratic -hessa_model_dim 300 -hessa_spectrum_extremes 3
+                           -hessa_spectrum_full -hessa_spectrum_density -hessa_spectrum_trace -hessa_spectrum_csv spectrum_cli_quadratic -quiet
+                   RANKS 1 3 LABELS spectrum)
+hessa_add_mpi_test(NAME spectrum_cli_small_n
+                   COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model x2-y4 -hessa_model_point 0.5,0.3 -quiet
+                   RANKS 1 2 LABELS spectrum)
