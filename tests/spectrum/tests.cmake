@@ -25,10 +25,12 @@ hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c
 
 # Smoke tests of `hessa spectrum` (exit status 0): every phase with CSV output on a
 # quadratic, and the defaults on a 2-parameter objective (k and m shrink to fit n).
-hessa_add_mpi_test(NAME spectrum_cli_quadratic
-                   COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model quadratic -hessa_model_dim 300 -hessa_spectrum_extremes 3
-                           -hessa_spectrum_full -hessa_spectrum_density -hessa_spectrum_trace -hessa_spectrum_csv spectrum_cli_quadratic -quiet
-                   RANKS 1 3 LABELS spectrum)
+foreach(np 1 3) # one CSV prefix per rank count: the runs may overlap
+  hessa_add_mpi_test(NAME spectrum_cli_quadratic_csv${np}
+                     COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model quadratic -hessa_model_dim 300 -hessa_spectrum_extremes 3
+                             -hessa_spectrum_full -hessa_spectrum_density -hessa_spectrum_trace -hessa_spectrum_csv spectrum_cli_np${np} -quiet
+                     RANKS ${np} LABELS spectrum)
+endforeach()
 hessa_add_mpi_test(NAME spectrum_cli_small_n
                    COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model x2-y4 -hessa_model_point 0.5,0.3 -quiet
                    RANKS 1 2 LABELS spectrum)
