@@ -19,7 +19,8 @@ static PetscErrorCode RunOne(HessaOperator op, HessaWhich which, PetscInt k, dou
   PetscFunctionBegin;
   PetscCall(HessaSpectrumExtremes(op, which, k, tol, PETSC_FALSE, &e));
   for (PetscInt i = 0; i < e.nconv; i++) worst = PetscMax(worst, e.residuals[i] / PetscAbsReal(e.values[i]));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\"%s\": {\"k\": %" PetscInt_FMT ", \"nconv\": %" PetscInt_FMT ", \"products\": %" PetscInt64_FMT ", \"seconds\": %.4f, \"worst_relative_residual\": %.3e, \"values\": [", name, k, e.nconv, e.products - e.nconv, e.seconds, worst));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "\"%s\": {\"k\": %" PetscInt_FMT ", \"nconv\": %" PetscInt_FMT ", \"products\": %" PetscInt64_FMT ", \"seconds\": %.4f, \"worst_relative_residual\": %.3e, \"values\": [", name, k, e.nconv,
+                        e.products - e.nconv, e.seconds, worst));
   for (PetscInt i = 0; i < e.nconv; i++) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s%.15e", i ? ", " : "", e.values[i]));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "]}%s", last ? "" : ", "));
   PetscCall(HessaExtremesDestroy(&e));
@@ -31,7 +32,7 @@ static PetscErrorCode Run(void)
   HessaData     data;
   HessaModel    model;
   HessaOperator op;
-  PetscReal     tol = 1e-8;
+  PetscReal     tol                      = 1e-8;
   char          save[PETSC_MAX_PATH_LEN] = "";
   PetscMPIInt   size;
   Vec           x, y;

@@ -80,7 +80,8 @@ static PetscErrorCode RunSLQ(void)
     dw = PetscMax(dw, fabs(d[0].weights[k] - d[1].weights[k]));
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
-                        "{\"ranks\": %d, \"n\": %" PetscInt_FMT ", \"probes\": %" PetscInt_FMT ", \"steps\": %" PetscInt_FMT ", \"block_seconds\": %.4f, \"block_product_seconds\": %.4f, \"single_seconds\": %.4f, \"single_product_seconds\": %.4f, \"products\": %" PetscInt64_FMT
+                        "{\"ranks\": %d, \"n\": %" PetscInt_FMT ", \"probes\": %" PetscInt_FMT ", \"steps\": %" PetscInt_FMT
+                        ", \"block_seconds\": %.4f, \"block_product_seconds\": %.4f, \"single_seconds\": %.4f, \"single_product_seconds\": %.4f, \"products\": %" PetscInt64_FMT
                         ", \"max_node_difference\": %.3e, \"max_weight_difference\": %.3e, \"negative_fraction\": %.5f, \"negative_fraction_se\": %.5f}\n",
                         (int)size, op->n_op, probes, steps, seconds[0], product_seconds[0], seconds[1], product_seconds[1], d[0].products, dn, dw, d[0].negative_fraction, d[0].negative_fraction_se));
   PetscCall(HessaDensityDestroy(&d[0]));
@@ -118,7 +119,8 @@ static PetscErrorCode RunFull(void)
   p0 = op->product_seconds;
   PetscCall(HessaSpectrumFull(op, -1, &f));
   for (PetscInt i = 0; i < n; i++) err = PetscMax(err, fabs(f.values[i] - lambda[i]));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "{\"ranks\": %d, \"n\": %" PetscInt_FMT ", \"full_seconds\": %.4f, \"full_product_seconds\": %.4f, \"max_eigenvalue_error\": %.3e, \"asymmetry\": %.3e}\n", (int)size, n, f.seconds, op->product_seconds - p0, err, f.asymmetry));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "{\"ranks\": %d, \"n\": %" PetscInt_FMT ", \"full_seconds\": %.4f, \"full_product_seconds\": %.4f, \"max_eigenvalue_error\": %.3e, \"asymmetry\": %.3e}\n", (int)size, n, f.seconds, op->product_seconds - p0,
+                        err, f.asymmetry));
   PetscCall(HessaFullSpectrumDestroy(&f));
   PetscCall(VecDestroy(&theta));
   PetscCall(HessaOperatorDestroy(&op));
@@ -129,9 +131,9 @@ static PetscErrorCode RunFull(void)
 
 int main(int argc, char **argv)
 {
-  PetscErrorCode ierr = HessaInitialize(&argc, &argv, NULL);
+  PetscErrorCode ierr     = HessaInitialize(&argc, &argv, NULL);
   char           mode[16] = "slq";
-  PetscBool      full = PETSC_FALSE;
+  PetscBool      full     = PETSC_FALSE;
 
   if (!ierr) ierr = PetscOptionsGetString(NULL, NULL, "-bench_mode", mode, sizeof mode, NULL);
   if (!ierr) ierr = PetscStrcmp(mode, "full", &full);

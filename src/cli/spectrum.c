@@ -7,10 +7,10 @@
 
 /* The phases to run and their settings, from the options. */
 typedef struct {
-  PetscInt             extremes;     /* k at each end, 0: none */
+  PetscInt             extremes; /* k at each end, 0: none */
   PetscBool            full, density, trace;
-  double               tol;          /* extremes: relative tolerance */
-  double               zero_tol;     /* full: < 0 default */
+  double               tol;      /* extremes: relative tolerance */
+  double               zero_tol; /* full: < 0 default */
   HessaDensitySettings slq;
   PetscInt             trace_samples, trace_seed;
   PetscInt             trace_method; /* 0 hutchinson, 1 hutchpp, 2 both */
@@ -46,7 +46,8 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   PetscCall(HessaDensitySettingsSetFromOptions(PETSC_COMM_WORLD, &plan->slq));
   if (!set_e && !set_f && !set_d && !set_t) {
     plan->density = plan->trace = PETSC_TRUE;
-  } else if (!set_e) plan->extremes = 0;
+  } else if (!set_e)
+    plan->extremes = 0;
   plan->trace_method = (PetscInt)method;
   PetscCheck(plan->extremes >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_spectrum_extremes %" PetscInt_FMT ": must be >= 0", plan->extremes);
   PetscCheck(plan->trace_seed >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_trace_seed %" PetscInt_FMT ": must be >= 0", plan->trace_seed);
@@ -93,7 +94,8 @@ static PetscErrorCode WriteCSV(const char *prefix, const HessaExtremes *ex, cons
     PetscErrorCode ierr;
     PetscCall(PetscSNPrintf(path, sizeof path, "%s_eigenvalues.csv", prefix));
     fp = fopen(path, "a"); /* probe that the folder is writable before the real write */
-    if (!fp) HessaStatusSet(&st, PETSC_ERR_FILE_OPEN, "-hessa_spectrum_csv: cannot write %s", path);
+    if (!fp)
+      HessaStatusSet(&st, PETSC_ERR_FILE_OPEN, "-hessa_spectrum_csv: cannot write %s", path);
     else {
       fclose(fp);
       ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
@@ -166,7 +168,8 @@ PetscErrorCode HessaCliSpectrum(void)
     if (!k_given) plan.extremes = PetscMin(plan.extremes, op->n_op);
     if (!m_given) plan.slq.steps = PetscMin(plan.slq.steps, op->n_op);
   }
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description, op->n_op, op->n));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description,
+                        op->n_op, op->n));
   if (plan.extremes > 0) {
     PetscCall(HessaTimerStart("extremes"));
     PetscCall(HessaLog(PETSC_COMM_WORLD, "extremes: %" PetscInt_FMT " largest and smallest eigenpairs", plan.extremes));
@@ -188,7 +191,8 @@ PetscErrorCode HessaCliSpectrum(void)
     PetscCall(HessaTimerStart("density"));
     PetscCall(HessaSpectrumDensityWithSettings(op, &plan.slq, &dens));
     PetscCall(HessaTimerStop("density"));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", dens.probes, dens.steps, (PetscInt64)dens.seed, plan.slq.block ? "block" : "probe at a time", dens.products, dens.seconds));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", dens.probes, dens.steps, (PetscInt64)dens.seed,
+                          plan.slq.block ? "block" : "probe at a time", dens.products, dens.seconds));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", dens.negative_fraction, dens.negative_fraction_se));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  positive fraction   %.4f +- %.4f (minimum ratio)\n", dens.positive_fraction, dens.positive_fraction_se));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  near zero fraction  %.4f +- %.4f (|lambda| <= %.2e)\n", dens.near_zero_fraction, dens.near_zero_fraction_se, dens.near_zero_width));

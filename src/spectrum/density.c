@@ -64,12 +64,12 @@ PetscErrorCode HessaDensitySettingsSetFromOptions(MPI_Comm comm, HessaDensitySet
 
 /* One probe's Lanczos state. */
 typedef struct {
-  BV       bv;      /* [m] orthonormal basis q_0..q_{m-1}, sharded */
-  Vec      w;       /* work: H q_j, then the next residual */
-  PetscInt j;       /* steps taken */
-  PetscBool done;   /* m steps, or a breakdown */
+  BV        bv;           /* [m] orthonormal basis q_0..q_{m-1}, sharded */
+  Vec       w;            /* work: H q_j, then the next residual */
+  PetscInt  j;            /* steps taken */
+  PetscBool done;         /* m steps, or a breakdown */
   double   *alpha, *beta; /* [m] diagonal, [m] off-diagonal (beta[j] couples q_j and q_{j+1}) */
-  double    scale;  /* max |alpha|, beta so far: the breakdown threshold scales with it */
+  double    scale;        /* max |alpha|, beta so far: the breakdown threshold scales with it */
 } Probe;
 
 static PetscErrorCode ProbeCreate(HessaOperator op, const HessaDensitySettings *s, PetscInt p, double *alpha, double *beta, Probe *pr)
@@ -200,7 +200,7 @@ PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDen
 {
   PetscInt   nv = s->probes, m = s->steps;
   PetscInt64 products0 = op->n_products;
-  double     t0        = MPI_Wtime(), width = s->zero_width, maxabs = 0;
+  double     t0 = MPI_Wtime(), width = s->zero_width, maxabs = 0;
   double    *neg, *pos, *zero;
 
   PetscFunctionBegin;
@@ -232,9 +232,12 @@ PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDen
     neg[p] = pos[p] = zero[p] = 0;
     for (PetscInt i = 0; i < m; i++) {
       double x = out->nodes[(size_t)p * m + i], w = out->weights[(size_t)p * m + i];
-      if (x < -width) neg[p] += w;
-      else if (x > width) pos[p] += w;
-      else zero[p] += w;
+      if (x < -width)
+        neg[p] += w;
+      else if (x > width)
+        pos[p] += w;
+      else
+        zero[p] += w;
     }
   }
   HessaMeanSE(nv, neg, &out->negative_fraction, &out->negative_fraction_se);

@@ -42,7 +42,7 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   PetscInt   nconv, max_it;
   PetscReal  used_tol;
   PetscInt64 products0 = op->n_products;
-  double     t0        = MPI_Wtime(), scale = 0;
+  double     t0 = MPI_Wtime(), scale = 0;
   Vec       *V;
 
   PetscFunctionBegin;
@@ -81,9 +81,9 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
   PetscCall(EPSGetType(eps, &type));
   PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));
-  nconv    = PetscMin(nconv, k);
-  out->nev = k;
-  out->tol = used_tol;
+  nconv      = PetscMin(nconv, k);
+  out->nev   = k;
+  out->tol   = used_tol;
   out->nconv = nconv;
   PetscCall(PetscCalloc3(PetscMax(nconv, 1), &out->values, PetscMax(nconv, 1), &out->residuals, PetscMax(nconv, 1), &out->converged));
   if (nconv > 0) {
@@ -99,8 +99,10 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
     }
     PetscCall(ExplicitResiduals(op, nconv, V, out));
     for (PetscInt i = 0; i < nconv; i++) out->converged[i] = out->residuals[i] <= used_tol * PetscMax(PetscAbsReal(out->values[i]), scale) ? PETSC_TRUE : PETSC_FALSE;
-    if (keep_vectors) out->vectors = V;
-    else PetscCall(VecDestroyVecs(nconv, &V));
+    if (keep_vectors)
+      out->vectors = V;
+    else
+      PetscCall(VecDestroyVecs(nconv, &V));
   }
   PetscCall(EPSDestroy(&eps));
   out->products = op->n_products - products0;

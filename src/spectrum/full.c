@@ -119,7 +119,7 @@ PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpe
 {
   PetscInt    n = op->n_op, max_n = 8000, block = 16;
   PetscInt64  products0 = op->n_products;
-  double      t0        = MPI_Wtime(), norm, anorm, maxabs = 0;
+  double      t0 = MPI_Wtime(), norm, anorm, maxabs = 0;
   const char *solvers[] = {"syev", "eps", "HessaFullSolver", "HESSA_FULL_", NULL};
   PetscEnum   solver    = (PetscEnum)0;
   Mat         A, At;
@@ -133,7 +133,10 @@ PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpe
   PetscCall(PetscOptionsEnum("-hessa_full_solver", "ScaLAPACK eigenvalues only (syev) or SLEPc's scalapack EPS", "HessaSpectrumFull", solvers, solver, &solver, NULL));
   PetscOptionsEnd();
   PetscCallMPI(MPI_Comm_size(op->comm, &size));
-  PetscCheck(n <= max_n, op->comm, HESSA_ERR_ARG, "full spectrum: the operator has n = %" PetscInt_FMT " > -hessa_full_max_n %" PetscInt_FMT "; assembling needs about %.1f GB per rank at this rank count. Restrict it (-hessa_operator_subset), raise -hessa_full_max_n, or use -hessa_spectrum_extremes / -hessa_spectrum_density", n, max_n, 3.0 * 8.0 * (double)n * (double)n / 1e9 / (double)size);
+  PetscCheck(n <= max_n, op->comm, HESSA_ERR_ARG,
+             "full spectrum: the operator has n = %" PetscInt_FMT " > -hessa_full_max_n %" PetscInt_FMT
+             "; assembling needs about %.1f GB per rank at this rank count. Restrict it (-hessa_operator_subset), raise -hessa_full_max_n, or use -hessa_spectrum_extremes / -hessa_spectrum_density",
+             n, max_n, 3.0 * 8.0 * (double)n * (double)n / 1e9 / (double)size);
   PetscCheck(block >= 1, op->comm, HESSA_ERR_ARG, "-hessa_full_block %" PetscInt_FMT ": need at least 1", block);
   block  = PetscMin(block, n);
   out->n = n;
@@ -149,17 +152,22 @@ PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpe
   PetscCall(MatDestroy(&A));
   PetscCall(PetscMalloc1(n, &out->values));
   PetscCall(HessaLog(op->comm, "full spectrum: %" PetscInt_FMT " columns assembled in %.1f s; eigenvalues with %s", n, MPI_Wtime() - t0, solver == 0 ? "ScaLAPACK pdsyev" : "SLEPc's scalapack EPS"));
-  if (solver == 0) PetscCall(EigenvaluesSyev(At, out->values));
-  else PetscCall(EigenvaluesEPS(At, n, out->values));
+  if (solver == 0)
+    PetscCall(EigenvaluesSyev(At, out->values));
+  else
+    PetscCall(EigenvaluesEPS(At, n, out->values));
   PetscCall(MatDestroy(&At));
   /* all ranks hold the eigenvalues; make them bitwise equal (rank 0's) */
   PetscCallMPI(MPI_Bcast(out->values, (int)n, MPI_DOUBLE, 0, op->comm));
   for (PetscInt i = 0; i < n; i++) maxabs = PetscMax(maxabs, PetscAbsReal(out->values[i]));
   out->zero_tol = zero_tol >= 0 ? zero_tol : PetscMax(1e-10 * maxabs, 10 * anorm);
   for (PetscInt i = 0; i < n; i++) {
-    if (out->values[i] < -out->zero_tol) out->n_negative++;
-    else if (out->values[i] > out->zero_tol) out->n_positive++;
-    else out->n_zero++;
+    if (out->values[i] < -out->zero_tol)
+      out->n_negative++;
+    else if (out->values[i] > out->zero_tol)
+      out->n_positive++;
+    else
+      out->n_zero++;
   }
   out->products = op->n_products - products0;
   out->seconds  = MPI_Wtime() - t0;

@@ -11,7 +11,7 @@ typedef struct {
   PetscInt64  products0;
 } HessaProgress;
 
-void           HessaProgressStart(HessaProgress *p, const char phase[], HessaOperator op);
+void HessaProgressStart(HessaProgress *p, const char phase[], HessaOperator op);
 /* Collective (the decision to print is taken from rank 0's clock, broadcast-free: every rank
  * calls HessaLog, which prints on rank 0 only). done in [0,1]; what: a short estimate. */
 PetscErrorCode HessaProgressUpdate(HessaProgress *p, HessaOperator op, double done, const char what[]);

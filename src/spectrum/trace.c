@@ -25,14 +25,18 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
   }
   for (PetscInt i0 = 0; i0 < count; i0 += TRACE_BLOCK) {
     PetscInt b = PetscMin(TRACE_BLOCK, count - i0);
-    char     what[64];
+    char     what[96];
     for (PetscInt j = 0; j < b; j++) {
       PetscCall(HessaVecSetRandom(Z[j], HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(first + i0 + j)));
       if (nq > 0) PetscCall(BVOrthogonalizeVec(Q, Z[j], h, NULL, NULL));
     }
     PetscCall(HessaOperatorApplyBlock(op, b, Z, HZ));
     for (PetscInt j = 0; j < b; j++) PetscCall(VecDot(HZ[j], Z[j], &q[i0 + j]));
-    PetscCall(PetscSNPrintf(what, sizeof what, "probe %" PetscInt_FMT "/%" PetscInt_FMT, i0 + b, count));
+    {
+      double sum = 0; /* running mean of the quadratic forms so far */
+      for (PetscInt i = 0; i < i0 + b; i++) sum += q[i];
+      PetscCall(PetscSNPrintf(what, sizeof what, "probe %" PetscInt_FMT "/%" PetscInt_FMT ", mean z'Hz %.6g", i0 + b, count, sum / (double)(i0 + b)));
+    }
     PetscCall(HessaProgressUpdate(prog, op, (double)(i0 + b) / count, what));
   }
   for (PetscInt j = 0; j < TRACE_BLOCK; j++) {
@@ -118,7 +122,8 @@ PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, Pet
   out->method  = method;
   out->samples = samples;
   HessaProgressStart(&prog, method == HESSA_TRACE_HUTCHPP ? "trace (Hutch++)" : "trace (Hutchinson)", op);
-  if (method == HESSA_TRACE_HUTCHPP) PetscCall(HutchPlusPlus(op, samples, seed, out, &prog));
+  if (method == HESSA_TRACE_HUTCHPP)
+    PetscCall(HutchPlusPlus(op, samples, seed, out, &prog));
   else {
     double *q;
     PetscCall(PetscMalloc1(samples, &q));

@@ -55,7 +55,8 @@ static PetscErrorCode TorchEigenvalues(const char *script, const char *folder, P
     PetscCall(WriteSamples(folder));
     PetscCall(PetscSNPrintf(out, sizeof out, "%s/eigvalsh.npy", folder));
     PetscCall(PetscSNPrintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s/weights %s/x.npy %s/labels.npy %s", script, folder, folder, folder, out));
-    if (system(cmd) != 0) HessaStatusSet(&st, PETSC_ERR_LIB, "the PyTorch reference failed: %s", cmd);
+    if (system(cmd) != 0)
+      HessaStatusSet(&st, PETSC_ERR_LIB, "the PyTorch reference failed: %s", cmd);
     else {
       HessaReadNPY(out, 0, -1, &a, &st);
       if (!st.code && a.count * a.row_length != n) HessaStatusSet(&st, PETSC_ERR_PLIB, "PyTorch gave %d eigenvalues, expected %d", (int)(a.count * a.row_length), (int)n);
@@ -114,12 +115,15 @@ static PetscErrorCode Run(void)
   for (int end = 0; end < 2; end++) {
     PetscCheck(ex[end].nconv == k, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "extremes: %" PetscInt_FMT " of %" PetscInt_FMT " converged", ex[end].nconv, k);
     for (PetscInt i = 0; i < k; i++) {
-      PetscInt j = end ? i : n - 1 - i;
+      PetscInt j    = end ? i : n - 1 - i;
       err_ext       = PetscMax(err_ext, fabs(ex[end].values[i] - full.values[j]));
       err_ext_torch = PetscMax(err_ext_torch, fabs(ex[end].values[i] - ref[j]));
     }
   }
-  if (verbose) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "n = %" PetscInt_FMT ", |H| = %.4g, lambda_min %.6g; full vs torch %.2e |H|, extremes vs full %.2e |H|, extremes vs torch %.2e |H|, asymmetry %.2e, counts %" PetscInt_FMT "/%" PetscInt_FMT "/%" PetscInt_FMT "\n", n, norm, ref[0], err_full / norm, err_ext / norm, err_ext_torch / norm, full.asymmetry, full.n_negative, full.n_zero, full.n_positive));
+  if (verbose)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "n = %" PetscInt_FMT ", |H| = %.4g, lambda_min %.6g; full vs torch %.2e |H|, extremes vs full %.2e |H|, extremes vs torch %.2e |H|, asymmetry %.2e, counts %" PetscInt_FMT "/%" PetscInt_FMT "/%" PetscInt_FMT "\n", n, norm,
+                          ref[0], err_full / norm, err_ext / norm, err_ext_torch / norm, full.asymmetry, full.n_negative, full.n_zero, full.n_positive));
   PetscCheck(err_full <= 1e-8 * norm, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "full spectrum vs PyTorch eigvalsh: max error %.2e |H|", err_full / norm);
   PetscCheck(err_ext <= 1e-8 * norm, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "extremes vs full spectrum: max error %.2e |H|", err_ext / norm);
   PetscCheck(err_ext_torch <= 1e-8 * norm, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "extremes vs PyTorch eigvalsh: max error %.2e |H|", err_ext_torch / norm);

@@ -19,7 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define N     2000
+#define N 2000
 #define N_NEG 100
 #define N_OUT 10
 
@@ -59,7 +59,8 @@ static double Wasserstein1(PetscInt count, const double *x, const double *w, dou
     double    next  = first ? atoms[i1].x : lambda[i2];
     dist += fabs(f1 - f2) * (next - prev);
     prev = next;
-    if (first) f1 += atoms[i1++].w;
+    if (first)
+      f1 += atoms[i1++].w;
     else {
       f2 += 1.0 / (double)n;
       i2++;
@@ -164,13 +165,17 @@ static PetscErrorCode TestDensity(HessaOperator op, const double *lambda)
   w1 = Wasserstein1(total, block.nodes, block.weights, (double)s.probes, N, lambda);
   PetscCheck(w1 <= 0.005 * range, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ: W1 %.4g > 0.005 (lambda_max - lambda_min) = %.4g", w1, 0.005 * range);
   PetscCheck(fabs(block.negative_fraction - (double)N_NEG / N) <= 0.03, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ negative fraction %.4f, truth %.4f", block.negative_fraction, (double)N_NEG / N);
-  PetscCheck(MaxDiff(total, block.nodes, single.nodes) <= 1e-10 * norm && MaxDiff(total, block.weights, single.weights) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ block vs probe-at-a-time: nodes %.2e, weights %.2e", MaxDiff(total, block.nodes, single.nodes), MaxDiff(total, block.weights, single.weights));
+  PetscCheck(MaxDiff(total, block.nodes, single.nodes) <= 1e-10 * norm && MaxDiff(total, block.weights, single.weights) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ block vs probe-at-a-time: nodes %.2e, weights %.2e",
+             MaxDiff(total, block.nodes, single.nodes), MaxDiff(total, block.weights, single.weights));
 
   /* the same computation on one rank's own communicator */
   PetscCall(CreateOperator(PETSC_COMM_SELF, lambda, &self_obj, &self_op));
   PetscCall(HessaSpectrumDensityWithSettings(self_op, &s, &ref));
-  PetscCheck(MaxDiff(total, block.nodes, ref.nodes) <= 1e-10 * norm && MaxDiff(total, block.weights, ref.weights) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ at P ranks vs PETSC_COMM_SELF: nodes %.2e, weights %.2e", MaxDiff(total, block.nodes, ref.nodes), MaxDiff(total, block.weights, ref.weights));
-  if (verbose) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "slq: W1/range %.2e, negative fraction %.4f +- %.4f (truth %.4f), block vs single nodes %.2e weights %.2e, vs COMM_SELF nodes %.2e weights %.2e\n", w1 / range, block.negative_fraction, block.negative_fraction_se, (double)N_NEG / N, MaxDiff(total, block.nodes, single.nodes), MaxDiff(total, block.weights, single.weights), MaxDiff(total, block.nodes, ref.nodes), MaxDiff(total, block.weights, ref.weights)));
+  PetscCheck(MaxDiff(total, block.nodes, ref.nodes) <= 1e-10 * norm && MaxDiff(total, block.weights, ref.weights) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ at P ranks vs PETSC_COMM_SELF: nodes %.2e, weights %.2e",
+             MaxDiff(total, block.nodes, ref.nodes), MaxDiff(total, block.weights, ref.weights));
+  if (verbose)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "slq: W1/range %.2e, negative fraction %.4f +- %.4f (truth %.4f), block vs single nodes %.2e weights %.2e, vs COMM_SELF nodes %.2e weights %.2e\n", w1 / range, block.negative_fraction,
+                          block.negative_fraction_se, (double)N_NEG / N, MaxDiff(total, block.nodes, single.nodes), MaxDiff(total, block.weights, single.weights), MaxDiff(total, block.nodes, ref.nodes), MaxDiff(total, block.weights, ref.weights)));
   PetscCall(HessaDensityDestroy(&ref));
   PetscCall(HessaOperatorDestroy(&self_op));
   PetscCall(HessaObjectiveDestroy(&self_obj));
