@@ -18,48 +18,77 @@
 typedef enum { HESSA_WHICH_LARGEST, HESSA_WHICH_SMALLEST } HessaWhich;
 
 typedef struct {
-  PetscInt   nev;            /* eigenpairs requested */
-  PetscInt   nconv;          /* eigenpairs returned (converged ones first) */
-  double    *values;         /* [nconv] sorted: descending for LARGEST, ascending for SMALLEST */
-  double    *residuals;      /* [nconv] |Hv - lambda v| with |v| = 1 */
-  PetscBool *converged;      /* [nconv] residual below the requested tolerance */
-  Vec       *vectors;        /* [nconv] unit eigenvectors (length n_op, sharded), or NULL */
-  PetscInt64 products;       /* operator products spent */
+  PetscInt   nev;       /* eigenpairs requested */
+  PetscInt   nconv;     /* eigenpairs returned (converged ones first) */
+  double    *values;    /* [nconv] sorted: descending for LARGEST, ascending for SMALLEST */
+  double    *residuals; /* [nconv] |Hv - lambda v| with |v| = 1 */
+  PetscBool *converged; /* [nconv] residual <= tol max(|lambda_i|, max_j |lambda_j|) */
+  Vec       *vectors;   /* [nconv] unit eigenvectors (length n_op, sharded), or NULL */
+  PetscInt64 products;  /* operator products spent */
   double     seconds;
-  char       eps_type[64];   /* the solver actually used */
-  double     tol;            /* the requested relative tolerance */
+  char       eps_type[64]; /* the solver actually used */
+  double     tol;          /* the requested relative tolerance */
 } HessaExtremes;
 
-/* Collective. k eigenpairs at one end of the spectrum. Every -eps_* option applies
- * (prefix "hessa_"), e.g. -hessa_eps_type lanczos. keep_vectors: return eigenvectors. */
+/* Collective. k eigenpairs at one end of the spectrum (1 <= k <= n_op). Every -eps_* option
+ * applies with the prefix "hessa_" (e.g. -hessa_eps_type lanczos, -hessa_eps_ncv 40).
+ * tol <= 0: SLEPc's default. Each residual is computed explicitly with one more product per
+ * pair (counted in products); converged[i] means residual <= tol * max(|lambda_i|, s) where
+ * s is the largest |lambda| returned (so eigenvalues near zero are judged against the scale of
+ * the spectrum seen). keep_vectors: return eigenvectors. */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out);
 PetscErrorCode HessaExtremesDestroy(HessaExtremes *e);
 
 /* ---- full spectrum (assembly + ScaLAPACK) ------------------------------------- */
 typedef struct {
-  PetscInt   n;             /* matrix size (n_op) */
-  double    *values;        /* [n] ascending, on every rank */
-  double     asymmetry;     /* |H - H^T|_F / |H|_F of the assembled matrix, before symmetrizing */
-  double     zero_tol;      /* |lambda| <= zero_tol counts as zero */
+  PetscInt   n;         /* matrix size (n_op) */
+  double    *values;    /* [n] ascending, on every rank */
+  double     asymmetry; /* |H - H^T|_F / |H|_F of the assembled matrix, before symmetrizing */
+  double     zero_tol;  /* |lambda| <= zero_tol counts as zero */
   PetscInt   n_negative, n_zero, n_positive;
   PetscInt64 products;
   double     seconds;
 } HessaFullSpectrum;
 
-/* Collective. Assembles H (n_op columns from block products of unit vectors) into a
- * distributed dense matrix and computes all eigenvalues. Fails with a clear message if
- * n_op exceeds -hessa_full_max_n (default from memory). */
+/* Collective. Assembles H (n_op columns from block products of unit vectors, each rank
+ * keeping the rows it owns) into a distributed dense matrix, symmetrizes it and computes all
+ * eigenvalues with ScaLAPACK. zero_tol < 0 selects the default
+ *     zero_tol = max(1e-10 max|lambda|, 10 |H - H^T|_F)
+ * (round-off of the products, measured by the asymmetry, bounds how well a zero is resolved).
+ * Options: -hessa_full_max_n (default 8000; larger n fails with a clear message),
+ * -hessa_full_block (unit vectors per block product, default 16),
+ * -hessa_full_solver syev|eps (ScaLAPACK pdsyev without vectors, default; or SLEPc's
+ * scalapack EPS, which also computes eigenvectors). */
 PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpectrum *out);
 PetscErrorCode HessaFullSpectrumDestroy(HessaFullSpectrum *f);
 
 /* ---- density (SLQ) --------------------------------------------------------------- */
+typedef enum { HESSA_SMOOTHING_RELATIVE, HESSA_SMOOTHING_PYHESSIAN } HessaSmoothing;
+
+/* How to run SLQ. HessaDensitySettingsDefault fills the defaults below;
+ * HessaDensitySettingsSetFromOptions reads the -hessa_slq_* options over them. */
 typedef struct {
-  PetscInt   probes, steps;     /* n_v probe vectors, m Lanczos steps each */
-  uint64_t   seed;
-  double    *nodes, *weights;   /* [probes * steps] Gauss nodes and weights, probe-major; each probe's weights sum to 1 */
+  PetscInt       probes;     /* n_v Rademacher probe vectors (default 10) */
+  PetscInt       steps;      /* m Lanczos steps per probe, m <= n (default 80) */
+  uint64_t       seed;       /* probe p is stream HESSA_STREAM_SLQ + p of this seed (default 1) */
+  PetscBool      block;      /* advance all probes together: one block product per step */
+  PetscInt       n_grid;     /* grid points of the smoothed density (default 1000) */
+  HessaSmoothing smoothing;  /* relative: sigma = sigma_rel * range; pyhessian: variance 1e-5 max(1, range) */
+  double         sigma;      /* > 0: absolute Gaussian width, overrides smoothing */
+  double         sigma_rel;  /* relative width (default 0.01 of the node range) */
+  double         zero_width; /* > 0: |lambda| <= zero_width counts as near zero; <= 0: 1e-3 max|node| */
+} HessaDensitySettings;
+
+typedef struct {
+  PetscInt  probes, steps; /* n_v probe vectors, m Lanczos steps each */
+  uint64_t  seed;
+  PetscInt *probe_steps;     /* [probes] steps actually taken (< steps after a breakdown) */
+  double   *alpha, *beta;    /* [probes * steps] the tridiagonal of each probe, probe-major */
+  double   *nodes, *weights; /* [probes * steps] Gauss nodes and weights, probe-major; each probe's weights sum to 1;
+                                entries past probe_steps[p] have weight 0 */
   PetscInt   n_grid;
-  double    *grid, *density;    /* [n_grid] Gaussian-smoothed density on the grid */
-  double     sigma;             /* smoothing width used */
+  double    *grid, *density; /* [n_grid] Gaussian-smoothed density on the grid (integrates to 1) */
+  double     sigma;          /* smoothing width used */
   double     negative_fraction, negative_fraction_se;
   double     positive_fraction, positive_fraction_se; /* the minimum ratio estimate */
   double     near_zero_fraction, near_zero_fraction_se, near_zero_width;
@@ -67,21 +96,39 @@ typedef struct {
   double     seconds;
 } HessaDensity;
 
-/* Collective. Options: -hessa_slq_probes, -hessa_slq_steps, -hessa_slq_seed,
- * -hessa_slq_sigma, -hessa_slq_grid, -hessa_slq_block (advance all probes together). */
+/* Not collective: the defaults. */
+PetscErrorCode HessaDensitySettingsDefault(HessaDensitySettings *s);
+/* Collective. Options: -hessa_slq_probes, -hessa_slq_steps, -hessa_slq_seed, -hessa_slq_block,
+ * -hessa_slq_grid, -hessa_slq_smoothing relative|pyhessian, -hessa_slq_sigma, -hessa_slq_sigma_rel,
+ * -hessa_slq_zero_width. */
+PetscErrorCode HessaDensitySettingsSetFromOptions(MPI_Comm comm, HessaDensitySettings *s);
+/* Collective: SLQ with the given settings (no options read). */
+PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDensitySettings *s, HessaDensity *out);
+/* Collective: defaults, then the options, then probes/steps/seed as given. */
 PetscErrorCode HessaSpectrumDensity(HessaOperator op, PetscInt probes, PetscInt steps, uint64_t seed, HessaDensity *out);
 PetscErrorCode HessaDensityDestroy(HessaDensity *d);
+/* Not collective: smooth nodes/weights (averaged over probes) onto a grid; fills
+ * d->grid, d->density, d->sigma, d->n_grid from d->nodes/weights and the settings. */
+PetscErrorCode HessaDensitySmooth(HessaDensity *d, const HessaDensitySettings *s);
 
 /* ---- trace -------------------------------------------------------------------------- */
 typedef enum { HESSA_TRACE_HUTCHINSON, HESSA_TRACE_HUTCHPP } HessaTraceMethod;
 typedef struct {
   HessaTraceMethod method;
-  PetscInt         samples;
-  double           estimate, standard_error;
-  PetscInt64       products;
+  PetscInt         samples; /* products budget: Hutchinson uses `samples` probes; Hutch++ k = samples/3 each
+                               for the sketch, the low-rank part and the residual probes
+                               (the low-rank part uses fewer when H S has rank < k, e.g. k > n) */
+  double     estimate, standard_error;
+  PetscInt64 products;
+  double     seconds;
 } HessaTrace;
 
-/* Collective: Hutchinson (Rademacher probes) or Hutch++ with `samples` products. */
+/* Collective: Hutchinson (Rademacher probes) or Hutch++ with `samples` products.
+ * Probes come from streams HESSA_STREAM_TRACE + i of the seed (rank independent). */
 PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out);
+
+/* Random streams of this layer (see HessaRandomFill). */
+#define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)   /* "slq": probe p uses stream + p */
+#define HESSA_STREAM_TRACE UINT64_C(0x7472616365000000) /* "trace": probe i uses stream + i */
 
 #endif

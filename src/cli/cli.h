@@ -7,6 +7,7 @@ PetscErrorCode HessaCliRun(const char command[]);
 PetscErrorCode HessaCliInfo(void);
 PetscErrorCode HessaCliCheck(void);
 PetscErrorCode HessaCliAnalyze(void);
+PetscErrorCode HessaCliSpectrum(void);
 
 /* Data, model and operator from the options, at the model's point. */
 PetscErrorCode HessaCliSetUpModel(HessaData *data, HessaModel *model, HessaOperator *op);

@@ -1,30 +1,29 @@
+/* Subcommand dispatch. */
 #include "cli.h"
 
+static const struct {
+  const char *name;
+  PetscErrorCode (*run)(void);
+} hessa_commands[] = {
+  {"analyze", HessaCliAnalyze},
+  {"spectrum", HessaCliSpectrum},
+  {"check", HessaCliCheck},
+  {"info", HessaCliInfo},
+};
 
+/* HessaCliRun - collective: run one subcommand, then log the phase timers. */
 PetscErrorCode HessaCliRun(const char command[])
 {
-  PetscBool match;
-
   PetscFunctionBegin;
-  PetscCall(PetscStrcmp(command, "info", &match));
-  if (match) {
-    PetscCall(HessaCliInfo());
+  for (size_t i = 0; i < sizeof hessa_commands / sizeof hessa_commands[0]; i++) {
+    PetscBool match;
+    PetscCall(PetscStrcmp(command, hessa_commands[i].name, &match));
+    if (!match) continue;
+    PetscCall(hessa_commands[i].run());
     PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
-  PetscCall(PetscStrcmp(command, "analyze", &match));
-  if (match) {
-    PetscCall(HessaCliAnalyze());
-    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
-    PetscFunctionReturn(0);
-  }
-  PetscCall(PetscStrcmp(command, "check", &match));
-  if (match) {
-    PetscCall(HessaCliCheck());
-    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
-    PetscFunctionReturn(0);
-  }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, analyze; see hessa -help)", command);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info; see hessa -help)", command);
 }
 
 /* hessa info: load the data and the model, report them and their sharding, and the

@@ -9,6 +9,7 @@ static const char help[] = "hessa: an MPI-distributed Hessian spectrum analyzer.
                            "commands:\n"
                            "  info      load the data and model, report what was loaded and how it is sharded\n"
                            "  check     check gradient and Hessian-vector products against finite differences\n"
+                           "  spectrum  extreme eigenpairs, full spectrum (small n), SLQ density and trace of the Hessian\n"
                            "  analyze   (default) classify the point, its spectrum and the geometry around it; write a report\n"
                            "With no arguments, hessa analyzes its embedded default: a 784-16-10 tanh MLP trained\n"
                            "to a small gradient norm on 1000 Fashion-MNIST samples.\n"

@@ -11,6 +11,7 @@
  * timeout, so it never waits on a rank that is stuck elsewhere.
  */
 #include <hessa/core.h>
+#include <slepcsys.h> /* SlepcInitialize: the spectrum layer uses EPS and BV */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static PetscErrorCode HessaErrorHandler(MPI_Comm comm, int line, const char *fun
  * Options read: -quiet, -hessa_traceback (print PETSc's traceback on every rank too). */
 PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[])
 {
-  PetscCall(PetscInitialize(argc, argv, NULL, help));
+  PetscCall(SlepcInitialize(argc, argv, NULL, help));
   PetscCallMPI(MPI_Comm_dup(PETSC_COMM_WORLD, &hessa_error_comm));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa general options", NULL);
   PetscCall(PetscOptionsBool("-quiet", "no progress log on stderr", "HessaLog", hessa_quiet, &hessa_quiet, NULL));
@@ -97,7 +98,7 @@ int HessaFinalize(PetscErrorCode err)
   }
   MPI_Comm_free(&hessa_error_comm);
   PetscPopErrorHandler();
-  PetscFinalize();
+  SlepcFinalize();
   return n_failed > 0 ? 1 : 0;
 }
 

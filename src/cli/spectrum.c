@@ -1,0 +1,227 @@
+/* hessa spectrum: extremes, full spectrum, density and trace of the curvature operator at
+ * the model's point, printed for a person (rank 0, stdout) and optionally as CSV files. */
+#include "cli.h"
+#include <hessa/spectrum.h>
+#include <hessa/data.h>
+#include <stdio.h>
+
+/* The phases to run and their settings, from the options. */
+typedef struct {
+  PetscInt             extremes; /* k at each end, 0: none */
+  PetscBool            full, density, trace;
+  double               tol;      /* extremes: relative tolerance */
+  double               zero_tol; /* full: < 0 default */
+  HessaDensitySettings slq;
+  PetscInt             trace_samples, trace_seed;
+  PetscInt             trace_method; /* 0 hutchinson, 1 hutchpp, 2 both */
+  char                 csv[PETSC_MAX_PATH_LEN];
+} SpectrumPlan;
+
+static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
+{
+  const char *methods[] = {"hutchinson", "hutchpp", "both", "HessaTraceChoice", "HESSA_TRACE_CHOICE_", NULL};
+  PetscEnum   method    = (PetscEnum)2;
+  PetscBool   set_e = PETSC_FALSE, set_f = PETSC_FALSE, set_d = PETSC_FALSE, set_t = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(plan, sizeof *plan));
+  plan->extremes      = 5;
+  plan->tol           = 1e-8;
+  plan->zero_tol      = -1;
+  plan->trace_samples = 99;
+  plan->trace_seed    = 1;
+  PetscCall(HessaDensitySettingsDefault(&plan->slq));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa spectrum options (with none of extremes/full/density/trace given: extremes 5, density and trace)", NULL);
+  PetscCall(PetscOptionsInt("-hessa_spectrum_extremes", "k largest and k smallest eigenpairs (0: none)", "HessaSpectrumExtremes", plan->extremes, &plan->extremes, &set_e));
+  PetscCall(PetscOptionsBool("-hessa_spectrum_full", "assemble the operator and compute every eigenvalue (ScaLAPACK)", "HessaSpectrumFull", plan->full, &plan->full, &set_f));
+  PetscCall(PetscOptionsBool("-hessa_spectrum_density", "eigenvalue density by stochastic Lanczos quadrature", "HessaSpectrumDensity", plan->density, &plan->density, &set_d));
+  PetscCall(PetscOptionsBool("-hessa_spectrum_trace", "trace estimate (Hutchinson / Hutch++)", "HessaSpectrumTrace", plan->trace, &plan->trace, &set_t));
+  PetscCall(PetscOptionsReal("-hessa_spectrum_tol", "extremes: relative residual tolerance", "HessaSpectrumExtremes", plan->tol, &plan->tol, NULL));
+  PetscCall(PetscOptionsReal("-hessa_full_zero_tol", "full: |lambda| <= tol counts as zero (< 0: max(1e-10 max|lambda|, 10 |H - H^T|_F))", "HessaSpectrumFull", plan->zero_tol, &plan->zero_tol, NULL));
+  PetscCall(PetscOptionsInt("-hessa_trace_samples", "trace: products to spend (Hutch++ uses a third for each part)", "HessaSpectrumTrace", plan->trace_samples, &plan->trace_samples, NULL));
+  PetscCall(PetscOptionsInt("-hessa_trace_seed", "trace: seed of the probe vectors", "HessaSpectrumTrace", plan->trace_seed, &plan->trace_seed, NULL));
+  PetscCall(PetscOptionsEnum("-hessa_trace_method", "trace estimator", "HessaSpectrumTrace", methods, method, &method, NULL));
+  PetscCall(PetscOptionsString("-hessa_spectrum_csv", "write PREFIX_eigenvalues.csv, PREFIX_density.csv, PREFIX_slq_nodes.csv (rank 0)", "", plan->csv, plan->csv, sizeof plan->csv, NULL));
+  PetscOptionsEnd();
+  PetscCall(HessaDensitySettingsSetFromOptions(PETSC_COMM_WORLD, &plan->slq));
+  if (!set_e && !set_f && !set_d && !set_t) {
+    plan->density = plan->trace = PETSC_TRUE;
+  } else if (!set_e)
+    plan->extremes = 0;
+  plan->trace_method = (PetscInt)method;
+  PetscCheck(plan->extremes >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_spectrum_extremes %" PetscInt_FMT ": must be >= 0", plan->extremes);
+  PetscCheck(plan->trace_seed >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_trace_seed %" PetscInt_FMT ": must be >= 0", plan->trace_seed);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PrintExtremes(const HessaExtremes *e, const char *end)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s eigenvalues (%s, tol %.1e): %" PetscInt_FMT " of %" PetscInt_FMT " returned, %" PetscInt64_FMT " products, %.2f s\n", end, e->eps_type, e->tol, e->nconv, e->nev, e->products, e->seconds));
+  for (PetscInt i = 0; i < e->nconv; i++) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %3" PetscInt_FMT "  % .12e  residual %.2e  %s\n", i, e->values[i], e->residuals[i], e->converged[i] ? "converged" : "NOT converged"));
+  if (e->nconv < e->nev) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  (%" PetscInt_FMT " requested eigenpairs did not converge: raise -hessa_eps_max_it or -hessa_eps_ncv)\n", e->nev - e->nconv));
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0: write a file through a temporary name, then rename (never half a file). */
+static PetscErrorCode OpenTemp(const char *path, char *tmp, size_t len, FILE **fp)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(tmp, len, "%s.tmp", path));
+  *fp = fopen(tmp, "w");
+  PetscCheck(*fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", tmp);
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode CloseTemp(const char *path, const char *tmp, FILE *fp)
+{
+  PetscFunctionBegin;
+  PetscCheck(fclose(fp) == 0 && rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
+  PetscFunctionReturn(0);
+}
+
+/* Collective (rank 0 writes; a write failure ends every rank). */
+static PetscErrorCode WriteCSV(const char *prefix, const HessaExtremes *ex, const HessaFullSpectrum *full, const HessaDensity *d)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
+  FILE       *fp;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+  if (rank == 0) {
+    PetscErrorCode ierr;
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s_eigenvalues.csv", prefix));
+    fp = fopen(path, "a"); /* probe that the folder is writable before the real write */
+    if (!fp)
+      HessaStatusSet(&st, PETSC_ERR_FILE_OPEN, "-hessa_spectrum_csv: cannot write %s", path);
+    else {
+      fclose(fp);
+      ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
+      if (!ierr) {
+        fprintf(fp, "kind,index,value,residual,converged\n");
+        for (int end = 0; end < 2; end++)
+          for (PetscInt i = 0; i < ex[end].nconv; i++) fprintf(fp, "%s,%" PetscInt_FMT ",%.17g,%.6e,%d\n", end ? "smallest" : "largest", i, ex[end].values[i], ex[end].residuals[i], (int)ex[end].converged[i]);
+        if (full)
+          for (PetscInt i = 0; i < full->n; i++) fprintf(fp, "full,%" PetscInt_FMT ",%.17g,,\n", i, full->values[i]);
+        ierr = CloseTemp(path, tmp, fp);
+      }
+      if (!ierr && d) {
+        PetscCall(PetscSNPrintf(path, sizeof path, "%s_density.csv", prefix));
+        ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
+        if (!ierr) {
+          fprintf(fp, "lambda,density\n");
+          for (PetscInt g = 0; g < d->n_grid; g++) fprintf(fp, "%.10e,%.10e\n", d->grid[g], d->density[g]);
+          ierr = CloseTemp(path, tmp, fp);
+        }
+        PetscCall(PetscSNPrintf(path, sizeof path, "%s_slq_nodes.csv", prefix));
+        if (!ierr) ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
+        if (!ierr) {
+          fprintf(fp, "probe,node,weight\n");
+          for (PetscInt p = 0; p < d->probes; p++)
+            for (PetscInt i = 0; i < d->probe_steps[p]; i++) fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g\n", p, d->nodes[(size_t)p * d->steps + i], d->weights[(size_t)p * d->steps + i]);
+          ierr = CloseTemp(path, tmp, fp);
+        }
+      }
+      if (ierr) HessaStatusSet(&st, ierr, "-hessa_spectrum_csv: cannot write the files with prefix %s", prefix);
+    }
+  }
+  PetscCall(HessaSyncError(PETSC_COMM_WORLD, &st));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode PrintTrace(const HessaTrace *t)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "trace (%s): %.10g +- %.3g (standard error), %" PetscInt64_FMT " products, %.2f s\n", t->method == HESSA_TRACE_HUTCHPP ? "Hutch++" : "Hutchinson", t->estimate, t->standard_error, t->products, t->seconds));
+  PetscFunctionReturn(0);
+}
+
+/* HessaCliSpectrum - hessa spectrum. Collective on PETSC_COMM_WORLD.
+ * Options: -hessa_spectrum_extremes k, -hessa_spectrum_full, -hessa_spectrum_density,
+ * -hessa_spectrum_trace, -hessa_spectrum_tol, -hessa_spectrum_csv PREFIX, -hessa_full_*,
+ * -hessa_slq_*, -hessa_trace_samples, -hessa_trace_seed, -hessa_trace_method, -hessa_eps_*,
+ * and everything HessaCliSetUpModel reads. */
+PetscErrorCode HessaCliSpectrum(void)
+{
+  HessaData         data;
+  HessaModel        model;
+  HessaOperator     op;
+  SpectrumPlan      plan;
+  HessaExtremes     ex[2];
+  HessaFullSpectrum full;
+  HessaDensity      dens;
+  double            t0 = MPI_Wtime();
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(ex, sizeof ex));
+  PetscCall(PetscMemzero(&full, sizeof full));
+  PetscCall(PetscMemzero(&dens, sizeof dens));
+  PetscCall(PlanFromOptions(&plan));
+  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  {
+    /* defaults (not explicit values) shrink to fit a small operator */
+    PetscBool k_given, m_given;
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_spectrum_extremes", &k_given));
+    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
+    if (!k_given) plan.extremes = PetscMin(plan.extremes, op->n_op);
+    if (!m_given) plan.slq.steps = PetscMin(plan.slq.steps, op->n_op);
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description,
+                        op->n_op, op->n));
+  if (plan.extremes > 0) {
+    PetscCall(HessaTimerStart("extremes"));
+    PetscCall(HessaLog(PETSC_COMM_WORLD, "extremes: %" PetscInt_FMT " largest and smallest eigenpairs", plan.extremes));
+    PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_LARGEST, plan.extremes, plan.tol, PETSC_FALSE, &ex[0]));
+    PetscCall(PrintExtremes(&ex[0], "largest"));
+    PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_SMALLEST, plan.extremes, plan.tol, PETSC_FALSE, &ex[1]));
+    PetscCall(PrintExtremes(&ex[1], "smallest"));
+    PetscCall(HessaTimerStop("extremes"));
+  }
+  if (plan.full) {
+    PetscCall(HessaTimerStart("full"));
+    PetscCall(HessaSpectrumFull(op, plan.zero_tol, &full));
+    PetscCall(HessaTimerStop("full"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "full spectrum (ScaLAPACK, n = %" PetscInt_FMT "): min % .12e, max % .12e; %" PetscInt64_FMT " products, %.2f s\n", full.n, full.values[0], full.values[full.n - 1], full.products, full.seconds));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", full.asymmetry));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", full.n_negative, full.n_zero, full.n_positive, full.zero_tol));
+  }
+  if (plan.density) {
+    PetscCall(HessaTimerStart("density"));
+    PetscCall(HessaSpectrumDensityWithSettings(op, &plan.slq, &dens));
+    PetscCall(HessaTimerStop("density"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", dens.probes, dens.steps, (PetscInt64)dens.seed,
+                          plan.slq.block ? "block" : "probe at a time", dens.products, dens.seconds));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", dens.negative_fraction, dens.negative_fraction_se));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  positive fraction   %.4f +- %.4f (minimum ratio)\n", dens.positive_fraction, dens.positive_fraction_se));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  near zero fraction  %.4f +- %.4f (|lambda| <= %.2e)\n", dens.near_zero_fraction, dens.near_zero_fraction_se, dens.near_zero_width));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  smoothing sigma %.3e on %" PetscInt_FMT " grid points [%.4e, %.4e]\n", dens.sigma, dens.n_grid, dens.grid[0], dens.grid[dens.n_grid - 1]));
+    for (PetscInt p = 0; p < dens.probes; p++)
+      if (dens.probe_steps[p] < dens.steps) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  probe %" PetscInt_FMT ": Lanczos breakdown after %" PetscInt_FMT " steps (invariant subspace found)\n", p, dens.probe_steps[p]));
+  }
+  if (plan.trace) {
+    HessaTrace t;
+    PetscCall(HessaTimerStart("trace"));
+    if (plan.trace_method != 1) {
+      PetscCall(HessaSpectrumTrace(op, HESSA_TRACE_HUTCHINSON, plan.trace_samples, (uint64_t)plan.trace_seed, &t));
+      PetscCall(PrintTrace(&t));
+    }
+    if (plan.trace_method != 0) {
+      PetscCall(HessaSpectrumTrace(op, HESSA_TRACE_HUTCHPP, plan.trace_samples, (uint64_t)plan.trace_seed, &t));
+      PetscCall(PrintTrace(&t));
+    }
+    PetscCall(HessaTimerStop("trace"));
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - t0));
+  if (plan.csv[0]) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
+  PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
+  PetscCall(HessaExtremesDestroy(&ex[0]));
+  PetscCall(HessaExtremesDestroy(&ex[1]));
+  PetscCall(HessaFullSpectrumDestroy(&full));
+  PetscCall(HessaDensityDestroy(&dens));
+  PetscCall(HessaOperatorDestroy(&op));
+  PetscCall(HessaModelDestroy(&model));
+  PetscCall(HessaDataDestroy(&data));
+  PetscFunctionReturn(0);
+}

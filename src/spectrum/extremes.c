@@ -1,0 +1,122 @@
+/* Extreme eigenpairs of the curvature operator with SLEPc EPS on the MatShell.
+ *
+ * The solver sees only products with op->H. Every -hessa_eps_* option reaches it through
+ * the options prefix, so the Krylov-Schur default can be swapped for lanczos, lobpcg,
+ * arpack, ... from the command line. Residuals are not taken from the solver's estimate:
+ * each returned pair is checked with one more (block) product.
+ */
+#include <hessa/spectrum.h>
+#include <slepceps.h>
+
+/* Collective: out->residuals[i] = |H v_i - lambda_i v_i| / |v_i| with one block product. */
+static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V, HessaExtremes *out)
+{
+  Vec *HV;
+
+  PetscFunctionBegin;
+  if (nconv == 0) PetscFunctionReturn(0);
+  PetscCall(VecDuplicateVecs(V[0], nconv, &HV));
+  PetscCall(HessaOperatorApplyBlock(op, nconv, V, HV));
+  for (PetscInt i = 0; i < nconv; i++) {
+    double vnorm, rnorm;
+    PetscCall(VecNorm(V[i], NORM_2, &vnorm));
+    PetscCall(VecAXPY(HV[i], -out->values[i], V[i]));
+    PetscCall(VecNorm(HV[i], NORM_2, &rnorm));
+    out->residuals[i] = rnorm / PetscMax(vnorm, 1e-300);
+  }
+  PetscCall(VecDestroyVecs(nconv, &HV));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSpectrumExtremes - k eigenpairs at one end of the spectrum of op->H.
+ * Collective on op->comm.
+ * Input: which (largest / smallest algebraic), k (1..n_op), tol (<= 0: SLEPc default),
+ * keep_vectors. Output: out (free with HessaExtremesDestroy).
+ * Options: every -hessa_eps_* option of SLEPc (type, tol, ncv, mpd, max_it, ...) and
+ * -hessa_st_* (the preconditioner defaults to none: the shell has no diagonal;
+ * -hessa_eps_type lanczos defaults to full reorthogonalization). */
+PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out)
+{
+  EPS        eps;
+  EPSType    type;
+  PetscInt   nconv, max_it;
+  PetscReal  used_tol;
+  PetscInt64 products0 = op->n_products;
+  double     t0 = MPI_Wtime(), scale = 0;
+  Vec       *V;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(out, sizeof *out));
+  PetscCheck(k >= 1, op->comm, HESSA_ERR_ARG, "extremes: k = %" PetscInt_FMT " eigenpairs requested; need k >= 1", k);
+  PetscCheck(k <= op->n_op, op->comm, HESSA_ERR_ARG, "extremes: k = %" PetscInt_FMT " eigenpairs requested but the operator has only n = %" PetscInt_FMT " (k must be <= n)", k, op->n_op);
+  PetscCall(EPSCreate(op->comm, &eps));
+  PetscCall(EPSSetOperators(eps, op->H, NULL));
+  PetscCall(EPSSetProblemType(eps, EPS_HEP));
+  PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
+  PetscCall(EPSSetWhichEigenpairs(eps, which == HESSA_WHICH_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL));
+  PetscCall(EPSSetDimensions(eps, k, PETSC_DEFAULT, PETSC_DEFAULT));
+  if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
+  PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
+  {
+    /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
+       preconditioner instead of failing in PCSetUp; -hessa_st_pc_type still overrides */
+    ST  st;
+    KSP ksp;
+    PC  pc;
+    PetscCall(EPSGetST(eps, &st));
+    PetscCall(STGetKSP(st, &ksp));
+    PetscCall(KSPGetPC(ksp, &pc));
+    PetscCall(PCSetType(pc, PCNONE));
+  }
+  PetscCall(EPSSetFromOptions(eps));
+  {
+    /* plain Lanczos insists on an explicit reorthogonalization: full unless told otherwise */
+    PetscBool is_lanczos, given;
+    PetscCall(PetscObjectTypeCompare((PetscObject)eps, EPSLANCZOS, &is_lanczos));
+    PetscCall(PetscOptionsHasName(NULL, "hessa_", "-eps_lanczos_reorthog", &given));
+    if (is_lanczos && !given) PetscCall(EPSLanczosSetReorthog(eps, EPS_LANCZOS_REORTHOG_FULL));
+  }
+  PetscCall(EPSSolve(eps));
+  PetscCall(EPSGetConverged(eps, &nconv));
+  PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
+  PetscCall(EPSGetType(eps, &type));
+  PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));
+  nconv      = PetscMin(nconv, k);
+  out->nev   = k;
+  out->tol   = used_tol;
+  out->nconv = nconv;
+  PetscCall(PetscCalloc3(PetscMax(nconv, 1), &out->values, PetscMax(nconv, 1), &out->residuals, PetscMax(nconv, 1), &out->converged));
+  if (nconv > 0) {
+    Vec tmpl;
+    PetscCall(HessaOperatorCreateVec(op, &tmpl));
+    PetscCall(VecDuplicateVecs(tmpl, nconv, &V));
+    PetscCall(VecDestroy(&tmpl));
+    for (PetscInt i = 0; i < nconv; i++) {
+      PetscScalar lr;
+      PetscCall(EPSGetEigenpair(eps, i, &lr, NULL, V[i], NULL));
+      out->values[i] = PetscRealPart(lr);
+      scale          = PetscMax(scale, PetscAbsReal(out->values[i]));
+    }
+    PetscCall(ExplicitResiduals(op, nconv, V, out));
+    for (PetscInt i = 0; i < nconv; i++) out->converged[i] = out->residuals[i] <= used_tol * PetscMax(PetscAbsReal(out->values[i]), scale) ? PETSC_TRUE : PETSC_FALSE;
+    if (keep_vectors)
+      out->vectors = V;
+    else
+      PetscCall(VecDestroyVecs(nconv, &V));
+  }
+  PetscCall(EPSDestroy(&eps));
+  out->products = op->n_products - products0;
+  out->seconds  = MPI_Wtime() - t0;
+  PetscFunctionReturn(0);
+}
+
+/* HessaExtremesDestroy - frees the arrays and vectors of e (not collective unless vectors
+ * were kept: then collective on their communicator). */
+PetscErrorCode HessaExtremesDestroy(HessaExtremes *e)
+{
+  PetscFunctionBegin;
+  if (e->vectors) PetscCall(VecDestroyVecs(e->nconv, &e->vectors));
+  PetscCall(PetscFree3(e->values, e->residuals, e->converged));
+  e->nconv = 0;
+  PetscFunctionReturn(0);
+}

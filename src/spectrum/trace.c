@@ -1,0 +1,137 @@
+/* Trace estimates with Rademacher probes: Hutchinson, E[z^T H z] = tr H, and Hutch++
+ * (Meyer, Musco, Musco & Woodruff 2021): the trace of H on the range of H S computed
+ * exactly, Hutchinson on the deflated rest. Probes are rank-independent random vectors, so
+ * the estimate does not depend on the number of ranks.
+ */
+#include "spectrum_impl.h"
+#include <slepcbv.h>
+
+#define TRACE_BLOCK 16 /* probes per block product */
+
+/* z_i^T H z_i for i < count, probes from streams HESSA_STREAM_TRACE + first + i; when Q is
+ * given each probe is first deflated: z <- (I - Q Q^T) z. */
+static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt count, uint64_t seed, BV Q, double *q, HessaProgress *prog)
+{
+  Vec      Z[TRACE_BLOCK], HZ[TRACE_BLOCK];
+  double  *h;
+  PetscInt nq = 0;
+
+  PetscFunctionBegin;
+  if (Q) PetscCall(BVGetActiveColumns(Q, NULL, &nq));
+  PetscCall(PetscMalloc1(nq + 1, &h));
+  for (PetscInt j = 0; j < TRACE_BLOCK; j++) {
+    PetscCall(HessaOperatorCreateVec(op, &Z[j]));
+    PetscCall(VecDuplicate(Z[j], &HZ[j]));
+  }
+  for (PetscInt i0 = 0; i0 < count; i0 += TRACE_BLOCK) {
+    PetscInt b = PetscMin(TRACE_BLOCK, count - i0);
+    char     what[96];
+    for (PetscInt j = 0; j < b; j++) {
+      PetscCall(HessaVecSetRandom(Z[j], HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(first + i0 + j)));
+      if (nq > 0) PetscCall(BVOrthogonalizeVec(Q, Z[j], h, NULL, NULL));
+    }
+    PetscCall(HessaOperatorApplyBlock(op, b, Z, HZ));
+    for (PetscInt j = 0; j < b; j++) PetscCall(VecDot(HZ[j], Z[j], &q[i0 + j]));
+    {
+      double sum = 0; /* running mean of the quadratic forms so far */
+      for (PetscInt i = 0; i < i0 + b; i++) sum += q[i];
+      PetscCall(PetscSNPrintf(what, sizeof what, "probe %" PetscInt_FMT "/%" PetscInt_FMT ", mean z'Hz %.6g", i0 + b, count, sum / (double)(i0 + b)));
+    }
+    PetscCall(HessaProgressUpdate(prog, op, (double)(i0 + b) / count, what));
+  }
+  for (PetscInt j = 0; j < TRACE_BLOCK; j++) {
+    PetscCall(VecDestroy(&Z[j]));
+    PetscCall(VecDestroy(&HZ[j]));
+  }
+  PetscCall(PetscFree(h));
+  PetscFunctionReturn(0);
+}
+
+/* Hutch++ with k = samples / 3: Q = orth(H S) for k probes S (columns that add nothing
+ * new, e.g. when k exceeds the rank of H or n, are dropped: r <= k columns remain);
+ * tr(Q^T H Q) with r products; Hutchinson with k deflated probes. */
+static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t seed, HessaTrace *out, HessaProgress *prog)
+{
+  PetscInt k = samples / 3, r = 0;
+  BV       Q;
+  Vec      tmpl, s, hs, *HQ, *Qv;
+  double  *q, low_rank = 0, mean, se;
+
+  PetscFunctionBegin;
+  PetscCheck(k >= 1, op->comm, HESSA_ERR_ARG, "Hutch++ needs at least 3 products (-hessa_trace_samples), got %" PetscInt_FMT, samples);
+  PetscCall(HessaOperatorCreateVec(op, &tmpl));
+  PetscCall(VecDuplicate(tmpl, &s));
+  PetscCall(VecDuplicate(tmpl, &hs));
+  PetscCall(BVCreate(op->comm, &Q));
+  PetscCall(BVSetSizesFromVec(Q, tmpl, k));
+  PetscCall(BVSetType(Q, BVSVEC));
+  PetscCall(BVSetOrthogonalization(Q, BV_ORTHOG_CGS, BV_ORTHOG_REFINE_ALWAYS, PETSC_DEFAULT, BV_ORTHOG_BLOCK_GS));
+  /* sketch: Q = orth(H S), S from streams [samples, samples + k) so it shares no probe with the residual part */
+  for (PetscInt i = 0; i < k; i++) {
+    double    before, after;
+    PetscBool lindep;
+    PetscCall(HessaVecSetRandom(s, HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(samples + i)));
+    PetscCall(HessaOperatorApply(op, s, hs));
+    PetscCall(VecNorm(hs, NORM_2, &before));
+    PetscCall(BVInsertVec(Q, r, hs));
+    PetscCall(BVSetActiveColumns(Q, 0, r + 1));
+    PetscCall(BVOrthonormalizeColumn(Q, r, PETSC_TRUE, &after, &lindep));
+    if (!lindep && after > 1e-10 * before) r++; /* else: nothing new, the column is overwritten next */
+  }
+  PetscCall(BVSetActiveColumns(Q, 0, r));
+  /* exact part: tr(Q^T H Q) */
+  if (r > 0) {
+    PetscCall(VecDuplicateVecs(tmpl, r, &HQ));
+    PetscCall(VecDuplicateVecs(tmpl, r, &Qv));
+    for (PetscInt i = 0; i < r; i++) PetscCall(BVCopyVec(Q, i, Qv[i]));
+    for (PetscInt i0 = 0; i0 < r; i0 += TRACE_BLOCK) PetscCall(HessaOperatorApplyBlock(op, PetscMin(TRACE_BLOCK, r - i0), Qv + i0, HQ + i0));
+    for (PetscInt i = 0; i < r; i++) {
+      double d;
+      PetscCall(VecDot(HQ[i], Qv[i], &d));
+      low_rank += d;
+    }
+    PetscCall(VecDestroyVecs(r, &Qv));
+    PetscCall(VecDestroyVecs(r, &HQ));
+  }
+  /* residual part: Hutchinson on (I - QQ^T) H (I - QQ^T) */
+  PetscCall(PetscMalloc1(k, &q));
+  PetscCall(QuadraticForms(op, 0, k, seed, Q, q, prog));
+  HessaMeanSE(k, q, &mean, &se);
+  out->estimate       = low_rank + mean;
+  out->standard_error = se;
+  PetscCall(PetscFree(q));
+  PetscCall(BVDestroy(&Q));
+  PetscCall(VecDestroy(&s));
+  PetscCall(VecDestroy(&hs));
+  PetscCall(VecDestroy(&tmpl));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSpectrumTrace - trace of the curvature operator. Collective on op->comm.
+ * Input: method, samples (products to spend: >= 1 for Hutchinson, >= 3 for Hutch++), seed.
+ * Output: out (estimate, standard error across probes, products, seconds). No options. */
+PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out)
+{
+  PetscInt64    products0 = op->n_products;
+  double        t0        = MPI_Wtime();
+  HessaProgress prog;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(out, sizeof *out));
+  PetscCheck(samples >= 1, op->comm, HESSA_ERR_ARG, "trace: %" PetscInt_FMT " samples requested (-hessa_trace_samples); need at least 1", samples);
+  out->method  = method;
+  out->samples = samples;
+  HessaProgressStart(&prog, method == HESSA_TRACE_HUTCHPP ? "trace (Hutch++)" : "trace (Hutchinson)", op);
+  if (method == HESSA_TRACE_HUTCHPP)
+    PetscCall(HutchPlusPlus(op, samples, seed, out, &prog));
+  else {
+    double *q;
+    PetscCall(PetscMalloc1(samples, &q));
+    PetscCall(QuadraticForms(op, 0, samples, seed, NULL, q, &prog));
+    HessaMeanSE(samples, q, &out->estimate, &out->standard_error);
+    PetscCall(PetscFree(q));
+  }
+  out->products = op->n_products - products0;
+  out->seconds  = MPI_Wtime() - t0;
+  PetscFunctionReturn(0);
+}

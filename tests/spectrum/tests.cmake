@@ -1,0 +1,36 @@
+# Spectrum layer: extremes, full spectrum, SLQ density and trace against closed forms
+# (quadratic with a prescribed spectrum), the same answers at 1, 2 and 3 ranks.
+hessa_add_c_test(test_spectrum_quadratic ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_quadratic.c TIMEOUT 300)
+
+# Bad input through the real `hessa spectrum` on 1 and 3 ranks: every case of bad_cases.txt
+# must end all ranks with one clear message and a non-zero exit, never a hang.
+set(HESSA_SPECTRUM_BAD_CASES ${CMAKE_CURRENT_LIST_DIR}/bad_cases.txt)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${HESSA_SPECTRUM_BAD_CASES})
+file(STRINGS ${HESSA_SPECTRUM_BAD_CASES} hessa_spectrum_bad_lines REGEX "^[A-Za-z0-9_]+ *\\|")
+foreach(line ${hessa_spectrum_bad_lines})
+  string(REGEX REPLACE "^([A-Za-z0-9_]+).*" "\\1" case "${line}")
+  foreach(np 1 3)
+    add_test(NAME spectrum_bad_${case}_np${np}
+             COMMAND ${CMAKE_CURRENT_LIST_DIR}/bad_input.sh ${HESSA_SPECTRUM_BAD_CASES} ${case} ${np} ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli>)
+    set_tests_properties(spectrum_bad_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 40 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "bad-input;mpi;spectrum")
+  endforeach()
+endforeach()
+
+# MLP Hessian (blobs in 20 dimensions, 300 samples, 20-24-16-4 tanh, n = 972): SLEPc
+# extremes, the ScaLAPACK full spectrum and PyTorch + numpy eigvalsh agree to 1e-8 |H|.
+hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c TIMEOUT 300
+                 ARGS -script ${CMAKE_CURRENT_LIST_DIR}/torch_hessian.py -quiet
+                      -hessa_data_source blobs -hessa_data_samples 300 -hessa_data_dim 20 -hessa_data_classes 4
+                      -hessa_mlp_hidden 24,16 -hessa_mlp_activation tanh -hessa_model_seed 3)
+
+# Smoke tests of `hessa spectrum` (exit status 0): every phase with CSV output on a
+# quadratic, and the defaults on a 2-parameter objective (k and m shrink to fit n).
+foreach(np 1 3) # one CSV prefix per rank count: the runs may overlap
+  hessa_add_mpi_test(NAME spectrum_cli_quadratic_csv${np}
+                     COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model quadratic -hessa_model_dim 300 -hessa_spectrum_extremes 3
+                             -hessa_spectrum_full -hessa_spectrum_density -hessa_spectrum_trace -hessa_spectrum_csv spectrum_cli_np${np} -quiet
+                     RANKS ${np} LABELS spectrum)
+endforeach()
+hessa_add_mpi_test(NAME spectrum_cli_small_n
+                   COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model x2-y4 -hessa_model_point 0.5,0.3 -quiet
+                   RANKS 1 2 LABELS spectrum)
