@@ -128,7 +128,7 @@ static void ExtremesTable(HessaText *md, const cJSON *extremes)
       HessaTextPrintf(md, "| %s | %d | %s | %s | %s |\n", kinds[e], ++k, N(pair, "value", "%.10g"), N(pair, "residual", "%.3e"), converged ? "yes" : "**NO**");
     }
   }
-  if (unconverged) HessaTextPrintf(md, "\n**%d %s did not converge**: %s only estimates, with the residual shown.\n", unconverged, unconverged == 1 ? "eigenpair" : "eigenpairs", unconverged == 1 ? "its value is" : "their values are");
+  if (unconverged) HessaTextPrintf(md, "\n**%d %s did not converge**: %s, with the residual shown.\n", unconverged, unconverged == 1 ? "eigenpair" : "eigenpairs", unconverged == 1 ? "its value is only an estimate" : "their values are only estimates");
   else HessaTextPrintf(md, "\nEvery eigenpair converged.\n");
   HessaTextPrintf(md, "\n");
 }
@@ -139,7 +139,7 @@ static void CountsAndFractions(HessaText *md, const cJSON *results)
 
   if (full) {
     HessaTextPrintf(md, "## Full spectrum\n\nAll %s eigenvalues of the assembled matrix (%s operator products; asymmetry |H - H^T|_F / |H|_F = %s before symmetrizing).\n\n", N(full, "n", "%.0f"), N(full, "products", "%.0f"), N(full, "asymmetry", "%.3e"));
-    HessaTextPrintf(md, "| negative | zero (|lambda| <= %s) | positive |\n|---:|---:|---:|\n| %s | %s | %s |\n\n", N(full, "zero_tolerance", "%.3e"), N(full, "negative", "%.0f"), N(full, "zero", "%.0f"), N(full, "positive", "%.0f"));
+    HessaTextPrintf(md, "| negative | zero (\\|lambda\\| <= %s) | positive |\n|---:|---:|---:|\n| %s | %s | %s |\n\n", N(full, "zero_tolerance", "%.3e"), N(full, "negative", "%.0f"), N(full, "zero", "%.0f"), N(full, "positive", "%.0f"));
   }
   if (density) {
     HessaTextPrintf(md, "## Eigenvalue density (stochastic Lanczos quadrature)\n\n%s probes x %s Lanczos steps, smoothing width %s, %s operator products.\n\n", N(density, "probes", "%.0f"), N(density, "steps", "%.0f"), N(density, "sigma", "%.3g"), N(density, "products", "%.0f"));
@@ -248,7 +248,7 @@ static void InputsCostProvenance(HessaText *md, const cJSON *doc)
       {
         HessaTextPrintf(md, "| ");
         Cell(md, item->string);
-        HessaTextPrintf(md, " | %s |\n", cJSON_IsNumber(item) ? Fmt("%.3f", item->valuedouble) : "n/a");
+        HessaTextPrintf(md, " | %s |\n", cJSON_IsNumber(item) ? Fmt("%.4g", item->valuedouble) : "n/a");
       }
     }
     cJSON_ArrayForEach(item, HessaJArray(cost, "peak_memory_mb")) if (cJSON_IsNumber(item)) peak = PetscMax(peak, item->valuedouble);

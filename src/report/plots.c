@@ -37,7 +37,7 @@ typedef struct {
   const double *x, *y;
   int           n;
   int           color;  /* cmap0 index, see SetPalette */
-  int           symbol; /* plpoin code, 0: none */
+  const char   *symbol; /* UTF-8 glyph drawn at each point (MARK_*), NULL: none */
   int           line;   /* 0: none, 1: solid, 2: dashed */
   const char   *label;  /* legend text, NULL: not in the legend */
 } Series;
@@ -51,7 +51,11 @@ typedef struct {
   PetscBool   zero_x; /* draw the vertical line x = 0 when in range */
   PetscBool   zero_y; /* draw the horizontal line y = 0 when in range */
   double      mark_x; /* an extra vertical dashed line when finite (e.g. t = 1) */
+  PLINT       legend_position; /* PL_POSITION_* flags: where the data leave room; 0: top right */
 } Figure;
+
+#define MARK_CIRCLE "\u25CB" /* converged / measured */
+#define MARK_CROSS  "\u00D7" /* not converged / the other sign */
 
 enum { COLOR_WHITE = 0, COLOR_BLACK = 1, COLOR_BLUE = 2, COLOR_ORANGE = 3, COLOR_GREEN = 4, COLOR_RED = 5, COLOR_PURPLE = 6, COLOR_GREY = 7 };
 
@@ -106,7 +110,13 @@ static void Draw(const Figure *fig)
   Range(fig, 1, &ymin, &ymax);
   plcol0(COLOR_BLACK);
   plschr(0.0, 1.1);
-  plenv(xmin, xmax, ymin, ymax, 0, fig->log_y ? 20 : 2); /* 2: grid lines; 20: log y */
+  plenv(xmin, xmax, ymin, ymax, 0, -2); /* viewport and window only: grid and frame below */
+  plcol0(COLOR_GREY);
+  plwidth(0.5);
+  plbox("g", 0.0, 0, "g", 0.0, 0);
+  plwidth(1.0);
+  plcol0(COLOR_BLACK);
+  plbox("bcnst", 0.0, 0, fig->log_y ? "bcnstlv" : "bcnstv", 0.0, 0);
   pllab(fig->xlabel, fig->ylabel, fig->title);
   pllsty(2);
   plcol0(COLOR_GREY);
@@ -123,8 +133,9 @@ static void Draw(const Figure *fig)
       plwidth(1.0);
     }
     if (S->symbol) {
-      plssym(0.0, 1.3);
-      plpoin(S->n, S->x, S->y, S->symbol);
+      plschr(0.0, 1.4);
+      plstring(S->n, S->x, S->y, S->symbol);
+      plschr(0.0, 1.1);
     }
     if (S->label) {
       opt[n_legend]            = (S->line ? PL_LEGEND_LINE : 0) | (S->symbol ? PL_LEGEND_SYMBOL : 0);
@@ -135,8 +146,7 @@ static void Draw(const Figure *fig)
       symbol_colors[n_legend]  = S->color;
       symbol_scales[n_legend]  = 1.0;
       symbol_numbers[n_legend] = 3;
-      /* Hershey glyphs matching the plpoin codes used here */
-      symbols[n_legend] = S->symbol == 5 ? "#(842)" : S->symbol == 4 ? "#(840)" : "#(841)";
+      symbols[n_legend]        = S->symbol ? S->symbol : "";
       text[n_legend]    = S->label;
       n_legend++;
     }
@@ -144,7 +154,7 @@ static void Draw(const Figure *fig)
   pllsty(1);
   if (n_legend) {
     plcol0(COLOR_BLACK);
-    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, COLOR_WHITE, COLOR_BLACK, 1, 0, 0, n_legend, opt, 1.0, 0.9, 2.0, 1.0, text_colors, text, NULL, NULL, NULL, NULL, line_colors, line_styles, line_widths, symbol_colors, symbol_scales, symbol_numbers, symbols);
+    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, (fig->legend_position ? fig->legend_position : PL_POSITION_TOP | PL_POSITION_RIGHT) | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, COLOR_WHITE, COLOR_BLACK, 1, 0, 0, n_legend, opt, 1.0, 0.9, 2.0, 1.0, text_colors, text, NULL, NULL, NULL, NULL, line_colors, line_styles, line_widths, symbol_colors, symbol_scales, symbol_numbers, symbols);
   }
 }
 
@@ -256,7 +266,7 @@ static void PlotDensity(const cJSON *density, const char folder[], HessaPlots *p
   fig.ylabel  = plots->density_log ? "density (log scale, floor 1e-6 of peak)" : "density";
   fig.log_y   = plots->density_log;
   fig.zero_x  = PETSC_TRUE;
-  fig.series[fig.n_series++] = (Series){x, y, nx, COLOR_BLUE, 0, 1, NULL};
+  fig.series[fig.n_series++] = (Series){x, y, nx, COLOR_BLUE, NULL, 1, NULL};
   Plot(&fig, folder, "density", plots, skip, st);
   free(x);
   free(y);
@@ -305,19 +315,20 @@ static void PlotEigenvalues(const cJSON *results, const char folder[], HessaPlot
     full_x = malloc((size_t)n_full * sizeof(double));
     if (!full_x) skip = "eigenvalue plot skipped: out of memory";
     for (int i = 0; full_x && i < n_full; i++) full_x[i] = i + 1;
-    fig.series[fig.n_series++] = (Series){full_x, full_y, full_x ? n_full : 0, COLOR_GREY, 0, 1, "full spectrum (sorted)"};
+    fig.series[fig.n_series++] = (Series){full_x, full_y, full_x ? n_full : 0, COLOR_GREY, NULL, 1, "full spectrum (sorted)"};
   }
   if (!ExtremeSeries(smallest, PETSC_FALSE, n_full, buf, buf + m, &nc[0], buf + 2 * m, buf + 3 * m, &nu[0]) || !ExtremeSeries(largest, PETSC_TRUE, n_full, buf + 4 * m, buf + 5 * m, &nc[1], buf + 6 * m, buf + 7 * m, &nu[1]))
     skip = "eigenvalue plot skipped: an extreme eigenvalue is missing or not finite";
   if (!skip && n_full == 0 && n_large + n_small == 0) skip = "eigenvalue plot skipped: no eigenvalues";
-  if (nc[0]) fig.series[fig.n_series++] = (Series){buf, buf + m, nc[0], COLOR_BLUE, 4, 0, "smallest (converged)"};
-  if (nu[0]) fig.series[fig.n_series++] = (Series){buf + 2 * m, buf + 3 * m, nu[0], COLOR_BLUE, 5, 0, "smallest (NOT converged)"};
-  if (nc[1]) fig.series[fig.n_series++] = (Series){buf + 4 * m, buf + 5 * m, nc[1], COLOR_RED, 4, 0, "largest (converged)"};
-  if (nu[1]) fig.series[fig.n_series++] = (Series){buf + 6 * m, buf + 7 * m, nu[1], COLOR_RED, 5, 0, "largest (NOT converged)"};
+  if (nc[0]) fig.series[fig.n_series++] = (Series){buf, buf + m, nc[0], COLOR_BLUE, MARK_CIRCLE, 0, "smallest (converged)"};
+  if (nu[0]) fig.series[fig.n_series++] = (Series){buf + 2 * m, buf + 3 * m, nu[0], COLOR_BLUE, MARK_CROSS, 0, "smallest (NOT converged)"};
+  if (nc[1]) fig.series[fig.n_series++] = (Series){buf + 4 * m, buf + 5 * m, nc[1], COLOR_RED, MARK_CIRCLE, 0, "largest (converged)"};
+  if (nu[1]) fig.series[fig.n_series++] = (Series){buf + 6 * m, buf + 7 * m, nu[1], COLOR_RED, MARK_CROSS, 0, "largest (NOT converged)"};
   fig.title  = n_full ? "Eigenvalues: the whole spectrum and the extremes" : "Extreme eigenvalues";
   fig.xlabel = n_full ? "position in the sorted spectrum" : "k (k-th smallest / k-th largest)";
   fig.ylabel = "eigenvalue #gl";
   fig.zero_y = PETSC_TRUE;
+  fig.legend_position = PL_POSITION_TOP | PL_POSITION_LEFT; /* sorted values rise to the right */
   Plot(&fig, folder, "eigenvalues", plots, skip, st);
   free(buf);
   free(full_x);
@@ -342,10 +353,11 @@ static void PlotEscape(const cJSON *escape, const char folder[], HessaPlots *plo
   fig.xlabel = "step #ga along the eigenvector";
   fig.ylabel = "loss change";
   fig.zero_y = PETSC_TRUE;
+  fig.legend_position = PL_POSITION_BOTTOM | PL_POSITION_LEFT; /* the loss falls to the right */
   if (!skip) {
-    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, 0, 2, "predicted #gl#ga#u2#d/2"};
-    fig.series[fig.n_series++] = (Series){alpha, plus, n[0], COLOR_BLUE, 4, 1, "true, step +#ga"};
-    fig.series[fig.n_series++] = (Series){alpha, minus, n[0], COLOR_ORANGE, 5, 1, "true, step -#ga"};
+    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted #gl#ga#u2#d/2"};
+    fig.series[fig.n_series++] = (Series){alpha, plus, n[0], COLOR_BLUE, MARK_CIRCLE, 1, "true, step +#ga"};
+    fig.series[fig.n_series++] = (Series){alpha, minus, n[0], COLOR_ORANGE, MARK_CROSS, 1, "true, step -#ga"};
   }
   Plot(&fig, folder, "escape", plots, skip, st);
   free(alpha);
@@ -368,7 +380,7 @@ static void PlotNewton(const cJSON *newton, const char folder[], HessaPlots *plo
   fig.ylabel = "loss";
   fig.mark_x = 1.0;
   fig.zero_x = PETSC_TRUE;
-  if (!skip) fig.series[fig.n_series++] = (Series){t, loss, nt, COLOR_BLUE, 4, 1, NULL};
+  if (!skip) fig.series[fig.n_series++] = (Series){t, loss, nt, COLOR_BLUE, MARK_CIRCLE, 1, NULL};
   Plot(&fig, folder, "newton", plots, skip, st);
   free(t);
   free(loss);
