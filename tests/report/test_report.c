@@ -395,10 +395,12 @@ static PetscErrorCode CheckEigenvalueCSV(const char folder[], const cJSON *doc)
 static PetscErrorCode Run(void)
 {
   PetscMPIInt size;
-  char        full[64], skip[64], minimal[64];
+  char        full[64], skip[64], minimal[64], logscale[64], noplots[64];
   cJSON      *doc_full = FullDocument(), *doc_skip = SkipDocument(), *doc_min = MinimalDocument();
   const char *const all_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg", NULL};
   const char *const skip_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", NULL};
+  const char *const noplot_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", NULL};
+  const char *const noplot_md[] = {"Plots: not drawn (-hessa_report_plots false)", NULL};
   const char *const min_files[] = {"report.json", "report.md", "eigenvalues.csv", NULL};
   const char *const full_md[] = {"The gradient vanishes and 3 of 12 eigenvalues are negative",
                                  "**Gradient norm** 3.000e-09 against the tolerance 1.000e-06: a critical point.",
@@ -431,6 +433,8 @@ static PetscErrorCode Run(void)
   snprintf(full, sizeof full, "report_full_np%d", size);
   snprintf(skip, sizeof skip, "report_skip_np%d", size);
   snprintf(minimal, sizeof minimal, "report_min_np%d", size);
+  snprintf(logscale, sizeof logscale, "report_log_np%d", size);
+  snprintf(noplots, sizeof noplots, "report_noplot_np%d", size);
 
   PetscCall(CleanFolder(full));
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, full));
@@ -449,6 +453,20 @@ static PetscErrorCode Run(void)
   PetscCall(CheckFolderHolds(skip, skip_files));
   PetscCall(CheckJSON(skip, doc_skip));
   PetscCall(CheckMarkdown(skip, "# Saddle point (index 3 of 12:", skip_md, skip_absent));
+
+  /* options: a log-scale density plot; no plots at all */
+  PetscCall(CleanFolder(logscale));
+  PetscCall(PetscOptionsSetValue(NULL, "-hessa_report_density_log", "true"));
+  PetscCall(HessaReportWrite(PETSC_COMM_WORLD, doc_full, logscale));
+  PetscCall(PetscOptionsClearValue(NULL, "-hessa_report_density_log"));
+  PetscCall(CheckFolderHolds(logscale, all_files));
+  PetscCall(CheckPNG(logscale, "density.png"));
+  PetscCall(CleanFolder(noplots));
+  PetscCall(PetscOptionsSetValue(NULL, "-hessa_report_plots", "false"));
+  PetscCall(HessaReportWrite(PETSC_COMM_WORLD, doc_full, noplots));
+  PetscCall(PetscOptionsClearValue(NULL, "-hessa_report_plots"));
+  PetscCall(CheckFolderHolds(noplots, noplot_files));
+  PetscCall(CheckMarkdown(noplots, "# Saddle point (index 3 of 12:", noplot_md, skip_absent));
 
   /* the minimal report replaces a full one in the same folder: no stale file survives */
   PetscCall(CleanFolder(minimal));
