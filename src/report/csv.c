@@ -38,11 +38,11 @@ static void PrintExtremes(HessaText *t, const cJSON *extremes, const char kind[]
  * results.density is present. Output: *wrote_density; faults in st. */
 void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote_density, HessaStatus *st)
 {
-  const cJSON *results = HessaJObject(doc, "results");
+  const cJSON *results  = HessaJObject(doc, "results");
   const cJSON *extremes = HessaJObject(results, "extremes"), *full = HessaJObject(results, "full_spectrum");
   const cJSON *density = HessaJObject(results, "density"), *item;
-  HessaText    t = {0};
-  int          index = 0;
+  HessaText    t       = {0};
+  int          index   = 0;
 
   *wrote_density = PETSC_FALSE;
   HessaTextPrintf(&t, "kind,index,value,residual,converged\n");

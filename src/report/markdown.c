@@ -43,13 +43,19 @@ static const char *B(const cJSON *o, const char key[], const char yes[], const c
 static void Cell(HessaText *md, const char *s)
 {
   for (; s && *s; s++) {
-    if (*s == '|') HessaTextPrintf(md, "\\|");
-    else if (*s == '\n' || *s == '\r') HessaTextPrintf(md, " ");
-    else HessaTextPrintf(md, "%c", *s);
+    if (*s == '|')
+      HessaTextPrintf(md, "\\|");
+    else if (*s == '\n' || *s == '\r')
+      HessaTextPrintf(md, " ");
+    else
+      HessaTextPrintf(md, "%c", *s);
   }
 }
 
-static const char *Plural(double count, const char one[], const char many[]) { return count == 1 ? one : many; }
+static const char *Plural(double count, const char one[], const char many[])
+{
+  return count == 1 ? one : many;
+}
 
 static void Heading(HessaText *md, const cJSON *verdict)
 {
@@ -59,23 +65,36 @@ static void Heading(HessaText *md, const cJSON *verdict)
   PetscBool    has_n = HessaJNumber(counts, "n", &n), has_lmin = HessaJNumber(verdict, "lambda_min", &lmin), has_lmax = HessaJNumber(verdict, "lambda_max", &lmax);
 
   if (!strcmp(type, "saddle")) {
-    if (HessaJNumber(counts, "negative", &neg) && has_n) HessaTextPrintf(md, "# Saddle point (index %.0f of %.0f: %.0f negative %s)\n\n", neg, n, neg, Plural(neg, "eigenvalue", "eigenvalues"));
-    else if (HessaJNumber(verdict, "negative_fraction", &frac)) HessaTextPrintf(md, "# Saddle point (estimated fraction of negative eigenvalues %.3g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
-    else HessaTextPrintf(md, "# Saddle point (negative and positive eigenvalues)\n\n");
+    if (HessaJNumber(counts, "negative", &neg) && has_n)
+      HessaTextPrintf(md, "# Saddle point (index %.0f of %.0f: %.0f negative %s)\n\n", neg, n, neg, Plural(neg, "eigenvalue", "eigenvalues"));
+    else if (HessaJNumber(verdict, "negative_fraction", &frac))
+      HessaTextPrintf(md, "# Saddle point (estimated fraction of negative eigenvalues %.3g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
+    else
+      HessaTextPrintf(md, "# Saddle point (negative and positive eigenvalues)\n\n");
   } else if (!strcmp(type, "local_minimum")) {
-    if (HessaJNumber(counts, "positive", &pos) && has_n) HessaTextPrintf(md, "# Local minimum (all %.0f of %.0f eigenvalues positive)\n\n", pos, n);
-    else if (has_lmin) HessaTextPrintf(md, "# Local minimum (smallest eigenvalue %.6g > 0)\n\n", lmin);
-    else HessaTextPrintf(md, "# Local minimum\n\n");
+    if (HessaJNumber(counts, "positive", &pos) && has_n)
+      HessaTextPrintf(md, "# Local minimum (all %.0f of %.0f eigenvalues positive)\n\n", pos, n);
+    else if (has_lmin)
+      HessaTextPrintf(md, "# Local minimum (smallest eigenvalue %.6g > 0)\n\n", lmin);
+    else
+      HessaTextPrintf(md, "# Local minimum\n\n");
   } else if (!strcmp(type, "local_maximum")) {
-    if (HessaJNumber(counts, "negative", &neg) && has_n) HessaTextPrintf(md, "# Local maximum (all %.0f of %.0f eigenvalues negative)\n\n", neg, n);
-    else if (has_lmax) HessaTextPrintf(md, "# Local maximum (largest eigenvalue %.6g < 0)\n\n", lmax);
-    else HessaTextPrintf(md, "# Local maximum\n\n");
+    if (HessaJNumber(counts, "negative", &neg) && has_n)
+      HessaTextPrintf(md, "# Local maximum (all %.0f of %.0f eigenvalues negative)\n\n", neg, n);
+    else if (has_lmax)
+      HessaTextPrintf(md, "# Local maximum (largest eigenvalue %.6g < 0)\n\n", lmax);
+    else
+      HessaTextPrintf(md, "# Local maximum\n\n");
   } else if (!strcmp(type, "degenerate")) {
-    if (HessaJNumber(counts, "zero", &zero) && has_n) HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive (%.0f zero %s of %.0f)\n\n", zero, Plural(zero, "eigenvalue", "eigenvalues"), n);
-    else HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive\n\n");
+    if (HessaJNumber(counts, "zero", &zero) && has_n)
+      HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive (%.0f zero %s of %.0f)\n\n", zero, Plural(zero, "eigenvalue", "eigenvalues"), n);
+    else
+      HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive\n\n");
   } else if (!strcmp(type, "not_critical")) {
-    if (HessaJNumber(verdict, "gradient_norm", &g) && HessaJNumber(verdict, "gradient_tolerance", &gtol)) HessaTextPrintf(md, "# Not a critical point (gradient norm %.3e > tolerance %.3e)\n\n", g, gtol);
-    else HessaTextPrintf(md, "# Not a critical point\n\n");
+    if (HessaJNumber(verdict, "gradient_norm", &g) && HessaJNumber(verdict, "gradient_tolerance", &gtol))
+      HessaTextPrintf(md, "# Not a critical point (gradient norm %.3e > tolerance %.3e)\n\n", g, gtol);
+    else
+      HessaTextPrintf(md, "# Not a critical point\n\n");
   } else {
     HessaTextPrintf(md, "# Verdict: %s\n\n", type);
   }
@@ -92,7 +111,8 @@ static void Verdict(HessaText *md, const cJSON *verdict)
   if (HessaJString(verdict, "summary")) HessaTextPrintf(md, "%s\n\n", HessaJString(verdict, "summary"));
   if (HessaJNumber(verdict, "gradient_norm", &g) && HessaJNumber(verdict, "gradient_tolerance", &gtol) && HessaJBool(verdict, "critical", &critical))
     HessaTextPrintf(md, "- **Gradient norm** %.3e against the tolerance %.3e: %s.\n", g, gtol, critical ? "a critical point" : "**not** a critical point");
-  else HessaTextPrintf(md, "- **Gradient norm** %s (tolerance %s, critical: %s).\n", N(verdict, "gradient_norm", "%.3e"), N(verdict, "gradient_tolerance", "%.3e"), B(verdict, "critical", "yes", "no"));
+  else
+    HessaTextPrintf(md, "- **Gradient norm** %s (tolerance %s, critical: %s).\n", N(verdict, "gradient_norm", "%.3e"), N(verdict, "gradient_tolerance", "%.3e"), B(verdict, "critical", "yes", "no"));
   HessaTextPrintf(md, "- **Zero tolerance**: an eigenvalue with |lambda| <= %s counts as zero, because %s.\n", N(verdict, "zero_tolerance", "%.3e"), S(verdict, "zero_tolerance_reason"));
   HessaTextPrintf(md, "- **Basis**: %s.\n",
                   !strcmp(basis, "full_spectrum")          ? "the full spectrum (counts are exact)"
@@ -101,7 +121,8 @@ static void Verdict(HessaText *md, const cJSON *verdict)
                                                            : basis);
   HessaTextPrintf(md, "- **Extreme eigenvalues** lambda_min = %s, lambda_max = %s.\n", N(verdict, "lambda_min", "%.6g"), N(verdict, "lambda_max", "%.6g"));
   HessaTextPrintf(md, "- **Counts** (n = %s): negative %s, zero %s, positive %s.\n", N(counts, "n", "%.0f"), N(counts, "negative", "%.0f"), N(counts, "zero", "%.0f"), N(counts, "positive", "%.0f"));
-  HessaTextPrintf(md, "- **Negative fraction** %s (standard error %s); **minimum ratio** %s (standard error %s).\n", N(verdict, "negative_fraction", "%.6g"), N(verdict, "negative_fraction_se", "%.2g"), N(verdict, "minimum_ratio", "%.6g"), N(verdict, "minimum_ratio_se", "%.2g"));
+  HessaTextPrintf(md, "- **Negative fraction** %s (standard error %s); **minimum ratio** %s (standard error %s).\n", N(verdict, "negative_fraction", "%.6g"), N(verdict, "negative_fraction_se", "%.2g"), N(verdict, "minimum_ratio", "%.6g"),
+                  N(verdict, "minimum_ratio_se", "%.2g"));
   if (HessaJArray(verdict, "higher_order")) {
     HessaTextPrintf(md, "\nHigher-order probes along zero-curvature directions:\n\n| eigenvalue | loss along the direction |\n|---:|---|\n");
     cJSON_ArrayForEach(probe, HessaJArray(verdict, "higher_order")) HessaTextPrintf(md, "| %s | %s |\n", N(probe, "eigenvalue", "%.3e"), S(probe, "behaviour"));
@@ -111,7 +132,7 @@ static void Verdict(HessaText *md, const cJSON *verdict)
 
 static void ExtremesTable(HessaText *md, const cJSON *extremes)
 {
-  const char *kinds[2] = {"smallest", "largest"};
+  const char *kinds[2]    = {"smallest", "largest"};
   int         unconverged = 0;
 
   if (!extremes) return;
@@ -128,8 +149,10 @@ static void ExtremesTable(HessaText *md, const cJSON *extremes)
       HessaTextPrintf(md, "| %s | %d | %s | %s | %s |\n", kinds[e], ++k, N(pair, "value", "%.10g"), N(pair, "residual", "%.3e"), converged ? "yes" : "**NO**");
     }
   }
-  if (unconverged) HessaTextPrintf(md, "\n**%d %s did not converge**: %s, with the residual shown.\n", unconverged, unconverged == 1 ? "eigenpair" : "eigenpairs", unconverged == 1 ? "its value is only an estimate" : "their values are only estimates");
-  else HessaTextPrintf(md, "\nEvery eigenpair converged.\n");
+  if (unconverged)
+    HessaTextPrintf(md, "\n**%d %s did not converge**: %s, with the residual shown.\n", unconverged, unconverged == 1 ? "eigenpair" : "eigenpairs", unconverged == 1 ? "its value is only an estimate" : "their values are only estimates");
+  else
+    HessaTextPrintf(md, "\nEvery eigenpair converged.\n");
   HessaTextPrintf(md, "\n");
 }
 
@@ -138,11 +161,13 @@ static void CountsAndFractions(HessaText *md, const cJSON *results)
   const cJSON *full = HessaJObject(results, "full_spectrum"), *density = HessaJObject(results, "density"), *trace = HessaJObject(results, "trace");
 
   if (full) {
-    HessaTextPrintf(md, "## Full spectrum\n\nAll %s eigenvalues of the assembled matrix (%s operator products; asymmetry |H - H^T|_F / |H|_F = %s before symmetrizing).\n\n", N(full, "n", "%.0f"), N(full, "products", "%.0f"), N(full, "asymmetry", "%.3e"));
+    HessaTextPrintf(md, "## Full spectrum\n\nAll %s eigenvalues of the assembled matrix (%s operator products; asymmetry |H - H^T|_F / |H|_F = %s before symmetrizing).\n\n", N(full, "n", "%.0f"), N(full, "products", "%.0f"),
+                    N(full, "asymmetry", "%.3e"));
     HessaTextPrintf(md, "| negative | zero (\\|lambda\\| <= %s) | positive |\n|---:|---:|---:|\n| %s | %s | %s |\n\n", N(full, "zero_tolerance", "%.3e"), N(full, "negative", "%.0f"), N(full, "zero", "%.0f"), N(full, "positive", "%.0f"));
   }
   if (density) {
-    HessaTextPrintf(md, "## Eigenvalue density (stochastic Lanczos quadrature)\n\n%s probes x %s Lanczos steps, smoothing width %s, %s operator products.\n\n", N(density, "probes", "%.0f"), N(density, "steps", "%.0f"), N(density, "sigma", "%.3g"), N(density, "products", "%.0f"));
+    HessaTextPrintf(md, "## Eigenvalue density (stochastic Lanczos quadrature)\n\n%s probes x %s Lanczos steps, smoothing width %s, %s operator products.\n\n", N(density, "probes", "%.0f"), N(density, "steps", "%.0f"), N(density, "sigma", "%.3g"),
+                    N(density, "products", "%.0f"));
     HessaTextPrintf(md, "| fraction of eigenvalues | estimate | standard error |\n|---|---:|---:|\n");
     HessaTextPrintf(md, "| negative | %s | %s |\n", N(density, "negative_fraction", "%.6g"), N(density, "negative_fraction_se", "%.2g"));
     HessaTextPrintf(md, "| near zero | %s | %s |\n", N(density, "near_zero_fraction", "%.6g"), N(density, "near_zero_fraction_se", "%.2g"));
@@ -156,12 +181,13 @@ static void Escape(HessaText *md, const cJSON *results)
   const cJSON *escape = HessaJObject(results, "escape"), *degenerate = HessaJArray(results, "degenerate_probes"), *item, *probe;
 
   if (escape) {
-    HessaTextPrintf(md, "## Escape check along the lowest eigenvector\n\nlambda_min = %s, gradient . direction = %s; descent confirmed: **%s**.\n", N(escape, "lambda_min", "%.6g"), N(escape, "gradient_dot_direction", "%.3e"), B(escape, "descent_confirmed", "yes", "no"));
+    HessaTextPrintf(md, "## Escape check along the lowest eigenvector\n\nlambda_min = %s, gradient . direction = %s; descent confirmed: **%s**.\n", N(escape, "lambda_min", "%.6g"), N(escape, "gradient_dot_direction", "%.3e"),
+                    B(escape, "descent_confirmed", "yes", "no"));
     HessaTextPrintf(md, "Predicted change: the quadratic model; true change: the loss evaluated at theta +- alpha v.\n\n");
     HessaTextPrintf(md, "| alpha | predicted change | true change at +alpha | true change at -alpha | loss decreases both ways |\n|---:|---:|---:|---:|---|\n");
     cJSON_ArrayForEach(probe, HessaJArray(escape, "probes"))
     {
-      double plus, minus;
+      double    plus, minus;
       PetscBool both = HessaJNumber(probe, "change_plus", &plus) && HessaJNumber(probe, "change_minus", &minus);
       HessaTextPrintf(md, "| %s | %s | %s | %s | %s |\n", N(probe, "alpha", "%.3g"), N(probe, "predicted_change", "%.6g"), N(probe, "change_plus", "%.6g"), N(probe, "change_minus", "%.6g"), !both ? "n/a" : (plus < 0 && minus < 0) ? "yes" : "no");
     }
@@ -195,7 +221,9 @@ static void GeometryAndNewton(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "## Newton step\n\n");
     HessaTextPrintf(md, "- Solver %s: %s iterations, converged: %s, relative residual %s\n", S(newton, "solver"), N(newton, "iterations", "%.0f"), B(newton, "converged", "yes", "**NO**"), N(newton, "relative_residual", "%.3e"));
     HessaTextPrintf(md, "- Step norm %s, angle to -g %s degrees, loss after the step %s\n", N(newton, "step_norm", "%.6g"), N(newton, "angle_to_negative_gradient_deg", "%.4g"), N(newton, "loss_after_step", "%.10g"));
-    if (sfn) HessaTextPrintf(md, "- Saddle-free Newton (-|H|^-1 g in a %s-dimensional subspace): step norm %s, angle to -g %s degrees, loss after the step %s\n", N(sfn, "subspace_dimension", "%.0f"), N(sfn, "step_norm", "%.6g"), N(sfn, "angle_to_negative_gradient_deg", "%.4g"), N(sfn, "loss_after_step", "%.10g"));
+    if (sfn)
+      HessaTextPrintf(md, "- Saddle-free Newton (-|H|^-1 g in a %s-dimensional subspace): step norm %s, angle to -g %s degrees, loss after the step %s\n", N(sfn, "subspace_dimension", "%.0f"), N(sfn, "step_norm", "%.6g"),
+                      N(sfn, "angle_to_negative_gradient_deg", "%.4g"), N(sfn, "loss_after_step", "%.10g"));
     HessaTextPrintf(md, "\n");
   }
 }
@@ -207,8 +235,10 @@ static void Files(HessaText *md, const HessaPlots *plots, PetscBool wrote_densit
   if (!plots->enabled) HessaTextPrintf(md, "- Plots: not drawn (-hessa_report_plots false)\n");
   for (int i = 0; i < plots->count; i++) {
     const HessaPlotResult *p = &plots->plot[i];
-    if (p->written) HessaTextPrintf(md, "- [%s.png](%s.png), [%s.svg](%s.svg)\n", p->name, p->name, p->name, p->name);
-    else HessaTextPrintf(md, "- %s plot: %s\n", p->name, p->note);
+    if (p->written)
+      HessaTextPrintf(md, "- [%s.png](%s.png), [%s.svg](%s.svg)\n", p->name, p->name, p->name, p->name);
+    else
+      HessaTextPrintf(md, "- %s plot: %s\n", p->name, p->note);
   }
   HessaTextPrintf(md, "\n");
   for (int i = 0; i < plots->count; i++)

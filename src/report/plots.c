@@ -47,31 +47,22 @@ typedef struct {
   const char *title, *xlabel, *ylabel;
   Series      series[MAX_SERIES];
   int         n_series;
-  PetscBool   log_y;  /* y values are already log10; axes labelled as powers of ten */
-  PetscBool   zero_x; /* draw the vertical line x = 0 when in range */
-  PetscBool   zero_y; /* draw the horizontal line y = 0 when in range */
-  double      mark_x; /* an extra vertical dashed line when finite (e.g. t = 1) */
+  PetscBool   log_y;           /* y values are already log10; axes labelled as powers of ten */
+  PetscBool   zero_x;          /* draw the vertical line x = 0 when in range */
+  PetscBool   zero_y;          /* draw the horizontal line y = 0 when in range */
+  double      mark_x;          /* an extra vertical dashed line when finite (e.g. t = 1) */
   PLINT       legend_position; /* PL_POSITION_* flags: where the data leave room; 0: top right */
 } Figure;
 
 #define MARK_CIRCLE "\u25CB" /* converged / measured */
-#define MARK_CROSS  "\u00D7" /* not converged / the other sign */
+#define MARK_CROSS "\u00D7"  /* not converged / the other sign */
 
 enum { COLOR_WHITE = 0, COLOR_BLACK = 1, COLOR_BLUE = 2, COLOR_ORANGE = 3, COLOR_GREEN = 4, COLOR_RED = 5, COLOR_PURPLE = 6, COLOR_GREY = 7 };
 
 /* White background, black frame and text, a colour-blind-friendly set for data. */
 static void SetPalette(void)
 {
-  static const int rgb[8][3] = {
-    {255, 255, 255},
-    {0,   0,   0  },
-    {0,   114, 178},
-    {230, 159, 0  },
-    {0,   158, 115},
-    {213, 94,  0  },
-    {204, 121, 167},
-    {150, 150, 150}
-  };
+  static const int rgb[8][3] = {{255, 255, 255}, {0, 0, 0}, {0, 114, 178}, {230, 159, 0}, {0, 158, 115}, {213, 94, 0}, {204, 121, 167}, {150, 150, 150}};
   plscmap0n(16);
   for (int i = 0; i < 8; i++) plscol0(i, rgb[i][0], rgb[i][1], rgb[i][2]);
 }
@@ -100,9 +91,9 @@ static void Range(const Figure *fig, int axis, double *lo, double *hi)
 
 static void Draw(const Figure *fig)
 {
-  double xmin, xmax, ymin, ymax;
-  PLINT  opt[MAX_SERIES], text_colors[MAX_SERIES], line_colors[MAX_SERIES], line_styles[MAX_SERIES], symbol_colors[MAX_SERIES], symbol_numbers[MAX_SERIES];
-  PLFLT  line_widths[MAX_SERIES], symbol_scales[MAX_SERIES], legend_w, legend_h;
+  double      xmin, xmax, ymin, ymax;
+  PLINT       opt[MAX_SERIES], text_colors[MAX_SERIES], line_colors[MAX_SERIES], line_styles[MAX_SERIES], symbol_colors[MAX_SERIES], symbol_numbers[MAX_SERIES];
+  PLFLT       line_widths[MAX_SERIES], symbol_scales[MAX_SERIES], legend_w, legend_h;
   const char *text[MAX_SERIES], *symbols[MAX_SERIES];
   int         n_legend = 0;
 
@@ -147,14 +138,15 @@ static void Draw(const Figure *fig)
       symbol_scales[n_legend]  = 1.0;
       symbol_numbers[n_legend] = 3;
       symbols[n_legend]        = S->symbol ? S->symbol : "";
-      text[n_legend]    = S->label;
+      text[n_legend]           = S->label;
       n_legend++;
     }
   }
   pllsty(1);
   if (n_legend) {
     plcol0(COLOR_BLACK);
-    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, (fig->legend_position ? fig->legend_position : PL_POSITION_TOP | PL_POSITION_RIGHT) | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, COLOR_WHITE, COLOR_BLACK, 1, 0, 0, n_legend, opt, 1.0, 0.9, 2.0, 1.0, text_colors, text, NULL, NULL, NULL, NULL, line_colors, line_styles, line_widths, symbol_colors, symbol_scales, symbol_numbers, symbols);
+    pllegend(&legend_w, &legend_h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, (fig->legend_position ? fig->legend_position : PL_POSITION_TOP | PL_POSITION_RIGHT) | PL_POSITION_INSIDE, 0.02, 0.02, 0.08, COLOR_WHITE, COLOR_BLACK, 1, 0, 0, n_legend,
+             opt, 1.0, 0.9, 2.0, 1.0, text_colors, text, NULL, NULL, NULL, NULL, line_colors, line_styles, line_widths, symbol_colors, symbol_scales, symbol_numbers, symbols);
   }
 }
 
@@ -261,11 +253,11 @@ static void PlotDensity(const cJSON *density, const char folder[], HessaPlots *p
   HessaJNumber(density, "probes", &probes);
   HessaJNumber(density, "steps", &steps);
   snprintf(title, sizeof title, "Eigenvalue density (SLQ: %.0f probes x %.0f steps, smoothing #gs = %.3g)", probes, steps, sigma);
-  fig.title   = title;
-  fig.xlabel  = "eigenvalue #gl";
-  fig.ylabel  = plots->density_log ? "density (log scale, floor 1e-6 of peak)" : "density";
-  fig.log_y   = plots->density_log;
-  fig.zero_x  = PETSC_TRUE;
+  fig.title                  = title;
+  fig.xlabel                 = "eigenvalue #gl";
+  fig.ylabel                 = plots->density_log ? "density (log scale, floor 1e-6 of peak)" : "density";
+  fig.log_y                  = plots->density_log;
+  fig.zero_x                 = PETSC_TRUE;
   fig.series[fig.n_series++] = (Series){x, y, nx, COLOR_BLUE, NULL, 1, NULL};
   Plot(&fig, folder, "density", plots, skip, st);
   free(x);
@@ -287,8 +279,10 @@ static PetscBool ExtremeSeries(const cJSON *pairs, PetscBool largest, int n, dou
     HessaJBool(pair, "converged", &converged);
     k++;
     double position = n > 0 ? (largest ? n - k + 1 : k) : k;
-    if (converged) xc[*nc] = position, yc[(*nc)++] = value;
-    else xu[*nu] = position, yu[(*nu)++] = value;
+    if (converged)
+      xc[*nc] = position, yc[(*nc)++] = value;
+    else
+      xu[*nu] = position, yu[(*nu)++] = value;
   }
   return PETSC_TRUE;
 }
@@ -299,8 +293,8 @@ static void PlotEigenvalues(const cJSON *results, const char folder[], HessaPlot
   const cJSON *largest = HessaJArray(extremes, "largest"), *smallest = HessaJArray(extremes, "smallest");
   int          n_large = largest ? cJSON_GetArraySize(largest) : 0, n_small = smallest ? cJSON_GetArraySize(smallest) : 0, n_full = 0, m;
   double      *full_y = NULL, *full_x = NULL, *buf;
-  Figure       fig  = {0};
-  const char  *skip = NULL;
+  Figure       fig   = {0};
+  const char  *skip  = NULL;
   int          nc[2] = {0, 0}, nu[2] = {0, 0};
 
   fig.mark_x = NAN;
@@ -324,10 +318,10 @@ static void PlotEigenvalues(const cJSON *results, const char folder[], HessaPlot
   if (nu[0]) fig.series[fig.n_series++] = (Series){buf + 2 * m, buf + 3 * m, nu[0], COLOR_BLUE, MARK_CROSS, 0, "smallest (NOT converged)"};
   if (nc[1]) fig.series[fig.n_series++] = (Series){buf + 4 * m, buf + 5 * m, nc[1], COLOR_RED, MARK_CIRCLE, 0, "largest (converged)"};
   if (nu[1]) fig.series[fig.n_series++] = (Series){buf + 6 * m, buf + 7 * m, nu[1], COLOR_RED, MARK_CROSS, 0, "largest (NOT converged)"};
-  fig.title  = n_full ? "Eigenvalues: the whole spectrum and the extremes" : "Extreme eigenvalues";
-  fig.xlabel = n_full ? "position in the sorted spectrum" : "k (k-th smallest / k-th largest)";
-  fig.ylabel = "eigenvalue #gl";
-  fig.zero_y = PETSC_TRUE;
+  fig.title           = n_full ? "Eigenvalues: the whole spectrum and the extremes" : "Extreme eigenvalues";
+  fig.xlabel          = n_full ? "position in the sorted spectrum" : "k (k-th smallest / k-th largest)";
+  fig.ylabel          = "eigenvalue #gl";
+  fig.zero_y          = PETSC_TRUE;
   fig.legend_position = PL_POSITION_TOP | PL_POSITION_LEFT; /* sorted values rise to the right */
   Plot(&fig, folder, "eigenvalues", plots, skip, st);
   free(buf);
@@ -349,10 +343,10 @@ static void PlotEscape(const cJSON *escape, const char folder[], HessaPlots *plo
     skip = "escape plot skipped: results.escape.probes must be a non-empty list with finite alpha, predicted_change, change_plus and change_minus";
   HessaJNumber(escape, "lambda_min", &lambda);
   snprintf(title, sizeof title, "Escape along the lowest eigenvector (#gl#dmin#u = %.4g)", lambda);
-  fig.title  = title;
-  fig.xlabel = "step #ga along the eigenvector";
-  fig.ylabel = "loss change";
-  fig.zero_y = PETSC_TRUE;
+  fig.title           = title;
+  fig.xlabel          = "step #ga along the eigenvector";
+  fig.ylabel          = "loss change";
+  fig.zero_y          = PETSC_TRUE;
   fig.legend_position = PL_POSITION_BOTTOM | PL_POSITION_LEFT; /* the loss falls to the right */
   if (!skip) {
     fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted #gl#ga#u2#d/2"};
@@ -390,7 +384,7 @@ static void PlotNewton(const cJSON *newton, const char folder[], HessaPlots *plo
  * data are present; plots->plot[] says which were drawn and why others were skipped. */
 void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *plots, HessaStatus *st)
 {
-  const cJSON *results = HessaJObject(doc, "results");
+  const cJSON *results  = HessaJObject(doc, "results");
   const cJSON *extremes = HessaJObject(results, "extremes"), *full = HessaJObject(results, "full_spectrum");
 
   plots->count = 0;

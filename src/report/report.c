@@ -29,7 +29,7 @@ void HessaTextPrintf(HessaText *t, const char fmt[], ...)
     return;
   }
   if (t->len + (size_t)need + 1 > t->cap) {
-    size_t cap  = t->cap ? t->cap : 4096;
+    size_t cap = t->cap ? t->cap : 4096;
     char  *data;
     while (t->len + (size_t)need + 1 > cap) cap *= 2;
     data = realloc(t->data, cap);
@@ -243,9 +243,12 @@ static void CheckDocument(const cJSON *doc, HessaStatus *st)
   const char *schema = HessaJString(doc, "schema"), *type = HessaJString(HessaJObject(doc, "verdict"), "type");
   double      version;
 
-  if (!cJSON_IsObject(doc) || !schema || strcmp(schema, "hessa-report") != 0) HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\"");
-  else if (!HessaJNumber(doc, "version", &version) || version != 1) HessaStatusSet(st, HESSA_ERR_ARG, "report document: this writer knows version 1 only");
-  else if (!type) HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"verdict\".\"type\" is missing");
+  if (!cJSON_IsObject(doc) || !schema || strcmp(schema, "hessa-report") != 0)
+    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\"");
+  else if (!HessaJNumber(doc, "version", &version) || version != 1)
+    HessaStatusSet(st, HESSA_ERR_ARG, "report document: this writer knows version 1 only");
+  else if (!type)
+    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"verdict\".\"type\" is missing");
 }
 
 /* Rank 0: every file, in an order where report.json comes last, so that a complete
@@ -266,7 +269,7 @@ static PetscErrorCode WriteAllLocal(const cJSON *doc, const char folder[], Hessa
     HessaReportWriteText(folder, "report.md", &md, st);
   }
   if (!st->code) {
-    json.data = cJSON_Print(doc);
+    json.data   = cJSON_Print(doc);
     json.failed = json.data == NULL;
     if (json.data) {
       json.len = strlen(json.data);

@@ -31,7 +31,7 @@ PetscBool HessaJNumbers(const cJSON *a, double **x, int *count);
 /* ---- one plot per figure; what was drawn and what was skipped, for report.md ---- */
 #define HESSA_REPORT_MAX_PLOTS 4
 typedef struct {
-  const char *name;      /* "density": files density.png and density.svg */
+  const char *name; /* "density": files density.png and density.svg */
   PetscBool   written;
   char        note[256]; /* why it was skipped (empty when written or when there is no data) */
 } HessaPlotResult;

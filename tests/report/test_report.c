@@ -214,7 +214,7 @@ static cJSON *FullDocument(void)
 /* Not at a critical point, extremes not even computed: only the required parts. */
 static cJSON *MinimalDocument(void)
 {
-  cJSON *doc = FullDocument(), *results = cJSON_GetObjectItem(doc, "results"), *v = cJSON_GetObjectItem(doc, "verdict"), *counts;
+  cJSON      *doc = FullDocument(), *results = cJSON_GetObjectItem(doc, "results"), *v = cJSON_GetObjectItem(doc, "verdict"), *counts;
   const char *optional[] = {"extremes", "full_spectrum", "density", "trace", "escape", "degenerate_probes", "gradient_geometry", "newton"};
 
   for (size_t i = 0; i < sizeof optional / sizeof optional[0]; i++) cJSON_DeleteItemFromObject(results, optional[i]);
@@ -369,7 +369,7 @@ static PetscErrorCode CheckEigenvalueCSV(const char folder[], const cJSON *doc)
   for (int k = 0; k < 3; k++) {
     const cJSON *list = k < 2 ? cJSON_GetObjectItem(extremes, kinds[k]) : cJSON_GetObjectItem(cJSON_GetObjectItem(results, "full_spectrum"), "values");
     for (int i = 0; i < cJSON_GetArraySize(list); i++) {
-      const cJSON *item = cJSON_GetArrayItem(list, i);
+      const cJSON *item   = cJSON_GetArrayItem(list, i);
       double       expect = k < 2 ? cJSON_GetObjectItem(item, "value")->valuedouble : item->valuedouble, value, residual;
       char         kind[16], converged[8] = "";
       int          index, fields;
@@ -377,8 +377,10 @@ static PetscErrorCode CheckEigenvalueCSV(const char folder[], const cJSON *doc)
       line = strtok_r(NULL, "\n", &save);
       CHECK(line, "%s: only %d rows", path, rows);
       rows++;
-      if (k < 2) fields = sscanf(line, "%15[a-z],%d,%lf,%lf,%7s", kind, &index, &value, &residual, converged);
-      else fields = sscanf(line, "%15[a-z],%d,%lf,,", kind, &index, &value) + 2;
+      if (k < 2)
+        fields = sscanf(line, "%15[a-z],%d,%lf,%lf,%7s", kind, &index, &value, &residual, converged);
+      else
+        fields = sscanf(line, "%15[a-z],%d,%lf,,", kind, &index, &value) + 2;
       CHECK(fields == 5 && !strcmp(kind, kinds[k]) && index == i + 1, "%s: bad row \"%s\"", path, line);
       CHECK(fabs(value - expect) <= 1e-12 * PetscMax(1.0, fabs(expect)), "%s: row \"%s\": expected %.17g", path, line, expect);
       if (k < 2) {
@@ -394,39 +396,39 @@ static PetscErrorCode CheckEigenvalueCSV(const char folder[], const cJSON *doc)
 
 static PetscErrorCode Run(void)
 {
-  PetscMPIInt size;
-  char        full[64], skip[64], minimal[64], logscale[64], noplots[64];
-  cJSON      *doc_full = FullDocument(), *doc_skip = SkipDocument(), *doc_min = MinimalDocument();
-  const char *const all_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg", NULL};
+  PetscMPIInt       size;
+  char              full[64], skip[64], minimal[64], logscale[64], noplots[64];
+  cJSON            *doc_full = FullDocument(), *doc_skip = SkipDocument(), *doc_min = MinimalDocument();
+  const char *const all_files[]  = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg", NULL};
   const char *const skip_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", NULL};
   const char *const noplot_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", NULL};
-  const char *const noplot_md[] = {"Plots: not drawn (-hessa_report_plots false)", NULL};
-  const char *const min_files[] = {"report.json", "report.md", "eigenvalues.csv", NULL};
-  const char *const full_md[] = {"The gradient vanishes and 3 of 12 eigenvalues are negative",
-                                 "**Gradient norm** 3.000e-09 against the tolerance 1.000e-06: a critical point.",
-                                 "|lambda| <= 1.500e-07 counts as zero, because 100 x the largest residual",
-                                 "lambda_min = -2.5, lambda_max = 12.125",
-                                 "| smallest | 3 | -0.1250000123 | 2.250e-03 | **NO** |",
-                                 "**1 eigenpair did not converge**",
-                                 "| negative | 0.275 | 0.037 |",
-                                 "| 0.25 | -0.078125 | -0.0703125 | -0.0859375 | yes |",
-                                 "descent confirmed: **yes**",
-                                 "Eigenvalue 1.000e-09: the loss **rises**",
-                                 "Condition number lambda_max / lambda_min: n/a",
-                                 "hutch++ with 30 samples: trace = 26.875, standard error 0.44",
-                                 "Saddle-free Newton",
-                                 "[eigenvalues.csv](eigenvalues.csv)",
-                                 "[density.png](density.png)",
-                                 "[escape.png](escape.png)",
-                                 "[newton.png](newton.png)",
-                                 "| -hessa_note | a\\|b |",
-                                 "Peak memory: 41.5 MB",
-                                 "PETSc 3.18.5",
-                                 NULL};
-  const char *const skip_md[] = {"escape plot: escape plot skipped", "newton plot: Newton plot skipped", "[density.png](density.png)", NULL};
-  const char *const skip_absent[] = {"[escape.png]", "[newton.png]", NULL};
-  const char *const min_md[] = {"extreme eigenvalues only (no counts)", "negative n/a, zero n/a, positive n/a", NULL};
-  const char *const min_absent[] = {"## Extreme eigenvalues", "## Escape", "## Newton", ".png", "density.csv", NULL};
+  const char *const noplot_md[]    = {"Plots: not drawn (-hessa_report_plots false)", NULL};
+  const char *const min_files[]    = {"report.json", "report.md", "eigenvalues.csv", NULL};
+  const char *const full_md[]      = {"The gradient vanishes and 3 of 12 eigenvalues are negative",
+                                      "**Gradient norm** 3.000e-09 against the tolerance 1.000e-06: a critical point.",
+                                      "|lambda| <= 1.500e-07 counts as zero, because 100 x the largest residual",
+                                      "lambda_min = -2.5, lambda_max = 12.125",
+                                      "| smallest | 3 | -0.1250000123 | 2.250e-03 | **NO** |",
+                                      "**1 eigenpair did not converge**",
+                                      "| negative | 0.275 | 0.037 |",
+                                      "| 0.25 | -0.078125 | -0.0703125 | -0.0859375 | yes |",
+                                      "descent confirmed: **yes**",
+                                      "Eigenvalue 1.000e-09: the loss **rises**",
+                                      "Condition number lambda_max / lambda_min: n/a",
+                                      "hutch++ with 30 samples: trace = 26.875, standard error 0.44",
+                                      "Saddle-free Newton",
+                                      "[eigenvalues.csv](eigenvalues.csv)",
+                                      "[density.png](density.png)",
+                                      "[escape.png](escape.png)",
+                                      "[newton.png](newton.png)",
+                                      "| -hessa_note | a\\|b |",
+                                      "Peak memory: 41.5 MB",
+                                      "PETSc 3.18.5",
+                                      NULL};
+  const char *const skip_md[]      = {"escape plot: escape plot skipped", "newton plot: Newton plot skipped", "[density.png](density.png)", NULL};
+  const char *const skip_absent[]  = {"[escape.png]", "[newton.png]", NULL};
+  const char *const min_md[]       = {"extreme eigenvalues only (no counts)", "negative n/a, zero n/a, positive n/a", NULL};
+  const char *const min_absent[]   = {"## Extreme eigenvalues", "## Escape", "## Newton", ".png", "density.csv", NULL};
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
