@@ -167,6 +167,7 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
   }
   fclose(probe);
   if (setjmp(plot_jump)) {
+    plsexit(NULL); /* plot_jump is dead once this function returns */
     plot_broken = PETSC_TRUE;
     remove(tmp);
     snprintf(result->note, sizeof result->note, "PLplot failed (%s); no further plots were drawn", plot_fatal);

@@ -2,6 +2,8 @@
  * - HessaReportCheckFolder on "<regular file>/sub" fails on every rank with
  *   "output folder '...': cannot create: Not a directory";
  * - HessaReportWrite into the same place fails on every rank too (rank 0's fault);
+ * - HessaReportWrite of a document that is not a hessa report fails on every rank;
+ * - HessaWriteFileAtomic reports a missing folder in its status, naming the file;
  * - a nested folder that does not exist yet is created, and the probe file is gone.
  * Errors are caught with a handler that records the first message (PETSc's return
  * handler would lose it). */
@@ -60,6 +62,23 @@ static PetscErrorCode Run(void)
   PetscCall(PetscPopErrorHandler());
   CHECK(code != 0, "rank %d: HessaReportWrite wrote into '%s'", rank, bad);
   CHECK(!strcmp(first_message, expect), "rank %d: message \"%s\", expected \"%s\"", rank, first_message, expect);
+
+  /* a document that is not a hessa report: refused on every rank, nothing written */
+  cJSON_ReplaceItemInObject(doc, "schema", cJSON_CreateString("something-else"));
+  first_message[0] = 0;
+  PetscCall(PetscPushErrorHandler(RecordError, NULL));
+  code = HessaReportWrite(PETSC_COMM_WORLD, doc, good);
+  PetscCall(PetscPopErrorHandler());
+  CHECK(code != 0 && strstr(first_message, "\"schema\" must be \"hessa-report\""), "rank %d: a foreign document gave code %d, message \"%s\"", rank, (int)code, first_message);
+
+  /* HessaWriteFileAtomic into a missing folder: a status naming the file, no error */
+  if (rank == 0) {
+    HessaStatus st = {0};
+    char        path[128];
+    snprintf(path, sizeof path, "%s/missing/x.txt", good);
+    PetscCall(HessaWriteFileAtomic(path, "text", &st));
+    CHECK(st.code != 0 && strstr(st.msg, path) && strstr(st.msg, "No such file or directory"), "atomic write into a missing folder: \"%s\"", st.msg);
+  }
 
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, good));
   CHECK((d = opendir(good)) != NULL, "'%s' was not created", good);
