@@ -13,6 +13,7 @@ PACKAGES=(
   libscalapack-openmpi-dev libopenblas-dev         # dense parallel eigensolvers, BLAS
   libhdf5-openmpi-dev zlib1g-dev                   # readers
   libcjson-dev libyaml-dev                         # JSON reports/weights, YAML manifests
+  python3-jsonschema                               # validates report.json against docs/report.schema.json in tests
   libplplot-dev plplot-driver-cairo                # plots (PNG/SVG)
   dataset-fashion-mnist                            # the embedded default data set
   python3-numpy python3-scipy python3-torch        # independent references in tests and benchmarks

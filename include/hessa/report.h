@@ -1,0 +1,40 @@
+/* hessa report: turns the analysis layer's report document (one cJSON tree, layout in
+ * docs/report-schema.md) into files for a program and for a person:
+ *
+ *   report.json         the document itself (validated by docs/report.schema.json)
+ *   report.md           the verdict first, then the numbers that justify it
+ *   eigenvalues.csv     kind,index,value,residual,converged
+ *   density.csv         grid,density            (when a density is present)
+ *   density_nodes.csv   probe,node,weight       (when a density is present)
+ *   *.png / *.svg       density, eigenvalues, escape, newton plots (PLplot)
+ *
+ * The report layer never recomputes anything. Only rank 0 writes; every file is
+ * written to NAME.tmp and renamed, so a reader never sees half a file.
+ */
+#ifndef HESSA_REPORT_H
+#define HESSA_REPORT_H
+
+#include <hessa/core.h>
+#include <cJSON.h>
+
+/* Collective on comm: check that `folder` exists or can be created and is writable
+ * (rank 0 tries creating it and writing a probe file), so a run fails BEFORE
+ * computing anything; on failure every rank raises
+ * "output folder '<folder>': cannot create|not writable: <strerror>". */
+PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
+
+/* Collective on comm: rank 0 writes report.json, report.md, eigenvalues.csv,
+ * density.csv and density_nodes.csv (when present), and plots density.png/.svg,
+ * eigenvalues.png/.svg, escape.png/.svg, newton.png/.svg (those whose data are
+ * present). Options read: -hessa_report_plots (default true),
+ * -hessa_report_density_log (log scale for the density plot, default false).
+ * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
+ * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
+PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
+
+/* Not collective: write text to path atomically (path.tmp, then rename). A failure is
+ * recorded in st (message names the file and the reason); the return code is for
+ * PETSc errors only. */
+PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
+
+#endif

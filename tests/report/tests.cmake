@@ -1,0 +1,11 @@
+# Report layer: files written by rank 0 only, atomically, with the right contents; the
+# JSON Schema accepts the reports and rejects a broken one; folder errors on every rank.
+hessa_add_c_test(test_report ${CMAKE_CURRENT_LIST_DIR}/test_report.c RANKS 1 2 3)
+hessa_add_c_test(test_report_folder ${CMAKE_CURRENT_LIST_DIR}/test_report_folder.c RANKS 1 3)
+# The schema test reads the reports test_report_np1 wrote (a fixture, so -R report_schema runs it first).
+set_tests_properties(test_report_np1 PROPERTIES FIXTURES_SETUP report_files)
+add_test(NAME report_schema
+         COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/validate_report.py ${CMAKE_SOURCE_DIR}/docs/report.schema.json
+                 ${CMAKE_CURRENT_BINARY_DIR}/report_full_np1/report.json ${CMAKE_CURRENT_BINARY_DIR}/report_skip_np1/report.json
+                 ${CMAKE_CURRENT_BINARY_DIR}/report_min_np1/report.json)
+set_tests_properties(report_schema PROPERTIES FIXTURES_REQUIRED report_files TIMEOUT 60 LABELS report)
