@@ -69,7 +69,16 @@ static PetscErrorCode ReadOptions(AnalyzeOptions *o)
   PetscCall(PetscOptionsInt("-hessa_analyze_trace", "Hutchinson trace samples (0: no trace)", "HessaSpectrumTrace", o->trace_samples, &o->trace_samples, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_gradient_tol", "critical if |g| is at most this (negative: 1e-6 max(1, |loss|))", "HessaClassify", o->gradient_tol, &o->gradient_tol, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_zero_tol", "|lambda| at most this counts as zero (negative: from residuals and round-off)", "HessaClassify", o->zero_tol, &o->zero_tol, NULL));
-  PetscCall(PetscOptionsRealArray("-hessa_analyze_alphas", "steps of the line probes (escape, zero curvature)", "HessaProbeDirection", o->alphas, &o->n_alpha, NULL));
+  {
+    PetscInt  n_given = 8;
+    PetscReal given[8];
+    PetscBool set;
+    PetscCall(PetscOptionsRealArray("-hessa_analyze_alphas", "steps of the line probes (escape, zero curvature)", "HessaProbeDirection", given, &n_given, &set));
+    if (set) {
+      o->n_alpha = n_given;
+      for (PetscInt i = 0; i < n_given; i++) o->alphas[i] = given[i];
+    }
+  }
   PetscCall(PetscOptionsBool("-hessa_analyze_newton", "Newton (MINRES) and saddle-free Newton directions", "HessaNewtonCompute", o->newton, &o->newton, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_sf_dim", "Krylov dimension of saddle-free Newton", "HessaNewtonCompute", o->sf_dim, &o->sf_dim, NULL));
   PetscOptionsEnd();
@@ -349,6 +358,19 @@ PetscErrorCode HessaCliAnalyze(void)
     AddNum(e, "gradient_dot_direction", gd);
     cJSON_AddBoolToObject(e, "descent_confirmed", best < -escape.noise);
     cJSON_AddItemToObject(e, "probes", ProbesJSON(&escape, PETSC_TRUE));
+    if (op->n_op <= 1000) { /* small problems: the direction itself */
+      VecScatter    sc;
+      Vec           all;
+      const double *a;
+      PetscCall(VecScatterCreateToAll(smallest.vectors[0], &sc, &all));
+      PetscCall(VecScatterBegin(sc, smallest.vectors[0], all, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecScatterEnd(sc, smallest.vectors[0], all, INSERT_VALUES, SCATTER_FORWARD));
+      PetscCall(VecGetArrayRead(all, &a));
+      cJSON_AddItemToObject(e, "direction", NumArray(a, op->n_op));
+      PetscCall(VecRestoreArrayRead(all, &a));
+      PetscCall(VecScatterDestroy(&sc));
+      PetscCall(VecDestroy(&all));
+    }
     have_escape = PETSC_TRUE;
   }
   /* beyond the second-order test: the loss along zero-curvature eigenvectors */
@@ -383,18 +405,19 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscCall(HessaTimerStop("probes"));
 
   /* the gradient's relation to the curvature, and Newton */
-  if (gnorm > 0) {
+  {
+    /* at g = 0 only the spectral parts (stability limit, condition number) are defined */
     cJSON *ge = cJSON_AddObjectToObject(results, "gradient_geometry");
     PetscCall(HessaTimerStart("geometry"));
     PetscCall(HessaGradientGeometryCompute(op, g_op, loss, &largest, verdict.lambda_min, &geo));
     PetscCall(HessaTimerStop("geometry"));
-    AddNum(ge, "curvature_along_gradient", geo.curvature);
+    cJSON_AddItemToObject(ge, "curvature_along_gradient", gnorm > 0 ? Num(geo.curvature) : cJSON_CreateNull());
     cJSON_AddItemToObject(ge, "best_step", geo.has_best_step ? Num(geo.best_step) : cJSON_CreateNull());
     cJSON_AddItemToObject(ge, "predicted_decrease", geo.has_best_step ? Num(geo.predicted_decrease) : cJSON_CreateNull());
     cJSON_AddItemToObject(ge, "true_decrease", geo.has_best_step ? Num(geo.true_decrease) : cJSON_CreateNull());
     cJSON_AddItemToObject(ge, "stability_limit", geo.stability_limit > 0 ? Num(geo.stability_limit) : cJSON_CreateNull());
     cJSON_AddNumberToObject(ge, "top_k", (double)geo.top_k);
-    AddNum(ge, "top_k_gradient_share", geo.top_k_share);
+    cJSON_AddItemToObject(ge, "top_k_gradient_share", gnorm > 0 ? Num(geo.top_k_share) : cJSON_CreateNull());
     cJSON_AddItemToObject(ge, "condition_number", geo.condition_number > 0 ? Num(geo.condition_number) : cJSON_CreateNull());
   }
   if (o.newton && gnorm > 0) {
