@@ -237,6 +237,8 @@ PetscErrorCode HessaCliAnalyze(void)
   k = PetscMax(1, PetscMin(o.k, op->n_op / 2));
   PetscCall(HessaTimerStart("extremes"));
   PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_LARGEST, k, o.eps_tol, PETSC_TRUE, &largest));
+  /* the smallest eigenvalues are judged against the scale of the spectrum */
+  if (largest.nconv > 0) op->spectral_scale = fabs(largest.values[0]);
   PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_SMALLEST, k, o.eps_tol, PETSC_TRUE, &smallest));
   PetscCall(HessaTimerStop("extremes"));
   if (o.full && op->n_op <= o.full_max) {

@@ -54,8 +54,18 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   PetscCall(EPSSetProblemType(eps, EPS_HEP));
   PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
   PetscCall(EPSSetWhichEigenpairs(eps, which == HESSA_WHICH_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL));
-  PetscCall(EPSSetDimensions(eps, k, PETSC_DEFAULT, PETSC_DEFAULT));
+  /* the low end of a network's Hessian is a dense cluster near zero: a larger search
+     space (80 vectors) needs several times fewer products there (measured on the
+     embedded default: 13826 products with SLEPc's default, 2563 with 80) */
+  if (which == HESSA_WHICH_SMALLEST && op->n_op > 2 * k) PetscCall(EPSSetDimensions(eps, k, PetscMin(op->n_op, PetscMax(2 * k + 1, 80)), PETSC_DEFAULT));
+  else PetscCall(EPSSetDimensions(eps, k, PETSC_DEFAULT, PETSC_DEFAULT));
   if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
+  if (op->spectral_scale > 0) {
+    /* a known spectral scale (e.g. |lambda_max| from the other end): judge residuals
+       against it, not against |lambda|, or eigenvalues near zero never converge */
+    PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_ABS));
+    PetscCall(EPSSetTolerances(eps, (tol > 0 ? tol : 1e-8) * op->spectral_scale, PETSC_DEFAULT));
+  }
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
   {
     /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
@@ -79,6 +89,12 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   PetscCall(EPSSolve(eps));
   PetscCall(EPSGetConverged(eps, &nconv));
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
+  if (op->spectral_scale > 0) {
+    EPSConv conv;
+    PetscCall(EPSGetConvergenceTest(eps, &conv));
+    if (conv == EPS_CONV_ABS) used_tol /= op->spectral_scale; /* report the relative tolerance */
+    scale = op->spectral_scale;
+  }
   PetscCall(EPSGetType(eps, &type));
   PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));
   nconv      = PetscMin(nconv, k);

@@ -89,7 +89,13 @@ static PetscErrorCode Run(void)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscSNPrintf(folder, sizeof folder, "spectrum_mlp_np%d", (int)size));
   PetscCall(PetscSNPrintf(weights, sizeof weights, "%s/weights", folder));
-  PetscCall(PetscMkdir(folder));
+  {
+    /* one rank creates the folder: two ranks racing to create it fail */
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+    if (!rank) PetscCall(PetscMkdir(folder));
+    PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  }
 
   PetscCall(HessaDataCreate(PETSC_COMM_WORLD, &data));
   PetscCall(HessaDataSetFromOptions(data));
