@@ -28,6 +28,26 @@ static void DefaultZeroTolerance(const HessaClassifyInput *in, double scale, Hes
   snprintf(v->zero_tol_reason, sizeof v->zero_tol_reason, "10 x max(largest eigenpair residual %.3e, 1e-10 x spectral scale %.3e): an eigenvalue is known only to within its residual", rmax, scale);
 }
 
+/* Fractions of the spectral measure below -zt and above zt, from the SLQ nodes and
+ * weights: the mean over probes and its standard error across probes. */
+static void DensityFractions(const HessaDensity *d, double zt, double *neg, double *neg_se, double *pos, double *pos_se)
+{
+  double sn = 0, sn2 = 0, sp = 0, sp2 = 0, np = (double)d->probes;
+  for (PetscInt p = 0; p < d->probes; p++) {
+    double fn = 0, fp = 0;
+    for (PetscInt i = 0; i < d->probe_steps[p]; i++) {
+      double node = d->nodes[p * d->steps + i], w = d->weights[p * d->steps + i];
+      if (node < -zt) fn += w;
+      else if (node > zt) fp += w;
+    }
+    sn += fn, sn2 += fn * fn, sp += fp, sp2 += fp * fp;
+  }
+  *neg    = sn / np;
+  *pos    = sp / np;
+  *neg_se = d->probes > 1 ? sqrt(PetscMax(0.0, (sn2 - np * *neg * *neg) / (np - 1)) / np) : -1;
+  *pos_se = d->probes > 1 ? sqrt(PetscMax(0.0, (sp2 - np * *pos * *pos) / (np - 1)) / np) : -1;
+}
+
 /* HessaClassify - not collective; see analysis.h. */
 PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
 {
@@ -93,16 +113,19 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
     } else {
       v->n_negative = -1;
       if (in->density) {
-        v->negative_fraction    = in->density->negative_fraction;
-        v->negative_fraction_se = in->density->negative_fraction_se;
+        double pos, pos_se;
+        DensityFractions(in->density, zt, &v->negative_fraction, &v->negative_fraction_se, &pos, &pos_se);
       } else v->negative_fraction = (double)found / (double)v->n; /* a lower bound */
     }
-    if (in->density) {
-      v->minimum_ratio    = in->density->positive_fraction;
-      v->minimum_ratio_se = in->density->positive_fraction_se;
-    } else if (!has_neg && !zero_at_bottom) {
+    if (!has_neg && !zero_at_bottom) { /* lambda_min > zt: every eigenvalue is positive */
       v->minimum_ratio = 1.0;
       v->n_positive = v->n, v->n_zero = 0, v->n_negative = 0;
+    } else if (!has_pos && !zero_at_top) { /* lambda_max < -zt: every eigenvalue is negative */
+      v->minimum_ratio = 0.0, v->negative_fraction = 1.0, v->negative_fraction_se = -1;
+      v->n_positive = 0, v->n_zero = 0, v->n_negative = v->n;
+    } else if (in->density) {
+      double neg, neg_se;
+      DensityFractions(in->density, zt, &neg, &neg_se, &v->minimum_ratio, &v->minimum_ratio_se);
     } else v->minimum_ratio = 1.0 - v->negative_fraction;
   }
 
