@@ -42,16 +42,7 @@ static PetscErrorCode Run(void)
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-bench_tol", &tol, NULL));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_save", save, sizeof save, NULL));
-  PetscCall(HessaDataCreate(PETSC_COMM_WORLD, &data));
-  PetscCall(HessaDataSetFromOptions(data));
-  PetscCall(HessaDataLoad(data));
-  PetscCall(HessaModelCreate(PETSC_COMM_WORLD, data, &model));
-  PetscCall(HessaModelSetFromOptions(model));
-  PetscCall(HessaModelSetUp(model));
-  PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, model->obj, &op));
-  PetscCall(HessaOperatorSetFromOptions(op));
-  PetscCall(HessaOperatorSetUp(op));
-  PetscCall(HessaOperatorSetPoint(op, model->theta));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   if (save[0]) PetscCall(HessaModelSave(model, model->theta, save));
   /* one warm-up product (builds the forward cache), then one timed */
   PetscCall(HessaOperatorCreateVec(op, &x));

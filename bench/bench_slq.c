@@ -44,16 +44,7 @@ static PetscErrorCode RunSLQ(void)
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_steps", &steps, NULL));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   reps = PetscMax(1, PetscMin(reps, 16));
-  PetscCall(HessaDataCreate(PETSC_COMM_WORLD, &data));
-  PetscCall(HessaDataSetFromOptions(data));
-  PetscCall(HessaDataLoad(data));
-  PetscCall(HessaModelCreate(PETSC_COMM_WORLD, data, &model));
-  PetscCall(HessaModelSetFromOptions(model));
-  PetscCall(HessaModelSetUp(model));
-  PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, model->obj, &op));
-  PetscCall(HessaOperatorSetFromOptions(op));
-  PetscCall(HessaOperatorSetUp(op));
-  PetscCall(HessaOperatorSetPoint(op, model->theta));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscCall(HessaOperatorCreateVec(op, &x));
   PetscCall(VecDuplicate(x, &y));
   PetscCall(HessaVecSetRandom(x, HESSA_RANDOM_NORMAL, 1, 1));

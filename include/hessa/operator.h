@@ -124,6 +124,10 @@ PetscErrorCode HessaModelSetUp(HessaModel model);
 PetscErrorCode HessaModelSave(HessaModel model, Vec theta, const char folder[]);
 PetscErrorCode HessaModelDestroy(HessaModel *model);
 
+/* Collective: data (from options), model (from options) and operator (from options) at the
+ * model's point: what every command and benchmark starts with. */
+PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op);
+
 /* ---- checks ---- */
 typedef struct {
   double grad_fd_rel;      /* |g.u - FD(L, u)| / max(|g.u|, scale) over random u, worst */

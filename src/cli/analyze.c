@@ -219,7 +219,7 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscCall(InsertDefaults());
   PetscCall(ReadOptions(&o));
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
-  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
 
   /* gradient, restricted to the operator's parameters */

@@ -16,7 +16,7 @@ PetscErrorCode HessaCliCheck(void)
   PetscBool        ok_grad, ok_hv, ok_sym;
 
   PetscFunctionBegin;
-  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa check options", NULL);
   PetscCall(PetscOptionsInt("-hessa_check_trials", "random directions per check", "HessaOperatorCheck", trials, &trials, NULL));
   PetscCall(PetscOptionsReal("-hessa_check_step", "finite-difference step (4-point central stencil)", "HessaOperatorCheck", step, &step, NULL));
@@ -42,31 +42,5 @@ PetscErrorCode HessaCliCheck(void)
   PetscCall(HessaModelDestroy(&model));
   PetscCall(HessaDataDestroy(&data));
   PetscCheck(ok_grad && ok_hv && ok_sym, PETSC_COMM_WORLD, PETSC_ERR_NOT_CONVERGED, "derivative check failed (see the table above)");
-  PetscFunctionReturn(0);
-}
-
-/* HessaCliSetUpModel - collective: data, model and operator from the options, at the
- * model's point. Analytic models (-hessa_model other than mlp) use no data. */
-PetscErrorCode HessaCliSetUpModel(HessaData *data, HessaModel *model, HessaOperator *op)
-{
-  char      kind[64] = "mlp";
-  PetscBool analytic;
-
-  PetscFunctionBegin;
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, NULL));
-  analytic = strcmp(kind, "mlp") ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(HessaDataCreate(PETSC_COMM_WORLD, data));
-  if (analytic) (*data)->source = HESSA_DATA_NONE;
-  PetscCall(HessaDataSetFromOptions(*data));
-  PetscCall(HessaTimerStart("load"));
-  PetscCall(HessaDataLoad(*data));
-  PetscCall(HessaModelCreate(PETSC_COMM_WORLD, *data, model));
-  PetscCall(HessaModelSetFromOptions(*model));
-  PetscCall(HessaModelSetUp(*model));
-  PetscCall(HessaTimerStop("load"));
-  PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, (*model)->obj, op));
-  PetscCall(HessaOperatorSetFromOptions(*op));
-  PetscCall(HessaOperatorSetUp(*op));
-  PetscCall(HessaOperatorSetPoint(*op, (*model)->theta));
   PetscFunctionReturn(0);
 }

@@ -9,6 +9,4 @@ PetscErrorCode HessaCliCheck(void);
 PetscErrorCode HessaCliAnalyze(void);
 PetscErrorCode HessaCliSpectrum(void);
 
-/* Data, model and operator from the options, at the model's point. */
-PetscErrorCode HessaCliSetUpModel(HessaData *data, HessaModel *model, HessaOperator *op);
 #endif

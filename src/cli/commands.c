@@ -40,7 +40,7 @@ PetscErrorCode HessaCliInfo(void)
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
-  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   if (data->source != HESSA_DATA_NONE) PetscCall(HessaDataView(data));
   PetscCall(HessaLog(PETSC_COMM_WORLD, "model: %s", model->obj->description));
   for (PetscInt k = 0; k < model->obj->n_blocks; k++) {

@@ -142,7 +142,7 @@ static PetscErrorCode PrintTrace(const HessaTrace *t)
  * Options: -hessa_spectrum_extremes k, -hessa_spectrum_full, -hessa_spectrum_density,
  * -hessa_spectrum_trace, -hessa_spectrum_tol, -hessa_spectrum_csv PREFIX, -hessa_full_*,
  * -hessa_slq_*, -hessa_trace_samples, -hessa_trace_seed, -hessa_trace_method, -hessa_eps_*,
- * and everything HessaCliSetUpModel reads. */
+ * and everything HessaSetUpFromOptions reads. */
 PetscErrorCode HessaCliSpectrum(void)
 {
   HessaData         data;
@@ -159,7 +159,7 @@ PetscErrorCode HessaCliSpectrum(void)
   PetscCall(PetscMemzero(&full, sizeof full));
   PetscCall(PetscMemzero(&dens, sizeof dens));
   PetscCall(PlanFromOptions(&plan));
-  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   {
     /* defaults (not explicit values) shrink to fit a small operator */
     PetscBool k_given, m_given;

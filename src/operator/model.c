@@ -268,3 +268,30 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(0);
 }
+
+/* HessaSetUpFromOptions - collective: data, model and operator from the options database,
+ * the operator at the model's point. Analytic models (-hessa_model other than mlp) use no
+ * data. Destroy in reverse: HessaOperatorDestroy, HessaModelDestroy, HessaDataDestroy. */
+PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
+{
+  char      kind[64] = "mlp";
+  PetscBool analytic;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, NULL));
+  analytic = strcmp(kind, "mlp") ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(HessaDataCreate(comm, data));
+  if (analytic) (*data)->source = HESSA_DATA_NONE;
+  PetscCall(HessaDataSetFromOptions(*data));
+  PetscCall(HessaTimerStart("load"));
+  PetscCall(HessaDataLoad(*data));
+  PetscCall(HessaModelCreate(comm, *data, model));
+  PetscCall(HessaModelSetFromOptions(*model));
+  PetscCall(HessaModelSetUp(*model));
+  PetscCall(HessaTimerStop("load"));
+  PetscCall(HessaOperatorCreate(comm, (*model)->obj, op));
+  PetscCall(HessaOperatorSetFromOptions(*op));
+  PetscCall(HessaOperatorSetUp(*op));
+  PetscCall(HessaOperatorSetPoint(*op, (*model)->theta));
+  PetscFunctionReturn(0);
+}

@@ -97,16 +97,7 @@ static PetscErrorCode Run(void)
     PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
   }
 
-  PetscCall(HessaDataCreate(PETSC_COMM_WORLD, &data));
-  PetscCall(HessaDataSetFromOptions(data));
-  PetscCall(HessaDataLoad(data));
-  PetscCall(HessaModelCreate(PETSC_COMM_WORLD, data, &model));
-  PetscCall(HessaModelSetFromOptions(model));
-  PetscCall(HessaModelSetUp(model));
-  PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, model->obj, &op));
-  PetscCall(HessaOperatorSetFromOptions(op));
-  PetscCall(HessaOperatorSetUp(op));
-  PetscCall(HessaOperatorSetPoint(op, model->theta));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscCall(HessaModelSave(model, model->theta, weights));
   n = op->n_op;
 
