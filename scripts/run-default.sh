@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh build
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-echo "run: mpirun -n 2 build/hessa analyze $*"
-exec mpirun -n 2 --oversubscribe build/hessa analyze "$@"
+echo "run: mpirun -n 2 build/hessa $*"
+exec mpirun -n 2 --oversubscribe build/hessa "$@"

@@ -1,5 +1,5 @@
 #include "cli.h"
-#include <hessa/data.h>
+
 
 PetscErrorCode HessaCliRun(const char command[])
 {
@@ -9,31 +9,62 @@ PetscErrorCode HessaCliRun(const char command[])
   PetscCall(PetscStrcmp(command, "info", &match));
   if (match) {
     PetscCall(HessaCliInfo());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscStrcmp(command, "check", &match));
   if (match) {
     PetscCall(HessaCliCheck());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscStrcmp(command, "spectrum", &match));
   if (match) {
     PetscCall(HessaCliSpectrum());
+    PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
   SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: info, check, spectrum, analyze; see hessa -help)", command);
 }
 
-/* hessa info: load the data, report it and its sharding. */
+/* hessa info: load the data and the model, report them and their sharding, and the
+ * loss and gradient norm at the point. Collective. */
 PetscErrorCode HessaCliInfo(void)
 {
-  HessaData data;
+  HessaData     data;
+  HessaModel    model;
+  HessaOperator op;
+  Vec           grad;
+  double        loss, gnorm;
+  PetscMPIInt   size;
+  PetscInt      lo, hi, *ranges;
 
   PetscFunctionBegin;
-  PetscCall(HessaDataCreate(PETSC_COMM_WORLD, &data));
-  PetscCall(HessaDataSetFromOptions(data));
-  PetscCall(HessaDataLoad(data));
-  PetscCall(HessaDataView(data));
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(HessaCliSetUpModel(&data, &model, &op));
+  if (data->source != HESSA_DATA_NONE) PetscCall(HessaDataView(data));
+  PetscCall(HessaLog(PETSC_COMM_WORLD, "model: %s", model->obj->description));
+  for (PetscInt k = 0; k < model->obj->n_blocks; k++) {
+    const HessaParamBlock *b = &model->obj->blocks[k];
+    if (b->ndim == 2) PetscCall(HessaLog(PETSC_COMM_WORLD, "model:   %-20s %5" PetscInt_FMT " x %-5" PetscInt_FMT " offset %" PetscInt_FMT, b->name, b->shape[0], b->shape[1], b->offset));
+    else PetscCall(HessaLog(PETSC_COMM_WORLD, "model:   %-20s %13" PetscInt_FMT " offset %" PetscInt_FMT, b->name, b->shape[0], b->offset));
+  }
+  PetscCall(VecGetOwnershipRange(model->theta, &lo, &hi));
+  PetscCall(PetscMalloc1(2 * size, &ranges));
+  {
+    PetscInt mine[2] = {lo, hi};
+    PetscCallMPI(MPI_Gather(mine, 2, MPIU_INT, ranges, 2, MPIU_INT, 0, PETSC_COMM_WORLD));
+  }
+  PetscCall(HessaLog(PETSC_COMM_WORLD, "parameters: %" PetscInt_FMT " sharded over %d rank%s (operator size %" PetscInt_FMT ")", op->n, (int)size, size > 1 ? "s" : "", op->n_op));
+  for (PetscMPIInt r = 0; r < size && r < 16; r++) PetscCall(HessaLog(PETSC_COMM_WORLD, "parameters:   rank %d: [%" PetscInt_FMT ", %" PetscInt_FMT ")", (int)r, ranges[2 * r], ranges[2 * r + 1]));
+  PetscCall(PetscFree(ranges));
+  PetscCall(HessaOperatorCreateParameterVec(op, &grad));
+  PetscCall(HessaOperatorGradient(op, &loss, grad));
+  PetscCall(VecNorm(grad, NORM_2, &gnorm));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.12g, |gradient| %.12g\n", model->obj->description, op->n, model->obj->n_samples, (int)size, loss, gnorm));
+  PetscCall(VecDestroy(&grad));
+  PetscCall(HessaOperatorDestroy(&op));
+  PetscCall(HessaModelDestroy(&model));
   PetscCall(HessaDataDestroy(&data));
   PetscFunctionReturn(0);
 }

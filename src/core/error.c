@@ -47,8 +47,10 @@ PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[])
 {
   PetscCall(SlepcInitialize(argc, argv, NULL, help));
   PetscCallMPI(MPI_Comm_dup(PETSC_COMM_WORLD, &hessa_error_comm));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-quiet", &hessa_quiet, NULL));
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-hessa_traceback", &hessa_traceback, NULL));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa general options", NULL);
+  PetscCall(PetscOptionsBool("-quiet", "no progress log on stderr", "HessaLog", hessa_quiet, &hessa_quiet, NULL));
+  PetscCall(PetscOptionsBool("-hessa_traceback", "on an error, also print PETSc's traceback on every rank", "HessaFinalize", hessa_traceback, &hessa_traceback, NULL));
+  PetscOptionsEnd();
   PetscCall(PetscPushErrorHandler(HessaErrorHandler, NULL));
   PetscFunctionReturn(0);
 }

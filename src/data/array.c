@@ -15,6 +15,7 @@ void HessaArrayFree(HessaArray *a)
   memset(a, 0, sizeof *a);
 }
 
+/* HessaDTypeName - not collective: "float32", "int64", "uint8", ... */
 const char *HessaDTypeName(const HessaDType *t)
 {
   switch (t->kind) {
@@ -73,6 +74,8 @@ void HessaConvertToDouble(const unsigned char *src, size_t n, const HessaDType *
   }
 }
 
+/* HessaArraySetRange - not collective. Checks [first, first+count) against a->rows
+ * (count < 0: to the end) and stores the range in a; fills st if it does not fit. */
 void HessaArraySetRange(const char *path, HessaArray *a, int64_t first, int64_t count, HessaStatus *st)
 {
   if (first < 0 || first > a->rows) {
@@ -88,6 +91,9 @@ void HessaArraySetRange(const char *path, HessaArray *a, int64_t first, int64_t 
   a->count = count;
 }
 
+/* HessaArrayCheckFinite - not collective. A float array must hold only finite
+ * values: the first NaN/Inf fills st with the file, sample and position, and the
+ * array is freed. Integer arrays are finite by construction. */
 void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
 {
   if (a->is_integer || !a->values) return;
@@ -95,7 +101,7 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
     const double *row = a->values + r * a->row_length;
     for (int64_t j = 0; j < a->row_length; j++) {
       if (!isfinite(row[j])) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': sample %lld has %s at position %lld of its row (of %lld values); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j,
+        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': row %lld has %s at position %lld (of %lld values per row); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j,
                        (long long)a->row_length);
         HessaArrayFree(a);
         return;
@@ -104,6 +110,7 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
   }
 }
 
+/* HessaShapeString - not collective: numpy's notation, "(60000, 28, 28)" or "(5,)". */
 void HessaShapeString(int ndim, const uint64_t shape[], char *buf, size_t len)
 {
   size_t used = 0;
@@ -112,6 +119,7 @@ void HessaShapeString(int ndim, const uint64_t shape[], char *buf, size_t len)
   if (used < len) snprintf(buf + used, len - used, ndim == 1 ? ",)" : ")");
 }
 
+/* HessaArrayDescribe - not collective: "60000 rows of 784 uint8" or "100 int64 values". */
 void HessaArrayDescribe(const HessaArray *a, char *buf, size_t len)
 {
   if (a->ndim <= 1)

@@ -10,6 +10,7 @@
  *   packs and sums   about 4 b n
  * All of it is allocated once (create, or the first product with a larger block).
  */
+#include <stdio.h>
 #include "mlp_impl.h"
 #include <limits.h>
 #include <math.h>
@@ -133,7 +134,7 @@ static PetscErrorCode EnsureRWork(MLP *mlp, PetscInt b)
       mlp->VWcat[l]      = NULL;
       if (l > 1) mlp->VWcat[l] = p, p += block;
     }
-    /* accumulators last, contiguous, so one memset clears them */
+    /* accumulators last: acc1 [b][w_l][w_{l-1}], acc2 [w_l][b][w_{l-1}], accb [b][w_l] */
     for (PetscInt l = 1; l <= L; l++) {
       const size_t block = (size_t)b * w[l] * w[l - 1];
       mlp->acc1[l]       = p, p += block;
@@ -203,9 +204,14 @@ static PetscErrorCode MLPCurvatureBlock(HessaObjective obj, const double *theta,
   }
   PetscCall(EnsureRWork(mlp, b));
   HessaMLPPackDirections(mlp, b, V, hessian);
-  acc_count = 0; /* the accumulators are contiguous: acc1, acc2, accb per layer */
-  for (PetscInt l = 1; l <= mlp->L; l++) acc_count += (size_t)mlp->bcap * mlp->w[l] * mlp->w[l - 1] * (l > 1 ? 2 : 1) + (size_t)mlp->bcap * mlp->w[l];
-  PetscCall(PetscArrayzero(mlp->acc1[1], acc_count));
+  /* clear only the first b directions of each accumulator (a block smaller than the
+     capacity must not pay for clearing the capacity) */
+  for (PetscInt l = 1; l <= mlp->L; l++) {
+    acc_count = (size_t)b * mlp->w[l] * mlp->w[l - 1];
+    PetscCall(PetscArrayzero(mlp->acc1[l], acc_count));
+    if (mlp->acc2[l]) PetscCall(PetscArrayzero(mlp->acc2[l], acc_count));
+    PetscCall(PetscArrayzero(mlp->accb[l], (size_t)b * mlp->w[l]));
+  }
   PetscCall(CachePrepare(mlp, theta, &reuse));
   r_rows = RRows(mlp, b);
   for (PetscInt c = 0; c < mlp->n_chunks; c++) {
@@ -377,8 +383,9 @@ PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObj
     size_t len = strlen(widths);
     PetscCall(PetscSNPrintf(widths + len, sizeof widths - len, "%s%" PetscInt_FMT, l ? "-" : "", arch->widths[l]));
   }
-  PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "mlp %s, %s, %s, n = %" PetscInt_FMT ", weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", widths,
-                          HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0));
+  /* snprintf, not PetscSNPrintf: PETSc's %g prints 0 as "0." */
+  snprintf((*obj)->description, sizeof((*obj)->description), "mlp %s, %s, %s, n = %" PetscInt_FMT ", weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", widths,
+                          HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0);
   PetscFunctionReturn(0);
 }
 

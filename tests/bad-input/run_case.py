@@ -3,6 +3,7 @@
 
 usage: run_case.py --cases cases.txt --case NAME --np N --mpiexec MPIEXEC --hessa HESSA
                    --make-hdf5 MAKE_HDF5 --workdir DIR
+       run_case.py --list cases.txt      print the case names (CMake reads them)
 
 1. makes an empty directory DIR/NAME_npN and runs the case's recipe there (Python
    calls of the recipe functions below, which write the malformed files);
@@ -105,19 +106,58 @@ def hdf5(name):
 
 
 # ---- the driver -------------------------------------------------------------------------
-def read_case(path, name):
+def weights(folder, widths, activation="tanh", shapes=None, bad=None, manifest=None):
+    """A weight folder (docs/weights.md) for an MLP with these widths. shapes: override
+    the written tensor shapes {name: shape}; bad: {name: value} written into entry 0
+    (e.g. float('nan')); manifest: the model.json text as is."""
+    import json
+    os.makedirs(folder, exist_ok=True)
+    tensors = []
+    for k in range(len(widths) - 1):
+        for kind, shape in (("weight", (widths[k + 1], widths[k])), ("bias", (widths[k + 1],))):
+            name = f"layers.{k}.{kind}"
+            shape = tuple((shapes or {}).get(name, shape))
+            count = 1
+            for d in shape:
+                count *= d
+            vals = [0.01 * ((i % 7) - 3) for i in range(count)]
+            if bad and name in bad:
+                vals[0] = bad[name]
+            npy(os.path.join(folder, name + ".npy"), shape, "<f8", values=vals)
+            tensors.append({"name": name, "file": name + ".npy", "shape": list(shape)})
+    text = manifest if manifest is not None else json.dumps({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": list(widths), "activation": activation, "loss": "cross-entropy", "tensors": tensors})
+    raw(os.path.join(folder, "model.json"), text.encode())
+
+
+def read_cases(path):
+    """The cases of the table, in order: [name, recipe, options, expected]."""
+    cases = []
     with open(path) as f:
-        for line in f:
+        for number, line in enumerate(f, 1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             fields = [x.strip() for x in line.rstrip("\n").split("|", 3)]
-            if len(fields) == 4 and fields[0] == name:
-                return fields
+            if len(fields) != 4 or not fields[0].replace("_", "").isalnum() or not fields[3]:
+                sys.exit(f"{path}:{number}: expected 'name | recipe | options | expected message'")
+            cases.append(fields)
+    names = [c[0] for c in cases]
+    if len(set(names)) != len(names):
+        sys.exit(f"{path}: case names must be unique")
+    return cases
+
+
+def read_case(path, name):
+    for fields in read_cases(path):
+        if fields[0] == name:
+            return fields
     sys.exit(f"run_case.py: no case '{name}' in {path}")
 
 
 def main():
     global MAKE_HDF5
+    if len(sys.argv) == 3 and sys.argv[1] == "--list":
+        print(";".join(c[0] for c in read_cases(sys.argv[2])), end="")
+        return
     ap = argparse.ArgumentParser()
     for opt in ("--cases", "--case", "--mpiexec", "--hessa", "--make-hdf5", "--workdir"):
         ap.add_argument(opt, required=True)

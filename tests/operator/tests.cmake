@@ -24,3 +24,11 @@ foreach(case ${HESSA_CHECK_CASES})
   separate_arguments(args)
   hessa_add_mpi_test(NAME check_${name} COMMAND $<TARGET_FILE:hessa-cli> check ${args} -quiet)
 endforeach()
+
+# A weight folder written by PyTorch as docs/weights.md shows: hessa's loss and |g| at it
+# equal PyTorch's to 1e-10.
+foreach(np 1 2 3)
+  add_test(NAME torch_weights_np${np}
+           COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/torch_weights.py ${MPIEXEC_EXECUTABLE} ${np} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(torch_weights_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 180 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;torch")
+endforeach()
