@@ -215,7 +215,6 @@ PetscErrorCode HessaCliSpectrum(void)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - t0));
   if (plan.csv[0]) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
-  PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
   PetscCall(HessaExtremesDestroy(&ex[0]));
   PetscCall(HessaExtremesDestroy(&ex[1]));
   PetscCall(HessaFullSpectrumDestroy(&full));
