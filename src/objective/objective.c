@@ -109,10 +109,10 @@ static const HessaNameEntry activation_names[] = {
   {"linear", HESSA_ACT_IDENTITY}, /* alias */
 };
 static const HessaNameEntry loss_names[] = {
-  {"cross_entropy", HESSA_LOSS_CROSS_ENTROPY},
+  {"cross-entropy", HESSA_LOSS_CROSS_ENTROPY}, /* the name the options and docs/weights.md use */
   {"mse", HESSA_LOSS_MSE},
   {"ce", HESSA_LOSS_CROSS_ENTROPY}, /* aliases */
-  {"cross-entropy", HESSA_LOSS_CROSS_ENTROPY},
+  {"cross_entropy", HESSA_LOSS_CROSS_ENTROPY},
 };
 static const HessaNameEntry analytic_names[] = {
   {"quadratic", HESSA_ANALYTIC_QUADRATIC},     {"linear_toy", HESSA_ANALYTIC_LINEAR_TOY}, {"x2_plus_y4", HESSA_ANALYTIC_X2_PLUS_Y4},
@@ -164,7 +164,7 @@ const char *HessaActivationName(HessaActivation act)
   return NameOf(activation_names, HESSA_COUNT(activation_names), (int)act);
 }
 
-/* HessaLossFromName - loss by name (cross_entropy|ce|cross-entropy, mse). Not collective. */
+/* HessaLossFromName - loss by name (cross-entropy|ce|cross_entropy, mse). Not collective. */
 PetscErrorCode HessaLossFromName(const char name[], HessaLossKind *loss, PetscBool *found)
 {
   int v = 0;

@@ -4,7 +4,7 @@
 Usage: /usr/bin/python3 torch_reference.py FOLDER [FOLDER ...]
 
 Each FOLDER holds arch.json ({"widths": [...], "activation": ..., "loss":
-"cross_entropy" | "mse", "weight_decay": ...}) and the NPY files theta.npy (n,),
+"cross-entropy" | "mse", "weight_decay": ...}) and the NPY files theta.npy (n,),
 x.npy (N, w0), labels.npy (N,) for cross-entropy or y.npy (N, wL) for mse, and
 v.npy (b, n). The script builds the same network from torch.nn.Linear layers in
 float64 (parameters in hessa's order: layers.K.weight out x in, then layers.K.bias)
@@ -67,7 +67,7 @@ def run(folder):
     params = list(model.parameters())
     assert sum(p.numel() for p in params) == theta.numel()
 
-    if arch["loss"] == "cross_entropy":
+    if arch["loss"] in ("cross-entropy", "cross_entropy"):
         target = torch.from_numpy(np.load(f"{folder}/labels.npy")).long()
         loss_of_outputs = lambda z: F.cross_entropy(z, target)  # mean over samples
     else:

@@ -17,7 +17,7 @@ import torch
 def main():
     folder, x_path, y_path, out_path = sys.argv[1:5]
     meta = json.load(open(os.path.join(folder, "model.json")))
-    # docs/weights.md says "cross-entropy"; HessaModelSave writes "cross_entropy"
+    # docs/weights.md and HessaModelSave write "cross-entropy"; older folders "cross_entropy"
     assert meta["loss"] in ("cross-entropy", "cross_entropy"), meta["loss"]
     acts = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid,
             "softplus": torch.nn.functional.softplus, "gelu": torch.nn.functional.gelu,
