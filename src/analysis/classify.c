@@ -16,7 +16,7 @@ static void DefaultZeroTolerance(const HessaClassifyInput *in, double scale, Hes
   double rmax = 0;
   if (in->full) {
     v->zero_tol = in->full->zero_tol;
-    snprintf(v->zero_tol_reason, sizeof v->zero_tol_reason, "full spectrum: max(1e-10 max|lambda|, 10 |H - H^T|_F / |H|_F scale) = %.3e", v->zero_tol);
+    snprintf(v->zero_tol_reason, sizeof v->zero_tol_reason, "full spectrum: max(1e-10 max|lambda|, 10 |H - H^T|_F of the assembled matrix) = %.3e", v->zero_tol);
     return;
   }
   for (int e = 0; e < 2; e++) {

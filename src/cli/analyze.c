@@ -237,9 +237,14 @@ PetscErrorCode HessaCliAnalyze(void)
   k = PetscMax(1, PetscMin(o.k, op->n_op / 2));
   PetscCall(HessaTimerStart("extremes"));
   PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_LARGEST, k, o.eps_tol, PETSC_TRUE, &largest));
-  /* the smallest eigenvalues are judged against the scale of the spectrum */
+  /* the smallest eigenvalues are judged against the scale of the spectrum; near a
+     critical point the low end of a network's Hessian is a dense cluster near zero,
+     where a search space of 80 vectors needs several times fewer products (embedded
+     default: 13826 products with SLEPc's default, 2511 with 80) */
   if (largest.nconv > 0) op->spectral_scale = fabs(largest.values[0]);
+  op->eps_ncv = 2 * k + 1 < 80 ? 80 : 0;
   PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_SMALLEST, k, o.eps_tol, PETSC_TRUE, &smallest));
+  op->eps_ncv = 0;
   PetscCall(HessaTimerStop("extremes"));
   if (o.full && op->n_op <= o.full_max) {
     PetscCall(HessaTimerStart("full spectrum"));
