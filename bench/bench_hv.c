@@ -11,18 +11,8 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "bench_common.h"
 
-static int CompareDoubles(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double Median(double *t, PetscInt n)
-{
-  qsort(t, (size_t)n, sizeof *t, CompareDoubles);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 /* GEMM flops of one Hv for the MLP (forward pass cached): layer 1 has two GEMMs
  * (R-forward X V_W^T and R-backward R(dZ)^T X); every later layer six. */
@@ -48,7 +38,7 @@ static PetscErrorCode DgemmRate(PetscInt n, double *gflops)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0, c, n);
     t[r] = MPI_Wtime() - t0;
   }
-  *gflops = 2.0 * n * n * (double)n / Median(t, 3) / 1e9;
+  *gflops = 2.0 * n * n * (double)n / BenchMedian(t, 3) / 1e9;
   PetscCall(PetscFree3(a, b, c));
   PetscFunctionReturn(0);
 }
@@ -116,8 +106,8 @@ static PetscErrorCode Run(void)
     PetscCall(HessaOperatorApplyBlock(op, block, X, Y));
     tb[r] = (MPI_Wtime() - t0) / (double)block;
   }
-  hv_s  = Median(t1, reps);
-  blk_s = Median(tb, reps);
+  hv_s  = BenchMedian(t1, reps);
+  blk_s = BenchMedian(tb, reps);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &hv_s, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &blk_s, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
   if (!strcmp(model->kind, "mlp")) {

@@ -13,18 +13,8 @@
 #include <hessa/data.h>
 #include <math.h>
 #include <stdlib.h>
+#include "bench_common.h"
 
-static int CompareDoubles(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double Median(double *t, PetscInt n)
-{
-  qsort(t, (size_t)n, sizeof *t, CompareDoubles);
-  return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static PetscErrorCode RunSLQ(void)
 {
@@ -63,8 +53,8 @@ static PetscErrorCode RunSLQ(void)
       secs[mode][r] = d[mode].seconds;
     }
   for (int mode = 0; mode < 2; mode++) {
-    seconds[mode]         = Median(secs[mode], reps);
-    product_seconds[mode] = Median(prod[mode], reps);
+    seconds[mode]         = BenchMedian(secs[mode], reps);
+    product_seconds[mode] = BenchMedian(prod[mode], reps);
   }
   for (PetscInt k = 0; k < probes * steps; k++) {
     dn = PetscMax(dn, fabs(d[0].nodes[k] - d[1].nodes[k]));
