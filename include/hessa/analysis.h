@@ -55,6 +55,7 @@ typedef struct {
   PetscInt n_alpha;
   double   alpha[8];
   double   predicted[8];        /* the quadratic model's change, +alpha */
+  double   predicted_minus[8];  /* and at -alpha (differs when g.d != 0) */
   double   change_plus[8], change_minus[8]; /* L(theta +- alpha d) - L(theta) */
   double   noise;               /* changes below this are round-off */
 } HessaLineProbe;

@@ -22,7 +22,8 @@ PetscErrorCode HessaProbeDirection(HessaOperator op, Vec d, double lambda, Vec g
     PetscCall(HessaOperatorLossAlong(op, d, a, &lp));
     PetscCall(HessaOperatorLossAlong(op, d, -a, &lm));
     probe->alpha[k]        = a;
-    probe->predicted[k]    = 0.5 * lambda * a * a + gd * a;
+    probe->predicted[k]       = 0.5 * lambda * a * a + gd * a;
+    probe->predicted_minus[k] = 0.5 * lambda * a * a - gd * a;
     probe->change_plus[k]  = lp - loss;
     probe->change_minus[k] = lm - loss;
   }

@@ -122,6 +122,7 @@ static cJSON *ProbesJSON(const HessaLineProbe *p, PetscBool predicted)
     cJSON *o = cJSON_CreateObject();
     AddNum(o, "alpha", p->alpha[k]);
     if (predicted) AddNum(o, "predicted_change", p->predicted[k]);
+    if (predicted) AddNum(o, "predicted_change_minus", p->predicted_minus[k]);
     AddNum(o, "change_plus", p->change_plus[k]);
     AddNum(o, "change_minus", p->change_minus[k]);
     cJSON_AddItemToArray(a, o);

@@ -333,8 +333,8 @@ static void PlotEigenvalues(const cJSON *results, const char folder[], HessaPlot
 static void PlotEscape(const cJSON *escape, const char folder[], HessaPlots *plots, HessaStatus *st)
 {
   const cJSON *probes = HessaJArray(escape, "probes");
-  double      *alpha = NULL, *predicted = NULL, *plus = NULL, *minus = NULL, lambda = NAN;
-  int          n[4];
+  double      *alpha = NULL, *predicted = NULL, *plus = NULL, *minus = NULL, *predicted_minus = NULL, lambda = NAN;
+  int          n[4], n_minus = 0;
   Figure       fig  = {0};
   const char  *skip = NULL;
   char         title[128];
@@ -350,13 +350,21 @@ static void PlotEscape(const cJSON *escape, const char folder[], HessaPlots *plo
   fig.zero_y          = PETSC_TRUE;
   fig.legend_position = PL_POSITION_BOTTOM | PL_POSITION_LEFT; /* the loss falls to the right */
   if (!skip) {
-    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted #gl#ga#u2#d/2"};
+    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted (#gl#ga#u2#d/2 + g#u#fiT#fn#dv #ga)"};
     fig.series[fig.n_series++] = (Series){alpha, plus, n[0], COLOR_BLUE, MARK_CIRCLE, 1, "true, step +#ga"};
     fig.series[fig.n_series++] = (Series){alpha, minus, n[0], COLOR_ORANGE, MARK_CROSS, 1, "true, step -#ga"};
+    /* away from a critical point the model differs by 2 (g.v) alpha between the signs */
+    if (Column(probes, "predicted_change_minus", &predicted_minus, &n_minus) && n_minus == n[0]) {
+      PetscBool differs = PETSC_FALSE;
+      for (int i = 0; i < n_minus; i++)
+        if (predicted_minus[i] != predicted[i]) differs = PETSC_TRUE;
+      if (differs) fig.series[fig.n_series++] = (Series){alpha, predicted_minus, n[0], COLOR_GREY, NULL, 2, "predicted, step -#ga"};
+    }
   }
   Plot(&fig, folder, "escape", plots, skip, st);
   free(alpha);
   free(predicted);
+  free(predicted_minus);
   free(plus);
   free(minus);
 }
