@@ -1,3 +1,6 @@
+# Classification on hand-made spectra (pure function: one rank).
+hessa_add_c_test(test_classify ${CMAKE_CURRENT_LIST_DIR}/test_classify.c RANKS 1)
+
 # hessa analyze end to end against the worked examples of background.md (analyze_cases.py).
 foreach(case toy_saddle toy_valley x2_plus_y4 x2_minus_y4 quadratic_pd quadratic_nd quadratic_index
              teacher_tanh teacher_relu random_mlp bad_conflict bad_output)
