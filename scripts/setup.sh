@@ -18,6 +18,7 @@ PACKAGES=(
   dataset-fashion-mnist                            # the embedded default data set
   python3-numpy python3-scipy python3-torch        # independent references in tests and benchmarks
   clang libclang-rt-14-dev                         # sanitizers and fuzzing
+  valgrind                                         # memcheck runs of the core MPI tests (tests/valgrind)
 )
 
 missing=()

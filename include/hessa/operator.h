@@ -126,7 +126,8 @@ PetscErrorCode HessaModelSave(HessaModel model, Vec theta, const char folder[]);
 PetscErrorCode HessaModelDestroy(HessaModel *model);
 
 /* Collective: data (from options), model (from options) and operator (from options) at the
- * model's point: what every command and benchmark starts with. */
+ * model's point: what every command and benchmark starts with. On an error nothing is
+ * left allocated and the three handles are NULL. */
 PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op);
 
 /* ---- checks ---- */

@@ -269,10 +269,8 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
   PetscFunctionReturn(0);
 }
 
-/* HessaSetUpFromOptions - collective: data, model and operator from the options database,
- * the operator at the model's point. Analytic models (-hessa_model other than mlp) use no
- * data. Destroy in reverse: HessaOperatorDestroy, HessaModelDestroy, HessaDataDestroy. */
-PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
+/* The body of HessaSetUpFromOptions, which cleans up after it on an error. */
+static PetscErrorCode SetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
 {
   char      kind[64] = "mlp";
   PetscBool analytic;
@@ -293,5 +291,28 @@ PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel 
   PetscCall(HessaOperatorSetFromOptions(*op));
   PetscCall(HessaOperatorSetUp(*op));
   PetscCall(HessaOperatorSetPoint(*op, (*model)->theta));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSetUpFromOptions - collective: data, model and operator from the options database,
+ * the operator at the model's point. Analytic models (-hessa_model other than mlp) use no
+ * data. Destroy in reverse: HessaOperatorDestroy, HessaModelDestroy, HessaDataDestroy.
+ * On an error (a missing data file, a bad option) whatever was created is destroyed
+ * again and the three handles are NULL. */
+PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  *data  = NULL;
+  *model = NULL;
+  *op    = NULL;
+  ierr   = SetUpFromOptions(comm, data, model, op);
+  if (ierr) {
+    PetscCall(HessaOperatorDestroy(op));
+    PetscCall(HessaModelDestroy(model));
+    PetscCall(HessaDataDestroy(data));
+  }
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
