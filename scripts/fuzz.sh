@@ -35,20 +35,18 @@ for h in "${HARNESSES[@]}"; do
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp -r "fuzz/corpus/$h/." "$dir/corpus/" 2>/dev/null
   status=ok
-  # HDF5 has no frame pointers: full stacks so fuzz/lsan.supp can name its open path
-  asan=$ASAN_OPTIONS; [ "$h" = fuzz_hdf5 ] && asan=$ASAN_OPTIONS:fast_unwind_on_malloc=0
   # regressions first: each file once; any crash fails the harness
   regs=0
   if compgen -G "fuzz/regressions/$h/*" >/dev/null; then
     regs=$(find "fuzz/regressions/$h" -type f | wc -l)
-    if ! (cd "$dir" && ASAN_OPTIONS=$asan "$exe" "${FLAGS[@]}" -artifact_prefix="$dir/artifacts/" -runs=1 "$ROOT/fuzz/regressions/$h"/*) >"$dir/regressions.log" 2>&1; then
+    if ! (cd "$dir" && "$exe" "${FLAGS[@]}" -artifact_prefix="$dir/artifacts/" -runs=1 "$ROOT/fuzz/regressions/$h"/*) >"$dir/regressions.log" 2>&1; then
       status=FAILED
       echo "fuzz: $h: a regression input fails again; log: $dir/regressions.log"
       tail -40 "$dir/regressions.log"
     fi
   fi
   t0=$(date +%s)
-  (cd "$dir" && ASAN_OPTIONS=$asan "$exe" "${FLAGS[@]}" -max_total_time="$SECONDS_EACH" -artifact_prefix="$dir/artifacts/" corpus) >"$dir/fuzz.log" 2>&1
+  (cd "$dir" && "$exe" "${FLAGS[@]}" -max_total_time="$SECONDS_EACH" -artifact_prefix="$dir/artifacts/" corpus) >"$dir/fuzz.log" 2>&1
   rc=$?
   execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$dir/fuzz.log" | tail -1)
   secs=$(($(date +%s) - t0))
