@@ -2,8 +2,9 @@
 # Set up (scripts/setup.sh) and run the whole test suite: ctest on the release build at
 # 1, 2 and 3 ranks (with the valgrind memcheck runs of tests/valgrind), then again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build (every test at 1 and 2 ranks; the
-# 3-rank runs repeat the same code paths; not the valgrind tests). Ends with
-# one line "N passed, N failed" over both runs; exits non-zero if anything failed.
+# 3-rank runs repeat the same code paths; not the valgrind tests), then the libFuzzer
+# harnesses of the readers (scripts/fuzz.sh; HESSA_SKIP_FUZZ=1 skips them).
+# Ends with one line "N passed, N failed" over all of it; exits non-zero if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 t0=$(date +%s)
@@ -35,6 +36,16 @@ if [ "${HESSA_SKIP_SANITIZE:-0}" != 1 ]; then
   echo "test: ctest (sanitizer build, 1 and 2 ranks, without the valgrind tests)"
   (cd build-asan && ctest --output-on-failure -j 2 --timeout 900 -E '_np3$' -LE valgrind) 2>&1 | tee "$log"
   tally
+fi
+
+# libFuzzer harnesses (scripts/fuzz.sh, FUZZ_SECONDS each): one test per harness.
+if [ "${HESSA_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "test: fuzzing the readers (${FUZZ_SECONDS:-30} s per harness)"
+  scripts/fuzz.sh 2>&1 | tee "$log"
+  ok=$(grep -cE '^fuzz: [a-z_0-9]+: .*-> ok$' "$log")
+  bad=$(grep -cE '^fuzz: [a-z_0-9]+: .*-> FAILED$' "$log")
+  [ $((ok + bad)) = 0 ] && bad=1 # the script died before any harness ran
+  passed=$((passed + ok)); failed=$((failed + bad))
 fi
 rm -f "$log"
 echo "test: done in $(( $(date +%s) - t0 )) s"

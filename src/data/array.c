@@ -96,7 +96,8 @@ void HessaArraySetRange(const char *path, HessaArray *a, int64_t first, int64_t 
  * array is freed. Integer arrays are finite by construction. */
 void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
 {
-  if (a->is_integer || !a->values) return;
+  /* rows of length 0 hold nothing to check (and there may be 2^31 of them) */
+  if (a->is_integer || !a->values || a->row_length == 0) return;
   for (int64_t r = 0; r < a->count; r++) {
     const double *row = a->values + r * a->row_length;
     for (int64_t j = 0; j < a->row_length; j++) {
@@ -108,6 +109,17 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
       }
     }
   }
+}
+
+/* HessaRowLength - not collective. See data_impl.h. */
+int64_t HessaRowLength(int ndim, const uint64_t shape[], int item_size)
+{
+  const uint64_t limit = (uint64_t)1 << 62;
+  uint64_t       row = 1, bytes;
+
+  for (int d = 0; d < ndim; d++)
+    if (shape[d] > limit || (d > 0 && !HessaSizeMul(row, shape[d], &row))) return -1;
+  return HessaSizeMul(row, (uint64_t)item_size, &bytes) ? (int64_t)row : -1;
 }
 
 /* HessaShapeString - not collective: numpy's notation, "(60000, 28, 28)" or "(5,)". */

@@ -34,6 +34,10 @@ void HessaArraySetRange(const char *path, HessaArray *a, int64_t first, int64_t 
 
 /* Not collective: "60000 rows of 784 uint8" or "100 int64 values", for messages. */
 void HessaArrayDescribe(const HessaArray *a, char *buf, size_t len);
+/* Not collective: the row length (product of shape[1..]) when every dimension and the
+ * bytes of one row stay within 2^62, else -1. Needed besides the whole-array size
+ * check: a zero dimension makes the array empty and would hide the others' overflow. */
+int64_t HessaRowLength(int ndim, const uint64_t shape[], int item_size);
 /* Not collective: "(60000, 28, 28)", for messages. */
 void HessaShapeString(int ndim, const uint64_t shape[], char *buf, size_t len);
 

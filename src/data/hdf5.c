@@ -103,11 +103,13 @@ static int DescribeDataSet(const char *path, const char *dataset, hid_t dset, He
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but stores %llu bytes", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)H5Dget_storage_size(dset));
     goto done;
   }
+  if ((out->row_length = HessaRowLength(ndim, shape, t.size)) < 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' claims shape %s of %s, a row of more than 2^62 bytes", path, dataset, shape_str, HessaDTypeName(&t));
+    goto done;
+  }
   out->ndim = ndim;
   for (int d = 0; d < ndim; d++) out->shape[d] = (int64_t)shape[d];
-  out->rows       = (int64_t)shape[0];
-  out->row_length = 1;
-  for (int d = 1; d < ndim; d++) out->row_length *= (int64_t)shape[d];
+  out->rows = (int64_t)shape[0];
   out->is_integer = t.kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(&t));
   ok = 1;

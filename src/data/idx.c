@@ -116,12 +116,14 @@ static int64_t ReadHeader(const char *path, gzFile f, int is_gzip, uint64_t file
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': header claims shape %s of %s, more than 2^62 bytes: corrupt header", path, shape_str, HessaDTypeName(t));
     return -1;
   }
+  if ((out->row_length = HessaRowLength(ndim, shape, t->size)) < 0) {
+    HessaShapeString(ndim, shape, shape_str, sizeof shape_str);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': header claims shape %s of %s, a row of more than 2^62 bytes: corrupt header", path, shape_str, HessaDTypeName(t));
+    return -1;
+  }
   out->ndim = ndim;
   for (int d = 0; d < ndim; d++) out->shape[d] = (int64_t)shape[d];
-  out->rows       = (int64_t)shape[0];
-  out->row_length = shape[0] ? (int64_t)(elements / shape[0]) : 1;
-  if (!shape[0]) /* no rows: the row length is still the product of the other dimensions */
-    for (int d = 1; d < ndim; d++) out->row_length *= (int64_t)shape[d];
+  out->rows = (int64_t)shape[0];
   out->is_integer = t->kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(t));
   header_bytes = 4 + 4 * (uint64_t)ndim;

@@ -280,11 +280,13 @@ static int64_t ReadHeader(const char *path, FILE *f, uint64_t file_size, HessaAr
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': header claims shape %s of %s, more than 2^62 bytes: corrupt header", path, shape_str, HessaDTypeName(t));
     return -1;
   }
+  if ((out->row_length = HessaRowLength(h.ndim, h.shape, t->size)) < 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': header claims shape %s of %s, a row of more than 2^62 bytes: corrupt header", path, shape_str, HessaDTypeName(t));
+    return -1;
+  }
   out->ndim = h.ndim;
   for (int d = 0; d < h.ndim; d++) out->shape[d] = (int64_t)h.shape[d];
-  out->rows       = (int64_t)h.shape[0];
-  out->row_length = 1;
-  for (int d = 1; d < h.ndim; d++) out->row_length *= (int64_t)h.shape[d];
+  out->rows = (int64_t)h.shape[0];
   out->is_integer = t->kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(t));
   if (file_size - prefix - hlen != data_bytes) {

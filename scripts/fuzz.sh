@@ -1,0 +1,69 @@
+#!/bin/bash
+# Build the libFuzzer harnesses (clang, ASan + UBSan + LeakSanitizer, in build-fuzz/)
+# and run each for FUZZ_SECONDS (default 30) on a copy of its seed corpus
+# (fuzz/corpus/<harness>, so runs never grow the committed corpus), then once over
+# every file of fuzz/regressions/<harness>/ (inputs of crashes found and fixed).
+# Prints one line per harness ("fuzz: NAME: ... -> ok|FAILED") and a total line;
+# exits non-zero on any crash, leak, timeout or out-of-memory.
+# Usage: scripts/fuzz.sh [harness...]   (default: all); FUZZ_KEEP=1 keeps the work dir.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+HARNESSES=(fuzz_idx fuzz_npy fuzz_hdf5 fuzz_weights_json fuzz_weights_npy)
+[ $# -gt 0 ] && HARNESSES=("$@")
+SECONDS_EACH=${FUZZ_SECONDS:-30}
+
+echo "fuzz: building build-fuzz with clang"
+if ! { CC=clang cmake -S fuzz -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+       cmake --build build-fuzz -j "$(nproc)" 2>&1 | grep -vE '^\[ *[0-9]+%\] (Building|Linking|Built)'; [ "${PIPESTATUS[0]}" = 0 ]; }; then
+  echo "fuzz: build failed"
+  for h in "${HARNESSES[@]}"; do echo "fuzz: $h: not built -> FAILED"; done
+  exit 1
+fi
+
+# Singleton MPI start-up (PetscInitialize) as root in CI containers.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0
+FLAGS=(-timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1)
+
+work=$(mktemp -d /tmp/hessa-fuzz-run.XXXXXX)
+total_execs=0 total_secs=0 total_crashes=0 bad=0
+for h in "${HARNESSES[@]}"; do
+  exe=$ROOT/build-fuzz/$h
+  dir=$work/$h
+  mkdir -p "$dir/corpus" "$dir/artifacts"
+  cp -r "fuzz/corpus/$h/." "$dir/corpus/" 2>/dev/null
+  status=ok
+  # regressions first: each file once; any crash fails the harness
+  regs=0
+  if compgen -G "fuzz/regressions/$h/*" >/dev/null; then
+    regs=$(find "fuzz/regressions/$h" -type f | wc -l)
+    if ! (cd "$dir" && "$exe" "${FLAGS[@]}" -artifact_prefix="$dir/artifacts/" -runs=1 "$ROOT/fuzz/regressions/$h"/*) >"$dir/regressions.log" 2>&1; then
+      status=FAILED
+      echo "fuzz: $h: a regression input fails again; log: $dir/regressions.log"
+      tail -40 "$dir/regressions.log"
+    fi
+  fi
+  t0=$(date +%s)
+  (cd "$dir" && "$exe" "${FLAGS[@]}" -max_total_time="$SECONDS_EACH" -artifact_prefix="$dir/artifacts/" corpus) >"$dir/fuzz.log" 2>&1
+  rc=$?
+  execs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$dir/fuzz.log" | tail -1)
+  secs=$(($(date +%s) - t0))
+  crashes=$(find "$dir/artifacts" -type f | wc -l)
+  if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
+    status=FAILED
+    [ "$crashes" = 0 ] && crashes=1 # died without an artifact (e.g. the harness's own start-up)
+    echo "fuzz: $h: exit status $rc; artifacts: $(ls "$dir/artifacts" | tr '\n' ' ')"
+    grep -m1 -A30 -E '^==[0-9]+==ERROR|^SUMMARY|fuzz invariant|deadly signal|ERROR: libFuzzer' "$dir/fuzz.log"
+    mkdir -p "$ROOT/build-fuzz/artifacts/$h" && cp "$dir/artifacts/"* "$ROOT/build-fuzz/artifacts/$h/" 2>/dev/null
+    KEEP=1
+  fi
+  execs=${execs:-0} secs=${secs:-0}
+  echo "fuzz: $h: $execs executions in $secs s, $crashes crashes, $regs regression inputs -> $status"
+  total_execs=$((total_execs + execs)) total_secs=$((total_secs + secs)) total_crashes=$((total_crashes + crashes))
+  [ "$status" = ok ] || bad=$((bad + 1))
+done
+echo "fuzz: total: $total_execs executions in $total_secs s, $total_crashes crashes, ${#HARNESSES[@]} harnesses, $bad failed"
+if [ "${FUZZ_KEEP:-0}" = 1 ] || [ "${KEEP:-0}" = 1 ]; then echo "fuzz: logs kept in $work (crash inputs also in build-fuzz/artifacts/)"; else rm -rf "$work"; fi
+[ "$bad" = 0 ]
