@@ -71,10 +71,10 @@ static inline void FuzzCheckArray(HessaArray *a, const HessaStatus *st, int64_t 
   int64_t prod = 1;
   FUZZ_CHECK(a->ndim >= 1 && a->ndim <= 4, "ndim %d", a->ndim);
   FUZZ_CHECK(a->rows == a->shape[0], "rows %lld != shape[0] %lld", (long long)a->rows, (long long)a->shape[0]);
-  for (int d = 0; d < a->ndim; d++) {
-    FUZZ_CHECK(a->shape[d] >= 0, "negative dimension %d", d);
-    prod *= a->shape[d];
-  }
+  for (int d = 0; d < a->ndim; d++) FUZZ_CHECK(a->shape[d] >= 0, "negative dimension %d", d);
+  for (int d = 0; d < a->ndim; d++) /* a zero dimension makes the product 0 whatever the others */
+    if (a->shape[d] == 0) prod = 0;
+  for (int d = 0; d < a->ndim && prod; d++) FUZZ_CHECK(!__builtin_mul_overflow(prod, a->shape[d], &prod), "shape product overflows");
   FUZZ_CHECK(prod == a->rows * a->row_length, "shape product %lld != rows*row_length", (long long)prod);
   FUZZ_CHECK(a->first == first, "first %lld, asked %lld", (long long)a->first, (long long)first);
   FUZZ_CHECK(count < 0 ? a->count == a->rows - first : a->count == count, "count %lld", (long long)a->count);

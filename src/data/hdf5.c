@@ -98,10 +98,33 @@ static int DescribeDataSet(const char *path, const char *dataset, hid_t dset, He
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' claims shape %s of %s, more than 2^62 bytes", path, dataset, shape_str, HessaDTypeName(&t));
     goto done;
   }
-  /* A contiguous data set must have all its bytes in the file. */
-  if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && (uint64_t)H5Dget_storage_size(dset) < bytes) {
+  /* A contiguous data set must have all its bytes in the file, inside the file; a compact
+   * one in its header (HDF5 1.10 reads past its buffers when these claims are false). */
+  if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && bytes > 0) {
+    haddr_t offset = H5Dget_offset(dset);
+    hsize_t size   = 0;
+    hid_t   file   = H5Iget_file_id(dset);
+    H5Fget_filesize(file, &size);
+    H5Fclose(file);
+    if (offset == HADDR_UNDEF || (uint64_t)offset > (uint64_t)size || bytes > (uint64_t)size - (uint64_t)offset) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but the file (%llu bytes) does not hold them: truncated or corrupt", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)size);
+      goto done;
+    }
+  }
+  if ((H5Pget_layout(dcpl) == H5D_CONTIGUOUS || H5Pget_layout(dcpl) == H5D_COMPACT) && (uint64_t)H5Dget_storage_size(dset) < bytes) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but stores %llu bytes", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)H5Dget_storage_size(dset));
     goto done;
+  }
+  /* A chunked data set without filters stores every byte; with filters (deflate) the
+   * data can be at most about 1032 times what is stored: a claim beyond that is a
+   * corrupt header, not data to allocate for. */
+  if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+    uint64_t stored = (uint64_t)H5Dget_storage_size(dset), bound;
+    int      filters = H5Pget_nfilters(dcpl);
+    if (!HessaSizeMul(stored, filters > 0 ? 1100 : 1, &bound) || bytes > bound) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but stores %llu bytes%s: corrupt or unwritten", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)stored, filters > 0 ? " (compressed data expand at most about 1000 times)" : "");
+      goto done;
+    }
   }
   if ((out->row_length = HessaRowLength(ndim, shape, t.size)) < 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' claims shape %s of %s, a row of more than 2^62 bytes", path, dataset, shape_str, HessaDTypeName(&t));
