@@ -350,7 +350,7 @@ static void PlotEscape(const cJSON *escape, const char folder[], HessaPlots *plo
   fig.zero_y          = PETSC_TRUE;
   fig.legend_position = PL_POSITION_BOTTOM | PL_POSITION_LEFT; /* the loss falls to the right */
   if (!skip) {
-    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted #gl#ga#u2#d/2"};
+    fig.series[fig.n_series++] = (Series){alpha, predicted, n[0], COLOR_BLACK, NULL, 2, "predicted (quadratic model)"};
     fig.series[fig.n_series++] = (Series){alpha, plus, n[0], COLOR_BLUE, MARK_CIRCLE, 1, "true, step +#ga"};
     fig.series[fig.n_series++] = (Series){alpha, minus, n[0], COLOR_ORANGE, MARK_CROSS, 1, "true, step -#ga"};
   }
