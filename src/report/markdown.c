@@ -238,7 +238,7 @@ static void Files(HessaText *md, const HessaPlots *plots, PetscBool wrote_densit
     if (p->written)
       HessaTextPrintf(md, "- [%s.png](%s.png), [%s.svg](%s.svg)\n", p->name, p->name, p->name, p->name);
     else
-      HessaTextPrintf(md, "- %s plot: %s\n", p->name, p->note);
+      HessaTextPrintf(md, "- %s\n", p->note);
   }
   HessaTextPrintf(md, "\n");
   for (int i = 0; i < plots->count; i++)

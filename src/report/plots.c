@@ -170,7 +170,7 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
     plsexit(NULL); /* plot_jump is dead once this function returns */
     plot_broken = PETSC_TRUE;
     remove(tmp);
-    snprintf(result->note, sizeof result->note, "PLplot failed (%s); no further plots were drawn", plot_fatal);
+    snprintf(result->note, sizeof result->note, "%s plot not drawn: PLplot failed (%s); no further plots were tried", name, plot_fatal);
     return;
   }
   plsexit(PlotExitHandler);
@@ -200,7 +200,7 @@ static void Plot(const Figure *fig, const char folder[], const char name[], Hess
     return;
   }
   if (plot_broken) {
-    snprintf(result->note, sizeof result->note, "not drawn: an earlier PLplot failure in this process");
+    snprintf(result->note, sizeof result->note, "%s plot not drawn: an earlier PLplot failure in this process", name);
     return;
   }
   Render(fig, folder, name, "pngcairo", "png", result, st);

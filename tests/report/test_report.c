@@ -425,7 +425,7 @@ static PetscErrorCode Run(void)
                                       "Peak memory: 41.5 MB",
                                       "PETSc 3.18.5",
                                       NULL};
-  const char *const skip_md[]      = {"escape plot: escape plot skipped", "newton plot: Newton plot skipped", "[density.png](density.png)", NULL};
+  const char *const skip_md[]      = {"- escape plot skipped: results.escape.probes must be", "- Newton plot skipped: results.newton.line must hold", "[density.png](density.png)", NULL};
   const char *const skip_absent[]  = {"[escape.png]", "[newton.png]", NULL};
   const char *const min_md[]       = {"extreme eigenvalues only (no counts)", "negative n/a, zero n/a, positive n/a", NULL};
   const char *const min_absent[]   = {"## Extreme eigenvalues", "## Escape", "## Newton", ".png", "density.csv", NULL};
