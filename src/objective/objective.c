@@ -117,6 +117,9 @@ static const HessaNameEntry loss_names[] = {
 static const HessaNameEntry analytic_names[] = {
   {"quadratic", HESSA_ANALYTIC_QUADRATIC},     {"linear_toy", HESSA_ANALYTIC_LINEAR_TOY}, {"x2_plus_y4", HESSA_ANALYTIC_X2_PLUS_Y4},
   {"x2_minus_y4", HESSA_ANALYTIC_X2_MINUS_Y4}, {"rosenbrock", HESSA_ANALYTIC_ROSENBROCK}, {"monkey_saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
+  /* the spellings of -hessa_model */
+  {"linear-toy", HESSA_ANALYTIC_LINEAR_TOY},   {"x2+y4", HESSA_ANALYTIC_X2_PLUS_Y4},       {"x2-y4", HESSA_ANALYTIC_X2_MINUS_Y4},
+  {"monkey-saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
 };
 
 /* Case-insensitive lookup; *found says whether name is in the table. */

@@ -153,11 +153,11 @@ static PetscErrorCode CreateObjective(HessaModel m)
     PetscCall(HessaQuadraticCreate(m->analytic_n, lambda, 4, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
     PetscCall(PetscFree(lambda));
   } else {
-    HessaAnalyticKind k = HESSA_ANALYTIC_LINEAR_TOY;
-    if (!strcmp(m->kind, "x2+y4")) k = HESSA_ANALYTIC_X2_PLUS_Y4;
-    else if (!strcmp(m->kind, "x2-y4")) k = HESSA_ANALYTIC_X2_MINUS_Y4;
-    else if (!strcmp(m->kind, "rosenbrock")) k = HESSA_ANALYTIC_ROSENBROCK;
-    else if (!strcmp(m->kind, "monkey-saddle")) k = HESSA_ANALYTIC_MONKEY_SADDLE;
+    /* one name table for -hessa_model and for weight folders (which store obj->type) */
+    HessaAnalyticKind k;
+    PetscBool         found;
+    PetscCall(HessaAnalyticFromName(m->kind, &k, &found));
+    PetscCheck(found, m->comm, HESSA_ERR_INPUT, "model '%s' is not known (weights '%s'): expected mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock or monkey-saddle", m->kind, m->weights);
     PetscCall(HessaAnalyticCreate(k, m->analytic_n, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
   }
   PetscFunctionReturn(0);
