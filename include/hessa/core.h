@@ -48,6 +48,27 @@ PetscErrorCode HessaSyncError(MPI_Comm comm, const HessaStatus *st);
  * ranks see the same data, e.g. option values, or before a HessaSyncError). */
 #define HESSA_ERR(comm, code, ...) SETERRQ(comm, code, __VA_ARGS__)
 
+/* Not collective: the message recorded by hessa's error handler for the last error
+ * raised on this rank, copied into msg (empty if none); the record is cleared so a
+ * later error is recorded afresh. Used by loops that survive a failed item (study). */
+void HessaErrorTake(char msg[], size_t len);
+
+/* ---- graceful stop ------------------------------------------------------------ */
+/* SIGTERM, SIGUSR1 and SIGINT only set a flag (HessaInitialize installs the handler).
+ * Long computations call HessaStopAgree at safe points; when it says stop, they write
+ * their resumable state and a partial report, call HessaStopMarkStopped, and return
+ * normally: the process then exits with HESSA_EXIT_STOPPED (docs/jobs.md). */
+#define HESSA_EXIT_STOPPED 75 /* EX_TEMPFAIL: stopped on request, rerun with -resume */
+PetscErrorCode HessaStopInstall(void);
+/* Not collective: the signal received on this rank (0: none). */
+int            HessaStopSignal(void);
+/* Not collective: behave as if a stop signal had arrived (tests, time budgets). */
+void           HessaStopRequest(void);
+/* Collective on comm: PETSC_TRUE on every rank if any rank has received a signal. */
+PetscErrorCode HessaStopAgree(MPI_Comm comm, PetscBool *stop);
+void           HessaStopMarkStopped(void);
+PetscBool      HessaStopWasStopped(void);
+
 /* ---- logging ------------------------------------------------------------------ */
 /* Collective on comm (only rank 0 prints): a line to stderr prefixed "hessa: ",
  * unless -quiet was given. */

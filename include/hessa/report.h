@@ -37,4 +37,22 @@ PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char fold
  * PETSc errors only. */
 PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
 
+/* ---- plots for other commands (train, landscape, study) ---- */
+/* One series of an x-y plot. */
+typedef struct {
+  const double *x, *y;
+  int           n;
+  const char   *label;  /* legend text, NULL: not in the legend */
+  PetscBool     points; /* draw a symbol at each point */
+  PetscBool     line;   /* join the points */
+} HessaPlotSeries;
+
+/* Not collective (call on the rank that writes): draw up to 6 series into
+ * folder/name.png and folder/name.svg (atomically). With log_y the y values must be
+ * positive; they are plotted as log10 on a labelled power-of-ten axis. Non-finite
+ * points are dropped. When nothing can be drawn (no finite point, or PLplot failed)
+ * the files are not written and note says why (note may be NULL); a file that cannot
+ * be written is an error recorded in st. */
+void HessaPlotXY(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], PetscBool log_y, int n_series, const HessaPlotSeries series[], char note[], size_t note_len, HessaStatus *st);
+
 #endif

@@ -8,5 +8,8 @@ PetscErrorCode HessaCliInfo(void);
 PetscErrorCode HessaCliCheck(void);
 PetscErrorCode HessaCliAnalyze(void);
 PetscErrorCode HessaCliSpectrum(void);
+PetscErrorCode HessaCliTrain(void);
+PetscErrorCode HessaCliLandscape(void);
+PetscErrorCode HessaCliStudy(void);
 
 #endif

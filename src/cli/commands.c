@@ -9,6 +9,9 @@ static const struct {
   {"spectrum", HessaCliSpectrum},
   {"check", HessaCliCheck},
   {"info", HessaCliInfo},
+  {"train", HessaCliTrain},
+  {"landscape", HessaCliLandscape},
+  {"study", HessaCliStudy},
 };
 
 /* HessaCliRun - collective: run one subcommand, then log the phase timers. */
@@ -23,7 +26,7 @@ PetscErrorCode HessaCliRun(const char command[])
     PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info; see hessa -help)", command);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study; see hessa -help)", command);
 }
 
 /* hessa info: load the data and the model, report them and their sharding, and the

@@ -52,6 +52,7 @@ PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[])
   PetscCall(PetscOptionsBool("-hessa_traceback", "on an error, also print PETSc's traceback on every rank", "HessaFinalize", hessa_traceback, &hessa_traceback, NULL));
   PetscOptionsEnd();
   PetscCall(PetscPushErrorHandler(HessaErrorHandler, NULL));
+  PetscCall(HessaStopInstall());
   PetscFunctionReturn(0);
 }
 
@@ -99,7 +100,14 @@ int HessaFinalize(PetscErrorCode err)
   MPI_Comm_free(&hessa_error_comm);
   PetscPopErrorHandler();
   SlepcFinalize();
-  return n_failed > 0 ? 1 : 0;
+  return n_failed > 0 ? 1 : (HessaStopWasStopped() ? HESSA_EXIT_STOPPED : 0);
+}
+
+void HessaErrorTake(char msg[], size_t len)
+{
+  if (len) snprintf(msg, len, "%s", hessa_have_msg ? hessa_first_msg : "");
+  hessa_have_msg = PETSC_FALSE;
+  hessa_first_msg[0] = 0;
 }
 
 void HessaStatusSet(HessaStatus *st, PetscErrorCode code, const char fmt[], ...)

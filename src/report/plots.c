@@ -403,3 +403,42 @@ void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *pl
   if (!st->code && HessaJObject(results, "escape")) PlotEscape(HessaJObject(results, "escape"), folder, plots, st);
   if (!st->code && HessaJObject(results, "newton")) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
 }
+
+void HessaPlotXY(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], PetscBool log_y, int n_series, const HessaPlotSeries series[], char note[], size_t note_len, HessaStatus *st)
+{
+  static const int colors[MAX_SERIES] = {COLOR_BLUE, COLOR_ORANGE, COLOR_GREEN, COLOR_RED, COLOR_PURPLE, COLOR_BLACK};
+  Figure           fig              = {0};
+  HessaPlots       plots            = {0};
+  double          *buf[MAX_SERIES]  = {NULL};
+  int              total            = 0;
+
+  if (note && note_len) note[0] = 0;
+  fig.title  = title;
+  fig.xlabel = xlabel;
+  fig.ylabel = ylabel;
+  fig.log_y  = log_y;
+  fig.mark_x = NAN;
+  for (int s = 0; s < n_series && s < MAX_SERIES; s++) {
+    const HessaPlotSeries *S = &series[s];
+    int                    m = 0;
+    buf[s]                   = malloc(2 * (size_t)PetscMax(S->n, 1) * sizeof(double));
+    if (!buf[s]) {
+      HessaStatusSet(st, PETSC_ERR_MEM, "plot '%s': out of memory", name);
+      goto done;
+    }
+    for (int i = 0; i < S->n; i++) {
+      double y = S->y[i];
+      if (log_y) y = y > 0 ? log10(y) : NAN;
+      if (!isfinite(S->x[i]) || !isfinite(y)) continue;
+      buf[s][m]         = S->x[i];
+      buf[s][S->n + m] = y;
+      m++;
+    }
+    fig.series[fig.n_series++] = (Series){buf[s], buf[s] + S->n, m, colors[s], S->points ? MARK_CIRCLE : NULL, S->line ? 1 : 0, S->label};
+    total += m;
+  }
+  Plot(&fig, folder, name, &plots, total ? NULL : "plot skipped: no finite point to draw", st);
+  if (note && note_len) snprintf(note, note_len, "%s", plots.plot[0].note);
+done:
+  for (int s = 0; s < MAX_SERIES; s++) free(buf[s]);
+}
