@@ -97,6 +97,8 @@ PetscErrorCode HessaTimerGet(const char phase[], double *seconds);
 /* Not collective: number of phases and the name/seconds of phase i. */
 PetscInt       HessaTimerCount(void);
 PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds);
+/* Not collective: forget every phase (study mode times each point on its own). */
+void           HessaTimerReset(void);
 /* Collective: rank 0 logs every phase with the max over ranks. */
 PetscErrorCode HessaTimerLogAll(MPI_Comm comm);
 

@@ -37,6 +37,17 @@ PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char fold
  * PETSc errors only. */
 PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
 
+/* A growing text buffer (report.md, CSV files, study.md): printf appends; on out of
+ * memory `failed` is set and the text is incomplete. Not collective. */
+typedef struct {
+  char  *data;
+  size_t len, cap;
+  int    failed;
+} HessaText;
+
+void HessaTextPrintf(HessaText *t, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
+void HessaTextFree(HessaText *t);
+
 /* ---- plots for other commands (train, landscape, study) ---- */
 /* One series of an x-y plot. */
 typedef struct {

@@ -45,7 +45,7 @@ static PetscErrorCode InsertDefaults(void)
   PetscFunctionReturn(0);
 }
 
-static PetscErrorCode ReadOptions(AnalyzeOptions *o)
+static PetscErrorCode ReadOptions(MPI_Comm comm, AnalyzeOptions *o)
 {
   PetscBool weights, hidden;
 
@@ -56,7 +56,7 @@ static PetscErrorCode ReadOptions(AnalyzeOptions *o)
   o->full = o->density = o->newton = PETSC_TRUE;
   o->gradient_tol = -1, o->zero_tol = -1, o->eps_tol = 1e-8;
   o->n_alpha = 4, o->alphas[0] = 1e-3, o->alphas[1] = 1e-2, o->alphas[2] = 1e-1, o->alphas[3] = 1;
-  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa analyze options", NULL);
+  PetscOptionsBegin(comm, NULL, "hessa analyze options", NULL);
   PetscCall(PetscOptionsString("-hessa_analyze_output", "folder for report.json, report.md, CSV files and plots", "HessaReportWrite", o->output, o->output, sizeof o->output, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_k", "extreme eigenpairs at each end", "HessaSpectrumExtremes", o->k, &o->k, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_eps_tol", "relative tolerance of the extreme eigenpairs", "HessaSpectrumExtremes", o->eps_tol, &o->eps_tol, NULL));
@@ -82,13 +82,13 @@ static PetscErrorCode ReadOptions(AnalyzeOptions *o)
   PetscCall(PetscOptionsBool("-hessa_analyze_newton", "Newton (MINRES) and saddle-free Newton directions", "HessaNewtonCompute", o->newton, &o->newton, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_sf_dim", "Krylov dimension of saddle-free Newton", "HessaNewtonCompute", o->sf_dim, &o->sf_dim, NULL));
   PetscOptionsEnd();
-  PetscCheck(o->k >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_k must be at least 1, found %" PetscInt_FMT, o->k);
-  PetscCheck(o->n_alpha >= 1, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas needs 1 to 8 positive steps");
-  for (PetscInt i = 0; i < o->n_alpha; i++) PetscCheck(o->alphas[i] > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas: steps must be positive, found %g", (double)o->alphas[i]);
+  PetscCheck(o->k >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_k must be at least 1, found %" PetscInt_FMT, o->k);
+  PetscCheck(o->n_alpha >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas needs 1 to 8 positive steps");
+  for (PetscInt i = 0; i < o->n_alpha; i++) PetscCheck(o->alphas[i] > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas: steps must be positive, found %g", (double)o->alphas[i]);
   /* the architecture comes from the weight folder: a second one on the command line conflicts */
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_model_weights", &weights));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_mlp_hidden", &hidden));
-  PetscCheck(!(weights && hidden), PETSC_COMM_WORLD, PETSC_ERR_ARG_INCOMP, "conflicting options: -hessa_model_weights takes the architecture from the weight folder's model.json, so -hessa_mlp_hidden cannot be given too");
+  PetscCheck(!(weights && hidden), comm, PETSC_ERR_ARG_INCOMP, "conflicting options: -hessa_model_weights takes the architecture from the weight folder's model.json, so -hessa_mlp_hidden cannot be given too");
   PetscFunctionReturn(0);
 }
 
@@ -177,7 +177,7 @@ static cJSON *Provenance(void)
 }
 
 /* Collective: peak resident memory of every rank, in MB (on every rank). */
-static PetscErrorCode PeakMemory(cJSON *cost)
+static PetscErrorCode PeakMemory(MPI_Comm comm, cJSON *cost)
 {
   struct rusage ru;
   double        mine, *all;
@@ -186,15 +186,20 @@ static PetscErrorCode PeakMemory(cJSON *cost)
   PetscFunctionBegin;
   getrusage(RUSAGE_SELF, &ru);
   mine = (double)ru.ru_maxrss / 1024.0;
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(PetscMalloc1(size, &all));
-  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allgather(&mine, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, comm));
   cJSON_AddItemToObject(cost, "peak_memory_mb", NumArray(all, size));
   PetscCall(PetscFree(all));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode HessaCliAnalyze(void)
+/* HessaCliAnalyzeOn - collective on comm: analyse the point the options database
+ * describes (model, data, -hessa_analyze_*), write the report into
+ * -hessa_analyze_output, and print the verdict when print is set. When doc is not
+ * NULL, rank 0 of comm gets the report document (caller frees it with cJSON_Delete;
+ * other ranks get NULL). Study mode calls this once per point on each group. */
+PetscErrorCode HessaCliAnalyzeOn(MPI_Comm comm, PetscBool print, cJSON **doc_out)
 {
   AnalyzeOptions        o;
   HessaData             data;
@@ -217,11 +222,11 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscMPIInt           size;
 
   PetscFunctionBegin;
-  PetscCall(InsertDefaults());
-  PetscCall(ReadOptions(&o));
-  PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
-  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  if (doc_out) *doc_out = NULL;
+  PetscCall(ReadOptions(comm, &o));
+  PetscCall(HessaReportCheckFolder(comm, o.output));
+  PetscCall(HessaSetUpFromOptions(comm, &data, &model, &op));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
 
   /* gradient, restricted to the operator's parameters */
   PetscCall(HessaTimerStart("gradient"));
@@ -231,7 +236,7 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscCall(HessaOperatorRestrict(op, g, g_op));
   PetscCall(VecNorm(g_op, NORM_2, &gnorm));
   PetscCall(HessaTimerStop("gradient"));
-  PetscCall(HessaLog(PETSC_COMM_WORLD, "analyze: loss %.10g, |g| %.3e, n = %" PetscInt_FMT, loss, gnorm, op->n_op));
+  PetscCall(HessaLog(comm, "analyze: loss %.10g, |g| %.3e, n = %" PetscInt_FMT, loss, gnorm, op->n_op));
 
   /* spectrum: the extremes always (with vectors, for the probes), then the whole
      spectrum when it is small enough, else the density */
@@ -491,18 +496,23 @@ PetscErrorCode HessaCliAnalyze(void)
       const char *name;
       double      s;
       PetscCall(HessaTimerEntry(i, &name, &s));
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_MAX, comm));
       AddNum(secs, name, s);
     }
   }
-  PetscCall(PeakMemory(cost));
+  PetscCall(PeakMemory(comm, cost));
   cJSON_AddItemToObject(doc, "provenance", Provenance());
 
-  PetscCall(HessaReportWrite(PETSC_COMM_WORLD, doc, o.output));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "verdict: %s\n%s\n", HessaVerdictTypeNames[verdict.type], verdict.summary));
-  if (have_escape) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%g (predicted %.3e)\n", smallest.values[0], escape.change_plus[escape.n_alpha - 1], escape.change_minus[escape.n_alpha - 1], escape.alpha[escape.n_alpha - 1], escape.predicted[escape.n_alpha - 1]));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "report: %s/report.md (and report.json, CSV, plots); %" PetscInt64_FMT " Hessian-vector products\n", o.output, op->n_products));
-  cJSON_Delete(doc);
+  PetscCall(HessaReportWrite(comm, doc, o.output));
+  if (print) PetscCall(PetscPrintf(comm, "verdict: %s\n%s\n", HessaVerdictTypeNames[verdict.type], verdict.summary));
+  if (print && have_escape) PetscCall(PetscPrintf(comm, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%g (predicted %.3e)\n", smallest.values[0], escape.change_plus[escape.n_alpha - 1], escape.change_minus[escape.n_alpha - 1], escape.alpha[escape.n_alpha - 1], escape.predicted[escape.n_alpha - 1]));
+  if (print) PetscCall(PetscPrintf(comm, "report: %s/report.md (and report.json, CSV, plots); %" PetscInt64_FMT " Hessian-vector products\n", o.output, op->n_products));
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    if (doc_out && rank == 0) *doc_out = doc;
+    else cJSON_Delete(doc);
+  }
 
   PetscCall(HessaExtremesDestroy(&largest));
   PetscCall(HessaExtremesDestroy(&smallest));
@@ -513,5 +523,13 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaModelDestroy(&model));
   PetscCall(HessaDataDestroy(&data));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaCliAnalyze(void)
+{
+  PetscFunctionBegin;
+  PetscCall(InsertDefaults());
+  PetscCall(HessaCliAnalyzeOn(PETSC_COMM_WORLD, PETSC_TRUE, NULL));
   PetscFunctionReturn(0);
 }

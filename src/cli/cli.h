@@ -2,11 +2,13 @@
 #ifndef HESSA_CLI_H
 #define HESSA_CLI_H
 #include <hessa/operator.h>
+#include <cJSON.h>
 
 PetscErrorCode HessaCliRun(const char command[]);
 PetscErrorCode HessaCliInfo(void);
 PetscErrorCode HessaCliCheck(void);
 PetscErrorCode HessaCliAnalyze(void);
+PetscErrorCode HessaCliAnalyzeOn(MPI_Comm comm, PetscBool print, cJSON **doc);
 PetscErrorCode HessaCliSpectrum(void);
 PetscErrorCode HessaCliTrain(void);
 PetscErrorCode HessaCliLandscape(void);

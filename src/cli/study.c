@@ -1,7 +1,34 @@
-/* hessa study (being built). */
+/* hessa study: analyse many points (a manifest, a folder of checkpoints, a training
+ * folder) with one MPI job. Rank 0 collects; the other ranks form groups of
+ * -hessa_study_group_size ranks, and each group runs `hessa analyze` on one point at a
+ * time with the study's options plus the point's own (docs/study.md). */
 #include "cli.h"
+#include <hessa/study.h>
+
+/* The study's worker: `hessa analyze` on the group, quietly (the collector reports). */
+static PetscErrorCode AnalyzeWorker(MPI_Comm group, const HessaStudyPoint *point, const char folder[], void *ctx, cJSON **doc)
+{
+  PetscFunctionBegin;
+  (void)point, (void)folder, (void)ctx;
+  PetscCall(HessaCliAnalyzeOn(group, PETSC_FALSE, doc));
+  PetscFunctionReturn(0);
+}
 
 PetscErrorCode HessaCliStudy(void)
 {
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_SUP, "hessa study: not built yet");
+  HessaStudy study;
+  PetscInt   total, ok, failed, skipped;
+  char       output[PETSC_MAX_PATH_LEN] = "hessa-study";
+
+  PetscFunctionBegin;
+  PetscCall(HessaStudyCreate(PETSC_COMM_WORLD, &study));
+  PetscCall(HessaStudySetFromOptions(study));
+  PetscCall(HessaStudySetUp(study));
+  PetscCall(HessaStudyRun(study, AnalyzeWorker, NULL));
+  PetscCall(HessaStudyGetCounts(study, &total, &ok, &failed, &skipped));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_study_output", output, sizeof output, NULL));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "study: %" PetscInt_FMT " points: %" PetscInt_FMT " analysed now, %" PetscInt_FMT " failed, %" PetscInt_FMT " finished earlier%s\nreport: %s/study.md (and study.json, results.jsonl, results.csv, plots, points/)\n", total, ok, failed, skipped,
+                        HessaStopWasStopped() ? "; STOPPED: rerun to finish" : "", output));
+  PetscCall(HessaStudyDestroy(&study));
+  PetscFunctionReturn(0);
 }

@@ -63,6 +63,8 @@ PetscErrorCode HessaTimerGet(const char phase[], double *seconds)
 
 PetscInt HessaTimerCount(void) { return hessa_n_phases; }
 
+void HessaTimerReset(void) { hessa_n_phases = 0; }
+
 PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds)
 {
   PetscFunctionBegin;

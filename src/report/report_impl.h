@@ -9,15 +9,6 @@
 #include <hessa/report.h>
 #include <stdarg.h>
 
-/* A growing text buffer (report.md, CSV files). */
-typedef struct {
-  char  *data;
-  size_t len, cap;
-  int    failed; /* out of memory: the text is incomplete */
-} HessaText;
-
-void HessaTextPrintf(HessaText *t, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
-void HessaTextFree(HessaText *t);
 
 /* ---- reading the document (NULL or false when absent, null or of the wrong type) ---- */
 const cJSON *HessaJObject(const cJSON *o, const char key[]);
