@@ -73,7 +73,8 @@ PetscErrorCode HessaStudyDestroy(HessaStudy *study);
  * report document. */
 cJSON *HessaStudySummary(const HessaStudyPoint *point, const cJSON *doc, double seconds, int group);
 /* Not collective (rank 0): write study.json, study.md and the plots (ratio vs loss,
- * trajectory, verdict counts) from the result lines. */
-PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, HessaStatus *st);
+ * trajectory, verdict counts) from the result lines. collector (may be NULL: taken
+ * over) holds the collector's costs for study.json. */
+PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, cJSON *collector, HessaStatus *st);
 
 #endif

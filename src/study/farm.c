@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ struct _p_HessaStudy {
   char         *finished;      /* rank 0: per point, 1 if results.jsonl already has it */
   cJSON        *lines;         /* rank 0: every kept or new result line */
   PetscInt      n_skipped, n_ok, n_failed, n_stopped_pending;
+  double        record_seconds, wall_seconds; /* rank 0: time spent writing results; the whole run */
   MPI_Comm      group;         /* a worker's group, MPI_COMM_NULL on the collector */
   int           group_index, n_groups;
   PetscBool     setup;
@@ -384,7 +386,11 @@ static PetscErrorCode Collect(HessaStudy s, HessaStatus *st)
     PetscCall(PetscMalloc1(count + 1, &text));
     PetscCallMPI(MPI_Recv(text, count, MPI_CHAR, status.MPI_SOURCE, TAG_REQUEST, s->comm, MPI_STATUS_IGNORE));
     text[count] = 0;
-    if (count > 0 && !st->code) Record(s, text, st);
+    if (count > 0 && !st->code) {
+      double t0 = MPI_Wtime();
+      Record(s, text, st);
+      s->record_seconds += MPI_Wtime() - t0;
+    }
     PetscCall(PetscFree(text));
     if (!stopping && HessaStopSignal()) stopping = PETSC_TRUE;
     next = NextPoint(s, &cursor, &handed, stopping || st->code);
@@ -439,6 +445,23 @@ static PetscErrorCode RunAlone(HessaStudy s, HessaStudyWorker worker, void *ctx,
   PetscFunctionReturn(0);
 }
 
+/* Rank 0: what the collector cost (for study.json and bench/run study). */
+static cJSON *Collector(HessaStudy s, PetscMPIInt size)
+{
+  cJSON        *c = cJSON_CreateObject();
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  cJSON_AddNumberToObject(c, "ranks", size);
+  cJSON_AddNumberToObject(c, "groups", s->n_groups);
+  cJSON_AddNumberToObject(c, "group_size", (double)s->group_size);
+  cJSON_AddBoolToObject(c, "dedicated", size > 1);
+  cJSON_AddNumberToObject(c, "wall_seconds", MPI_Wtime() - s->wall_seconds);
+  cJSON_AddNumberToObject(c, "record_seconds", s->record_seconds);
+  cJSON_AddNumberToObject(c, "process_cpu_seconds", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec));
+  cJSON_AddNumberToObject(c, "points_this_run", (double)(s->n_ok + s->n_failed));
+  return c;
+}
+
 PetscErrorCode HessaStudyRun(HessaStudy s, HessaStudyWorker worker, void *ctx)
 {
   PetscMPIInt rank, size;
@@ -449,6 +472,7 @@ PetscErrorCode HessaStudyRun(HessaStudy s, HessaStudyWorker worker, void *ctx)
   PetscCheck(s->setup, s->comm, PETSC_ERR_ORDER, "HessaStudySetUp must be called before HessaStudyRun");
   PetscCallMPI(MPI_Comm_rank(s->comm, &rank));
   PetscCallMPI(MPI_Comm_size(s->comm, &size));
+  s->wall_seconds = MPI_Wtime();
   if (size == 1) PetscCall(RunAlone(s, worker, ctx, &st));
   else if (rank == 0) PetscCall(Collect(s, &st));
   else PetscCall(Work(s, worker, ctx));
@@ -456,7 +480,7 @@ PetscErrorCode HessaStudyRun(HessaStudy s, HessaStudyWorker worker, void *ctx)
   if (rank == 0 && !st.code) {
     for (PetscInt i = 0; i < s->m.n_points; i++) pending += s->finished[i] ? 0 : 1;
     pending -= s->n_ok + s->n_failed;
-    PetscCall(HessaStudyWriteReport(s->output, &s->m, s->lines, pending > 0, &st));
+    PetscCall(HessaStudyWriteReport(s->output, &s->m, s->lines, pending > 0, Collector(s, size), &st));
   }
   PetscCall(HessaSyncError(s->comm, &st));
   counts[0] = s->n_ok, counts[1] = s->n_failed, counts[2] = pending;

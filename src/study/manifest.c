@@ -203,16 +203,21 @@ static void ExpandFolder(Parse *p, const char folder[], const char prefix[], con
     if (!IsWeightFolder(sub)) continue;
     if (n == cap) {
       char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof *names);
-      if (!nn) break;
+      if (!nn) {
+        HessaStatusSet(p->st, PETSC_ERR_MEM, "manifest '%s': out of memory listing '%s'", p->label, folder);
+        break;
+      }
       names = nn;
     }
-    names[n] = strdup(e->d_name);
-    if (!names[n]) break;
+    if (!(names[n] = strdup(e->d_name))) {
+      HessaStatusSet(p->st, PETSC_ERR_MEM, "manifest '%s': out of memory listing '%s'", p->label, folder);
+      break;
+    }
     n++;
   }
   closedir(dir);
-  if (n == 0) HessaStatusSet(p->st, HESSA_ERR_INPUT, "manifest '%s': %s: folder '%s' holds no weight folder (expected sub-folders with a model.json)", p->label, where, folder);
-  qsort(names, n, sizeof *names, CompareNames);
+  if (n == 0 && !p->st->code) HessaStatusSet(p->st, HESSA_ERR_INPUT, "manifest '%s': %s: folder '%s' holds no weight folder (expected sub-folders with a model.json)", p->label, where, folder);
+  if (n > 1) qsort(names, n, sizeof *names, CompareNames);
   for (size_t i = 0; i < n && !p->st->code; i++) {
     HessaStudyPoint *pt = NewPoint(p);
     char             shown[256];

@@ -185,7 +185,7 @@ static void PlotVerdicts(const char folder[], const PetscInt counts[], char note
   else HessaPlotXY(folder, "verdicts", "Verdicts (bars: local_minimum 0, local_maximum 1, saddle 2, degenerate 3, not_critical 4, failed 5)", "verdict", "points", PETSC_FALSE, n, series, note, len, st);
 }
 
-PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, HessaStatus *st)
+PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, cJSON *collector, HessaStatus *st)
 {
   PetscInt counts[N_VERDICTS] = {0}, analysed = 0, critical = 0, minima_critical = 0;
   cJSON   *doc = cJSON_CreateObject(), *c, *pts, *plots;
@@ -230,6 +230,7 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
     for (int k = 0; k < 4; k++) cJSON_AddStringToObject(plots, pn[k], notes[k]);
   }
   cJSON_AddItemToObject(doc, "points", pts);
+  if (collector) cJSON_AddItemToObject(doc, "collector", collector);
 
   HessaTextPrintf(&md, "# hessa study%s\n\n", partial ? " (PARTIAL: stopped before every point was analysed)" : "");
   HessaTextPrintf(&md, "Manifest: `%s`. %" PetscInt_FMT " points, %" PetscInt_FMT " analysed%s.\n\n", m->path, m->n_points, analysed - counts[N_VERDICTS - 1], counts[N_VERDICTS - 1] ? "" : "");
