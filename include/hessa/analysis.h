@@ -98,5 +98,73 @@ typedef struct {
  * sf_dim (|theta_i| floored at zero_tol). */
 PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
 
+/* ---- loss landscapes (background.md section 7) ---------------------------------
+ * The loss on a grid of points along a line or over a plane through parameter space:
+ *   checkpoints  theta(alpha) = (1 - alpha) A + alpha B between two weight folders
+ *                (Goodfellow et al. 2015); alpha = 0 and 1 give A and B bit for bit
+ *   direction    theta + alpha d1                       (line)
+ *   plane        theta + alpha d1 + beta d2             (plane)
+ * with d a filter-normalised random direction (Li et al. 2018, HessaFilterNormalize) or
+ * a unit Hessian eigenvector (HessaSpectrumExtremes, sign fixed so that its entry of
+ * largest magnitude is positive).
+ *
+ * The grid points are shared among groups of group_size ranks (MPI_Comm_split); each
+ * group sets the model and data up from the options database with its samples sharded
+ * over the group and evaluates its contiguous share of the points. One grid point costs
+ * one loss evaluation. */
+#define HESSA_STREAM_LANDSCAPE UINT64_C(0x6c616e6473636170) /* "landscap": direction k uses stream + k */
+
+typedef enum { HESSA_SCAN_CHECKPOINTS, HESSA_SCAN_RANDOM, HESSA_SCAN_EIGENVECTOR } HessaScanDirection;
+extern const char *const HessaScanDirectionNames[]; /* "checkpoints", "random", "eigenvector" */
+
+typedef struct {
+  HessaScanDirection direction;
+  PetscBool          plane;        /* two directions (not with checkpoints) */
+  char               from[PETSC_MAX_PATH_LEN], to[PETSC_MAX_PATH_LEN]; /* checkpoints */
+  HessaWhich         which;        /* eigenvector: which end of the spectrum */
+  PetscInt           index;        /* eigenvector line: 0-based index from that end (a plane uses 0 and 1) */
+  double             eps_tol;      /* eigenvector: relative tolerance (<= 0: SLEPc's default) */
+  uint64_t           seed;         /* random: direction k is stream HESSA_STREAM_LANDSCAPE + k */
+  double             lo, hi;       /* coefficient range of each axis, lo < hi */
+  PetscInt           points;       /* grid points per axis, >= 2 (a plane has points^2) */
+  PetscInt           group_size;   /* ranks per group; <= 0: HessaScanDefaultGroupSize */
+} HessaScanSpec;
+
+typedef struct {
+  PetscInt n;             /* parameters */
+  PetscInt n_dirs;        /* 1 (line) or 2 (plane) */
+  double  *theta;         /* [n] the point (checkpoints: A) */
+  double  *target;        /* [n] checkpoints: B; NULL otherwise */
+  double  *dirs[2];       /* [n] d1, d2 (checkpoints: B - A) */
+  double   norms[2];      /* |d1|, |d2| */
+  double   eigenvalues[2];/* eigenvector directions: their eigenvalues; NaN otherwise */
+  double   residuals[2];  /* eigenvector directions: |Hv - lambda v|; NaN otherwise */
+  PetscInt points;
+  double  *grid;          /* [points] the coefficients of each axis */
+  double  *loss;          /* [points] line, [points * points] plane: loss[i * points + j] at (grid[i], grid[j]) */
+  double   loss_at_theta; /* L(theta) (checkpoints: L(A)) */
+  double   loss_at_target;/* checkpoints: L(B); NaN otherwise */
+  PetscInt group_size, n_groups;
+  char     model[64];     /* model kind */
+  char     description[512];
+  PetscInt n_blocks;      /* parameter table (for saving directions per tensor) */
+  HessaParamBlock *blocks;
+} HessaScan;
+
+/* Collective on comm: the default group size. The whole communicator for an MLP (one
+ * loss evaluation splits evenly over the sample shards and costs one scalar reduction,
+ * while the data are held once per group, not once per rank); 1 for analytic objectives
+ * (their one sample lives on one rank, so only separate groups give parallelism). */
+PetscErrorCode HessaScanDefaultGroupSize(MPI_Comm comm, const HessaScanSpec *spec, PetscInt *group_size);
+/* Collective on comm: run the scan; every rank gets the whole result. Errors (missing or
+ * mismatched checkpoints, bad grid, a group size out of range) are raised on every rank. */
+PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan *scan);
+PetscErrorCode HessaScanDestroy(HessaScan *scan);
+/* Not collective. Filter normalisation (Li et al. 2018) of d in place against theta: each
+ * row of a 2-D block (one output unit's incoming weights) is scaled to the norm of theta's
+ * row (a zero row of theta gives a zero row); 1-D blocks (MLP biases) are set to zero. An
+ * objective without 2-D blocks (analytic objectives) has no filters: d is scaled to
+ * |theta|, or to unit norm when theta = 0. */
+PetscErrorCode HessaFilterNormalize(HessaObjective obj, const double *theta, double *d);
 
 #endif

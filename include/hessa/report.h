@@ -66,4 +66,14 @@ typedef struct {
  * be written is an error recorded in st. */
 void HessaPlotXY(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], PetscBool log_y, int n_series, const HessaPlotSeries series[], char note[], size_t note_len, HessaStatus *st);
 
+/* Not collective (call on the rank that writes): a filled contour plot of z over a grid,
+ * z[i * ny + j] at (x[i], y[j]) with x and y increasing, into folder/name.png and .svg
+ * (atomically): 20 viridis shades between the smallest and largest value, 10 black contour
+ * lines, a colour bar labelled zlabel, white background; with mark_origin a cross at (0, 0).
+ * Non-finite values are drawn at the top of the scale. When nothing can be drawn (a grid
+ * smaller than 2 x 2, not increasing, no finite value, or PLplot failed) the files are not
+ * written and note says why (note may be NULL); a file that cannot be written is an error
+ * recorded in st. */
+void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[], size_t note_len, HessaStatus *st);
+
 #endif

@@ -52,7 +52,16 @@ typedef struct {
   PetscBool   zero_y;          /* draw the horizontal line y = 0 when in range */
   double      mark_x;          /* an extra vertical dashed line when finite (e.g. t = 1) */
   PLINT       legend_position; /* PL_POSITION_* flags: where the data leave room; 0: top right */
+  const struct Contour *contour; /* a filled contour plot instead of the series */
 } Figure;
+
+/* A filled contour plot: z[i * ny + j] at (x[i], y[j]), all finite. */
+typedef struct Contour {
+  int           nx, ny;
+  const double *x, *y, *z;
+  const char   *zlabel;
+  PetscBool     mark_origin; /* a cross at (0, 0) when inside */
+} Contour;
 
 #define MARK_CIRCLE "\u25CB" /* converged / measured */
 #define MARK_CROSS "\u00D7"  /* not converged / the other sign */
@@ -150,6 +159,61 @@ static void Draw(const Figure *fig)
   }
 }
 
+/* Viridis at a few stops: perceptually uniform, readable in grey and by colour-blind readers. */
+static void SetContourPalette(void)
+{
+  static const PLFLT pos[5] = {0.0, 0.25, 0.5, 0.75, 1.0};
+  static const PLFLT r[5]   = {68 / 255.0, 59 / 255.0, 33 / 255.0, 94 / 255.0, 253 / 255.0};
+  static const PLFLT g[5]   = {1 / 255.0, 82 / 255.0, 145 / 255.0, 201 / 255.0, 231 / 255.0};
+  static const PLFLT b[5]   = {84 / 255.0, 139 / 255.0, 140 / 255.0, 98 / 255.0, 37 / 255.0};
+  plscmap1n(256);
+  plscmap1l(1, 5, pos, r, g, b, NULL);
+}
+
+#define CONTOUR_SHADES 21 /* level edges: 20 bands */
+static void DrawContour(const Figure *fig)
+{
+  const Contour *c = fig->contour;
+  PLFLT         *rows[c->nx], levels[CONTOUR_SHADES], lines[10], bar_w, bar_h;
+  PLcGrid        grid = {(PLFLT *)c->x, (PLFLT *)c->y, NULL, c->nx, c->ny, 0};
+  double         zmin = INFINITY, zmax = -INFINITY;
+  const char    *axis_opts[1] = {"bcvtm"};
+  PLFLT          ticks[1]     = {0.0};
+  PLINT          sub_ticks[1] = {0}, n_values[1] = {CONTOUR_SHADES};
+  const PLFLT   *values[1]    = {levels};
+  const char    *labels[1];
+  PLINT          label_opts[1] = {PL_COLORBAR_LABEL_RIGHT};
+
+  for (int i = 0; i < c->nx; i++) rows[i] = (PLFLT *)c->z + (size_t)i * c->ny;
+  for (int i = 0; i < c->nx * c->ny; i++) zmin = PetscMin(zmin, c->z[i]), zmax = PetscMax(zmax, c->z[i]);
+  if (!(zmax > zmin)) zmax = zmin + (fabs(zmin) > 0 ? 1e-6 * fabs(zmin) : 1.0);
+  for (int k = 0; k < CONTOUR_SHADES; k++) levels[k] = zmin + (zmax - zmin) * k / (CONTOUR_SHADES - 1);
+  for (int k = 0; k < 10; k++) lines[k] = zmin + (zmax - zmin) * (k + 0.5) / 10;
+  SetContourPalette();
+  plcol0(COLOR_BLACK);
+  plschr(0.0, 1.1);
+  pladv(0);
+  plvpor(0.10, 0.80, 0.12, 0.90); /* room on the right for the colour bar */
+  plwind(c->x[0], c->x[c->nx - 1], c->y[0], c->y[c->ny - 1]);
+  plshades((PLFLT_MATRIX)rows, c->nx, c->ny, NULL, c->x[0], c->x[c->nx - 1], c->y[0], c->y[c->ny - 1], levels, CONTOUR_SHADES, 1.0, 0, 0.0, plfill, 1, pltr1, &grid);
+  plcol0(COLOR_BLACK);
+  plwidth(0.7);
+  plcont((PLFLT_MATRIX)rows, c->nx, c->ny, 1, c->nx, 1, c->ny, lines, 10, pltr1, &grid);
+  plwidth(1.0);
+  if (c->mark_origin && c->x[0] < 0 && 0 < c->x[c->nx - 1] && c->y[0] < 0 && 0 < c->y[c->ny - 1]) {
+    PLFLT zero = 0.0;
+    plcol0(COLOR_RED);
+    plschr(0.0, 1.6);
+    plstring(1, &zero, &zero, MARK_CROSS);
+    plschr(0.0, 1.1);
+  }
+  plcol0(COLOR_BLACK);
+  plbox("bcnst", 0.0, 0, "bcnstv", 0.0, 0);
+  pllab(fig->xlabel, fig->ylabel, fig->title);
+  labels[0] = c->zlabel;
+  plcolorbar(&bar_w, &bar_h, PL_COLORBAR_SHADE | PL_COLORBAR_SHADE_LABEL, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.03, 0.0, 0.04, 0.78, COLOR_WHITE, COLOR_BLACK, 1, 0.0, 0.0, 0, 0.0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
+}
+
 /* Draws fig into folder/name.ext through the PLplot device, via name.ext.tmp and a rename. */
 static void Render(const Figure *fig, const char folder[], const char name[], const char device[], const char ext[], HessaPlotResult *result, HessaStatus *st)
 {
@@ -181,7 +245,8 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
   plsfam(0, -1, -1);
   SetPalette();
   plinit();
-  Draw(fig);
+  if (fig->contour) DrawContour(fig);
+  else Draw(fig);
   plend1();
   plsexit(NULL);
   if (rename(tmp, path) != 0) {
@@ -441,4 +506,42 @@ void HessaPlotXY(const char folder[], const char name[], const char title[], con
   if (note && note_len) snprintf(note, note_len, "%s", plots.plot[0].note);
 done:
   for (int s = 0; s < MAX_SERIES; s++) free(buf[s]);
+}
+
+void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[], size_t note_len, HessaStatus *st)
+{
+  Figure     fig   = {0};
+  HessaPlots plots = {0};
+  Contour    c     = {nx, ny, x, y, NULL, zlabel, mark_origin};
+  double    *zz    = NULL, zmax = -INFINITY;
+  const char *skip = NULL;
+  int        finite = 0;
+
+  if (note && note_len) note[0] = 0;
+  if (nx < 2 || ny < 2) skip = "plot skipped: a contour plot needs at least 2 x 2 grid points";
+  for (int i = 1; !skip && i < nx; i++)
+    if (!(x[i] > x[i - 1])) skip = "plot skipped: the x grid is not increasing";
+  for (int j = 1; !skip && j < ny; j++)
+    if (!(y[j] > y[j - 1])) skip = "plot skipped: the y grid is not increasing";
+  if (!skip) {
+    zz = malloc((size_t)nx * ny * sizeof(double));
+    if (!zz) {
+      HessaStatusSet(st, PETSC_ERR_MEM, "plot '%s': out of memory", name);
+      return;
+    }
+    for (int i = 0; i < nx * ny; i++)
+      if (isfinite(z[i])) finite++, zmax = PetscMax(zmax, z[i]);
+    /* a non-finite loss (overflow far from theta) is drawn at the top of the scale */
+    for (int i = 0; i < nx * ny; i++) zz[i] = isfinite(z[i]) ? z[i] : zmax;
+    if (!finite) skip = "plot skipped: no finite value to draw";
+  }
+  c.z         = zz;
+  fig.title   = title;
+  fig.xlabel  = xlabel;
+  fig.ylabel  = ylabel;
+  fig.mark_x  = NAN;
+  fig.contour = &c;
+  Plot(&fig, folder, name, &plots, skip, st);
+  if (note && note_len) snprintf(note, note_len, "%s", plots.plot[0].note);
+  free(zz);
 }
