@@ -407,7 +407,7 @@ PetscErrorCode HessaMLPForward(HessaObjective obj, const double *theta, PetscInt
 /* HessaMLPGetArch - the architecture with defaults applied. Not collective. */
 PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch)
 {
-  MLP *mlp;
+  MLP *mlp = NULL; /* GetMLP sets it or raises; -O2 cannot see that */
 
   PetscFunctionBegin;
   PetscCall(GetMLP(obj, "HessaMLPGetArch", &mlp));
@@ -420,7 +420,7 @@ PetscErrorCode HessaMLPGetArch(HessaObjective obj, HessaMLPArch *arch)
  * built on data must call HessaMLPResetCache afterwards (the teacher's own is reset). */
 PetscErrorCode HessaMLPTeacherTargets(HessaObjective teacher, const double *theta, HessaData data)
 {
-  MLP *mlp;
+  MLP *mlp = NULL;
 
   PetscFunctionBegin;
   PetscCall(GetMLP(teacher, "HessaMLPTeacherTargets", &mlp));
@@ -465,7 +465,7 @@ PetscErrorCode HessaMLPInitialize(HessaObjective obj, const char scheme[], uint6
 /* HessaMLPResetCache - forget the cached forward pass. Not collective. */
 PetscErrorCode HessaMLPResetCache(HessaObjective obj)
 {
-  MLP *mlp;
+  MLP *mlp = NULL;
 
   PetscFunctionBegin;
   PetscCall(GetMLP(obj, "HessaMLPResetCache", &mlp));
@@ -476,7 +476,7 @@ PetscErrorCode HessaMLPResetCache(HessaObjective obj)
 /* HessaMLPUseReference - switch obj's operations to the naive reference kernels or back. */
 PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference)
 {
-  MLP *mlp;
+  MLP *mlp = NULL;
 
   PetscFunctionBegin;
   PetscCall(GetMLP(obj, "HessaMLPUseReference", &mlp));
