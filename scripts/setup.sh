@@ -19,6 +19,7 @@ PACKAGES=(
   python3-numpy python3-scipy python3-torch        # independent references in tests and benchmarks
   clang libclang-rt-14-dev                         # sanitizers and fuzzing
   valgrind                                         # memcheck runs of the core MPI tests (tests/valgrind)
+  slurmctld slurmd slurm-client munge              # a private Slurm cluster for the job-script tests (tests/slurm)
 )
 
 missing=()

@@ -52,6 +52,7 @@ struct _p_HessaOperator {
 
   /* cost, kept for reports */
   PetscInt64 n_products;     /* curvature-vector products (a block of b counts b) */
+  PetscInt64 stop_after_products; /* > 0: a stop request (as from a signal) once n_products reaches it */
   PetscInt64 n_gradients;    /* loss+gradient evaluations */
   double     product_seconds, comm_seconds;
 };
@@ -59,7 +60,9 @@ struct _p_HessaOperator {
 /* Collective. The objective must stay alive as long as the operator. */
 PetscErrorCode HessaOperatorCreate(MPI_Comm comm, HessaObjective obj, HessaOperator *op);
 /* Collective. Options: -hessa_operator hessian|ggn, -hessa_operator_subset LIST
- * (comma-separated parameter-table names or prefixes, or "weights" / "biases"). */
+ * (comma-separated parameter-table names or prefixes, or "weights" / "biases"),
+ * -hessa_stop_after_products N (test hook: behave as if SIGUSR1 arrived once N products
+ * of this operator are done, so a graceful stop happens at a deterministic place). */
 PetscErrorCode HessaOperatorSetFromOptions(HessaOperator op);
 PetscErrorCode HessaOperatorSetCurvature(HessaOperator op, HessaCurvature c);
 PetscErrorCode HessaOperatorSetSubset(HessaOperator op, const char spec[]);

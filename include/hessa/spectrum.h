@@ -71,7 +71,9 @@ typedef struct {
   PetscInt       probes;     /* n_v Rademacher probe vectors (default 10) */
   PetscInt       steps;      /* m Lanczos steps per probe, m <= n (default 80) */
   uint64_t       seed;       /* probe p is stream HESSA_STREAM_SLQ + p of this seed (default 1) */
-  PetscBool      block;      /* advance all probes together: one block product per step */
+  PetscBool      block;      /* advance probes together: one block product per step */
+  PetscInt       block_size; /* block mode: probes per group, groups run one after another (0: all);
+                                a group is the unit a graceful stop keeps or discards */
   PetscInt       n_grid;     /* grid points of the smoothed density (default 1000) */
   HessaSmoothing smoothing;  /* relative: sigma = sigma_rel * range; pyhessian: variance 1e-5 max(1, range) */
   double         sigma;      /* > 0: absolute Gaussian width, overrides smoothing */
@@ -94,6 +96,9 @@ typedef struct {
   double     near_zero_fraction, near_zero_fraction_se, near_zero_width;
   PetscInt64 products;
   double     seconds;
+  PetscInt   probes_done; /* probes [0, probes_done) are finished (all of them unless stopped) */
+  PetscBool  stopped;     /* a graceful stop ended the run early: only the finished probes are
+                             filled, and no fractions or smoothed density were computed */
 } HessaDensity;
 
 /* Not collective: the defaults. */
@@ -102,11 +107,21 @@ PetscErrorCode HessaDensitySettingsDefault(HessaDensitySettings *s);
  * -hessa_slq_grid, -hessa_slq_smoothing relative|pyhessian, -hessa_slq_sigma, -hessa_slq_sigma_rel,
  * -hessa_slq_zero_width. */
 PetscErrorCode HessaDensitySettingsSetFromOptions(MPI_Comm comm, HessaDensitySettings *s);
-/* Collective: SLQ with the given settings (no options read). */
+/* Collective: SLQ with the given settings (no options read). Never stops early. */
 PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDensitySettings *s, HessaDensity *out);
 /* Collective: defaults, then the options, then probes/steps/seed as given. */
 PetscErrorCode HessaSpectrumDensity(HessaOperator op, PetscInt probes, PetscInt steps, uint64_t seed, HessaDensity *out);
 PetscErrorCode HessaDensityDestroy(HessaDensity *d);
+/* Resumable SLQ (graceful stop, docs/jobs.md). HessaDensityAllocate checks s and allocates
+ * out with probes_done = 0 (a caller resuming fills alpha, beta, probe_steps of probes
+ * [0, probes_done) from its saved state, on every rank). HessaSpectrumDensityContinue,
+ * collective, runs the remaining probes; with stoppable it asks HessaStopAgree after every
+ * product step and on a stop discards the unfinished group, sets out->stopped and returns
+ * with probes [0, probes_done) finished (their nodes and weights filled). Probe p's vector
+ * depends only on (seed, p) and full reorthogonalization makes probes independent, so a
+ * resumed run gives bitwise the numbers of an uninterrupted one (same ranks, same groups). */
+PetscErrorCode HessaDensityAllocate(MPI_Comm comm, const HessaDensitySettings *s, PetscInt n_op, HessaDensity *out);
+PetscErrorCode HessaSpectrumDensityContinue(HessaOperator op, const HessaDensitySettings *s, PetscBool stoppable, HessaDensity *out);
 /* Not collective: smooth nodes/weights (averaged over probes) onto a grid; fills
  * d->grid, d->density, d->sigma, d->n_grid from d->nodes/weights and the settings. */
 PetscErrorCode HessaDensitySmooth(HessaDensity *d, const HessaDensitySettings *s);
@@ -121,11 +136,28 @@ typedef struct {
   double     estimate, standard_error;
   PetscInt64 products;
   double     seconds;
+  /* resumable progress (graceful stop) */
+  uint64_t  seed;
+  PetscInt  n_q;           /* quadratic forms of the Hutchinson part: samples, or k for Hutch++ */
+  double   *q;             /* [n_q] z_i^T H z_i (deflated for Hutch++); [0, done) are finished */
+  PetscInt  done;
+  PetscBool low_rank_done; /* Hutch++: low_rank = tr(Q^T H Q) is final */
+  double    low_rank;
+  PetscBool stopped;       /* a graceful stop ended the run early (estimate not set) */
 } HessaTrace;
 
 /* Collective: Hutchinson (Rademacher probes) or Hutch++ with `samples` products.
- * Probes come from streams HESSA_STREAM_TRACE + i of the seed (rank independent). */
+ * Probes come from streams HESSA_STREAM_TRACE + i of the seed (rank independent). Never stops early. */
 PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out);
+/* Resumable trace. HessaTraceAllocate (collective: checks samples) sets up out with nothing done;
+ * a caller resuming fills q[0, done), low_rank_done, low_rank on every rank.
+ * HessaSpectrumTraceContinue (collective) computes the rest; with stoppable it asks
+ * HessaStopAgree between blocks of probes (and between Hutch++ sketch products) and on a
+ * stop sets out->stopped and keeps what is finished. Hutch++ recomputes its sketch on
+ * resume (k products; the same arithmetic, so the same Q). HessaTraceDestroy frees q. */
+PetscErrorCode HessaTraceAllocate(MPI_Comm comm, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out);
+PetscErrorCode HessaSpectrumTraceContinue(HessaOperator op, PetscBool stoppable, HessaTrace *out);
+PetscErrorCode HessaTraceDestroy(HessaTrace *t);
 
 /* Random streams of this layer (see HessaRandomFill). */
 #define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)   /* "slq": probe p uses stream + p */

@@ -1,8 +1,10 @@
 /* hessa spectrum: extremes, full spectrum, density and trace of the curvature operator at
  * the model's point, printed for a person (rank 0, stdout) and optionally as CSV files. */
 #include "cli.h"
+#include "spectrum_state.h"
 #include <hessa/spectrum.h>
 #include <hessa/data.h>
+#include <hessa/report.h>
 #include <stdio.h>
 
 /* The phases to run and their settings, from the options. */
@@ -15,6 +17,8 @@ typedef struct {
   PetscInt             trace_samples, trace_seed;
   PetscInt             trace_method; /* 0 hutchinson, 1 hutchpp, 2 both */
   char                 csv[PETSC_MAX_PATH_LEN];
+  char                 output[PETSC_MAX_PATH_LEN]; /* report, results and the resumable state */
+  PetscBool            resume;
 } SpectrumPlan;
 
 static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
@@ -42,7 +46,10 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   PetscCall(PetscOptionsInt("-hessa_trace_seed", "trace: seed of the probe vectors", "HessaSpectrumTrace", plan->trace_seed, &plan->trace_seed, NULL));
   PetscCall(PetscOptionsEnum("-hessa_trace_method", "trace estimator", "HessaSpectrumTrace", methods, method, &method, NULL));
   PetscCall(PetscOptionsString("-hessa_spectrum_csv", "write PREFIX_eigenvalues.csv, PREFIX_density.csv, PREFIX_slq_nodes.csv (rank 0)", "", plan->csv, plan->csv, sizeof plan->csv, NULL));
+  PetscCall(PetscOptionsString("-hessa_spectrum_output", "folder for report.json, density.csv, slq_nodes.csv, trace.csv and, after a graceful stop, the resumable state spectrum.state", "", plan->output, plan->output, sizeof plan->output, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue the stopped run whose state is in the -hessa_spectrum_output folder (same options)", "", plan->resume, &plan->resume, NULL));
   PetscOptionsEnd();
+  PetscCheck(!plan->resume || plan->output[0], PETSC_COMM_WORLD, HESSA_ERR_ARG, "-resume needs -hessa_spectrum_output FOLDER: the folder holding the state of the stopped run");
   PetscCall(HessaDensitySettingsSetFromOptions(PETSC_COMM_WORLD, &plan->slq));
   if (!set_e && !set_f && !set_d && !set_t) {
     plan->density = plan->trace = PETSC_TRUE;
@@ -131,6 +138,25 @@ static PetscErrorCode WriteCSV(const char *prefix, const HessaExtremes *ex, cons
   PetscFunctionReturn(0);
 }
 
+/* What a resumed run must share with the stopped one (SLQ groups as density.c forms them). */
+static PetscErrorCode SpectrumKeyFill(const SpectrumPlan *plan, HessaOperator op, const char *model, HessaSpectrumKey *key)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(key, sizeof *key));
+  PetscCall(PetscStrncpy(key->model, model, sizeof key->model));
+  key->n_op          = op->n_op;
+  key->density       = plan->density;
+  key->trace         = plan->trace;
+  key->probes        = plan->slq.probes;
+  key->steps         = plan->slq.steps;
+  key->group         = !plan->slq.block ? 1 : plan->slq.block_size > 0 ? PetscMin(plan->slq.block_size, plan->slq.probes) : plan->slq.probes;
+  key->seed          = (PetscInt)plan->slq.seed;
+  key->trace_method  = plan->trace_method;
+  key->trace_samples = plan->trace_samples;
+  key->trace_seed    = plan->trace_seed;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode PrintTrace(const HessaTrace *t)
 {
   PetscFunctionBegin;
@@ -142,7 +168,9 @@ static PetscErrorCode PrintTrace(const HessaTrace *t)
  * Options: -hessa_spectrum_extremes k, -hessa_spectrum_full, -hessa_spectrum_density,
  * -hessa_spectrum_trace, -hessa_spectrum_tol, -hessa_spectrum_csv PREFIX, -hessa_full_*,
  * -hessa_slq_*, -hessa_trace_samples, -hessa_trace_seed, -hessa_trace_method, -hessa_eps_*,
- * and everything HessaSetUpFromOptions reads. */
+ * -hessa_spectrum_output FOLDER, -resume, and everything HessaSetUpFromOptions reads.
+ * A stop signal during the density or trace ends the run at the next product boundary with
+ * the state and a partial report in the output folder and exit status 75 (docs/jobs.md). */
 PetscErrorCode HessaCliSpectrum(void)
 {
   HessaData         data;
@@ -152,13 +180,19 @@ PetscErrorCode HessaCliSpectrum(void)
   HessaExtremes     ex[2];
   HessaFullSpectrum full;
   HessaDensity      dens;
-  double            t0 = MPI_Wtime();
+  HessaTrace        tr[2]; /* Hutchinson, Hutch++ */
+  HessaSpectrumKey  key;
+  PetscBool         stopped = PETSC_FALSE;
+  double            t0      = MPI_Wtime();
 
   PetscFunctionBegin;
+  PetscCall(PetscMemzero(tr, sizeof tr));
   PetscCall(PetscMemzero(ex, sizeof ex));
   PetscCall(PetscMemzero(&full, sizeof full));
   PetscCall(PetscMemzero(&dens, sizeof dens));
   PetscCall(PlanFromOptions(&plan));
+  /* a folder that cannot be written fails the run before anything is computed */
+  if (plan.output[0]) PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, plan.output));
   PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   {
     /* defaults (not explicit values) shrink to fit a small operator */
@@ -187,10 +221,22 @@ PetscErrorCode HessaCliSpectrum(void)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", full.asymmetry));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", full.n_negative, full.n_zero, full.n_positive, full.zero_tol));
   }
+  /* density and trace are resumable: they check for a stop between products */
+  PetscCall(SpectrumKeyFill(&plan, op, model->obj->description, &key));
+  if (plan.density) PetscCall(HessaDensityAllocate(PETSC_COMM_WORLD, &plan.slq, op->n_op, &dens));
+  for (int i = 0; i < 2; i++)
+    if (plan.trace && (plan.trace_method == 2 || plan.trace_method == i)) PetscCall(HessaTraceAllocate(PETSC_COMM_WORLD, (HessaTraceMethod)i, plan.trace_samples, (uint64_t)plan.trace_seed, &tr[i]));
+  if (plan.resume) {
+    PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan.output, HESSA_SPECTRUM_STATE_FILE, dens.probes_done, dens.probes, tr[0].done, tr[1].done));
+  }
   if (plan.density) {
     PetscCall(HessaTimerStart("density"));
-    PetscCall(HessaSpectrumDensityWithSettings(op, &plan.slq, &dens));
+    PetscCall(HessaSpectrumDensityContinue(op, &plan.slq, PETSC_TRUE, &dens));
     PetscCall(HessaTimerStop("density"));
+    stopped = dens.stopped;
+  }
+  if (plan.density && !stopped) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", dens.probes, dens.steps, (PetscInt64)dens.seed,
                           plan.slq.block ? "block" : "probe at a time", dens.products, dens.seconds));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", dens.negative_fraction, dens.negative_fraction_se));
@@ -200,25 +246,33 @@ PetscErrorCode HessaCliSpectrum(void)
     for (PetscInt p = 0; p < dens.probes; p++)
       if (dens.probe_steps[p] < dens.steps) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  probe %" PetscInt_FMT ": Lanczos breakdown after %" PetscInt_FMT " steps (invariant subspace found)\n", p, dens.probe_steps[p]));
   }
-  if (plan.trace) {
-    HessaTrace t;
+  for (int i = 0; i < 2 && !stopped; i++) {
+    if (!tr[i].q) continue;
     PetscCall(HessaTimerStart("trace"));
-    if (plan.trace_method != 1) {
-      PetscCall(HessaSpectrumTrace(op, HESSA_TRACE_HUTCHINSON, plan.trace_samples, (uint64_t)plan.trace_seed, &t));
-      PetscCall(PrintTrace(&t));
-    }
-    if (plan.trace_method != 0) {
-      PetscCall(HessaSpectrumTrace(op, HESSA_TRACE_HUTCHPP, plan.trace_samples, (uint64_t)plan.trace_seed, &t));
-      PetscCall(PrintTrace(&t));
-    }
+    PetscCall(HessaSpectrumTraceContinue(op, PETSC_TRUE, &tr[i]));
     PetscCall(HessaTimerStop("trace"));
+    stopped = tr[i].stopped;
+    if (!stopped) PetscCall(PrintTrace(&tr[i]));
+  }
+  if (stopped) {
+    if (plan.output[0]) {
+      PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
+      PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_TRUE, op->n_products));
+      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n", HessaStopSignal(), op->n_products, dens.probes_done, dens.probes, plan.output, HESSA_SPECTRUM_STATE_FILE, plan.output));
+    } else PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
+    HessaStopMarkStopped();
+  } else if (plan.output[0]) {
+    PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_FALSE, op->n_products));
+    PetscCall(HessaSpectrumStateRemove(PETSC_COMM_WORLD, plan.output));
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - t0));
-  if (plan.csv[0]) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
+  if (plan.csv[0] && !stopped) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
   PetscCall(HessaExtremesDestroy(&ex[0]));
   PetscCall(HessaExtremesDestroy(&ex[1]));
   PetscCall(HessaFullSpectrumDestroy(&full));
   PetscCall(HessaDensityDestroy(&dens));
+  PetscCall(HessaTraceDestroy(&tr[0]));
+  PetscCall(HessaTraceDestroy(&tr[1]));
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaModelDestroy(&model));
   PetscCall(HessaDataDestroy(&data));

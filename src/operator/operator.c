@@ -56,19 +56,23 @@ PetscErrorCode HessaOperatorSetSubset(HessaOperator op, const char spec[])
 }
 
 /* HessaOperatorSetFromOptions - collective.
- * Options: -hessa_operator hessian|ggn, -hessa_operator_subset LIST. */
+ * Options: -hessa_operator hessian|ggn, -hessa_operator_subset LIST, -hessa_stop_after_products N. */
 PetscErrorCode HessaOperatorSetFromOptions(HessaOperator op)
 {
   const char *names[] = {"hessian", "ggn", "HessaCurvature", "HESSA_CURVATURE_", NULL};
   PetscEnum   c       = (PetscEnum)op->curvature;
   char        subset[256];
+  PetscInt    stop_after = (PetscInt)op->stop_after_products;
 
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(subset, op->subset_spec, sizeof subset));
   PetscOptionsBegin(op->comm, NULL, "hessa curvature operator options", NULL);
   PetscCall(PetscOptionsEnum("-hessa_operator", "curvature: the Hessian or the generalized Gauss-Newton matrix", "HessaOperatorSetCurvature", names, c, &c, NULL));
   PetscCall(PetscOptionsString("-hessa_operator_subset", "restrict to parameters: comma-separated names or prefixes from the parameter table, or 'weights' / 'biases' (empty: all)", "HessaOperatorSetSubset", subset, subset, sizeof subset, NULL));
+  PetscCall(PetscOptionsInt("-hessa_stop_after_products", "test hook: request a graceful stop (as SIGUSR1 would) once this many products are done (0: never)", "HessaStopRequest", stop_after, &stop_after, NULL));
   PetscOptionsEnd();
+  PetscCheck(stop_after >= 0, op->comm, HESSA_ERR_ARG, "-hessa_stop_after_products %" PetscInt_FMT ": must be >= 0", stop_after);
+  op->stop_after_products = stop_after;
   PetscCall(HessaOperatorSetCurvature(op, (HessaCurvature)c));
   PetscCall(HessaOperatorSetSubset(op, subset));
   PetscFunctionReturn(0);
@@ -306,6 +310,8 @@ PetscErrorCode HessaOperatorApplyBlock(HessaOperator op, PetscInt b, Vec X[], Ve
   }
   PetscCall(PetscLogEventEnd(HESSA_EVENT_PRODUCT, 0, 0, 0, 0));
   op->n_products += b;
+  /* every rank counts the same products, so the hook stops all ranks at the same safe point */
+  if (op->stop_after_products > 0 && op->n_products >= op->stop_after_products) HessaStopRequest();
   op->comm_seconds += tc;
   op->product_seconds += MPI_Wtime() - t0;
   PetscFunctionReturn(0);

@@ -26,6 +26,7 @@ PetscErrorCode HessaDensitySettingsDefault(HessaDensitySettings *s)
   s->steps      = 80;
   s->seed       = 1;
   s->block      = PETSC_TRUE;
+  s->block_size = 0;
   s->n_grid     = 1000;
   s->smoothing  = HESSA_SMOOTHING_RELATIVE;
   s->sigma      = 0;
@@ -48,6 +49,7 @@ PetscErrorCode HessaDensitySettingsSetFromOptions(MPI_Comm comm, HessaDensitySet
   PetscCall(PetscOptionsInt("-hessa_slq_steps", "Lanczos steps m per probe (m <= n)", "HessaSpectrumDensity", s->steps, &s->steps, NULL));
   PetscCall(PetscOptionsInt("-hessa_slq_seed", "seed of the probe vectors", "HessaSpectrumDensity", seed, &seed, NULL));
   PetscCall(PetscOptionsBool("-hessa_slq_block", "advance all probes together with block products", "HessaSpectrumDensity", s->block, &s->block, NULL));
+  PetscCall(PetscOptionsInt("-hessa_slq_block_size", "block mode: probes per group (0: all); a graceful stop keeps only finished groups", "HessaSpectrumDensityContinue", s->block_size, &s->block_size, NULL));
   PetscCall(PetscOptionsInt("-hessa_slq_grid", "grid points of the smoothed density", "HessaDensitySmooth", s->n_grid, &s->n_grid, NULL));
   PetscCall(PetscOptionsEnum("-hessa_slq_smoothing", "Gaussian width: relative to the node range, or PyHessian's variance 1e-5 max(1, range)", "HessaDensitySmooth", smoothings, sm, &sm, NULL));
   PetscCall(PetscOptionsReal("-hessa_slq_sigma", "absolute Gaussian width (> 0 overrides -hessa_slq_smoothing)", "HessaDensitySmooth", s->sigma, &s->sigma, NULL));
@@ -55,6 +57,7 @@ PetscErrorCode HessaDensitySettingsSetFromOptions(MPI_Comm comm, HessaDensitySet
   PetscCall(PetscOptionsReal("-hessa_slq_zero_width", "|lambda| <= width counts as near zero (<= 0: 1e-3 max|node|)", "HessaSpectrumDensity", s->zero_width, &s->zero_width, NULL));
   PetscOptionsEnd();
   PetscCheck(seed >= 0, comm, HESSA_ERR_ARG, "-hessa_slq_seed %" PetscInt_FMT ": the seed must be >= 0", seed);
+  PetscCheck(s->block_size >= 0, comm, HESSA_ERR_ARG, "-hessa_slq_block_size %" PetscInt_FMT ": must be >= 0 (0: all probes in one group)", s->block_size);
   PetscCheck(s->n_grid >= 2, comm, HESSA_ERR_ARG, "-hessa_slq_grid %" PetscInt_FMT ": need at least 2 grid points", s->n_grid);
   PetscCheck(s->sigma_rel > 0, comm, HESSA_ERR_ARG, "-hessa_slq_sigma_rel %g: must be > 0", (double)s->sigma_rel);
   s->seed      = (uint64_t)seed;
@@ -148,12 +151,21 @@ static PetscErrorCode GaussQuadrature(PetscInt s, const double *alpha, const dou
   PetscFunctionReturn(0);
 }
 
-/* Run the Lanczos recurrences of all probes and store each tridiagonal in out: block mode
- * advances every unfinished probe with one block product per step; probe mode runs each
- * probe to the end in turn (and holds only its basis). */
-static PetscErrorCode RunLanczos(HessaOperator op, const HessaDensitySettings *s, HessaDensity *out)
+/* Probes per group: block mode advances a group together, probe mode one probe at a time. */
+static PetscInt DensityGroup(const HessaDensitySettings *s)
 {
-  PetscInt      nv = s->probes, m = s->steps, group = s->block ? nv : 1;
+  if (!s->block) return 1;
+  return s->block_size > 0 ? PetscMin(s->block_size, s->probes) : s->probes;
+}
+
+/* Run the Lanczos recurrences of probes [probes_done, nv) and store each tridiagonal in out:
+ * block mode advances every unfinished probe of a group with one block product per step;
+ * probe mode runs each probe to the end in turn (and holds only its basis). With stoppable,
+ * the ranks agree after every step (no product in flight) whether to stop; a stop discards
+ * the group in progress, since its vectors are too large to keep. */
+static PetscErrorCode RunLanczos(HessaOperator op, const HessaDensitySettings *s, PetscBool stoppable, HessaDensity *out)
+{
+  PetscInt      nv = s->probes, m = s->steps, group = DensityGroup(s);
   Vec          *Q, *W;
   double       *h;
   Probe        *pr;
@@ -163,8 +175,8 @@ static PetscErrorCode RunLanczos(HessaOperator op, const HessaDensitySettings *s
   PetscFunctionBegin;
   PetscCall(PetscMalloc4(group, &Q, group, &W, m + 1, &h, group, &pr));
   HessaProgressStart(&prog, "slq", op);
-  for (PetscInt first = 0; first < nv; first += group) {
-    PetscInt last = PetscMin(first + group, nv);
+  for (PetscInt first = out->probes_done; first < nv && !out->stopped; first += group) {
+    PetscInt last = PetscMin(first + group, nv), all_done = 1;
     for (PetscInt p = first; p < last; p++) PetscCall(ProbeCreate(op, s, p, out->alpha + (size_t)p * m, out->beta + (size_t)p * m, &pr[p - first]));
     for (;;) {
       PetscInt b = 0;
@@ -183,13 +195,37 @@ static PetscErrorCode RunLanczos(HessaOperator op, const HessaDensitySettings *s
       }
       PetscCall(PetscSNPrintf(what, sizeof what, "probes %" PetscInt_FMT "-%" PetscInt_FMT " of %" PetscInt_FMT ", step %" PetscInt_FMT "/%" PetscInt_FMT, first + 1, last, nv, pr[0].j, m));
       PetscCall(HessaProgressUpdate(&prog, op, ((double)first + (double)pr[0].j / m * (double)(last - first)) / nv, what));
+      if (stoppable) PetscCall(HessaStopAgree(op->comm, &out->stopped));
+      if (out->stopped) break;
     }
     for (PetscInt p = first; p < last; p++) {
+      if (!pr[p - first].done) all_done = 0;
       out->probe_steps[p] = pr[p - first].j;
       PetscCall(ProbeDestroy(&pr[p - first]));
     }
+    /* a group whose last step was the one before the stop is finished all the same */
+    if (all_done) out->probes_done = last;
   }
+  if (out->probes_done == nv) out->stopped = PETSC_FALSE; /* nothing left: the next phase stops */
   PetscCall(PetscFree4(Q, W, h, pr));
+  PetscFunctionReturn(0);
+}
+
+/* HessaDensityAllocate - collective on comm (checks: probes >= 1, 1 <= steps <= n_op).
+ * Output: out with room for every probe and nothing finished. */
+PetscErrorCode HessaDensityAllocate(MPI_Comm comm, const HessaDensitySettings *s, PetscInt n_op, HessaDensity *out)
+{
+  PetscInt nv = s->probes, m = s->steps;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(out, sizeof *out));
+  PetscCheck(nv >= 1, comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " probe vectors requested (-hessa_slq_probes); need at least 1", nv);
+  PetscCheck(m >= 1, comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " Lanczos steps requested (-hessa_slq_steps); need at least 1", m);
+  PetscCheck(m <= n_op, comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " Lanczos steps requested (-hessa_slq_steps) but the operator has only n = %" PetscInt_FMT " (need steps <= n)", m, n_op);
+  out->probes = nv;
+  out->steps  = m;
+  out->seed   = s->seed;
+  PetscCall(PetscCalloc5(nv, &out->probe_steps, (size_t)nv * m, &out->alpha, (size_t)nv * m, &out->beta, (size_t)nv * m, &out->nodes, (size_t)nv * m, &out->weights));
   PetscFunctionReturn(0);
 }
 
@@ -198,26 +234,33 @@ static PetscErrorCode RunLanczos(HessaOperator op, const HessaDensitySettings *s
  * Output: out (free with HessaDensityDestroy). Reads no options. */
 PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDensitySettings *s, HessaDensity *out)
 {
+  PetscFunctionBegin;
+  PetscCall(HessaDensityAllocate(op->comm, s, op->n_op, out));
+  PetscCall(HessaSpectrumDensityContinue(op, s, PETSC_FALSE, out));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSpectrumDensityContinue - SLQ for the probes not finished in out (see spectrum.h).
+ * Collective on op->comm. */
+PetscErrorCode HessaSpectrumDensityContinue(HessaOperator op, const HessaDensitySettings *s, PetscBool stoppable, HessaDensity *out)
+{
   PetscInt   nv = s->probes, m = s->steps;
   PetscInt64 products0 = op->n_products;
   double     t0 = MPI_Wtime(), width = s->zero_width, maxabs = 0;
   double    *neg, *pos, *zero;
 
   PetscFunctionBegin;
-  PetscCall(PetscMemzero(out, sizeof *out));
-  PetscCheck(nv >= 1, op->comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " probe vectors requested (-hessa_slq_probes); need at least 1", nv);
-  PetscCheck(m >= 1, op->comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " Lanczos steps requested (-hessa_slq_steps); need at least 1", m);
-  PetscCheck(m <= op->n_op, op->comm, HESSA_ERR_ARG, "density: %" PetscInt_FMT " Lanczos steps requested (-hessa_slq_steps) but the operator has only n = %" PetscInt_FMT " (need steps <= n)", m, op->n_op);
-  out->probes = nv;
-  out->steps  = m;
-  out->seed   = s->seed;
-  PetscCall(PetscCalloc5(nv, &out->probe_steps, (size_t)nv * m, &out->alpha, (size_t)nv * m, &out->beta, (size_t)nv * m, &out->nodes, (size_t)nv * m, &out->weights));
-  PetscCall(RunLanczos(op, s, out));
+  PetscCheck(out->probes == nv && out->steps == m, op->comm, PETSC_ERR_ARG_INCOMP, "density: continuing %" PetscInt_FMT " probes x %" PetscInt_FMT " steps with settings of %" PetscInt_FMT " x %" PetscInt_FMT, out->probes, out->steps, nv, m);
+  out->stopped = PETSC_FALSE;
+  PetscCall(RunLanczos(op, s, stoppable, out));
   /* every rank must hold the same tridiagonals: take rank 0's (reductions may differ in the
      last bit between ranks on some MPI implementations) */
   PetscCallMPI(MPI_Bcast(out->alpha, (int)(nv * m), MPI_DOUBLE, 0, op->comm));
   PetscCallMPI(MPI_Bcast(out->beta, (int)(nv * m), MPI_DOUBLE, 0, op->comm));
   PetscCallMPI(MPI_Bcast(out->probe_steps, (int)nv, MPIU_INT, 0, op->comm));
+  out->products = op->n_products - products0;
+  out->seconds  = MPI_Wtime() - t0;
+  if (out->stopped) nv = out->probes_done; /* quadrature of the finished probes only */
   for (PetscInt p = 0; p < nv; p++) {
     PetscInt sp = out->probe_steps[p];
     double  *x = out->nodes + (size_t)p * m, *w = out->weights + (size_t)p * m;
@@ -225,6 +268,7 @@ PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDen
     for (PetscInt i = sp; i < m; i++) x[i] = x[0]; /* padding: weight 0 at a node inside the range */
     for (PetscInt i = 0; i < sp; i++) maxabs = PetscMax(maxabs, PetscAbsReal(x[i]));
   }
+  if (out->stopped) PetscFunctionReturn(0);
   /* per-probe fractions, then mean and standard error across probes */
   if (width <= 0) width = 1e-3 * maxabs;
   PetscCall(PetscMalloc3(nv, &neg, nv, &pos, nv, &zero));
@@ -246,7 +290,6 @@ PetscErrorCode HessaSpectrumDensityWithSettings(HessaOperator op, const HessaDen
   out->near_zero_width = width;
   PetscCall(PetscFree3(neg, pos, zero));
   PetscCall(HessaDensitySmooth(out, s));
-  out->products = op->n_products - products0;
   out->seconds  = MPI_Wtime() - t0;
   PetscFunctionReturn(0);
 }

@@ -8,9 +8,11 @@
 
 #define TRACE_BLOCK 16 /* probes per block product */
 
-/* z_i^T H z_i for i < count, probes from streams HESSA_STREAM_TRACE + first + i; when Q is
- * given each probe is first deflated: z <- (I - Q Q^T) z. */
-static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt count, uint64_t seed, BV Q, double *q, HessaProgress *prog)
+/* z_i^T H z_i for *done <= i < count, probes from streams HESSA_STREAM_TRACE + i; when Q is
+ * given each probe is first deflated: z <- (I - Q Q^T) z. Blocks start at multiples of
+ * TRACE_BLOCK counted from 0, so a resumed run forms the same blocks. With stoppable the
+ * ranks agree after every block whether to stop (*stopped); *done counts finished forms. */
+static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt count, uint64_t seed, BV Q, double *q, PetscInt *done, PetscBool stoppable, PetscBool *stopped, HessaProgress *prog)
 {
   Vec      Z[TRACE_BLOCK], HZ[TRACE_BLOCK];
   double  *h;
@@ -23,11 +25,11 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
     PetscCall(HessaOperatorCreateVec(op, &Z[j]));
     PetscCall(VecDuplicate(Z[j], &HZ[j]));
   }
-  for (PetscInt i0 = 0; i0 < count; i0 += TRACE_BLOCK) {
+  for (PetscInt i0 = *done; i0 < count; i0 += TRACE_BLOCK) {
     PetscInt b = PetscMin(TRACE_BLOCK, count - i0);
     char     what[96];
     for (PetscInt j = 0; j < b; j++) {
-      PetscCall(HessaVecSetRandom(Z[j], HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(first + i0 + j)));
+      PetscCall(HessaVecSetRandom(Z[j], HESSA_RANDOM_RADEMACHER, seed, HESSA_STREAM_TRACE + (uint64_t)(i0 + j)));
       if (nq > 0) PetscCall(BVOrthogonalizeVec(Q, Z[j], h, NULL, NULL));
     }
     PetscCall(HessaOperatorApplyBlock(op, b, Z, HZ));
@@ -38,6 +40,9 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
       PetscCall(PetscSNPrintf(what, sizeof what, "probe %" PetscInt_FMT "/%" PetscInt_FMT ", mean z'Hz %.6g", i0 + b, count, sum / (double)(i0 + b)));
     }
     PetscCall(HessaProgressUpdate(prog, op, (double)(i0 + b) / count, what));
+    *done = i0 + b;
+    if (stoppable && *done < count) PetscCall(HessaStopAgree(op->comm, stopped));
+    if (*stopped) break;
   }
   for (PetscInt j = 0; j < TRACE_BLOCK; j++) {
     PetscCall(VecDestroy(&Z[j]));
@@ -50,15 +55,15 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt first, PetscInt 
 /* Hutch++ with k = samples / 3: Q = orth(H S) for k probes S (columns that add nothing
  * new, e.g. when k exceeds the rank of H or n, are dropped: r <= k columns remain);
  * tr(Q^T H Q) with r products; Hutchinson with k deflated probes. */
-static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t seed, HessaTrace *out, HessaProgress *prog)
+static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscBool stoppable, HessaTrace *out, HessaProgress *prog)
 {
-  PetscInt k = samples / 3, r = 0;
+  PetscInt samples = out->samples, k = out->n_q, r = 0;
+  uint64_t seed    = out->seed;
   BV       Q;
   Vec      tmpl, s, hs, *HQ, *Qv;
-  double  *q, low_rank = 0, mean, se;
+  double   low_rank = 0, mean, se;
 
   PetscFunctionBegin;
-  PetscCheck(k >= 1, op->comm, HESSA_ERR_ARG, "Hutch++ needs at least 3 products (-hessa_trace_samples), got %" PetscInt_FMT, samples);
   PetscCall(HessaOperatorCreateVec(op, &tmpl));
   PetscCall(VecDuplicate(tmpl, &s));
   PetscCall(VecDuplicate(tmpl, &hs));
@@ -77,10 +82,13 @@ static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t
     PetscCall(BVSetActiveColumns(Q, 0, r + 1));
     PetscCall(BVOrthonormalizeColumn(Q, r, PETSC_TRUE, &after, &lindep));
     if (!lindep && after > 1e-10 * before) r++; /* else: nothing new, the column is overwritten next */
+    /* a stop here loses only the sketch, which a resumed run recomputes anyway */
+    if (stoppable) PetscCall(HessaStopAgree(op->comm, &out->stopped));
+    if (out->stopped) break;
   }
   PetscCall(BVSetActiveColumns(Q, 0, r));
-  /* exact part: tr(Q^T H Q) */
-  if (r > 0) {
+  /* exact part: tr(Q^T H Q), unless a stopped run already finished it */
+  if (!out->stopped && !out->low_rank_done && r > 0) {
     PetscCall(VecDuplicateVecs(tmpl, r, &HQ));
     PetscCall(VecDuplicateVecs(tmpl, r, &Qv));
     for (PetscInt i = 0; i < r; i++) PetscCall(BVCopyVec(Q, i, Qv[i]));
@@ -93,17 +101,66 @@ static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t
     PetscCall(VecDestroyVecs(r, &Qv));
     PetscCall(VecDestroyVecs(r, &HQ));
   }
+  if (!out->stopped && !out->low_rank_done) {
+    out->low_rank      = low_rank;
+    out->low_rank_done = PETSC_TRUE;
+    if (stoppable) PetscCall(HessaStopAgree(op->comm, &out->stopped));
+  }
   /* residual part: Hutchinson on (I - QQ^T) H (I - QQ^T) */
-  PetscCall(PetscMalloc1(k, &q));
-  PetscCall(QuadraticForms(op, 0, k, seed, Q, q, prog));
-  HessaMeanSE(k, q, &mean, &se);
-  out->estimate       = low_rank + mean;
-  out->standard_error = se;
-  PetscCall(PetscFree(q));
+  if (!out->stopped) PetscCall(QuadraticForms(op, k, seed, Q, out->q, &out->done, stoppable, &out->stopped, prog));
+  if (!out->stopped) {
+    HessaMeanSE(k, out->q, &mean, &se);
+    out->estimate       = out->low_rank + mean;
+    out->standard_error = se;
+  }
   PetscCall(BVDestroy(&Q));
   PetscCall(VecDestroy(&s));
   PetscCall(VecDestroy(&hs));
   PetscCall(VecDestroy(&tmpl));
+  PetscFunctionReturn(0);
+}
+
+/* HessaTraceAllocate - collective on comm (checks samples). Output: out, nothing done. */
+PetscErrorCode HessaTraceAllocate(MPI_Comm comm, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscMemzero(out, sizeof *out));
+  PetscCheck(samples >= 1, comm, HESSA_ERR_ARG, "trace: %" PetscInt_FMT " samples requested (-hessa_trace_samples); need at least 1", samples);
+  PetscCheck(method != HESSA_TRACE_HUTCHPP || samples >= 3, comm, HESSA_ERR_ARG, "Hutch++ needs at least 3 products (-hessa_trace_samples), got %" PetscInt_FMT, samples);
+  out->method  = method;
+  out->samples = samples;
+  out->seed    = seed;
+  out->n_q     = method == HESSA_TRACE_HUTCHPP ? samples / 3 : samples;
+  PetscCall(PetscCalloc1(out->n_q, &out->q));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaTraceDestroy(HessaTrace *t)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(t->q));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSpectrumTraceContinue - the unfinished part of a trace estimate (see spectrum.h).
+ * Collective on op->comm. */
+PetscErrorCode HessaSpectrumTraceContinue(HessaOperator op, PetscBool stoppable, HessaTrace *out)
+{
+  PetscInt64    products0 = op->n_products;
+  double        t0        = MPI_Wtime();
+  HessaProgress prog;
+
+  PetscFunctionBegin;
+  out->stopped = PETSC_FALSE;
+  HessaProgressStart(&prog, out->method == HESSA_TRACE_HUTCHPP ? "trace (Hutch++)" : "trace (Hutchinson)", op);
+  if (out->method == HESSA_TRACE_HUTCHPP)
+    PetscCall(HutchPlusPlus(op, stoppable, out, &prog));
+  else {
+    PetscCall(QuadraticForms(op, out->samples, out->seed, NULL, out->q, &out->done, stoppable, &out->stopped, &prog));
+    if (!out->stopped) HessaMeanSE(out->samples, out->q, &out->estimate, &out->standard_error);
+  }
+  out->products = op->n_products - products0;
+  out->seconds  = MPI_Wtime() - t0;
   PetscFunctionReturn(0);
 }
 
@@ -112,26 +169,9 @@ static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscInt samples, uint64_t
  * Output: out (estimate, standard error across probes, products, seconds). No options. */
 PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out)
 {
-  PetscInt64    products0 = op->n_products;
-  double        t0        = MPI_Wtime();
-  HessaProgress prog;
-
   PetscFunctionBegin;
-  PetscCall(PetscMemzero(out, sizeof *out));
-  PetscCheck(samples >= 1, op->comm, HESSA_ERR_ARG, "trace: %" PetscInt_FMT " samples requested (-hessa_trace_samples); need at least 1", samples);
-  out->method  = method;
-  out->samples = samples;
-  HessaProgressStart(&prog, method == HESSA_TRACE_HUTCHPP ? "trace (Hutch++)" : "trace (Hutchinson)", op);
-  if (method == HESSA_TRACE_HUTCHPP)
-    PetscCall(HutchPlusPlus(op, samples, seed, out, &prog));
-  else {
-    double *q;
-    PetscCall(PetscMalloc1(samples, &q));
-    PetscCall(QuadraticForms(op, 0, samples, seed, NULL, q, &prog));
-    HessaMeanSE(samples, q, &out->estimate, &out->standard_error);
-    PetscCall(PetscFree(q));
-  }
-  out->products = op->n_products - products0;
-  out->seconds  = MPI_Wtime() - t0;
+  PetscCall(HessaTraceAllocate(op->comm, method, samples, seed, out));
+  PetscCall(HessaSpectrumTraceContinue(op, PETSC_FALSE, out));
+  PetscCall(HessaTraceDestroy(out));
   PetscFunctionReturn(0);
 }

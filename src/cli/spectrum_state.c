@@ -1,0 +1,368 @@
+/* hessa spectrum's resumable state and output files. Numbers in the state are C99 hex
+ * floats (%a): they read back bit for bit, which a resumed run needs to end with exactly
+ * the numbers of an uninterrupted one. Only rank 0 touches files; faults travel through
+ * HessaStatus + HessaSyncError so every rank ends with the same message. */
+#include "spectrum_state.h"
+#include <hessa/report.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *trace_names[2] = {"hutchinson", "hutchpp"};
+
+/* Is trace method i (0 Hutchinson, 1 Hutch++) part of the run? */
+static PetscBool TraceOn(const HessaSpectrumKey *key, int i) { return key->trace && (key->trace_method == 2 || key->trace_method == i) ? PETSC_TRUE : PETSC_FALSE; }
+
+static void PutReals(FILE *f, const char *key, PetscInt n, const double *x)
+{
+  fprintf(f, "%s", key);
+  for (PetscInt i = 0; i < n; i++) fprintf(f, " %a", x[i]);
+  fprintf(f, "\n");
+}
+
+/* Rank 0: the state as text (free with free()). */
+static char *StateText(const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2])
+{
+  char    *buf = NULL;
+  size_t   len = 0;
+  FILE    *f   = open_memstream(&buf, &len);
+  PetscInt done = key->density ? d->probes_done : 0;
+
+  if (!f) return NULL;
+  fprintf(f, "hessa-spectrum-state 1\nmodel %s\nn_op %" PetscInt_FMT "\n", key->model, key->n_op);
+  fprintf(f, "density %d probes %" PetscInt_FMT " steps %" PetscInt_FMT " group %" PetscInt_FMT " seed %" PetscInt_FMT "\n", (int)key->density, key->probes, key->steps, key->group, key->seed);
+  fprintf(f, "trace %d method %" PetscInt_FMT " samples %" PetscInt_FMT " seed %" PetscInt_FMT "\n", (int)key->trace, key->trace_method, key->trace_samples, key->trace_seed);
+  fprintf(f, "probes_done %" PetscInt_FMT "\nprobe_steps", done);
+  for (PetscInt p = 0; p < done; p++) fprintf(f, " %" PetscInt_FMT, d->probe_steps[p]);
+  fprintf(f, "\n");
+  PutReals(f, "alpha", done * key->steps, done ? d->alpha : NULL);
+  PutReals(f, "beta", done * key->steps, done ? d->beta : NULL);
+  for (int i = 0; i < 2; i++) {
+    PetscBool on = TraceOn(key, i);
+    fprintf(f, "%s_done %" PetscInt_FMT " low_rank_done %d low_rank %a\n", trace_names[i], on ? t[i].done : 0, on ? (int)t[i].low_rank_done : 0, on ? t[i].low_rank : 0.0);
+    PutReals(f, "q", on ? t[i].done : 0, on ? t[i].q : NULL);
+  }
+  fprintf(f, "end\n");
+  fclose(f);
+  return buf;
+}
+
+PetscErrorCode HessaSpectrumStateWrite(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2])
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  char        path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    char *text = StateText(key, d, t);
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, HESSA_SPECTRUM_STATE_FILE));
+    if (!text) HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
+    else PetscCall(HessaWriteFileAtomic(path, text, &st));
+    free(text);
+  }
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* ---- reading: a cursor over the text; the first fault is recorded in st ---- */
+typedef struct {
+  char        *p;
+  const char  *path;
+  HessaStatus *st;
+} Parser;
+
+static char *Token(Parser *ps)
+{
+  char *s;
+  while (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\t' || *ps->p == '\r') ps->p++;
+  if (!*ps->p) return NULL;
+  s = ps->p;
+  while (*ps->p && *ps->p != ' ' && *ps->p != '\n' && *ps->p != '\t' && *ps->p != '\r') ps->p++;
+  if (*ps->p) *ps->p++ = 0;
+  return s;
+}
+
+static void Key(Parser *ps, const char *key)
+{
+  char *tok;
+  if (ps->st->code) return;
+  tok = Token(ps);
+  if (!tok || strcmp(tok, key)) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected '%s', found '%.40s'", ps->path, key, tok ? tok : "end of file");
+}
+
+static void Int(Parser *ps, const char *what, PetscInt lo, PetscInt hi, PetscInt *v)
+{
+  char *tok, *end;
+  long  x;
+  if (ps->st->code) return;
+  tok = Token(ps);
+  x   = tok ? strtol(tok, &end, 10) : 0;
+  if (!tok || *end || x < lo || x > hi) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %s, an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "], found '%.40s'", ps->path, what, lo, hi, tok ? tok : "end of file");
+  else *v = (PetscInt)x;
+}
+
+static void Reals(Parser *ps, const char *what, PetscInt n, double *x)
+{
+  Key(ps, what);
+  for (PetscInt i = 0; i < n && !ps->st->code; i++) {
+    char *tok = Token(ps), *end = NULL;
+    x[i]      = tok ? strtod(tok, &end) : 0;
+    if (!tok || *end || PetscIsInfOrNanReal(x[i])) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %" PetscInt_FMT " finite numbers after '%s', found '%.40s' at %" PetscInt_FMT, ps->path, n, what, tok ? tok : "end of file", i);
+  }
+}
+
+/* key value, where value must equal this run's: a different run cannot be resumed */
+static void Match(Parser *ps, const char *key, PetscInt expected, const char *option)
+{
+  PetscInt found = -1;
+  Key(ps, key);
+  Int(ps, key, PETSC_MIN_INT, PETSC_MAX_INT, &found);
+  if (!ps->st->code && found != expected)
+    HessaStatusSet(ps->st, HESSA_ERR_ARG, "resume state '%s': the stopped run had %s %" PetscInt_FMT ", this run has %" PetscInt_FMT " (%s): resume with the options of the stopped run, or start afresh without -resume", ps->path, key, found, expected, option);
+}
+
+static void ParseState(Parser *ps, const HessaSpectrumKey *key, HessaDensity *d, HessaTrace t[2])
+{
+  PetscInt m = key->steps, done = 0, version = 0;
+  char    *line;
+
+  Key(ps, "hessa-spectrum-state");
+  Int(ps, "the format version", 1, 1, &version);
+  Key(ps, "model");
+  if (ps->st->code) return;
+  line = ps->p + (*ps->p == ' ');
+  ps->p = strchr(line, '\n');
+  if (!ps->p) {
+    HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: the model line has no end", ps->path);
+    return;
+  }
+  *ps->p++ = 0;
+  if (strcmp(line, key->model)) {
+    HessaStatusSet(ps->st, HESSA_ERR_ARG, "resume state '%s': the stopped run had the model '%.200s', this run has '%.200s': resume with the same model options", ps->path, line, key->model);
+    return;
+  }
+  Match(ps, "n_op", key->n_op, "operator size");
+  Match(ps, "density", key->density, "-hessa_spectrum_density");
+  Match(ps, "probes", key->probes, "-hessa_slq_probes");
+  Match(ps, "steps", key->steps, "-hessa_slq_steps");
+  Match(ps, "group", key->group, "-hessa_slq_block / -hessa_slq_block_size");
+  Match(ps, "seed", key->seed, "-hessa_slq_seed");
+  Match(ps, "trace", key->trace, "-hessa_spectrum_trace");
+  Match(ps, "method", key->trace_method, "-hessa_trace_method");
+  Match(ps, "samples", key->trace_samples, "-hessa_trace_samples");
+  Match(ps, "seed", key->trace_seed, "-hessa_trace_seed");
+  Key(ps, "probes_done");
+  Int(ps, "the number of finished probes", 0, key->density ? key->probes : 0, &done);
+  if (!ps->st->code && done % key->group && done != key->probes) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: %" PetscInt_FMT " finished probes is not a whole number of groups of %" PetscInt_FMT, ps->path, done, key->group);
+  Key(ps, "probe_steps");
+  for (PetscInt p = 0; p < done; p++) Int(ps, "the steps of a finished probe", 1, m, &d->probe_steps[p]);
+  Reals(ps, "alpha", done * m, done ? d->alpha : NULL);
+  Reals(ps, "beta", done * m, done ? d->beta : NULL);
+  if (key->density) d->probes_done = done;
+  for (int i = 0; i < 2; i++) {
+    char     name[32];
+    PetscInt n = 0, lr = 0, nq = TraceOn(key, i) ? t[i].n_q : 0;
+    double   low_rank = 0;
+    snprintf(name, sizeof name, "%s_done", trace_names[i]);
+    Key(ps, name);
+    Int(ps, name, 0, nq, &n);
+    Key(ps, "low_rank_done");
+    Int(ps, "low_rank_done (0 or 1)", 0, nq ? 1 : 0, &lr);
+    Key(ps, "low_rank");
+    if (!ps->st->code) {
+      char *tok = Token(ps), *end = NULL;
+      low_rank  = tok ? strtod(tok, &end) : 0;
+      if (!tok || *end || PetscIsInfOrNanReal(low_rank)) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected a number after low_rank, found '%.40s'", ps->path, tok ? tok : "end of file");
+    }
+    Reals(ps, "q", n, n ? t[i].q : NULL);
+    if (nq) {
+      t[i].done          = n;
+      t[i].low_rank_done = lr ? PETSC_TRUE : PETSC_FALSE;
+      t[i].low_rank      = low_rank;
+    }
+  }
+  Key(ps, "end");
+}
+
+PetscErrorCode HessaSpectrumStateRead(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, HessaDensity *d, HessaTrace t[2])
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  char        path[PETSC_MAX_PATH_LEN];
+  int         ints[5] = {0, 0, 0, 0, 0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, HESSA_SPECTRUM_STATE_FILE));
+  if (rank == 0) {
+    FILE *f = fopen(path, "rb");
+    char *text;
+    long  len = -1;
+    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "-resume: cannot open the resume state '%s': %s (expected the state a stopped hessa spectrum wrote into its -hessa_spectrum_output folder; without a state, run without -resume)", path, strerror(errno));
+    else {
+      if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+      rewind(f);
+      PetscCall(PetscMalloc1(len > 0 ? len + 1 : 1, &text));
+      if (len <= 0 || fread(text, 1, (size_t)len, f) != (size_t)len) HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected the state text, found an empty or unreadable file", path);
+      else {
+        Parser ps = {text, path, &st};
+        text[len] = 0;
+        ParseState(&ps, key, d, t);
+      }
+      PetscCall(PetscFree(text));
+      fclose(f);
+    }
+  }
+  PetscCall(HessaSyncError(comm, &st));
+  /* every rank continues from rank 0's copy */
+  if (key->density) {
+    PetscCallMPI(MPI_Bcast(&d->probes_done, 1, MPIU_INT, 0, comm));
+    PetscCallMPI(MPI_Bcast(d->probe_steps, (int)key->probes, MPIU_INT, 0, comm));
+    PetscCallMPI(MPI_Bcast(d->alpha, (int)(key->probes * key->steps), MPI_DOUBLE, 0, comm));
+    PetscCallMPI(MPI_Bcast(d->beta, (int)(key->probes * key->steps), MPI_DOUBLE, 0, comm));
+  }
+  for (int i = 0; i < 2; i++) {
+    if (!TraceOn(key, i)) continue;
+    ints[0] = (int)t[i].done;
+    ints[1] = (int)t[i].low_rank_done;
+    PetscCallMPI(MPI_Bcast(ints, 2, MPI_INT, 0, comm));
+    t[i].done          = ints[0];
+    t[i].low_rank_done = ints[1] ? PETSC_TRUE : PETSC_FALSE;
+    PetscCallMPI(MPI_Bcast(&t[i].low_rank, 1, MPI_DOUBLE, 0, comm));
+    PetscCallMPI(MPI_Bcast(t[i].q, (int)t[i].n_q, MPI_DOUBLE, 0, comm));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaSpectrumStateRemove(MPI_Comm comm, const char folder[])
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  char        path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, HESSA_SPECTRUM_STATE_FILE));
+  /* a leftover state would let a later -resume skip work of a different, finished run */
+  if (rank == 0 && remove(path) != 0 && errno != ENOENT) HessaStatusSet(&st, PETSC_ERR_FILE_WRITE, "resume state '%s': cannot remove it after the run completed: %s", path, strerror(errno));
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* ---- output files ---- */
+static PetscErrorCode WriteText(const char folder[], const char name[], char *text, HessaStatus *st)
+{
+  char path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, name));
+  if (!text) HessaStatusSet(st, PETSC_ERR_MEM, "report file '%s': out of memory", path);
+  else PetscCall(HessaWriteFileAtomic(path, text, st));
+  free(text);
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0: the report document; "missing" lists what a partial run has not computed. */
+static cJSON *ReportDoc(const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products)
+{
+  cJSON *doc = cJSON_CreateObject(), *missing = cJSON_CreateArray(), *traces = cJSON_CreateArray();
+  char   msg[160];
+
+  cJSON_AddStringToObject(doc, "command", "spectrum");
+  cJSON_AddStringToObject(doc, "hessa_version", HESSA_VERSION);
+  cJSON_AddBoolToObject(doc, "partial", partial);
+  cJSON_AddStringToObject(doc, "model", key->model);
+  cJSON_AddNumberToObject(doc, "n", (double)key->n_op);
+  cJSON_AddNumberToObject(doc, "products", (double)products);
+  if (key->density) {
+    cJSON *o = cJSON_AddObjectToObject(doc, "density");
+    cJSON_AddNumberToObject(o, "probes", (double)d->probes);
+    cJSON_AddNumberToObject(o, "probes_done", (double)d->probes_done);
+    cJSON_AddNumberToObject(o, "steps", (double)d->steps);
+    cJSON_AddNumberToObject(o, "seed", (double)d->seed);
+    if (d->probes_done == d->probes && d->density) {
+      cJSON_AddNumberToObject(o, "negative_fraction", d->negative_fraction);
+      cJSON_AddNumberToObject(o, "positive_fraction", d->positive_fraction);
+      cJSON_AddNumberToObject(o, "near_zero_fraction", d->near_zero_fraction);
+      cJSON_AddNumberToObject(o, "sigma", d->sigma);
+      cJSON_AddStringToObject(o, "grid_file", "density.csv");
+    } else {
+      snprintf(msg, sizeof msg, "density: probes %d-%d of %d", (int)d->probes_done + 1, (int)d->probes, (int)d->probes);
+      cJSON_AddItemToArray(missing, cJSON_CreateString(msg));
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    cJSON *o;
+    if (!TraceOn(key, i)) continue;
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", trace_names[i]);
+    cJSON_AddNumberToObject(o, "samples", (double)t[i].samples);
+    cJSON_AddNumberToObject(o, "probes_done", (double)t[i].done);
+    if (t[i].done == t[i].n_q && (i == 0 || t[i].low_rank_done) && !partial) {
+      cJSON_AddNumberToObject(o, "estimate", t[i].estimate);
+      cJSON_AddNumberToObject(o, "standard_error", t[i].standard_error);
+    } else {
+      snprintf(msg, sizeof msg, "trace (%s): %d of %d probes%s", trace_names[i], (int)t[i].done, (int)t[i].n_q, i == 1 && !t[i].low_rank_done ? ", low-rank part" : "");
+      cJSON_AddItemToArray(missing, cJSON_CreateString(msg));
+    }
+    cJSON_AddItemToArray(traces, o);
+  }
+  cJSON_AddItemToObject(doc, "trace", traces);
+  cJSON_AddItemToObject(doc, "missing", missing);
+  return doc;
+}
+
+static char *DensityCSV(const HessaDensity *d, PetscBool nodes)
+{
+  char  *buf = NULL;
+  size_t len = 0;
+  FILE  *f   = open_memstream(&buf, &len);
+
+  if (!f) return NULL;
+  if (nodes) {
+    fprintf(f, "probe,node,weight\n");
+    for (PetscInt p = 0; p < d->probes; p++)
+      for (PetscInt i = 0; i < d->probe_steps[p]; i++) fprintf(f, "%" PetscInt_FMT ",%.17g,%.17g\n", p, d->nodes[(size_t)p * d->steps + i], d->weights[(size_t)p * d->steps + i]);
+  } else {
+    fprintf(f, "lambda,density\n");
+    for (PetscInt g = 0; g < d->n_grid; g++) fprintf(f, "%.17g,%.17g\n", d->grid[g], d->density[g]);
+  }
+  fclose(f);
+  return buf;
+}
+
+PetscErrorCode HessaSpectrumWriteOutput(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    cJSON *doc = ReportDoc(key, d, t, partial, products);
+    PetscCall(WriteText(folder, "report.json", cJSON_Print(doc), &st));
+    cJSON_Delete(doc);
+    if (!partial && key->density) {
+      PetscCall(WriteText(folder, "density.csv", DensityCSV(d, PETSC_FALSE), &st));
+      PetscCall(WriteText(folder, "slq_nodes.csv", DensityCSV(d, PETSC_TRUE), &st));
+    }
+    if (!partial && key->trace) {
+      char  *buf = NULL;
+      size_t len = 0;
+      FILE  *f   = open_memstream(&buf, &len);
+      if (f) {
+        fprintf(f, "method,samples,estimate,standard_error\n");
+        for (int i = 0; i < 2; i++)
+          if (TraceOn(key, i)) fprintf(f, "%s,%" PetscInt_FMT ",%.17g,%.17g\n", trace_names[i], t[i].samples, t[i].estimate, t[i].standard_error);
+        fclose(f);
+      }
+      PetscCall(WriteText(folder, "trace.csv", f ? buf : NULL, &st));
+    }
+  }
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Graceful stop and -resume of `hessa spectrum` through the real executable.
+# usage: stop_resume.sh MODE MPIEXEC HESSA
+#   hook1 | hook2  stop with -hessa_stop_after_products at 1 or 2 ranks, in the density and in
+#                  the trace, resume until done: the results equal an uninterrupted run bitwise;
+#                  a resume with other options or a corrupt state fails with one clear message
+#   signal         SIGUSR1 to mpirun (Open MPI forwards it to the 2 ranks) during a ~7 s run:
+#                  exit 75, a partial report, and -resume completes it bitwise
+#   rankfail       kill -9 one of 3 ranks while it computes: every process is gone within 10 s,
+#                  mpirun exits non-zero with a message, no rank is left
+set -uo pipefail
+MODE=$1 MPIEXEC=$2 HESSA=$3
+W=$(mktemp -d /tmp/hessa-jobs-test.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$W"; }
+trap cleanup EXIT
+fail() { echo "FAIL ($MODE): $*"; exit 1; }
+cd "$W"
+t0=$(date +%s.%N)
+elapsed() { echo "$(date +%s.%N) - $t0" | bc; }
+same() { # same DIR_A DIR_B: every result file equal byte for byte (%.17g: bitwise)
+  for f in density.csv slq_nodes.csv trace.csv; do
+    [ -s "$1/$f" ] || fail "$1/$f missing"
+    cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from the uninterrupted $1/$f"
+  done
+  grep -q '"partial":[[:space:]]*false' "$2/report.json" || fail "$2/report.json is not complete"
+  [ ! -e "$2/spectrum.state" ] || fail "$2/spectrum.state left after the run completed"
+}
+run() { "$MPIEXEC" -n "$NP" --oversubscribe "$HESSA" spectrum $ARGS "$@"; }
+
+case $MODE in
+hook1 | hook2)
+  NP=${MODE#hook}
+  ARGS="-hessa_model quadratic -hessa_model_dim 300 -hessa_spectrum_density -hessa_spectrum_trace -hessa_slq_probes 6 -hessa_slq_steps 30 -hessa_slq_block_size 2 -hessa_trace_samples 48 -quiet"
+  run -hessa_spectrum_output full >/dev/null || fail "uninterrupted run failed"
+  # 70 products: inside the second SLQ group (60 + 10); the resumed runs stop again
+  # 70 products later: in the density, then in the Hutchinson trace, then finish
+  run -hessa_spectrum_output part -hessa_stop_after_products 70 >out 2>&1; rc=$?
+  [ $rc = 75 ] || { cat out; fail "stopped run: exit $rc, expected 75"; }
+  grep -q '"partial":[[:space:]]*true' part/report.json || fail "partial report not marked partial"
+  grep -q '"probes_done":[[:space:]]*2,' part/report.json || fail "expected 2 finished probes (one group) in the partial report"
+  grep -q 'density: probes 3-6 of 6' part/report.json || fail "partial report does not say what is missing"
+  # a resume with other options is refused with a message naming the file, expected and found
+  run -hessa_spectrum_output part -resume -hessa_slq_seed 2 >out 2>&1 && fail "resume with another seed accepted"
+  grep -q "hessa: error: resume state 'part/spectrum.state': the stopped run had seed 1, this run has 2" out || { cat out; fail "no clear mismatch message"; }
+  cp -r part corrupt && sed -i 's/^beta 0x1/beta x0x1/' corrupt/spectrum.state
+  run -hessa_spectrum_output corrupt -resume >out 2>&1 && fail "corrupt state accepted"
+  grep -q "hessa: error: resume state 'corrupt/spectrum.state': corrupt: expected 60 finite numbers after 'beta'" out || { cat out; fail "no clear corrupt-state message"; }
+  stops=1
+  for i in 1 2 3 4 5 6; do
+    run -hessa_spectrum_output part -resume -hessa_stop_after_products 70 >out 2>&1; rc=$?
+    [ $rc = 0 ] && break
+    [ $rc = 75 ] || { cat out; fail "resumed run: exit $rc"; }
+    stops=$((stops + 1))
+  done
+  [ $rc = 0 ] || fail "not finished after 6 resumes"
+  [ $stops -ge 3 ] || fail "expected at least 3 stops (density twice, trace), got $stops"
+  run -hessa_spectrum_output none -resume >out 2>&1 && fail "-resume without a state accepted"
+  grep -q "cannot open the resume state 'none/spectrum.state'" out || { cat out; fail "no clear missing-state message"; }
+  same full part
+  echo "ok: $NP ranks, $stops stops, resumed result bitwise equal, $(elapsed) s"
+  ;;
+signal)
+  NP=2
+  ARGS="-hessa_data_source blobs -hessa_data_samples 4000 -hessa_data_dim 40 -hessa_data_classes 4 -hessa_mlp_hidden 64,64 -hessa_mlp_activation tanh -hessa_spectrum_density -hessa_spectrum_trace -hessa_slq_probes 8 -hessa_slq_steps 40 -hessa_slq_block_size 2 -hessa_trace_samples 48 -hessa_trace_method hutchinson -quiet"
+  "$MPIEXEC" -n $NP --oversubscribe "$HESSA" spectrum $ARGS -hessa_spectrum_output part >out 2>&1 &
+  PIDS+=($!); mp=$!
+  # the ranks print the header after HessaInitialize installed the handler
+  for i in $(seq 1 100); do grep -q '^spectrum of the' out && break; sleep 0.1; done
+  sleep 3 # past the first SLQ group (2 probes), so the state keeps finished probes
+  ts=$(elapsed); kill -USR1 "$mp"
+  wait "$mp"; rc=$?; te=$(elapsed)
+  [ $rc = 75 ] || { cat out; fail "SIGUSR1 to mpirun: exit $rc, expected 75"; }
+  grep -q 'stopped on request (signal 10)' out || { cat out; fail "no stop message"; }
+  grep -q '"partial":[[:space:]]*true' part/report.json || fail "partial report not marked partial"
+  [ -s part/spectrum.state ] || fail "no state file"
+  done_probes=$(grep -o '"probes_done":[[:space:]]*[0-9]*' part/report.json | head -1 | grep -o '[0-9]*$')
+  run -hessa_spectrum_output part -resume >/dev/null 2>&1 || fail "resume failed"
+  run -hessa_spectrum_output full >/dev/null 2>&1 || fail "uninterrupted run failed"
+  same full part
+  echo "ok: SIGUSR1 at ${ts} s, exit 75 after $(echo "$te - $ts" | bc) s with $done_probes of 8 probes kept; resumed result bitwise equal; $(elapsed) s"
+  ;;
+rankfail)
+  NP=3
+  ARGS="-hessa_data_source blobs -hessa_data_samples 4000 -hessa_data_dim 40 -hessa_data_classes 4 -hessa_mlp_hidden 64,64 -hessa_spectrum_density -hessa_slq_probes 8 -hessa_slq_steps 40 -quiet"
+  "$MPIEXEC" -n $NP --oversubscribe "$HESSA" spectrum $ARGS >out 2>&1 &
+  PIDS+=($!); mp=$!
+  for i in $(seq 1 100); do grep -q '^spectrum of the' out && break; sleep 0.1; done
+  sleep 1
+  ranks=($(pgrep -P "$mp" -x hessa))
+  [ ${#ranks[@]} = 3 ] || fail "expected 3 rank processes under mpirun $mp, found ${#ranks[@]}"
+  PIDS+=("${ranks[@]}")
+  ts=$(date +%s.%N); kill -KILL "${ranks[1]}"
+  for i in $(seq 1 100); do kill -0 "$mp" 2>/dev/null || break; sleep 0.1; done
+  kill -0 "$mp" 2>/dev/null && fail "mpirun still running 10 s after a rank was killed"
+  wait "$mp"; rc=$?; dt=$(echo "$(date +%s.%N) - $ts" | bc)
+  alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null); [ -n "$st" ] && [ "${st#Z}" = "$st" ]; } # a zombie is gone
+  for i in $(seq 1 20); do
+    left=; for p in "${ranks[@]}"; do alive "$p" && left="$left $p"; done
+    [ -z "$left" ] && break; sleep 0.1
+  done
+  [ -z "$left" ] || { ps -o pid,stat,etime,cmd -p ${left// /,}; fail "rank processes still alive:$left"; }
+  [ $rc != 0 ] || fail "mpirun exit status 0 after a rank was killed"
+  grep -qiE 'signal 9|killed' out || { cat out; fail "no message about the killed rank"; }
+  echo "ok: rank killed, all 4 processes gone after $dt s (bound 10 s), mpirun exit $rc"
+  ;;
+*) fail "unknown mode" ;;
+esac
