@@ -12,9 +12,10 @@
 
 /* ---- training ---- */
 /* An optimiser loop on the operator's model (docs/training.md). Life cycle:
- * HessaTrainerCreate -> HessaTrainerSetFromOptions -> HessaTrainerSetUp (checks the
- * output folder; with -resume loads the newest checkpoint and its optimiser state)
- * -> HessaTrainerRun -> HessaTrainerDestroy. Only rank 0 writes files. */
+ * HessaTrainerCreate -> HessaTrainerSetFromOptions (also checks the output folder, so it
+ * can run before the data are loaded) -> HessaTrainerSetModel -> HessaTrainerSetUp (with
+ * -resume: loads the newest checkpoint and its optimiser state) -> HessaTrainerRun ->
+ * HessaTrainerDestroy. Only rank 0 writes files. */
 typedef enum { HESSA_TRAIN_GD, HESSA_TRAIN_SGD, HESSA_TRAIN_ADAM } HessaTrainMethod;
 /* What is minimised: the loss L, or 1/2 |grad L|^2 (gradient H g: finds critical points). */
 typedef enum { HESSA_TRAIN_LOSS, HESSA_TRAIN_GRADNORM } HessaTrainObjective;
@@ -44,10 +45,13 @@ struct _p_HessaTrainer {
   PetscBool converged, stopped;
 };
 
-PetscErrorCode HessaTrainerCreate(HessaModel model, HessaOperator op, HessaTrainer *tr);
+PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr);
 /* Options (prefix -hessa_train_): method, objective, lr, momentum, beta1, beta2, eps, batch,
  * steps, gtol, seed, output, checkpoint_every, lambda_every, max_steps_per_run; and -resume. */
 PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr);
+/* Not collective: the model (its objective, data and architecture) and an operator on it
+ * (its point is moved; gradnorm needs it on all parameters). Neither is owned. */
+PetscErrorCode HessaTrainerSetModel(HessaTrainer tr, HessaModel model, HessaOperator op);
 PetscErrorCode HessaTrainerSetUp(HessaTrainer tr);
 /* Train until -hessa_train_steps updates are done, |g| <= gtol, or a stop request (then
  * the current step is checkpointed with the optimiser state and HessaStopMarkStopped is

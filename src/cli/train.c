@@ -12,9 +12,11 @@ PetscErrorCode HessaCliTrain(void)
   HessaTrainer  trainer;
 
   PetscFunctionBegin;
-  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
-  PetscCall(HessaTrainerCreate(model, op, &trainer));
+  /* the training options and the output folder first: a mistake there costs no data load */
+  PetscCall(HessaTrainerCreate(PETSC_COMM_WORLD, &trainer));
   PetscCall(HessaTrainerSetFromOptions(trainer));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
+  PetscCall(HessaTrainerSetModel(trainer, model, op));
   PetscCall(HessaTrainerSetUp(trainer));
   PetscCall(HessaTrainerRun(trainer));
   PetscCall(HessaTrainerDestroy(&trainer));

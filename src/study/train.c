@@ -21,15 +21,13 @@ static const char *const objective_names[] = {"loss", "gradnorm", NULL};
 
 const char *HessaTrainMethodName(HessaTrainMethod method) { return method_names[method]; }
 
-PetscErrorCode HessaTrainerCreate(HessaModel model, HessaOperator op, HessaTrainer *tr)
+PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr)
 {
   HessaTrainer t;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&t));
-  t->comm             = model->comm;
-  t->model            = model;
-  t->op               = op;
+  t->comm             = comm;
   t->method           = HESSA_TRAIN_GD;
   t->objective        = HESSA_TRAIN_LOSS;
   t->lr               = 0.1;
@@ -101,6 +99,17 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCheck(tr->checkpoint_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_checkpoint_every must be >= 0, found %" PetscInt_FMT, tr->checkpoint_every);
   PetscCheck(tr->lambda_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_lambda_every must be >= 0, found %" PetscInt_FMT, tr->lambda_every);
   PetscCheck(tr->max_steps_per_run >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_max_steps_per_run must be >= 0, found %" PetscInt_FMT, tr->max_steps_per_run);
+  /* here rather than in SetUp, so that a bad folder fails before any data are loaded */
+  PetscCall(HessaReportCheckFolder(tr->comm, tr->output));
+  PetscFunctionReturn(0);
+}
+
+/* HessaTrainerSetModel - not collective: the model and the operator to train (not owned). */
+PetscErrorCode HessaTrainerSetModel(HessaTrainer tr, HessaModel model, HessaOperator op)
+{
+  PetscFunctionBegin;
+  tr->model = model;
+  tr->op    = op;
   PetscFunctionReturn(0);
 }
 
@@ -438,15 +447,15 @@ static PetscErrorCode WriteSummary(HessaTrainer tr, PetscBool plot)
   PetscFunctionReturn(0);
 }
 
-/* HessaTrainerSetUp - collective: check the output folder, then start afresh (refusing a
- * folder that holds checkpoints already) or resume from its newest checkpoint. */
+/* HessaTrainerSetUp - collective: start afresh (refusing an output folder that holds
+ * checkpoints already) or resume from its newest checkpoint. */
 PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
 {
   PetscInt newest, count;
 
   PetscFunctionBegin;
   PetscCheck(tr->objective != HESSA_TRAIN_GRADNORM || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP, "-hessa_train_objective gradnorm needs the Hessian on all parameters (its gradient is H g): drop -hessa_operator_subset and -hessa_operator ggn");
-  PetscCall(HessaReportCheckFolder(tr->comm, tr->output));
+  PetscCheck(tr->model && tr->op, tr->comm, PETSC_ERR_ORDER, "HessaTrainerSetModel must come before HessaTrainerSetUp");
   PetscCall(VecDuplicate(tr->model->theta, &tr->theta));
   PetscCall(VecCopy(tr->model->theta, tr->theta));
   PetscCall(VecDuplicate(tr->theta, &tr->first_moment));

@@ -25,6 +25,9 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
   resume          sgd stopped by -hessa_train_max_steps_per_run (exit 75, "stopped": true),
                   resumed twice with -resume: final weights bitwise equal to an uninterrupted
                   run's, the log has every step once and equals the uninterrupted log
+  signal          SIGUSR1 to mpiexec (which forwards it) during a long sgd run: exit 75, the
+                  checkpoint of the step reached, "stopped": true; -resume to that step + 5
+                  gives weights bitwise equal to an uninterrupted run of that many steps
   bad_method, bad_lr, bad_resume
                   a clear message, once, and a non-zero exit on every rank
 """
@@ -266,6 +269,30 @@ def resume():
     print(f"resume: stopped at 9 and 18, final weights bitwise equal ({len(spec['tensors'])} tensors), log steps 0..25 once each")
 
 
+def signal_stop():
+    import signal, time
+    args = FMNIST_ARGS + ["-hessa_train_method", "sgd", "-hessa_train_lr", "0.05", "-hessa_train_batch", "32", "-hessa_train_checkpoint_every", "0"]
+    parts, whole = folder("_parts"), folder("_whole")
+    cmd = [MPIEXEC, "-n", NP, "--oversubscribe", HESSA, "train"] + args + ["-hessa_train_steps", "999999", "-hessa_train_output", parts, "-quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    log = os.path.join(parts, "train_log.csv")
+    deadline = time.time() + 60
+    while time.time() < deadline and not (os.path.exists(log) and sum(1 for _ in open(log)) > 4):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGUSR1)
+    out, err = proc.communicate(timeout=60)
+    check(proc.returncode == 75, f"exit {proc.returncode} after SIGUSR1, expected 75\n{out}\n{err}")
+    summary = json.load(open(os.path.join(parts, "train.json")))
+    stop = summary["steps_done"]
+    check(summary["stopped"] and summary["checkpoints"] == [f"step-{stop:06d}"], f"after the signal: {summary}")
+    total = ["-hessa_train_steps", str(stop + 5)]
+    train(args + total + ["-resume"], parts)
+    train(args + total, whole)
+    check(np.array_equal(weights(os.path.join(parts, "final")), weights(os.path.join(whole, "final"))), "resumed weights differ from the uninterrupted run's")
+    check(np.array_equal(read_log(parts), read_log(whole)), "the resumed log differs from the uninterrupted log")
+    print(f"signal: SIGUSR1 stopped the run at step {stop} (exit 75); resumed to {stop + 5}: weights and log equal the uninterrupted run's")
+
+
 def bad(args, want, prepare=None):
     out = folder()
     if prepare:
@@ -287,6 +314,8 @@ def run():
         gradnorm(CASE == "gradnorm_valley")
     elif CASE == "resume":
         resume()
+    elif CASE == "signal":
+        signal_stop()
     elif CASE == "bad_method":
         bad(["-hessa_train_method", "newton"], "-hessa_train_method: unknown method 'newton' (expected gd, sgd or adam)")
     elif CASE == "bad_lr":
