@@ -264,6 +264,7 @@ static PetscErrorCode GetMLP(HessaObjective obj, const char caller[], MLP **mlp)
   PetscBool is_mlp;
 
   PetscFunctionBegin;
+  *mlp = NULL; /* set on every path, so callers never read an uninitialised pointer */
   PetscCheck(obj, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "%s: objective is NULL", caller);
   PetscCall(PetscStrcmp(obj->type, "mlp", &is_mlp));
   PetscCheck(is_mlp, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s needs an MLP objective, got '%s'", caller, obj->type);

@@ -1,0 +1,701 @@
+/* hessa study: training. Gradient descent, SGD with momentum and Adam on the loss or on
+ * 1/2 |grad L|^2, with checkpoints that carry the optimiser state, a training log written
+ * as it goes, and a graceful stop that a later -resume continues bitwise (docs/training.md).
+ */
+#include <hessa/study.h>
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const method_names[]    = {"gd", "sgd", "adam", NULL};
+static const char *const objective_names[] = {"loss", "gradnorm", NULL};
+
+#define LOG_NAME     "train_log.csv"
+#define LOG_HEADER   "step,loss,gradient_norm,lambda_max\n"
+#define SUMMARY_NAME "train.json"
+#define MAX_CHECKPOINTS 100000
+
+const char *HessaTrainMethodName(HessaTrainMethod method) { return method_names[method]; }
+
+PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr)
+{
+  HessaTrainer t;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&t));
+  t->comm             = comm;
+  t->method           = HESSA_TRAIN_GD;
+  t->objective        = HESSA_TRAIN_LOSS;
+  t->lr               = 0.1;
+  t->momentum         = 0.9;
+  t->beta1            = 0.9;
+  t->beta2            = 0.999;
+  t->eps              = 1e-8;
+  t->gtol             = 0;
+  t->steps            = 100;
+  t->batch            = 64;
+  t->seed             = 1;
+  t->checkpoint_every = 100;
+  t->lambda_every     = 0;
+  t->loss             = NAN;
+  t->gradient_norm    = NAN;
+  PetscCall(PetscStrncpy(t->output, "hessa-train", sizeof t->output));
+  *tr = t;
+  PetscFunctionReturn(0);
+}
+
+/* Index of name in a NULL-terminated table, -1 if absent. */
+static PetscInt NameIndex(const char *const table[], const char name[])
+{
+  for (PetscInt i = 0; table[i]; i++)
+    if (!strcmp(table[i], name)) return i;
+  return -1;
+}
+
+PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
+{
+  char     method[32], objective[32];
+  PetscInt im, io;
+
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(method, method_names[tr->method], sizeof method));
+  PetscCall(PetscStrncpy(objective, objective_names[tr->objective], sizeof objective));
+  PetscOptionsBegin(tr->comm, NULL, "hessa train options", NULL);
+  PetscCall(PetscOptionsString("-hessa_train_method", "optimiser: gd (full batch), sgd (momentum, mini-batches) or adam (mini-batches)", "HessaTrainerRun", method, method, sizeof method, NULL));
+  PetscCall(PetscOptionsString("-hessa_train_objective", "what is minimised: loss, or gradnorm (1/2 |grad L|^2, finds critical points)", "HessaTrainerRun", objective, objective, sizeof objective, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_lr", "learning rate", "HessaTrainerRun", tr->lr, &tr->lr, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_momentum", "sgd: momentum mu (v <- mu v + g)", "HessaTrainerRun", tr->momentum, &tr->momentum, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_beta1", "adam: decay of the first moment", "HessaTrainerRun", tr->beta1, &tr->beta1, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_beta2", "adam: decay of the second moment", "HessaTrainerRun", tr->beta2, &tr->beta2, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_eps", "adam: added to sqrt(second moment)", "HessaTrainerRun", tr->eps, &tr->eps, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_batch", "sgd and adam: samples per mini-batch (>= the sample count: full batch)", "HessaTrainerRun", tr->batch, &tr->batch, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_steps", "number of updates (over all runs of a resumed training)", "HessaTrainerRun", tr->steps, &tr->steps, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_gtol", "stop when the full-data |grad L| is at most this", "HessaTrainerRun", tr->gtol, &tr->gtol, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_seed", "seed of the mini-batch stream", "HessaTrainerRun", tr->seed, &tr->seed, NULL));
+  PetscCall(PetscOptionsString("-hessa_train_output", "output folder: checkpoints, train_log.csv, train.json, plots", "HessaTrainerRun", tr->output, tr->output, sizeof tr->output, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_checkpoint_every", "write a checkpoint every k steps (0: only on stop and at the end)", "HessaTrainerRun", tr->checkpoint_every, &tr->checkpoint_every, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_lambda_every", "log the largest Hessian eigenvalue every k steps (0: never)", "HessaTrainerRun", tr->lambda_every, &tr->lambda_every, NULL));
+  PetscCall(PetscOptionsInt("-hessa_train_max_steps_per_run", "stop gracefully after this many updates of this run, as if signalled (0: no limit)", "HessaTrainerRun", tr->max_steps_per_run, &tr->max_steps_per_run, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue from the newest checkpoint in the output folder, with its optimiser state", "HessaTrainerSetUp", tr->resume, &tr->resume, NULL));
+  PetscOptionsEnd();
+  im = NameIndex(method_names, method);
+  io = NameIndex(objective_names, objective);
+  PetscCheck(im >= 0, tr->comm, HESSA_ERR_ARG, "-hessa_train_method: unknown method '%s' (expected gd, sgd or adam)", method);
+  PetscCheck(io >= 0, tr->comm, HESSA_ERR_ARG, "-hessa_train_objective: unknown objective '%s' (expected loss or gradnorm)", objective);
+  tr->method    = (HessaTrainMethod)im;
+  tr->objective = (HessaTrainObjective)io;
+  PetscCheck(tr->lr > 0 && isfinite(tr->lr), tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_lr must be positive, found %g", (double)tr->lr);
+  PetscCheck(tr->momentum >= 0 && tr->momentum < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_momentum must be in [0, 1), found %g", (double)tr->momentum);
+  PetscCheck(tr->beta1 >= 0 && tr->beta1 < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_beta1 must be in [0, 1), found %g", (double)tr->beta1);
+  PetscCheck(tr->beta2 >= 0 && tr->beta2 < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_beta2 must be in [0, 1), found %g", (double)tr->beta2);
+  PetscCheck(tr->eps > 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_eps must be positive, found %g", (double)tr->eps);
+  PetscCheck(tr->batch >= 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_batch must be at least 1, found %" PetscInt_FMT, tr->batch);
+  PetscCheck(tr->steps >= 0 && tr->steps < 1000000, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_steps must be in [0, 999999], found %" PetscInt_FMT, tr->steps);
+  PetscCheck(tr->gtol >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_gtol must be >= 0, found %g", (double)tr->gtol);
+  PetscCheck(tr->checkpoint_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_checkpoint_every must be >= 0, found %" PetscInt_FMT, tr->checkpoint_every);
+  PetscCheck(tr->lambda_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_lambda_every must be >= 0, found %" PetscInt_FMT, tr->lambda_every);
+  PetscCheck(tr->max_steps_per_run >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_max_steps_per_run must be >= 0, found %" PetscInt_FMT, tr->max_steps_per_run);
+  /* here rather than in SetUp, so that a bad folder fails before any data are loaded */
+  PetscCall(HessaReportCheckFolder(tr->comm, tr->output));
+  PetscFunctionReturn(0);
+}
+
+/* HessaTrainerSetModel - not collective: the model and the operator to train (not owned). */
+PetscErrorCode HessaTrainerSetModel(HessaTrainer tr, HessaModel model, HessaOperator op)
+{
+  PetscFunctionBegin;
+  tr->model = model;
+  tr->op    = op;
+  PetscFunctionReturn(0);
+}
+
+/* ---- checkpoints: folder step-NNNNNN (weights) + step-NNNNNN.state.npy (optimiser) ---- */
+
+static PetscErrorCode CheckpointPaths(HessaTrainer tr, PetscInt step, char weights[], char state[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(weights, PETSC_MAX_PATH_LEN, "%s/step-%06" PetscInt_FMT, tr->output, step));
+  PetscCall(PetscSNPrintf(state, PETSC_MAX_PATH_LEN, "%s/step-%06" PetscInt_FMT ".state.npy", tr->output, step));
+  PetscFunctionReturn(0);
+}
+
+static PetscBool FileExists(const char path[])
+{
+  struct stat sb;
+  return stat(path, &sb) == 0 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Not collective (rank 0): ascending steps of the complete checkpoints in the output folder
+ * (a weight folder with model.json and its state file; the state is written first). */
+static PetscErrorCode ListCheckpoints(HessaTrainer tr, PetscInt steps[], PetscInt *count)
+{
+  DIR           *dir = opendir(tr->output);
+  struct dirent *e;
+
+  PetscFunctionBegin;
+  *count = 0;
+  if (!dir) PetscFunctionReturn(0);
+  while ((e = readdir(dir)) && *count < MAX_CHECKPOINTS) {
+    int  step, used = 0;
+    char weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN], model_json[PETSC_MAX_PATH_LEN + 16];
+    if (sscanf(e->d_name, "step-%d%n", &step, &used) != 1 || e->d_name[used] != '\0' || step < 0) continue;
+    PetscCall(CheckpointPaths(tr, step, weights, state));
+    PetscCall(PetscSNPrintf(model_json, sizeof model_json, "%s/model.json", weights));
+    if (FileExists(model_json) && FileExists(state)) steps[(*count)++] = step;
+  }
+  closedir(dir);
+  PetscCall(PetscSortInt(*count, steps));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: the newest complete checkpoint's step (-1: none) and how many there are. */
+static PetscErrorCode NewestCheckpoint(HessaTrainer tr, PetscInt *newest, PetscInt *count)
+{
+  PetscMPIInt rank;
+  PetscInt    found[2] = {-1, 0}, *steps;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  if (rank == 0) {
+    PetscCall(PetscMalloc1(MAX_CHECKPOINTS, &steps));
+    PetscCall(ListCheckpoints(tr, steps, &found[1]));
+    if (found[1] > 0) found[0] = steps[found[1] - 1];
+    PetscCall(PetscFree(steps));
+  }
+  PetscCallMPI(MPI_Bcast(found, 2, MPIU_INT, 0, tr->comm));
+  *newest = found[0];
+  *count  = found[1];
+  PetscFunctionReturn(0);
+}
+
+/* Fill the owned slice of a sharded Vec from a full-length array held on every rank. */
+static PetscErrorCode VecSetFromFull(Vec v, const double *full)
+{
+  PetscInt lo, hi;
+  double  *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetOwnershipRange(v, &lo, &hi));
+  PetscCall(VecGetArray(v, &a));
+  PetscCall(PetscArraycpy(a, full + lo, hi - lo));
+  PetscCall(VecRestoreArray(v, &a));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: the full vector on rank 0 (into full, length n, significant on rank 0 only). */
+static PetscErrorCode VecGatherToZero(Vec v, double *full)
+{
+  PetscMPIInt rank;
+  VecScatter  sc;
+  Vec         all;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)v), &rank));
+  PetscCall(VecScatterCreateToZero(v, &sc, &all));
+  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  if (rank == 0) {
+    const double *a;
+    PetscInt      len;
+    PetscCall(VecGetLocalSize(all, &len));
+    PetscCall(VecGetArrayRead(all, &a));
+    PetscCall(PetscArraycpy(full, a, len));
+    PetscCall(VecRestoreArrayRead(all, &a));
+  }
+  PetscCall(VecScatterDestroy(&sc));
+  PetscCall(VecDestroy(&all));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: write the checkpoint of the current step (state file first, then the weight
+ * folder, both atomically), unless it exists already. */
+static PetscErrorCode SaveCheckpoint(HessaTrainer tr, PetscInt *last_saved)
+{
+  PetscMPIInt rank;
+  PetscInt    n = tr->model->obj->n;
+  char        weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN];
+  double     *both = NULL;
+  HessaStatus st   = {0};
+
+  PetscFunctionBegin;
+  if (*last_saved == tr->step) PetscFunctionReturn(0);
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  PetscCall(CheckpointPaths(tr, tr->step, weights, state));
+  if (rank == 0) PetscCall(PetscMalloc1(2 * (size_t)n, &both));
+  PetscCall(VecGatherToZero(tr->first_moment, both));
+  PetscCall(VecGatherToZero(tr->second_moment, rank == 0 ? both + n : NULL));
+  if (rank == 0) {
+    const int64_t shape[2] = {2, n};
+    /* a failed write is recorded as this rank's status, so every rank raises it */
+    if (HessaWriteNPY(state, 2, shape, both, 0)) {
+      char msg[512];
+      HessaErrorTake(msg, sizeof msg);
+      HessaStatusSet(&st, HESSA_ERR_INPUT, "checkpoint state '%s': %s", state, msg);
+    }
+  }
+  PetscCall(PetscFree(both));
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscCall(HessaModelSave(tr->model, tr->theta, weights));
+  *last_saved = tr->step;
+  PetscFunctionReturn(0);
+}
+
+/* Collective: theta and the optimiser state from checkpoint `step` (rank 0 reads, all get). */
+static PetscErrorCode LoadCheckpoint(HessaTrainer tr, PetscInt step)
+{
+  PetscMPIInt rank;
+  PetscInt    n = tr->model->obj->n;
+  char        weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN];
+  double     *full;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  PetscCall(CheckpointPaths(tr, step, weights, state));
+  PetscCall(PetscMalloc1(3 * (size_t)n, &full));
+  if (rank == 0) {
+    HessaArray arr = {0};
+    PetscCall(HessaWeightsRead(weights, tr->model->obj, full, &st));
+    if (!st.code) HessaReadNPY(state, 0, -1, &arr, &st);
+    if (!st.code && (arr.ndim != 2 || arr.shape[0] != 2 || arr.shape[1] != n)) HessaStatusSet(&st, HESSA_ERR_INPUT, "checkpoint state '%s': expected a 2 x %" PetscInt_FMT " array (first and second moments), found %d dimensions of shape %lld x %lld", state, n, arr.ndim, (long long)arr.shape[0], (long long)(arr.ndim > 1 ? arr.shape[1] : 0));
+    if (!st.code) PetscCall(PetscArraycpy(full + n, arr.values, 2 * (size_t)n));
+    HessaArrayFree(&arr);
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscCallMPI(MPI_Bcast(full, (PetscMPIInt)(3 * n), MPI_DOUBLE, 0, tr->comm));
+  PetscCall(VecSetFromFull(tr->theta, full));
+  PetscCall(VecSetFromFull(tr->first_moment, full + n));
+  PetscCall(VecSetFromFull(tr->second_moment, full + 2 * n));
+  PetscCall(PetscFree(full));
+  tr->step = step;
+  PetscFunctionReturn(0);
+}
+
+/* ---- the training log ---- */
+
+/* Collective: a fresh log (header only), or on resume the log cut to the steps before the
+ * checkpoint, so that every step appears once even after a kill between checkpoints. */
+static PetscErrorCode StartLog(HessaTrainer tr)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+  char        path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+  if (rank == 0) {
+    char  *text, line[512];
+    size_t len = strlen(LOG_HEADER), cap = 1 << 16;
+    FILE  *f   = tr->resume ? fopen(path, "r") : NULL;
+    PetscCall(PetscMalloc1(cap, &text));
+    PetscCall(PetscStrcpy(text, LOG_HEADER));
+    while (f && fgets(line, sizeof line, f)) {
+      long   step;
+      size_t l = strlen(line);
+      if (sscanf(line, "%ld,", &step) != 1 || step >= tr->step) continue; /* the header, or a step to redo */
+      if (len + l + 1 > cap) {
+        char *bigger;
+        PetscCall(PetscMalloc1(2 * cap, &bigger));
+        PetscCall(PetscArraycpy(bigger, text, len + 1));
+        PetscCall(PetscFree(text));
+        text = bigger, cap *= 2;
+      }
+      PetscCall(PetscArraycpy(text + len, line, l + 1));
+      len += l;
+    }
+    if (f) fclose(f);
+    PetscCall(HessaWriteFileAtomic(path, text, &st));
+    PetscCall(PetscFree(text));
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: append one row (rank 0), flushed so a killed run keeps it. */
+static PetscErrorCode AppendLog(HessaTrainer tr, double lambda_max)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  if (rank == 0) {
+    char  path[PETSC_MAX_PATH_LEN], lambda[64] = "";
+    FILE *f;
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+    if (isfinite(lambda_max)) PetscCall(PetscSNPrintf(lambda, sizeof lambda, "%.17g", lambda_max));
+    f = fopen(path, "a");
+    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': cannot append: %s", path, strerror(errno));
+    else {
+      int bad = fprintf(f, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda) < 0;
+      if (fclose(f) || bad) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': write failed: %s", path, strerror(errno));
+    }
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* Not collective (rank 0): loss and |g| against step from the whole log, log y when positive. */
+static PetscErrorCode PlotLog(HessaTrainer tr, HessaStatus *st)
+{
+  char      path[PETSC_MAX_PATH_LEN], line[512], note[256] = "";
+  FILE     *f;
+  double   *x, *loss, *gnorm;
+  int       n = 0, cap = 1024;
+  PetscBool positive = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+  f = fopen(path, "r");
+  if (!f) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc3(cap, &x, cap, &loss, cap, &gnorm));
+  while (fgets(line, sizeof line, f)) {
+    double s, l, g;
+    if (sscanf(line, "%lf,%lf,%lf", &s, &l, &g) != 3) continue;
+    if (n == cap) {
+      double *x2, *l2, *g2;
+      PetscCall(PetscMalloc3(2 * cap, &x2, 2 * cap, &l2, 2 * cap, &g2));
+      PetscCall(PetscArraycpy(x2, x, n));
+      PetscCall(PetscArraycpy(l2, loss, n));
+      PetscCall(PetscArraycpy(g2, gnorm, n));
+      PetscCall(PetscFree3(x, loss, gnorm));
+      x = x2, loss = l2, gnorm = g2, cap *= 2;
+    }
+    x[n] = s, loss[n] = l, gnorm[n] = g;
+    if (!(l > 0) || !(g > 0)) positive = PETSC_FALSE;
+    n++;
+  }
+  fclose(f);
+  {
+    HessaPlotSeries series[2] = {
+      {x, loss,  n, "loss",       PETSC_FALSE, PETSC_TRUE},
+      {x, gnorm, n, "|gradient|", PETSC_FALSE, PETSC_TRUE}
+    };
+    HessaPlotXY(tr->output, "train_log", "training", "step", positive ? "loss, |gradient| (log)" : "loss, |gradient|", positive, 2, series, note, sizeof note, st);
+  }
+  PetscCall(PetscFree3(x, loss, gnorm));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: rank 0 writes train.json (atomically) and, at the end of a run, the plot. */
+static PetscErrorCode WriteSummary(HessaTrainer tr, PetscBool plot)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  if (rank == 0) {
+    cJSON   *doc = cJSON_CreateObject(), *opt = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    char     path[PETSC_MAX_PATH_LEN], final_json[PETSC_MAX_PATH_LEN + 16], *text;
+    PetscInt count, *steps;
+
+    cJSON_AddStringToObject(doc, "format", "hessa-train");
+    cJSON_AddNumberToObject(doc, "version", 1);
+    cJSON_AddStringToObject(doc, "method", method_names[tr->method]);
+    cJSON_AddStringToObject(doc, "objective", objective_names[tr->objective]);
+    cJSON_AddStringToObject(doc, "model", tr->model->obj->description);
+    cJSON_AddNumberToObject(opt, "lr", tr->lr);
+    if (tr->method == HESSA_TRAIN_SGD) cJSON_AddNumberToObject(opt, "momentum", tr->momentum);
+    if (tr->method == HESSA_TRAIN_ADAM) {
+      cJSON_AddNumberToObject(opt, "beta1", tr->beta1);
+      cJSON_AddNumberToObject(opt, "beta2", tr->beta2);
+      cJSON_AddNumberToObject(opt, "eps", tr->eps);
+    }
+    if (tr->method != HESSA_TRAIN_GD) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
+    cJSON_AddNumberToObject(opt, "steps", (double)tr->steps);
+    cJSON_AddNumberToObject(opt, "gtol", tr->gtol);
+    cJSON_AddNumberToObject(opt, "seed", (double)tr->seed);
+    cJSON_AddNumberToObject(opt, "checkpoint_every", (double)tr->checkpoint_every);
+    cJSON_AddNumberToObject(opt, "lambda_every", (double)tr->lambda_every);
+    cJSON_AddNumberToObject(opt, "max_steps_per_run", (double)tr->max_steps_per_run);
+    cJSON_AddItemToObject(doc, "options", opt);
+    cJSON_AddNumberToObject(doc, "steps_done", (double)tr->step);
+    cJSON_AddNumberToObject(doc, "run_started_at_step", (double)tr->start_step);
+    /* loss and |g| of the last logged step (a stopped run has not evaluated the current one) */
+    if (isfinite(tr->loss)) cJSON_AddNumberToObject(doc, "final_loss", tr->loss);
+    else cJSON_AddNullToObject(doc, "final_loss");
+    if (isfinite(tr->gradient_norm)) cJSON_AddNumberToObject(doc, "final_gradient_norm", tr->gradient_norm);
+    else cJSON_AddNullToObject(doc, "final_gradient_norm");
+    cJSON_AddBoolToObject(doc, "converged", tr->converged);
+    cJSON_AddBoolToObject(doc, "stopped", tr->stopped);
+    PetscCall(PetscMalloc1(MAX_CHECKPOINTS, &steps));
+    PetscCall(ListCheckpoints(tr, steps, &count));
+    for (PetscInt i = 0; i < count; i++) {
+      char name[32];
+      PetscCall(PetscSNPrintf(name, sizeof name, "step-%06" PetscInt_FMT, steps[i]));
+      cJSON_AddItemToArray(list, cJSON_CreateString(name));
+    }
+    PetscCall(PetscFree(steps));
+    PetscCall(PetscSNPrintf(final_json, sizeof final_json, "%s/final/model.json", tr->output));
+    if (FileExists(final_json)) cJSON_AddItemToArray(list, cJSON_CreateString("final"));
+    cJSON_AddItemToObject(doc, "checkpoints", list);
+    text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, SUMMARY_NAME));
+    if (!text) HessaStatusSet(&st, PETSC_ERR_MEM, "%s: out of memory", path);
+    else PetscCall(HessaWriteFileAtomic(path, text, &st));
+    free(text);
+    if (plot && !st.code) PetscCall(PlotLog(tr, &st));
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* HessaTrainerSetUp - collective: start afresh (refusing an output folder that holds
+ * checkpoints already) or resume from its newest checkpoint. */
+PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
+{
+  PetscInt newest, count;
+
+  PetscFunctionBegin;
+  PetscCheck(tr->objective != HESSA_TRAIN_GRADNORM || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP, "-hessa_train_objective gradnorm needs the Hessian on all parameters (its gradient is H g): drop -hessa_operator_subset and -hessa_operator ggn");
+  PetscCheck(tr->model && tr->op, tr->comm, PETSC_ERR_ORDER, "HessaTrainerSetModel must come before HessaTrainerSetUp");
+  PetscCall(VecDuplicate(tr->model->theta, &tr->theta));
+  PetscCall(VecCopy(tr->model->theta, tr->theta));
+  PetscCall(VecDuplicate(tr->theta, &tr->first_moment));
+  PetscCall(VecDuplicate(tr->theta, &tr->second_moment));
+  PetscCall(VecZeroEntries(tr->first_moment));
+  PetscCall(VecZeroEntries(tr->second_moment));
+  PetscCall(NewestCheckpoint(tr, &newest, &count));
+  if (tr->resume) {
+    PetscCheck(newest >= 0, tr->comm, HESSA_ERR_INPUT, "-resume: no checkpoint in output folder '%s' (expected a folder step-NNNNNN with model.json and its step-NNNNNN.state.npy); run without -resume to start training", tr->output);
+    PetscCall(LoadCheckpoint(tr, newest));
+    PetscCall(HessaLog(tr->comm, "train: resuming from %s/step-%06" PetscInt_FMT, tr->output, newest));
+  } else {
+    PetscCheck(count == 0, tr->comm, HESSA_ERR_ARG, "output folder '%s' already holds %" PetscInt_FMT " checkpoint%s (newest step-%06" PetscInt_FMT "): pass -resume to continue that training, or choose another -hessa_train_output", tr->output, count, count > 1 ? "s" : "", newest);
+  }
+  tr->start_step = tr->step;
+  PetscCall(StartLog(tr));
+  PetscFunctionReturn(0);
+}
+
+/* ---- one step ---- */
+
+/* Not collective: the B distinct global sample indices of step `step`, ascending. A partial
+ * Fisher-Yates shuffle of 0..N-1 driven by entries step*N + j of the batch stream: every rank
+ * draws the same batch whatever the rank count. work holds N entries. */
+static PetscErrorCode BatchIndices(HessaTrainer tr, PetscInt N, PetscInt B, PetscInt *work)
+{
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < N; i++) work[i] = i;
+  for (PetscInt j = 0; j < B; j++) {
+    double   u = HessaRandomUniform((uint64_t)tr->seed, HESSA_STREAM_TRAIN_BATCH, (uint64_t)tr->step * (uint64_t)N + (uint64_t)j);
+    PetscInt r = j + (PetscInt)(u * (double)(N - j)), swap;
+    if (r >= N) r = N - 1;
+    swap = work[j], work[j] = work[r], work[r] = swap;
+  }
+  PetscCall(PetscSortInt(B, work));
+  PetscFunctionReturn(0);
+}
+
+/* Not collective: a shard holding copies of this rank's samples of the batch, with
+ * n_global = B, so an MLP objective on it sums over them and the operator divides by B. */
+static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *batch, HessaData *shard)
+{
+  HessaData s;
+  PetscInt  lo = full->first, hi = full->first + full->n_local, k = 0, f = full->n_features, t = full->n_targets;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&s));
+  *s = *full; /* description, task, sizes; the buffers are replaced below */
+  s->x = NULL, s->labels = NULL, s->y = NULL;
+  for (PetscInt j = 0; j < B; j++)
+    if (batch[j] >= lo && batch[j] < hi) k++;
+  s->n_global = B;
+  s->n_local  = k;
+  if (k > 0) {
+    /* malloc'd, as HessaDataDestroy frees them with free() */
+    s->x = malloc((size_t)k * f * sizeof(double));
+    if (full->labels) s->labels = malloc((size_t)k * sizeof(int));
+    if (full->y) s->y = malloc((size_t)k * t * sizeof(double));
+    PetscCheck(s->x && (!full->labels || s->labels) && (!full->y || s->y), PETSC_COMM_SELF, PETSC_ERR_MEM, "mini-batch of %" PetscInt_FMT " samples: out of memory", k);
+    k = 0;
+    for (PetscInt j = 0; j < B; j++) {
+      PetscInt i = batch[j] - lo;
+      if (batch[j] < lo || batch[j] >= hi) continue;
+      PetscCall(PetscArraycpy(s->x + (size_t)k * f, full->x + (size_t)i * f, f));
+      if (s->labels) s->labels[k] = full->labels[i];
+      if (s->y) PetscCall(PetscArraycpy(s->y + (size_t)k * t, full->y + (size_t)i * t, t));
+      k++;
+    }
+  }
+  *shard = s;
+  PetscFunctionReturn(0);
+}
+
+/* Collective: loss and gradient g at theta on the given operator (whose point is set here),
+ * and the gradient of the minimised objective in dir: g, or H g for gradnorm. */
+static PetscErrorCode ObjectiveGradient(HessaTrainer tr, HessaOperator op, double *loss, Vec grad, Vec dir)
+{
+  PetscFunctionBegin;
+  PetscCall(HessaOperatorSetPoint(op, tr->theta));
+  PetscCall(HessaOperatorGradient(op, loss, grad));
+  if (tr->objective == HESSA_TRAIN_GRADNORM) PetscCall(HessaOperatorApply(op, grad, dir));
+  else PetscCall(VecCopy(grad, dir));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: the direction of a stochastic step from the mini-batch of this step: an MLP
+ * objective and an operator on a shard of the batch's samples (built per step, because the
+ * batch's local sample count changes). */
+static PetscErrorCode BatchDirection(HessaTrainer tr, Vec dir)
+{
+  HessaData      full = tr->model->data, shard;
+  HessaObjective obj;
+  HessaOperator  op;
+  HessaMLPArch   arch;
+  PetscInt      *work;
+  Vec            grad;
+  double         batch_loss;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(full->n_global, &work));
+  PetscCall(BatchIndices(tr, full->n_global, tr->batch, work));
+  PetscCall(BatchShard(full, tr->batch, work, &shard));
+  PetscCall(PetscFree(work));
+  PetscCall(HessaMLPGetArch(tr->model->obj, &arch));
+  PetscCall(HessaMLPCreate(&arch, shard, &obj));
+  PetscCall(HessaOperatorCreate(tr->comm, obj, &op));
+  PetscCall(HessaOperatorSetUp(op));
+  PetscCall(VecDuplicate(dir, &grad));
+  PetscCall(ObjectiveGradient(tr, op, &batch_loss, grad, dir));
+  PetscCall(VecDestroy(&grad));
+  PetscCall(HessaOperatorDestroy(&op));
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscCall(HessaDataDestroy(&shard));
+  PetscFunctionReturn(0);
+}
+
+/* Not collective: one optimiser update of the owned slice with direction d (PyTorch's
+ * formulas: SGD v <- mu v + d, theta <- theta - lr v; Adam with bias correction). */
+static PetscErrorCode Update(HessaTrainer tr, Vec dir)
+{
+  PetscInt      len;
+  double       *x, *m, *v;
+  const double *d;
+  double        lr = tr->lr;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetLocalSize(tr->theta, &len));
+  PetscCall(VecGetArray(tr->theta, &x));
+  PetscCall(VecGetArray(tr->first_moment, &m));
+  PetscCall(VecGetArray(tr->second_moment, &v));
+  PetscCall(VecGetArrayRead(dir, &d));
+  switch (tr->method) {
+  case HESSA_TRAIN_GD:
+    for (PetscInt i = 0; i < len; i++) x[i] -= lr * d[i];
+    break;
+  case HESSA_TRAIN_SGD:
+    for (PetscInt i = 0; i < len; i++) {
+      m[i] = tr->momentum * m[i] + d[i];
+      x[i] -= lr * m[i];
+    }
+    break;
+  case HESSA_TRAIN_ADAM: {
+    double t = (double)(tr->step + 1), b1 = tr->beta1, b2 = tr->beta2;
+    double step_size = lr / (1.0 - pow(b1, t)), correction2 = sqrt(1.0 - pow(b2, t));
+    for (PetscInt i = 0; i < len; i++) {
+      m[i] = b1 * m[i] + (1.0 - b1) * d[i];
+      v[i] = b2 * v[i] + (1.0 - b2) * d[i] * d[i];
+      x[i] -= step_size * m[i] / (sqrt(v[i]) / correction2 + tr->eps);
+    }
+  } break;
+  }
+  PetscCall(VecRestoreArrayRead(dir, &d));
+  PetscCall(VecRestoreArray(tr->second_moment, &v));
+  PetscCall(VecRestoreArray(tr->first_moment, &m));
+  PetscCall(VecRestoreArray(tr->theta, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: loss, |g| on all data at theta, the full-batch direction in dir, and
+ * lambda_max when due (NaN otherwise). */
+static PetscErrorCode Evaluate(HessaTrainer tr, Vec grad, Vec dir, double *lambda_max)
+{
+  PetscFunctionBegin;
+  *lambda_max = NAN;
+  PetscCall(ObjectiveGradient(tr, tr->op, &tr->loss, grad, dir));
+  PetscCall(VecNorm(grad, NORM_2, &tr->gradient_norm));
+  if (tr->lambda_every > 0 && tr->step % tr->lambda_every == 0) {
+    HessaExtremes e;
+    PetscCall(HessaSpectrumExtremes(tr->op, HESSA_WHICH_LARGEST, 1, 1e-8, PETSC_FALSE, &e));
+    if (e.nconv > 0 && e.converged[0]) *lambda_max = e.values[0];
+    PetscCall(HessaExtremesDestroy(&e));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* HessaTrainerRun - collective. See study.h. */
+PetscErrorCode HessaTrainerRun(HessaTrainer tr)
+{
+  Vec       grad, dir;
+  PetscInt  last_saved = tr->resume ? tr->step : -1, report_every = PetscMax(1, tr->steps / 10);
+  PetscBool stochastic;
+  char      final[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  /* analytic objectives are one sample, and a batch of all samples is the full gradient */
+  stochastic = tr->method != HESSA_TRAIN_GD && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && !strcmp(tr->model->obj->type, "mlp") && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
+  PetscCall(HessaOperatorCreateParameterVec(tr->op, &grad));
+  PetscCall(VecDuplicate(grad, &dir));
+  PetscCall(HessaTimerStart("train"));
+  for (;;) {
+    PetscBool stop;
+    double    lambda_max;
+
+    if (tr->max_steps_per_run > 0 && tr->step - tr->start_step >= tr->max_steps_per_run) HessaStopRequest();
+    PetscCall(HessaStopAgree(tr->comm, &stop));
+    if (stop) {
+      tr->stopped = PETSC_TRUE;
+      break;
+    }
+    PetscCall(Evaluate(tr, grad, dir, &lambda_max));
+    PetscCall(AppendLog(tr, lambda_max));
+    if (tr->step % report_every == 0) PetscCall(HessaLog(tr->comm, "train: step %" PetscInt_FMT " loss %.10g |g| %.6g", tr->step, tr->loss, tr->gradient_norm));
+    if (tr->gradient_norm <= tr->gtol) {
+      tr->converged = PETSC_TRUE;
+      break;
+    }
+    if (tr->step >= tr->steps) break;
+    if (stochastic) PetscCall(BatchDirection(tr, dir));
+    PetscCall(Update(tr, dir));
+    tr->step++;
+    if (tr->checkpoint_every > 0 && tr->step % tr->checkpoint_every == 0) {
+      PetscCall(SaveCheckpoint(tr, &last_saved));
+      PetscCall(WriteSummary(tr, PETSC_FALSE));
+    }
+  }
+  PetscCall(HessaTimerStop("train"));
+  if (tr->stopped) {
+    PetscCall(SaveCheckpoint(tr, &last_saved));
+    PetscCall(HessaLog(tr->comm, "train: stopped at step %" PetscInt_FMT "; checkpoint %s/step-%06" PetscInt_FMT " (rerun with -resume)", tr->step, tr->output, tr->step));
+  } else {
+    PetscCall(PetscSNPrintf(final, sizeof final, "%s/final", tr->output));
+    PetscCall(HessaModelSave(tr->model, tr->theta, final));
+    PetscCall(HessaLog(tr->comm, "train: %s at step %" PetscInt_FMT ": loss %.12g, |g| %.6g", tr->converged ? "converged" : "done", tr->step, tr->loss, tr->gradient_norm));
+  }
+  PetscCall(WriteSummary(tr, PETSC_TRUE));
+  PetscCall(PetscPrintf(tr->comm, "train: %s, step %" PetscInt_FMT ", loss %.12g, |g| %.6g\n", tr->stopped ? "stopped" : (tr->converged ? "converged" : "done"), tr->step, tr->loss, tr->gradient_norm));
+  if (tr->stopped) HessaStopMarkStopped();
+  PetscCall(VecDestroy(&grad));
+  PetscCall(VecDestroy(&dir));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaTrainerDestroy(HessaTrainer *tr)
+{
+  PetscFunctionBegin;
+  if (!*tr) PetscFunctionReturn(0);
+  PetscCall(VecDestroy(&(*tr)->theta));
+  PetscCall(VecDestroy(&(*tr)->first_moment));
+  PetscCall(VecDestroy(&(*tr)->second_moment));
+  PetscCall(PetscFree(*tr));
+  PetscFunctionReturn(0);
+}

@@ -1,0 +1,23 @@
+# hessa train end to end (train_cases.py): real data, exact optimiser steps against
+# closed forms and torch.optim, gradnorm to the worked examples of background.md,
+# stop/resume bitwise, bad input. The fmnist_* cases run 1 and 3 ranks themselves.
+set(HESSA_TRAIN_CASES_PY ${CMAKE_CURRENT_LIST_DIR}/train_cases.py)
+function(hessa_add_train_case case)
+  cmake_parse_arguments(T "" "PROCESSORS" "RANKS" ${ARGN})
+  foreach(np ${T_RANKS})
+    add_test(NAME train_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${HESSA_TRAIN_CASES_PY} ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${np} ${case})
+    set(procs ${np})
+    if(T_PROCESSORS)
+      set(procs ${T_PROCESSORS})
+    endif()
+    set_tests_properties(train_${case}_np${np} PROPERTIES PROCESSORS ${procs} TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;train")
+  endforeach()
+endfunction()
+
+foreach(method gd sgd adam)
+  hessa_add_train_case(fmnist_${method} RANKS 3)
+endforeach()
+foreach(case torch_sgd_batches quadratic_gd quadratic_sgd quadratic_adam gradnorm_saddle gradnorm_valley resume signal bad_method bad_lr bad_resume)
+  hessa_add_train_case(${case} RANKS 1 2 3)
+endforeach()
