@@ -54,14 +54,14 @@ grep -q '"verdict"' "hessa-out/analyze-$J/report.json" || { cat hessa-analyze-$J
 ts "ok analyze job $J: report.json has a verdict"
 
 # 2. spectrum: reference without Slurm, then the job stopped by scancel and resumed by requeue
-SPEC=(-hessa_data_samples 3000 -quiet)
+SPEC=(-hessa_data_samples 8000 -hessa_slq_probes 16 -quiet) # 6-13 s here: the stop lands mid-run
 mpirun -n 2 "$HESSA" spectrum -options_file_yaml "$JOBS/slurm/spectrum.yaml" "${SPEC[@]}" -hessa_spectrum_output ref >/dev/null 2>&1 || fail "reference run"
 ts "reference spectrum run done"
 J=$(sbatch --parsable "$JOBS/slurm/spectrum.sbatch" "${SPEC[@]}") || fail "sbatch spectrum"
 OUT=hessa-out/spectrum-$J LOG=hessa-spectrum-$J.out
 for i in $(seq 1 150); do grep -q '^spectrum of the' "$LOG" 2>/dev/null && break; sleep 0.2; done
 grep -q '^spectrum of the' "$LOG" || { cat "$LOG"; fail "spectrum job did not start"; }
-sleep 2.5 # into the second SLQ group, so the state keeps finished probes
+sleep 2 # into the SLQ phase (groups of 2 probes), so the state keeps finished probes
 scancel --batch --signal=USR1 "$J" || fail "scancel --signal"
 ts "sent USR1 to the batch shell of job $J"
 # requeued: PENDING (BeginTime) for ~cred_expire s; the partial state is there meanwhile
@@ -70,9 +70,42 @@ for i in $(seq 1 150); do [ "$(squeue -h -j "$J" -o %T)" = PENDING ] && break; s
 grep -q '"partial":[[:space:]]*true' "$OUT/report.json" || fail "no partial report"
 [ -s "$OUT/spectrum.state" ] || fail "no state file"
 kept=$(grep -o '"probes_done":[[:space:]]*[0-9]*' "$OUT/report.json" | head -1 | grep -o '[0-9]*$')
-ts "job $J stopped (exit 75), requeued; partial report: $kept of 8 probes"
+ts "job $J stopped (exit 75), requeued; partial report: $kept of 16 probes"
 wait_job "$J" 90
 grep -q 'exit status 75' "$LOG" && grep -q 'resuming from' "$LOG" && grep -q 'exit status 0' "$LOG" || { cat "$LOG"; fail "log does not show stop, resume, completion"; }
 for f in density.csv slq_nodes.csv trace.csv; do cmp -s "ref/$f" "$OUT/$f" || fail "$OUT/$f differs from the uninterrupted run"; done
 grep -q '"partial":[[:space:]]*false' "$OUT/report.json" || fail "final report still partial"
 ts "ok spectrum job $J: stopped, requeued, resumed; density, nodes, trace bitwise equal to the uninterrupted run"
+
+# 3. study: 6 small-MLP points, stopped by scancel after the first results, requeued; the
+#    rerun skips the finished points, and results.jsonl ends with every point exactly once
+/usr/bin/python3 - <<'PY' || fail "making the study points"
+import json, os, numpy as np
+lines = ["options: {hessa_data_source: blobs, hessa_data_samples: 2000, hessa_data_dim: 20, hessa_analyze_trace: 0}", "points:"]
+for k in range(6):
+    rng = np.random.default_rng(k + 1); d = f"pts/p{k}"; os.makedirs(d, exist_ok=True); tensors = []
+    for l, (o, i) in enumerate(((32, 20), (3, 32))):
+        for kind, v in (("weight", rng.uniform(-1, 1, (o, i)) * np.sqrt(6 / (o + i))), ("bias", 0.1 * rng.standard_normal(o))):
+            np.save(f"{d}/layers.{l}.{kind}.npy", v); tensors.append({"name": f"layers.{l}.{kind}", "file": f"layers.{l}.{kind}.npy", "shape": list(v.shape)})
+    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": [20, 32, 3], "activation": "tanh", "loss": "cross-entropy", "tensors": tensors}, open(f"{d}/model.json", "w"))
+    lines.append(f"  - {{name: p{k}, weights: pts/p{k}}}")
+open("study.yaml", "w").write("\n".join(lines) + "\n")
+PY
+J=$(HESSA_MANIFEST=$W/study.yaml sbatch --parsable --ntasks=2 "$JOBS/slurm/study.sbatch" -quiet) || fail "sbatch study"
+OUT=hessa-out/study-$J LOG=hessa-study-$J.out
+for i in $(seq 1 300); do [ -s "$OUT/results.jsonl" ] && break; sleep 0.2; done
+[ -s "$OUT/results.jsonl" ] || { cat "$LOG"; fail "study job: no result within 60 s"; }
+scancel --batch --signal=USR1 "$J" || fail "scancel --signal (study)"
+for i in $(seq 1 300); do [ "$(squeue -h -j "$J" -o %T)" = PENDING ] && break; sleep 0.2; done
+[ "$(squeue -h -j "$J" -o %T)" = PENDING ] || { cat "$LOG"; fail "study job $J not requeued"; }
+first=$(wc -l <"$OUT/results.jsonl")
+grep -q '"partial":[[:space:]]*true' "$OUT/study.json" || fail "study job: no partial study report"
+ts "study job $J stopped (exit 75) with $first of 6 points, requeued"
+wait_job "$J" 120
+/usr/bin/python3 -c "
+import json, sys
+names = [json.loads(l)['name'] for l in open('$OUT/results.jsonl')]
+ok = sorted(names) == ['p%d' % k for k in range(6)]
+sys.exit(0 if ok and json.load(open('$OUT/study.json'))['partial'] is False else 'results.jsonl: %s' % names)" || fail "study job: results not complete exactly once"
+grep -q "$first finished earlier" "$LOG" || { cat "$LOG"; fail "study job: the rerun did not skip the finished points"; }
+ts "ok study job $J: stopped, requeued, finished; every point once in results.jsonl"
