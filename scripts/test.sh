@@ -2,7 +2,7 @@
 # Set up (scripts/setup.sh) and run the whole test suite: ctest on the release build at
 # 1, 2 and 3 ranks (with the valgrind memcheck runs of tests/valgrind), then again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build (every test at 1 and 2 ranks; the
-# 3-rank runs repeat the same code paths; not the valgrind tests), then the libFuzzer
+# 3-rank runs repeat the same code paths; not the valgrind and Slurm tests), then the libFuzzer
 # harnesses of the readers (scripts/fuzz.sh; HESSA_SKIP_FUZZ=1 skips them).
 # Ends with one line "N passed, N failed" over all of it; exits non-zero if anything failed.
 set -uo pipefail
@@ -34,7 +34,8 @@ if [ "${HESSA_SKIP_SANITIZE:-0}" != 1 ]; then
   export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   # valgrind and ASan do not mix: the valgrind-labelled tests run in the release build only.
   echo "test: ctest (sanitizer build, 1 and 2 ranks, without the valgrind tests)"
-  (cd build-asan && ctest --output-on-failure -j 2 --timeout 900 -E '_np3$' -LE valgrind) 2>&1 | tee "$log"
+  # the Slurm test starts daemons and runs the release executable's jobs: once is enough
+  (cd build-asan && ctest --output-on-failure -j 2 --timeout 900 -E '_np3$' -LE 'valgrind|slurm') 2>&1 | tee "$log"
   tally
 fi
 

@@ -46,6 +46,7 @@ struct _p_HessaData {
   PetscInt        synth_samples, synth_features, synth_classes;
   PetscReal       synth_spread;                         /* blobs: std of each blob around its centre */
   PetscInt        synth_targets;                        /* gaussian: length of one (zero) target */
+  PetscInt        pool;                                 /* average-pool square images k x k (1: off) */
 
   /* results of HessaDataLoad */
   PetscInt n_global;   /* samples over all ranks */

@@ -16,7 +16,7 @@
  * can run before the data are loaded) -> HessaTrainerSetModel -> HessaTrainerSetUp (with
  * -resume: loads the newest checkpoint and its optimiser state) -> HessaTrainerRun ->
  * HessaTrainerDestroy. Only rank 0 writes files. */
-typedef enum { HESSA_TRAIN_GD, HESSA_TRAIN_SGD, HESSA_TRAIN_ADAM } HessaTrainMethod;
+typedef enum { HESSA_TRAIN_GD, HESSA_TRAIN_SGD, HESSA_TRAIN_ADAM, HESSA_TRAIN_NEWTON, HESSA_TRAIN_LM } HessaTrainMethod;
 /* What is minimised: the loss L, or 1/2 |grad L|^2 (gradient H g: finds critical points). */
 typedef enum { HESSA_TRAIN_LOSS, HESSA_TRAIN_GRADNORM } HessaTrainObjective;
 
@@ -31,6 +31,7 @@ struct _p_HessaTrainer {
   HessaTrainMethod    method;
   HessaTrainObjective objective;
   PetscReal           lr, momentum, beta1, beta2, eps, gtol;
+  PetscReal           damping;       /* lm: the current mu of (H^2 + mu I) d = H g */
   PetscInt            steps, batch, seed, checkpoint_every, lambda_every, max_steps_per_run;
   PetscBool           resume;
   char                output[PETSC_MAX_PATH_LEN];

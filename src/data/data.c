@@ -22,6 +22,7 @@ PetscErrorCode HessaDataCreate(MPI_Comm comm, HessaData *data)
   d->task           = HESSA_TASK_CLASSIFICATION;
   d->limit          = -1;
   d->scale          = HESSA_SCALE_UNIT;
+  d->pool           = 1;
   d->seed           = 1;
   d->synth_samples  = 1000;
   d->synth_features = 10;
@@ -63,6 +64,7 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCall(PetscOptionsInt("-hessa_data_dim", "synthetic: number of features", "HessaDataSetFromOptions", data->synth_features, &data->synth_features, NULL));
   PetscCall(PetscOptionsInt("-hessa_data_classes", "number of classes (blobs: default 3; files: default max label + 1, else labels are checked against it)", "HessaDataSetFromOptions", data->synth_classes, &data->synth_classes, NULL));
   PetscCall(PetscOptionsReal("-hessa_data_spread", "blobs: standard deviation of each blob around its centre", "HessaDataSetFromOptions", data->synth_spread, &data->synth_spread, NULL));
+  PetscCall(PetscOptionsInt("-hessa_data_pool", "average-pool square images over k x k blocks (Fashion-MNIST with 4: 7 x 7 = 49 features); 1: off", "HessaDataLoad", data->pool, &data->pool, NULL));
   PetscCall(PetscOptionsInt("-hessa_data_targets", "gaussian: length of each (zero) target", "HessaDataSetFromOptions", data->synth_targets, &data->synth_targets, NULL));
   PetscOptionsEnd();
 
@@ -72,6 +74,7 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCheck(data->synth_features >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_dim %" PetscInt_FMT ": expected at least 1", data->synth_features);
   PetscCheck(data->synth_classes == PETSC_DECIDE || data->synth_classes >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_classes %" PetscInt_FMT ": expected at least 1", data->synth_classes);
   PetscCheck(data->synth_spread >= 0, data->comm, HESSA_ERR_ARG, "-hessa_data_spread %g: expected a non-negative standard deviation", (double)data->synth_spread);
+  PetscCheck(data->pool >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_pool %" PetscInt_FMT ": expected a block size of at least 1 (1: no pooling)", data->pool);
   PetscCheck(data->synth_targets >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_targets %" PetscInt_FMT ": expected at least 1", data->synth_targets);
   if (data->source == HESSA_DATA_BLOBS) {
     PetscCheck(!set || data->task == HESSA_TASK_CLASSIFICATION, data->comm, HESSA_ERR_ARG, "-hessa_data_source blobs is a classification data set; drop -hessa_data_task regression");

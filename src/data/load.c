@@ -154,6 +154,37 @@ static PetscErrorCode LoadFiles(HessaData data, char *features_dtype, size_t dty
 
 /* Per-feature mean 0 and standard deviation 1 over the samples of all ranks
  * (population std); a constant feature (std below 1e-12 max(1, |mean|)) becomes 0. */
+/* Average-pool each sample, read as a square side x side image, over k x k blocks
+ * (after the unit scaling, before standardization). Not collective: the feature count is
+ * the same on every rank, so every rank raises the same error. */
+static PetscErrorCode Pool(HessaData data)
+{
+  PetscInt k = data->pool, side = (PetscInt)llround(sqrt((double)data->n_features)), out, n_out;
+  double  *x;
+
+  PetscFunctionBegin;
+  PetscCheck(side * side == data->n_features && side % k == 0, data->comm, HESSA_ERR_ARG, "-hessa_data_pool %" PetscInt_FMT ": expected square images whose side is a multiple of %" PetscInt_FMT ", found %" PetscInt_FMT " features per sample", k, k, data->n_features);
+  out   = side / k;
+  n_out = out * out;
+  x = malloc((size_t)PetscMax(data->n_local, 1) * (size_t)n_out * sizeof(double)); /* readers hand over malloc'd buffers: keep x malloc'd */
+  PetscCheck(x, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory pooling the features (%" PetscInt_FMT " samples x %" PetscInt_FMT ")", data->n_local, n_out);
+  for (PetscInt i = 0; i < data->n_local; i++) {
+    const double *img = data->x + (size_t)i * (size_t)data->n_features;
+    for (PetscInt r = 0; r < out; r++)
+      for (PetscInt c = 0; c < out; c++) {
+        double sum = 0;
+        for (PetscInt a = 0; a < k; a++)
+          for (PetscInt b = 0; b < k; b++) sum += img[(r * k + a) * side + c * k + b];
+        x[(size_t)i * (size_t)n_out + (size_t)(r * out + c)] = sum / (double)(k * k);
+      }
+  }
+  free(data->x);
+  data->x = data->n_local ? x : NULL;
+  if (!data->n_local) free(x);
+  data->n_features = n_out;
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Standardize(HessaData data)
 {
   const PetscInt d = data->n_features;
@@ -236,6 +267,11 @@ PetscErrorCode HessaDataLoad(HessaData data)
     else
       SETERRQ(data->comm, HESSA_ERR_ARG, "-hessa_data_scale unit divides uint8 pixel values by 255, but this source generates floating-point features; use -hessa_data_scale none or standardize");
     for (size_t k = 0; k < (size_t)data->n_local * (size_t)data->n_features; k++) data->x[k] /= 255.0;
+  }
+  if (data->pool > 1 && data->source != HESSA_DATA_NONE) {
+    size_t len = strlen(data->description);
+    PetscCall(Pool(data));
+    PetscCall(PetscSNPrintf(data->description + len, sizeof data->description - len, ", pooled %" PetscInt_FMT "x%" PetscInt_FMT " to %" PetscInt_FMT " features", data->pool, data->pool, data->n_features));
   }
   if (data->scale == HESSA_SCALE_STANDARDIZE) PetscCall(Standardize(data));
   PetscFunctionReturn(0);

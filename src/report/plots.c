@@ -88,10 +88,13 @@ static void Range(const Figure *fig, int axis, double *lo, double *hi)
     }
   if (axis == 0 && fig->zero_x) a = PetscMin(a, 0.0), b = PetscMax(b, 0.0);
   if (axis == 1 && fig->zero_y && !fig->log_y) a = PetscMin(a, 0.0), b = PetscMax(b, 0.0);
-  if (!(b > a)) {
-    pad = fabs(a) > 0 ? 0.1 * fabs(a) : 1.0;
-    a -= pad;
-    b += pad;
+  /* a range that is empty or lost in round-off (a loss flat to 1e-16 along a line) gets a
+     width PLplot can label: it loops on tick spacings at the resolution of a double */
+  if (!(b - a > 1e-9 * PetscMax(fabs(a), fabs(b)))) {
+    double mid = 0.5 * (a + b);
+    pad = fabs(mid) > 0 ? 1e-6 * fabs(mid) : 1.0;
+    a   = mid - pad;
+    b   = mid + pad;
   }
   pad = 0.05 * (b - a);
   *lo = a - pad;

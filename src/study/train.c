@@ -3,6 +3,7 @@
  * as it goes, and a graceful stop that a later -resume continues bitwise (docs/training.md).
  */
 #include <hessa/study.h>
+#include <petscksp.h>
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const method_names[]    = {"gd", "sgd", "adam", NULL};
+static const char *const method_names[]    = {"gd", "sgd", "adam", "newton", "lm", NULL};
 static const char *const objective_names[] = {"loss", "gradnorm", NULL};
 
 #define LOG_NAME     "train_log.csv"
@@ -29,6 +30,7 @@ PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr)
   PetscCall(PetscNew(&t));
   t->comm             = comm;
   t->method           = HESSA_TRAIN_GD;
+  t->damping          = 1e-2;
   t->objective        = HESSA_TRAIN_LOSS;
   t->lr               = 0.1;
   t->momentum         = 0.9;
@@ -65,7 +67,7 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCall(PetscStrncpy(method, method_names[tr->method], sizeof method));
   PetscCall(PetscStrncpy(objective, objective_names[tr->objective], sizeof objective));
   PetscOptionsBegin(tr->comm, NULL, "hessa train options", NULL);
-  PetscCall(PetscOptionsString("-hessa_train_method", "optimiser: gd (full batch), sgd (momentum, mini-batches) or adam (mini-batches)", "HessaTrainerRun", method, method, sizeof method, NULL));
+  PetscCall(PetscOptionsString("-hessa_train_method", "optimiser: gd (full batch), sgd (momentum, mini-batches), adam (mini-batches), newton (Newton-MINRES steps -H^-1 g with backtracking on |g|) or lm (Levenberg-Marquardt on 1/2 |g|^2: (H^2 + mu I) d = H g); newton and lm find critical points, saddles included", "HessaTrainerRun", method, method, sizeof method, NULL));
   PetscCall(PetscOptionsString("-hessa_train_objective", "what is minimised: loss, or gradnorm (1/2 |grad L|^2, finds critical points)", "HessaTrainerRun", objective, objective, sizeof objective, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_lr", "learning rate", "HessaTrainerRun", tr->lr, &tr->lr, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_momentum", "sgd: momentum mu (v <- mu v + g)", "HessaTrainerRun", tr->momentum, &tr->momentum, NULL));
@@ -84,7 +86,7 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscOptionsEnd();
   im = NameIndex(method_names, method);
   io = NameIndex(objective_names, objective);
-  PetscCheck(im >= 0, tr->comm, HESSA_ERR_ARG, "-hessa_train_method: unknown method '%s' (expected gd, sgd or adam)", method);
+  PetscCheck(im >= 0, tr->comm, HESSA_ERR_ARG, "-hessa_train_method: unknown method '%s' (expected gd, sgd, adam, newton or lm)", method);
   PetscCheck(io >= 0, tr->comm, HESSA_ERR_ARG, "-hessa_train_objective: unknown objective '%s' (expected loss or gradnorm)", objective);
   tr->method    = (HessaTrainMethod)im;
   tr->objective = (HessaTrainObjective)io;
@@ -407,7 +409,7 @@ static PetscErrorCode WriteSummary(HessaTrainer tr, PetscBool plot)
       cJSON_AddNumberToObject(opt, "beta2", tr->beta2);
       cJSON_AddNumberToObject(opt, "eps", tr->eps);
     }
-    if (tr->method != HESSA_TRAIN_GD) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
+    if (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
     cJSON_AddNumberToObject(opt, "steps", (double)tr->steps);
     cJSON_AddNumberToObject(opt, "gtol", tr->gtol);
     cJSON_AddNumberToObject(opt, "seed", (double)tr->seed);
@@ -454,7 +456,7 @@ PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
   PetscInt newest, count;
 
   PetscFunctionBegin;
-  PetscCheck(tr->objective != HESSA_TRAIN_GRADNORM || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP, "-hessa_train_objective gradnorm needs the Hessian on all parameters (its gradient is H g): drop -hessa_operator_subset and -hessa_operator ggn");
+  PetscCheck((tr->objective != HESSA_TRAIN_GRADNORM && tr->method != HESSA_TRAIN_NEWTON && tr->method != HESSA_TRAIN_LM) || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP, "-hessa_train_objective gradnorm and -hessa_train_method newton/lm need the Hessian on all parameters (H g, H^-1 g): drop -hessa_operator_subset and -hessa_operator ggn");
   PetscCheck(tr->model && tr->op, tr->comm, PETSC_ERR_ORDER, "HessaTrainerSetModel must come before HessaTrainerSetUp");
   PetscCall(VecDuplicate(tr->model->theta, &tr->theta));
   PetscCall(VecCopy(tr->model->theta, tr->theta));
@@ -606,11 +608,144 @@ static PetscErrorCode Update(HessaTrainer tr, Vec dir)
       x[i] -= step_size * m[i] / (sqrt(v[i]) / correction2 + tr->eps);
     }
   } break;
+  case HESSA_TRAIN_NEWTON: /* NewtonStep and LMStep move theta themselves */
+  case HESSA_TRAIN_LM:
+    break;
   }
   PetscCall(VecRestoreArrayRead(dir, &d));
   PetscCall(VecRestoreArray(tr->second_moment, &v));
   PetscCall(VecRestoreArray(tr->first_moment, &m));
   PetscCall(VecRestoreArray(tr->theta, &x));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: a damped Newton step for g = 0 (either objective): d solves H d = g by MINRES
+ * (H is indefinite near saddles; -hessa_train_newton_ksp_* options), then theta - t d with
+ * the largest t in 1, 1/2, ..., 2^-30 that lowers |g|. Newton is attracted to every
+ * critical point (background.md 6), which is what finding saddles needs. Sets *stalled
+ * when no t lowers |g| (theta is then unchanged). The operator's point must be theta. */
+static PetscErrorCode NewtonStep(HessaTrainer tr, Vec grad, Vec dir, PetscBool *stalled)
+{
+  KSP      ksp;
+  PC       pc;
+  Mat      H;
+  Vec      trial, trial_grad;
+  PetscInt n_max;
+  double   t = 1.0, loss;
+
+  PetscFunctionBegin;
+  *stalled = PETSC_TRUE;
+  PetscCall(HessaOperatorGetMat(tr->op, &H));
+  PetscCall(VecGetSize(grad, &n_max));
+  PetscCall(KSPCreate(tr->comm, &ksp));
+  PetscCall(KSPSetOptionsPrefix(ksp, "hessa_train_newton_"));
+  PetscCall(KSPSetOperators(ksp, H, H));
+  PetscCall(KSPSetType(ksp, KSPMINRES));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCNONE));
+  PetscCall(KSPSetTolerances(ksp, 1e-10, 0.0, PETSC_DEFAULT, PetscMin(n_max, 2000)));
+  PetscCall(KSPSetFromOptions(ksp));
+  PetscCall(KSPSolve(ksp, grad, dir));
+  PetscCall(KSPDestroy(&ksp));
+  PetscCall(VecDuplicate(tr->theta, &trial));
+  PetscCall(VecDuplicate(grad, &trial_grad));
+  for (int k = 0; k <= 30; k++, t *= 0.5) {
+    double norm;
+    PetscCall(VecWAXPY(trial, -t, dir, tr->theta));
+    PetscCall(HessaOperatorSetPoint(tr->op, trial));
+    PetscCall(HessaOperatorGradient(tr->op, &loss, trial_grad));
+    PetscCall(VecNorm(trial_grad, NORM_2, &norm));
+    if (norm < tr->gradient_norm) {
+      PetscCall(VecCopy(trial, tr->theta));
+      *stalled = PETSC_FALSE;
+      break;
+    }
+  }
+  PetscCall(HessaOperatorSetPoint(tr->op, tr->theta));
+  PetscCall(VecDestroy(&trial));
+  PetscCall(VecDestroy(&trial_grad));
+  PetscFunctionReturn(0);
+}
+
+/* (H^2 + mu I) x for the Levenberg-Marquardt solve. */
+typedef struct {
+  HessaOperator op;
+  Vec           t;
+  double        mu;
+} LMShell;
+
+static PetscErrorCode LMMult(Mat A, Vec x, Vec y)
+{
+  LMShell *c;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(A, &c));
+  PetscCall(HessaOperatorApply(c->op, x, c->t));
+  PetscCall(HessaOperatorApply(c->op, c->t, y));
+  PetscCall(VecAXPY(y, c->mu, x));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: one Levenberg-Marquardt step on 1/2 |g|^2 (its Jacobian is H): d solves
+ * (H^2 + mu I) d = H g by CG; theta - d is taken when it lowers |g| (then mu /= 3), else
+ * mu *= 4 and the solve is repeated (up to 30 times). Large mu: a short step along -H g
+ * (gradient descent on 1/2 |g|^2); small mu: the Newton step. *stalled when nothing
+ * lowers |g|. The operator's point must be theta; dir holds H g on entry. */
+static PetscErrorCode LMStep(HessaTrainer tr, Vec grad, Vec dir, PetscBool *stalled)
+{
+  LMShell  c = {tr->op, NULL, tr->damping};
+  Mat      A;
+  KSP      ksp;
+  PC       pc;
+  Vec      d, trial, trial_grad, hg;
+  PetscInt nlocal, n;
+  double   loss;
+
+  PetscFunctionBegin;
+  *stalled = PETSC_TRUE;
+  PetscCall(VecGetLocalSize(grad, &nlocal));
+  PetscCall(VecGetSize(grad, &n));
+  PetscCall(VecDuplicate(grad, &c.t));
+  PetscCall(VecDuplicate(grad, &d));
+  PetscCall(VecDuplicate(grad, &hg));
+  PetscCall(VecDuplicate(tr->theta, &trial));
+  PetscCall(VecDuplicate(grad, &trial_grad));
+  PetscCall(HessaOperatorApply(tr->op, grad, hg));
+  PetscCall(MatCreateShell(tr->comm, nlocal, nlocal, n, n, &c, &A));
+  PetscCall(MatShellSetOperation(A, MATOP_MULT, (void (*)(void))LMMult));
+  PetscCall(KSPCreate(tr->comm, &ksp));
+  PetscCall(KSPSetOptionsPrefix(ksp, "hessa_train_lm_"));
+  PetscCall(KSPSetOperators(ksp, A, A));
+  PetscCall(KSPSetType(ksp, KSPCG));
+  PetscCall(KSPGetPC(ksp, &pc));
+  PetscCall(PCSetType(pc, PCNONE));
+  PetscCall(KSPSetTolerances(ksp, 1e-10, 0.0, PETSC_DEFAULT, PetscMin(2 * n, 4000)));
+  PetscCall(KSPSetFromOptions(ksp));
+  for (int k = 0; k < 30; k++) {
+    double norm;
+    PetscCall(KSPSolve(ksp, hg, d));
+    PetscCall(VecWAXPY(trial, -1.0, d, tr->theta));
+    PetscCall(HessaOperatorSetPoint(tr->op, trial));
+    PetscCall(HessaOperatorGradient(tr->op, &loss, trial_grad));
+    PetscCall(VecNorm(trial_grad, NORM_2, &norm));
+    if (norm < tr->gradient_norm) {
+      PetscCall(VecCopy(trial, tr->theta));
+      c.mu     = PetscMax(c.mu / 3.0, 1e-14);
+      *stalled = PETSC_FALSE;
+      break;
+    }
+    c.mu *= 4.0;
+    PetscCall(HessaOperatorSetPoint(tr->op, tr->theta));
+  }
+  tr->damping = c.mu;
+  PetscCall(HessaOperatorSetPoint(tr->op, tr->theta));
+  PetscCall(KSPDestroy(&ksp));
+  PetscCall(MatDestroy(&A));
+  PetscCall(VecDestroy(&c.t));
+  PetscCall(VecDestroy(&d));
+  PetscCall(VecDestroy(&hg));
+  PetscCall(VecDestroy(&trial));
+  PetscCall(VecDestroy(&trial_grad));
   PetscFunctionReturn(0);
 }
 
@@ -641,7 +776,7 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
 
   PetscFunctionBegin;
   /* analytic objectives are one sample, and a batch of all samples is the full gradient */
-  stochastic = tr->method != HESSA_TRAIN_GD && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && !strcmp(tr->model->obj->type, "mlp") && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
+  stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && !strcmp(tr->model->obj->type, "mlp") && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
   PetscCall(HessaOperatorCreateParameterVec(tr->op, &grad));
   PetscCall(VecDuplicate(grad, &dir));
@@ -664,8 +799,18 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
       break;
     }
     if (tr->step >= tr->steps) break;
-    if (stochastic) PetscCall(BatchDirection(tr, dir));
-    PetscCall(Update(tr, dir));
+    if (tr->method == HESSA_TRAIN_NEWTON || tr->method == HESSA_TRAIN_LM) {
+      PetscBool stalled;
+      if (tr->method == HESSA_TRAIN_NEWTON) PetscCall(NewtonStep(tr, grad, dir, &stalled));
+      else PetscCall(LMStep(tr, grad, dir, &stalled));
+      if (stalled) {
+        PetscCall(HessaLog(tr->comm, "train: %s: no step lowers |g| (%.3e) at step %" PetscInt_FMT "; stopping", method_names[tr->method], tr->gradient_norm, tr->step));
+        break;
+      }
+    } else {
+      if (stochastic) PetscCall(BatchDirection(tr, dir));
+      PetscCall(Update(tr, dir));
+    }
     tr->step++;
     if (tr->checkpoint_every > 0 && tr->step % tr->checkpoint_every == 0) {
       PetscCall(SaveCheckpoint(tr, &last_saved));

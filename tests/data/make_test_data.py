@@ -118,7 +118,7 @@ def gaussian(samples, dim, seed):
 
 
 # ---- the cases ------------------------------------------------------------------------
-CASE_NAMES = ["fmnist_train5000", "fmnist_t10k", "fmnist_t10k_standardize", "idx_raw_t10k3000",
+CASE_NAMES = ["fmnist_train5000", "fmnist_t10k", "fmnist_t10k_standardize", "fmnist_pool4", "fmnist_pool2_standardize", "idx_raw_t10k3000",
               "idx_f32_i4", "idx_f64_i16", "idx_i8",
               "npy_f32_v1", "npy_f64_v2", "npy_i4_v3_u1", "npy_bigendian", "npy_regression2d", "npy_regression1d",
               "npy_standardize", "npy_tiny5", "npy_tiny2", "npy_classes_given",
@@ -142,6 +142,10 @@ def make_all(out, make_hdf5):
     lines.append(line("fmnist_t10k", xt, 10, 0, "-hessa_data_test", labels=lte))
     lines.append(line("fmnist_t10k_standardize", standardize(xt.astype(n.float64)), 10, 0,
                       "-hessa_data_test -hessa_data_scale standardize", labels=lte))
+    # average pooling of the 28 x 28 images over k x k blocks (-hessa_data_pool), after the unit scaling
+    pool = lambda x, k: x.reshape(len(x), 28 // k, k, 28 // k, k).mean(axis=(2, 4)).reshape(len(x), -1)
+    lines.append(line("fmnist_pool4", pool(x5[:1000], 4), int(ltr[:1000].max()) + 1, 0, "-hessa_data_limit 1000 -hessa_data_pool 4", labels=ltr[:1000]))
+    lines.append(line("fmnist_pool2_standardize", standardize(pool(xt, 2)), 10, 0, "-hessa_data_test -hessa_data_pool 2 -hessa_data_scale standardize", labels=lte))
     # raw (uncompressed) IDX copies of t10k
     write_idx(p("t10k-images-raw.idx"), xte, False)
     write_idx(p("t10k-labels-raw.idx"), lte, False)

@@ -478,6 +478,31 @@ static PetscErrorCode Run(void)
   PetscCall(CheckJSON(minimal, doc_min));
   PetscCall(CheckMarkdown(minimal, "# Not a critical point (gradient norm 1.250e-02 > tolerance 1.000e-06)\n\n", min_md, min_absent));
 
+  /* a curve flat to round-off (the Newton line at a gradient-flat point: losses that differ
+     in the 16th digit) once sent PLplot's tick loop spinning; it must be drawn at once */
+  {
+    char        flat[64];
+    double      x[9], y[9], same[9];
+    HessaStatus st = {0};
+    char        note[256];
+    PetscMPIInt rank;
+    for (int i = 0; i < 9; i++) x[i] = i - 4, y[i] = 0.9528 + (i % 3) * 1e-16, same[i] = -3.5;
+    HessaPlotSeries series[2] = {{x, y, 9, "flat to 1e-16", PETSC_TRUE, PETSC_TRUE}, {x, same, 9, NULL, PETSC_FALSE, PETSC_TRUE}};
+    snprintf(flat, sizeof flat, "report_flat_np%d", size);
+    PetscCall(CleanFolder(flat));
+    PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, flat));
+    PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
+    if (rank == 0) {
+      HessaPlotXY(flat, "flat", "flat", "t", "loss", PETSC_FALSE, 1, series, note, sizeof note, &st);
+      CHECK(!st.code && !note[0], "flat plot: %s %s", st.msg, note);
+      HessaPlotXY(flat, "constant", "constant", "t", "loss", PETSC_FALSE, 1, series + 1, note, sizeof note, &st);
+      CHECK(!st.code && !note[0], "constant plot: %s %s", st.msg, note);
+    }
+    PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD)); /* rank 0 drew them */
+    PetscCall(CheckPNG(flat, "flat.png"));
+    PetscCall(CheckPNG(flat, "constant.png"));
+  }
+
   cJSON_Delete(doc_full);
   cJSON_Delete(doc_skip);
   cJSON_Delete(doc_min);

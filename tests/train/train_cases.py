@@ -22,6 +22,14 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
   gradnorm_valley from a random start near (1.5, 0.8): |g| <= 1e-13 (the small eigenvalue is
                   O(|g|) and must fall below analyze's zero tolerance), |w1 w2 - 1| <= 1e-6;
                   analyze: degenerate, eigenvalues 0 and 2 (w1^2 + w2^2) (1e-6 absolute)
+  newton_quadratic, lm_quadratic
+                  the quadratic with spectrum [-3, -1, 0.5, 2, 5, 8] (a saddle at 0): one Newton-
+                  MINRES step lands on the critical point x = 0 (|x1| <= 1e-8 |x0|, the closed
+                  form x0 - H^-1 H x0); Levenberg-Marquardt reaches |g| <= 1e-9 and |x| <= 1e-8
+  newton_toy, lm_toy
+                  linear toy from (0.2, -0.15): Newton reaches the saddle (0, 0) with |g| <= 1e-12
+                  in at most 8 steps (quadratic convergence: H(0,0) is nonsingular); LM reaches
+                  |g| <= 1e-10 at a point where the closed-form gradient is that small too
   resume          sgd stopped by -hessa_train_max_steps_per_run (exit 75, "stopped": true),
                   resumed twice with -resume: final weights bitwise equal to an uninterrupted
                   run's, the log has every step once and equals the uninterrupted log
@@ -246,6 +254,40 @@ def gradnorm(valley):
         check(rep["verdict"]["type"] == "saddle", f"verdict {rep['verdict']['type']}")
 
 
+def critical_point_finder(method, model):
+    out = folder()
+    if model == "quadratic":
+        lam = np.array([-3.0, -1.0, 0.5, 2.0, 5.0, 8.0])
+        x0 = np.array([1.0, -0.5, 0.25, 2.0, -1.5, 0.75])
+        spec = os.path.join(WORK, f"train_{CASE}_spectrum_np{NP}.txt")
+        np.savetxt(spec, lam)
+        args = ["-hessa_model", "quadratic", "-hessa_model_dim", "6", "-hessa_model_spectrum", spec, "-hessa_model_seed", "7",
+                "-hessa_model_point", ",".join(repr(v) for v in x0)]
+        gtol = 1e-9
+    else:
+        x0 = np.array([0.2, -0.15])
+        args = ["-hessa_model", "linear-toy", "-hessa_model_point", "0.2,-0.15"]
+        gtol = 1e-12 if method == "newton" else 1e-10
+    train(args + ["-hessa_train_method", method, "-hessa_train_objective", "gradnorm", "-hessa_train_steps", "60",
+                  "-hessa_train_gtol", repr(gtol), "-hessa_train_checkpoint_every", "1"], out)
+    summary = json.load(open(os.path.join(out, "train.json")))
+    check(summary["converged"] and summary["final_gradient_norm"] <= gtol, f"{method}: not converged: {summary}")
+    x = weights(os.path.join(out, "final"))
+    if model == "quadratic":
+        check(np.linalg.norm(x) <= 1e-8 * np.linalg.norm(x0), f"{method}: |x| = {np.linalg.norm(x)} at the end, expected the saddle 0")
+        if method == "newton":
+            x1 = weights(os.path.join(out, "step-000001"))
+            check(np.linalg.norm(x1) <= 1e-8 * np.linalg.norm(x0), f"newton: |x1| = {np.linalg.norm(x1)}, expected x0 - H^-1 H x0 = 0")
+    else:
+        w1, w2 = x
+        g = np.array([-2 * w2 * (1 - w1 * w2), -2 * w1 * (1 - w1 * w2)])
+        check(np.linalg.norm(g) <= 2 * gtol + 1e-15, f"{method}: closed-form |g| at the point {np.linalg.norm(g)}")
+        if method == "newton":
+            check(summary["steps_done"] <= 8, f"newton: {summary['steps_done']} steps, expected quadratic convergence (<= 8)")
+            check(abs(w1) <= 1e-10 and abs(w2) <= 1e-10, f"newton: point ({w1}, {w2}), expected the saddle (0, 0)")
+    print(f"{method} on the {model}: {summary['steps_done']} steps, |g| {summary['final_gradient_norm']:.3g}, |x| {np.linalg.norm(x):.3g}")
+
+
 def resume():
     args = FMNIST_ARGS + ["-hessa_train_method", "sgd", "-hessa_train_lr", "0.05", "-hessa_train_steps", "25", "-hessa_train_batch", "32",
                           "-hessa_train_checkpoint_every", "10"]
@@ -312,6 +354,8 @@ def run():
         quadratic(CASE[len("quadratic_"):])
     elif CASE in ("gradnorm_saddle", "gradnorm_valley"):
         gradnorm(CASE == "gradnorm_valley")
+    elif CASE in ("newton_quadratic", "lm_quadratic", "newton_toy", "lm_toy"):
+        critical_point_finder(CASE.split("_")[0], CASE.split("_")[1])
     elif CASE == "resume":
         resume()
     elif CASE == "signal":
