@@ -12,25 +12,12 @@ wall time beyond the points' own (wall - sum of point seconds / groups) per poin
 """
 import json, os, shutil, statistics, subprocess, sys, tempfile, time
 import numpy as np
-from common import BUILD
+from common import BUILD, ROOT
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from weight_folders import save_mlp
 
 POINTS = int(os.environ.get("BENCH_STUDY_POINTS", "12"))
 REPS = int(os.environ.get("BENCH_STUDY_REPS", "3"))
-
-
-def save_mlp(folder, widths, seed):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    tensors = []
-    for k in range(len(widths) - 1):
-        w = rng.uniform(-1, 1, (widths[k + 1], widths[k])) * np.sqrt(6 / (widths[k] + widths[k + 1]))
-        b = 0.1 * rng.standard_normal(widths[k + 1])
-        for kind, v in (("weight", w), ("bias", b)):
-            name = f"layers.{k}.{kind}"
-            np.save(f"{folder}/{name}.npy", v)
-            tensors.append({"name": name, "file": name + ".npy", "shape": list(v.shape)})
-    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": widths, "activation": "tanh",
-               "loss": "cross-entropy", "tensors": tensors}, open(f"{folder}/model.json", "w"))
 
 
 def main():

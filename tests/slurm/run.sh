@@ -79,15 +79,12 @@ ts "ok spectrum job $J: stopped, requeued, resumed; density, nodes, trace bitwis
 
 # 3. study: 6 small-MLP points, stopped by scancel after the first results, requeued; the
 #    rerun skips the finished points, and results.jsonl ends with every point exactly once
-/usr/bin/python3 - <<'PY' || fail "making the study points"
-import json, os, numpy as np
+/usr/bin/python3 - "$HERE/../../tools" <<'PY' || fail "making the study points"
+import sys; sys.path.insert(0, sys.argv[1])
+from weight_folders import save_mlp
 lines = ["options: {hessa_data_source: blobs, hessa_data_samples: 2000, hessa_data_dim: 20, hessa_analyze_trace: 0}", "points:"]
 for k in range(6):
-    rng = np.random.default_rng(k + 1); d = f"pts/p{k}"; os.makedirs(d, exist_ok=True); tensors = []
-    for l, (o, i) in enumerate(((32, 20), (3, 32))):
-        for kind, v in (("weight", rng.uniform(-1, 1, (o, i)) * np.sqrt(6 / (o + i))), ("bias", 0.1 * rng.standard_normal(o))):
-            np.save(f"{d}/layers.{l}.{kind}.npy", v); tensors.append({"name": f"layers.{l}.{kind}", "file": f"layers.{l}.{kind}.npy", "shape": list(v.shape)})
-    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": [20, 32, 3], "activation": "tanh", "loss": "cross-entropy", "tensors": tensors}, open(f"{d}/model.json", "w"))
+    save_mlp(f"pts/p{k}", [20, 32, 3], k + 1)
     lines.append(f"  - {{name: p{k}, weights: pts/p{k}}}")
 open("study.yaml", "w").write("\n".join(lines) + "\n")
 PY

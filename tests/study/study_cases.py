@@ -22,6 +22,8 @@ import numpy as np
 MPIEXEC, HESSA, WORK, CASE = sys.argv[1:5]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 HERE = os.path.join(WORK, f"study_{CASE}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from weight_folders import save_analytic, save_mlp
 
 
 def fail(msg):
@@ -35,28 +37,6 @@ def check(cond, msg):
 
 def close(a, b, tol, what):
     check(a is not None and b is not None and abs(a - b) <= tol * max(1.0, abs(b)), f"{what} = {a}, expected {b} (tol {tol})")
-
-
-def save_analytic(folder, model, theta):
-    os.makedirs(folder, exist_ok=True)
-    np.save(f"{folder}/theta.npy", np.array(theta, dtype=np.float64))
-    json.dump({"format": "hessa-weights", "version": 1, "model": model,
-               "tensors": [{"name": "theta", "file": "theta.npy", "shape": [len(theta)]}]}, open(f"{folder}/model.json", "w"))
-
-
-def save_mlp(folder, widths, seed):
-    rng = np.random.default_rng(seed)
-    os.makedirs(folder, exist_ok=True)
-    tensors = []
-    for k in range(len(widths) - 1):
-        w = rng.uniform(-1, 1, (widths[k + 1], widths[k])) * np.sqrt(6 / (widths[k] + widths[k + 1]))
-        b = 0.1 * rng.standard_normal(widths[k + 1])
-        for kind, v in (("weight", w), ("bias", b)):
-            name = f"layers.{k}.{kind}"
-            np.save(f"{folder}/{name}.npy", v)
-            tensors.append({"name": name, "file": name + ".npy", "shape": list(v.shape)})
-    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": widths, "activation": "tanh",
-               "loss": "cross-entropy", "tensors": tensors}, open(f"{folder}/model.json", "w"))
 
 
 BLOBS = {"hessa_data_source": "blobs", "hessa_data_samples": "600", "hessa_data_dim": "4"}
