@@ -23,6 +23,11 @@ import subprocess
 import sys
 
 TIME_LIMIT = 10.0
+# A file name that is not UTF-8 (Latin-1 "cafe" and a lone 0xff byte): {nonutf8} in options
+# and expected messages, NONUTF8 in recipes. Passed to hessa as raw bytes; hessa prints the
+# bytes as they are, read back here with U+FFFD for each invalid byte.
+NONUTF8_BYTES = b"caf\xe9-\xff"
+NONUTF8 = os.fsdecode(NONUTF8_BYTES)
 FMNIST = "/usr/share/datasets/fashion-mnist"
 MAKE_HDF5 = None
 
@@ -171,8 +176,8 @@ def main():
     os.chdir(work)
     if recipe:
         exec(recipe, {k: v for k, v in globals().items() if not k.startswith("_")})
-    options = shlex.split(options.replace("{dir}", work).replace("{fmnist}", FMNIST))
-    expected = expected.replace("{dir}", work).replace("{fmnist}", FMNIST)
+    options = shlex.split(options.replace("{dir}", work).replace("{fmnist}", FMNIST).replace("{nonutf8}", NONUTF8))
+    expected = expected.replace("{dir}", work).replace("{fmnist}", FMNIST).replace("{nonutf8}", NONUTF8_BYTES.decode(errors="replace"))
     cmd = [a.mpiexec, "-n", str(a.np), "--oversubscribe", a.hessa, "info"] + options
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
