@@ -361,7 +361,7 @@ def run():
     elif CASE == "signal":
         signal_stop()
     elif CASE == "bad_method":
-        bad(["-hessa_train_method", "newton"], "-hessa_train_method: unknown method 'newton' (expected gd, sgd or adam)")
+        bad(["-hessa_train_method", "rmsprop"], "-hessa_train_method: unknown method 'rmsprop' (expected gd, sgd, adam, newton or lm)")
     elif CASE == "bad_lr":
         bad(["-hessa_train_lr", "-0.1"], "-hessa_train_lr must be positive, found -0.1")
     elif CASE == "bad_resume":
