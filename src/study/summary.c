@@ -233,10 +233,10 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
   if (collector) cJSON_AddItemToObject(doc, "collector", collector);
 
   HessaTextPrintf(&md, "# hessa study%s\n\n", partial ? " (PARTIAL: stopped before every point was analysed)" : "");
-  HessaTextPrintf(&md, "Manifest: `%s`. %" PetscInt_FMT " points, %" PetscInt_FMT " analysed%s.\n\n", m->path, m->n_points, analysed - counts[N_VERDICTS - 1], counts[N_VERDICTS - 1] ? "" : "");
+  HessaTextPrintf(&md, "Manifest: `%s`. %" PetscInt_FMT " point%s, %" PetscInt_FMT " analysed.\n\n", m->path, m->n_points, m->n_points == 1 ? "" : "s", analysed - counts[N_VERDICTS - 1]);
   if (counts[N_VERDICTS - 1]) HessaTextPrintf(&md, "%" PetscInt_FMT " point%s failed (reasons below).\n\n", counts[N_VERDICTS - 1], counts[N_VERDICTS - 1] > 1 ? "s" : "");
   if (partial) HessaTextPrintf(&md, "%" PetscInt_FMT " point%s not analysed yet: rerun the same command with the same output folder to finish; finished points are kept.\n\n", m->n_points - analysed, m->n_points - analysed > 1 ? "s" : "");
-  HessaTextPrintf(&md, "Of the %" PetscInt_FMT " critical points (|g| within the tolerance of each report), %" PetscInt_FMT " %s local minim%s. ", critical, minima_critical, minima_critical == 1 ? "is a" : "are", minima_critical == 1 ? "um" : "a");
+  HessaTextPrintf(&md, "Of the %" PetscInt_FMT " critical point%s (|g| within the tolerance of each report), %" PetscInt_FMT " %s local minim%s. ", critical, critical == 1 ? "" : "s", minima_critical, minima_critical == 1 ? "is a" : "are", minima_critical == 1 ? "um" : "a");
   HessaTextPrintf(&md, "A point that is not critical has no minimum/saddle verdict: its minimum ratio still describes the curvature there.\n\n");
   HessaTextPrintf(&md, "| verdict | points |\n|---|---|\n");
   for (int v = 0; v < N_VERDICTS; v++) HessaTextPrintf(&md, "| %s | %" PetscInt_FMT " |\n", verdict_names[v], counts[v]);
