@@ -28,6 +28,8 @@ typedef struct {
   double     seconds;
   char       eps_type[64]; /* the solver actually used */
   double     tol;          /* the requested relative tolerance */
+  PetscBool  stopped;      /* a stop request ended the solve early: values holds the pairs
+                              converged so far (HessaSpectrumExtremesContinue resumes) */
 } HessaExtremes;
 
 /* Collective. k eigenpairs at one end of the spectrum (1 <= k <= n_op). Every -eps_* option
@@ -37,6 +39,13 @@ typedef struct {
  * s is the largest |lambda| returned (so eigenvalues near zero are judged against the scale of
  * the spectrum seen). keep_vectors: return eigenvectors. */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out);
+/* Collective. The same, stoppable and resumable: with stoppable, the solver asks
+ * HessaStopAgree at every restart and, on a stop, returns the pairs converged so far with
+ * out->stopped set (vectors always kept). prev (may be NULL) holds the converged pairs of a
+ * stopped solve with their vectors: they become SLEPc's deflation space, only the
+ * k - prev->nconv missing pairs are computed, and out holds all k, merged and sorted. The
+ * resumed pairs equal an uninterrupted solve's to the tolerance, not bitwise. */
+PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out);
 PetscErrorCode HessaExtremesDestroy(HessaExtremes *e);
 
 /* ---- full spectrum (assembly + ScaLAPACK) ------------------------------------- */

@@ -182,12 +182,15 @@ PetscErrorCode HessaCliSpectrum(void)
   HessaDensity      dens;
   HessaTrace        tr[2]; /* Hutchinson, Hutch++ */
   HessaSpectrumKey  key;
+  HessaExtremes     ex_prev[2];            /* extremes of a stopped run (-resume) */
+  PetscBool         ex_done[2] = {PETSC_FALSE, PETSC_FALSE}, ex_found = PETSC_FALSE;
   PetscBool         stopped = PETSC_FALSE;
   double            t0      = MPI_Wtime();
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(tr, sizeof tr));
   PetscCall(PetscMemzero(ex, sizeof ex));
+  PetscCall(PetscMemzero(ex_prev, sizeof ex_prev));
   PetscCall(PetscMemzero(&full, sizeof full));
   PetscCall(PetscMemzero(&dens, sizeof dens));
   PetscCall(PlanFromOptions(&plan));
@@ -204,16 +207,36 @@ PetscErrorCode HessaCliSpectrum(void)
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description,
                         op->n_op, op->n));
+  /* every phase is resumable: extremes keep the pairs converged so far, density and trace
+     the finished probes; each checks for a stop at its safe points */
+  PetscCall(SpectrumKeyFill(&plan, op, model->obj->description, &key));
+  if (plan.density) PetscCall(HessaDensityAllocate(PETSC_COMM_WORLD, &plan.slq, op->n_op, &dens));
+  for (int i = 0; i < 2; i++)
+    if (plan.trace && (plan.trace_method == 2 || plan.trace_method == i)) PetscCall(HessaTraceAllocate(PETSC_COMM_WORLD, (HessaTraceMethod)i, plan.trace_samples, (uint64_t)plan.trace_seed, &tr[i]));
+  if (plan.resume) {
+    PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
+    if (plan.extremes > 0) PetscCall(HessaSpectrumExtremesStateRead(PETSC_COMM_WORLD, plan.output, plan.extremes, plan.tol, op, ex_prev, ex_done, &ex_found));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan.output, HESSA_SPECTRUM_STATE_FILE, dens.probes_done, dens.probes, tr[0].done, tr[1].done));
+    if (ex_found) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  extremes: largest %s (%" PetscInt_FMT " pairs), smallest %s (%" PetscInt_FMT " pairs)\n", ex_done[0] ? "done" : "resumed", ex_prev[0].nconv, ex_done[1] ? "done" : "resumed", ex_prev[1].nconv));
+  }
   if (plan.extremes > 0) {
     PetscCall(HessaTimerStart("extremes"));
     PetscCall(HessaLog(PETSC_COMM_WORLD, "extremes: %" PetscInt_FMT " largest and smallest eigenpairs", plan.extremes));
-    PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_LARGEST, plan.extremes, plan.tol, PETSC_FALSE, &ex[0]));
-    PetscCall(PrintExtremes(&ex[0], "largest"));
-    PetscCall(HessaSpectrumExtremes(op, HESSA_WHICH_SMALLEST, plan.extremes, plan.tol, PETSC_FALSE, &ex[1]));
-    PetscCall(PrintExtremes(&ex[1], "smallest"));
+    for (int e = 0; e < 2 && !stopped; e++) {
+      if (ex_found && ex_done[e]) { /* finished before the stop: taken as it was */
+        ex[e]       = ex_prev[e];
+        ex_prev[e]  = (HessaExtremes){0};
+        ex_done[e]  = PETSC_TRUE;
+      } else {
+        PetscCall(HessaSpectrumExtremesContinue(op, e ? HESSA_WHICH_SMALLEST : HESSA_WHICH_LARGEST, plan.extremes, plan.tol, PETSC_TRUE, ex_found && ex_prev[e].nconv ? &ex_prev[e] : NULL, &ex[e]));
+        stopped    = ex[e].stopped;
+        ex_done[e] = !stopped;
+      }
+      if (!stopped) PetscCall(PrintExtremes(&ex[e], e ? "smallest" : "largest"));
+    }
     PetscCall(HessaTimerStop("extremes"));
   }
-  if (plan.full) {
+  if (plan.full && !stopped) {
     PetscCall(HessaTimerStart("full"));
     PetscCall(HessaSpectrumFull(op, plan.zero_tol, &full));
     PetscCall(HessaTimerStop("full"));
@@ -221,16 +244,7 @@ PetscErrorCode HessaCliSpectrum(void)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", full.asymmetry));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", full.n_negative, full.n_zero, full.n_positive, full.zero_tol));
   }
-  /* density and trace are resumable: they check for a stop between products */
-  PetscCall(SpectrumKeyFill(&plan, op, model->obj->description, &key));
-  if (plan.density) PetscCall(HessaDensityAllocate(PETSC_COMM_WORLD, &plan.slq, op->n_op, &dens));
-  for (int i = 0; i < 2; i++)
-    if (plan.trace && (plan.trace_method == 2 || plan.trace_method == i)) PetscCall(HessaTraceAllocate(PETSC_COMM_WORLD, (HessaTraceMethod)i, plan.trace_samples, (uint64_t)plan.trace_seed, &tr[i]));
-  if (plan.resume) {
-    PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan.output, HESSA_SPECTRUM_STATE_FILE, dens.probes_done, dens.probes, tr[0].done, tr[1].done));
-  }
-  if (plan.density) {
+  if (plan.density && !stopped) {
     PetscCall(HessaTimerStart("density"));
     PetscCall(HessaSpectrumDensityContinue(op, &plan.slq, PETSC_TRUE, &dens));
     PetscCall(HessaTimerStop("density"));
@@ -257,6 +271,7 @@ PetscErrorCode HessaCliSpectrum(void)
   if (stopped) {
     if (plan.output[0]) {
       PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
+      if (plan.extremes > 0) PetscCall(HessaSpectrumExtremesStateWrite(PETSC_COMM_WORLD, plan.output, plan.extremes, plan.tol, op->n_op, ex, ex_done));
       PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_TRUE, op->n_products));
       PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n", HessaStopSignal(), op->n_products, dens.probes_done, dens.probes, plan.output, HESSA_SPECTRUM_STATE_FILE, plan.output));
     } else PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
@@ -264,11 +279,14 @@ PetscErrorCode HessaCliSpectrum(void)
   } else if (plan.output[0]) {
     PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_FALSE, op->n_products));
     PetscCall(HessaSpectrumStateRemove(PETSC_COMM_WORLD, plan.output));
+    PetscCall(HessaSpectrumExtremesStateRemove(PETSC_COMM_WORLD, plan.output));
   }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - t0));
   if (plan.csv[0] && !stopped) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
-  PetscCall(HessaExtremesDestroy(&ex[0]));
-  PetscCall(HessaExtremesDestroy(&ex[1]));
+  for (int e = 0; e < 2; e++) {
+    PetscCall(HessaExtremesDestroy(&ex[e]));
+    PetscCall(HessaExtremesDestroy(&ex_prev[e]));
+  }
   PetscCall(HessaFullSpectrumDestroy(&full));
   PetscCall(HessaDensityDestroy(&dens));
   PetscCall(HessaTraceDestroy(&tr[0]));

@@ -366,3 +366,223 @@ PetscErrorCode HessaSpectrumWriteOutput(MPI_Comm comm, const char folder[], cons
   PetscCall(HessaSyncError(comm, &st));
   PetscFunctionReturn(0);
 }
+
+/* ---- extremes: extremes.state (values, residuals, flags as hex floats) and, for an end
+ *      stopped mid-solve, its converged vectors in extremes_<end>.npy (nconv x n_op) ---- */
+static const char *end_names[2] = {"largest", "smallest"};
+
+/* Collective: gather the vectors of e to rank 0 as rows of one array (rank 0 frees). */
+static PetscErrorCode GatherVectors(const HessaExtremes *e, PetscInt n, double **rows)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  *rows = NULL;
+  PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)e->vectors[0]), &rank));
+  if (rank == 0) PetscCall(PetscMalloc1((size_t)e->nconv * (size_t)n, rows));
+  for (PetscInt i = 0; i < e->nconv; i++) {
+    VecScatter         sc;
+    Vec                all;
+    const PetscScalar *a;
+    PetscCall(VecScatterCreateToZero(e->vectors[i], &sc, &all));
+    PetscCall(VecScatterBegin(sc, e->vectors[i], all, INSERT_VALUES, SCATTER_FORWARD));
+    PetscCall(VecScatterEnd(sc, e->vectors[i], all, INSERT_VALUES, SCATTER_FORWARD));
+    if (rank == 0) {
+      PetscCall(VecGetArrayRead(all, &a));
+      PetscCall(PetscArraycpy(*rows + (size_t)i * (size_t)n, a, n));
+      PetscCall(VecRestoreArrayRead(all, &a));
+    }
+    PetscCall(VecScatterDestroy(&sc));
+    PetscCall(VecDestroy(&all));
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[], PetscInt k, double tol, PetscInt n_op, const HessaExtremes ex[2], const PetscBool done[2])
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  double     *rows[2] = {NULL, NULL};
+  char        path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  for (int e = 0; e < 2; e++)
+    if (!done[e] && ex[e].nconv > 0) PetscCall(GatherVectors(&ex[e], n_op, &rows[e]));
+  if (rank == 0) {
+    char  *buf = NULL;
+    size_t len = 0;
+    FILE  *f   = open_memstream(&buf, &len);
+    if (f) {
+      fprintf(f, "hessa-extremes-state 1\nk %" PetscInt_FMT " tol %a n_op %" PetscInt_FMT "\n", k, tol, n_op);
+      for (int e = 0; e < 2; e++) {
+        fprintf(f, "%s %s %" PetscInt_FMT "\n", end_names[e], done[e] ? "done" : "partial", ex[e].nconv);
+        PutReals(f, "values", ex[e].nconv, ex[e].values);
+        PutReals(f, "residuals", ex[e].nconv, ex[e].residuals);
+        fprintf(f, "converged");
+        for (PetscInt i = 0; i < ex[e].nconv; i++) fprintf(f, " %d", (int)ex[e].converged[i]);
+        fprintf(f, "\n");
+        if (rows[e]) {
+          char    npy[PETSC_MAX_PATH_LEN];
+          int64_t shape[2] = {ex[e].nconv, n_op};
+          PetscCall(PetscSNPrintf(npy, sizeof npy, "%s/extremes_%s.npy", folder, end_names[e]));
+          PetscCall(HessaWriteNPY(npy, 2, shape, rows[e], 0));
+        }
+      }
+      fprintf(f, "end\n");
+      fclose(f);
+    }
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
+    if (!buf) HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
+    else PetscCall(HessaWriteFileAtomic(path, buf, &st));
+    free(buf);
+    PetscCall(PetscFree(rows[0]));
+    PetscCall(PetscFree(rows[1]));
+  }
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* Rank 0: parse extremes.state into ex (values etc.), done flags; faults into st. */
+static void ParseExtremes(char *text, const char path[], PetscInt k, double tol, PetscInt n_op, HessaExtremes ex[2], PetscBool done[2], HessaStatus *st)
+{
+  char    *save = NULL, *tok;
+  PetscInt fk = -1, fn = -1;
+  double   ftol = 0;
+
+#define NEXT() (tok = strtok_r(NULL, " \n", &save))
+  tok = strtok_r(text, " \n", &save);
+  if (!tok || strcmp(tok, "hessa-extremes-state") || !NEXT() || strcmp(tok, "1")) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': not a hessa extremes state (expected 'hessa-extremes-state 1' first)", path);
+    return;
+  }
+  if (!NEXT() || strcmp(tok, "k") || !NEXT() || sscanf(tok, "%" PetscInt_FMT, &fk) != 1 || !NEXT() || strcmp(tok, "tol") || !NEXT() || sscanf(tok, "%la", &ftol) != 1 || !NEXT() || strcmp(tok, "n_op") || !NEXT() || sscanf(tok, "%" PetscInt_FMT, &fn) != 1) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected 'k K tol T n_op N' on line 2", path);
+    return;
+  }
+  if (fk != k || fn != n_op || ftol != tol) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': the stopped run had k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT "; this run has k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT " (-hessa_spectrum_extremes, -hessa_spectrum_tol, the model)", path, fk, ftol, fn, k, tol, n_op);
+    return;
+  }
+  for (int e = 0; e < 2 && !st->code; e++) {
+    PetscInt m = -1;
+    if (!NEXT() || strcmp(tok, end_names[e]) || !NEXT() || (strcmp(tok, "done") && strcmp(tok, "partial"))) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected '%s done|partial COUNT'", path, end_names[e]);
+      return;
+    }
+    done[e] = !strcmp(tok, "done") ? PETSC_TRUE : PETSC_FALSE;
+    if (!NEXT() || sscanf(tok, "%" PetscInt_FMT, &m) != 1 || m < 0 || m > k || (!done[e] && m == k)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: %s: expected a count of 0 to %" PetscInt_FMT " pairs", path, end_names[e], k);
+      return;
+    }
+    ex[e].nconv = m, ex[e].nev = k, ex[e].tol = tol;
+    snprintf(ex[e].eps_type, sizeof ex[e].eps_type, "resume state");
+    if (PetscCalloc3(PetscMax(m, 1), &ex[e].values, PetscMax(m, 1), &ex[e].residuals, PetscMax(m, 1), &ex[e].converged)) {
+      HessaStatusSet(st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
+      return;
+    }
+    for (int field = 0; field < 3 && !st->code; field++) {
+      const char *want = field == 0 ? "values" : field == 1 ? "residuals" : "converged";
+      if (!NEXT() || strcmp(tok, want)) {
+        HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected '%s' for the %s end", path, want, end_names[e]);
+        return;
+      }
+      for (PetscInt i = 0; i < m; i++) {
+        double v;
+        int    c;
+        if (!NEXT() || (field < 2 ? sscanf(tok, "%la", &v) != 1 || !isfinite(v) : sscanf(tok, "%d", &c) != 1)) {
+          HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %" PetscInt_FMT " numbers after '%s' (%s end)", path, m, want, end_names[e]);
+          return;
+        }
+        if (field == 0) ex[e].values[i] = v;
+        else if (field == 1) ex[e].residuals[i] = v;
+        else ex[e].converged[i] = c ? PETSC_TRUE : PETSC_FALSE;
+      }
+    }
+  }
+  if (!st->code && (!NEXT() || strcmp(tok, "end"))) HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: no 'end' line (cut short?)", path);
+#undef NEXT
+}
+
+PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[], PetscInt k, double tol, HessaOperator op, HessaExtremes ex[2], PetscBool done[2], PetscBool *found)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0, ""};
+  char        path[PETSC_MAX_PATH_LEN];
+  PetscInt    counts[4];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
+  *found = PETSC_FALSE;
+  if (rank == 0) {
+    FILE *f = fopen(path, "r");
+    if (f) {
+      char  *text = NULL;
+      size_t cap  = 0;
+      if (getdelim(&text, &cap, '\0', f) < 0) HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': cannot read: %s", path, strerror(errno));
+      else ParseExtremes(text, path, k, tol, op->n_op, ex, done, &st);
+      free(text);
+      fclose(f);
+      *found = PETSC_TRUE;
+    }
+  }
+  PetscCall(HessaSyncError(comm, &st));
+  PetscCallMPI(MPI_Bcast(found, 1, MPIU_BOOL, 0, comm));
+  if (!*found) PetscFunctionReturn(0);
+  counts[0] = ex[0].nconv, counts[1] = ex[1].nconv, counts[2] = done[0], counts[3] = done[1];
+  PetscCallMPI(MPI_Bcast(counts, 4, MPIU_INT, 0, comm));
+  for (int e = 0; e < 2; e++) {
+    PetscInt m = counts[e];
+    done[e]    = counts[2 + e] ? PETSC_TRUE : PETSC_FALSE;
+    if (rank != 0) {
+      ex[e].nconv = m, ex[e].nev = k, ex[e].tol = tol;
+      snprintf(ex[e].eps_type, sizeof ex[e].eps_type, "resume state");
+      PetscCall(PetscCalloc3(PetscMax(m, 1), &ex[e].values, PetscMax(m, 1), &ex[e].residuals, PetscMax(m, 1), &ex[e].converged));
+    }
+    PetscCallMPI(MPI_Bcast(ex[e].values, (int)PetscMax(m, 1), MPI_DOUBLE, 0, comm));
+    PetscCallMPI(MPI_Bcast(ex[e].residuals, (int)PetscMax(m, 1), MPI_DOUBLE, 0, comm));
+    PetscCallMPI(MPI_Bcast(ex[e].converged, (int)PetscMax(m, 1), MPIU_BOOL, 0, comm));
+    if (!done[e] && m > 0) {
+      /* the converged vectors of a stopped end: every rank reads the file and keeps its slice */
+      char       npy[PETSC_MAX_PATH_LEN];
+      HessaArray a = {0};
+      HessaStatus vst = {0, ""};
+      Vec        tmpl;
+      PetscInt   lo, hi;
+      PetscCall(PetscSNPrintf(npy, sizeof npy, "%s/extremes_%s.npy", folder, end_names[e]));
+      HessaReadNPY(npy, 0, m, &a, &vst);
+      if (!vst.code && (a.ndim != 2 || a.shape[0] != m || a.shape[1] != op->n_op)) HessaStatusSet(&vst, HESSA_ERR_INPUT, "resume state '%s': expected %" PetscInt_FMT " x %" PetscInt_FMT " eigenvectors", npy, m, op->n_op);
+      PetscCall(HessaSyncError(comm, &vst));
+      PetscCall(HessaOperatorCreateVec(op, &tmpl));
+      PetscCall(VecDuplicateVecs(tmpl, m, &ex[e].vectors));
+      PetscCall(VecDestroy(&tmpl));
+      PetscCall(VecGetOwnershipRange(ex[e].vectors[0], &lo, &hi));
+      for (PetscInt i = 0; i < m; i++) {
+        PetscScalar *x;
+        PetscCall(VecGetArray(ex[e].vectors[i], &x));
+        PetscCall(PetscArraycpy(x, a.values + (size_t)i * (size_t)op->n_op + lo, hi - lo));
+        PetscCall(VecRestoreArray(ex[e].vectors[i], &x));
+      }
+      HessaArrayFree(&a);
+    }
+  }
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[])
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    char path[PETSC_MAX_PATH_LEN];
+    for (int e = 0; e < 3; e++) {
+      if (e < 2) PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes_%s.npy", folder, end_names[e]));
+      else PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
+      (void)remove(path);
+    }
+  }
+  PetscFunctionReturn(0);
+}

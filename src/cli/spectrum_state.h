@@ -30,4 +30,14 @@ PetscErrorCode HessaSpectrumStateRemove(MPI_Comm comm, const char folder[]);
  * and, when complete, density.csv, slq_nodes.csv and trace.csv with every digit (%.17g). */
 PetscErrorCode HessaSpectrumWriteOutput(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products);
 
+/* Extremes of a stopped run: rank 0 writes folder/extremes.state (values, residuals and
+ * flags of both ends; done[e]: that end finished) and, for an end stopped mid-solve, its
+ * converged eigenvectors as folder/extremes_<end>.npy. Collective. */
+PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[], PetscInt k, double tol, PetscInt n_op, const HessaExtremes ex[2], const PetscBool done[2]);
+/* Collective: *found tells whether folder/extremes.state exists; when it does, it is checked
+ * against k, tol and the operator's size (one clear error otherwise) and read into ex (with
+ * the vectors of a stopped end) and done. */
+PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[], PetscInt k, double tol, HessaOperator op, HessaExtremes ex[2], PetscBool done[2], PetscBool *found);
+PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[]);
+
 #endif

@@ -28,6 +28,20 @@ static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V
   PetscFunctionReturn(0);
 }
 
+/* SLEPc's stopping test plus a collective stop check at every restart (all ranks run it). */
+static PetscErrorCode StopTest(EPS eps, PetscInt its, PetscInt max_it, PetscInt nconv, PetscInt nev, EPSConvergedReason *reason, void *ctx)
+{
+  HessaOperator op = (HessaOperator)ctx;
+  PetscBool     stop;
+
+  PetscFunctionBegin;
+  PetscCall(EPSStoppingBasic(eps, its, max_it, nconv, nev, reason, NULL));
+  if (*reason != EPS_CONVERGED_ITERATING) PetscFunctionReturn(0);
+  PetscCall(HessaStopAgree(op->comm, &stop));
+  if (stop) *reason = EPS_CONVERGED_USER;
+  PetscFunctionReturn(0);
+}
+
 /* HessaSpectrumExtremes - k eigenpairs at one end of the spectrum of op->H.
  * Collective on op->comm.
  * Input: which (largest / smallest algebraic), k (1..n_op), tol (<= 0: SLEPc default),
@@ -37,26 +51,41 @@ static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V
  * -hessa_eps_type lanczos defaults to full reorthogonalization). */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out)
 {
-  EPS        eps;
-  EPSType    type;
-  PetscInt   nconv, max_it;
-  PetscReal  used_tol;
-  PetscInt64 products0 = op->n_products;
-  double     t0 = MPI_Wtime(), scale = 0;
-  Vec       *V;
+  PetscFunctionBegin;
+  PetscCall(HessaSpectrumExtremesContinue(op, which, k, tol, PETSC_FALSE, NULL, out));
+  if (!keep_vectors && out->vectors) PetscCall(VecDestroyVecs(out->nconv, &out->vectors));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out)
+{
+  EPS                eps;
+  EPSType            type;
+  EPSConvergedReason reason;
+  PetscInt           nconv, max_it, n_prev = prev ? prev->nconv : 0, k_new;
+  PetscReal          used_tol;
+  PetscInt64         products0 = op->n_products;
+  double             t0 = MPI_Wtime(), scale = 0;
+  Vec               *V;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(out, sizeof *out));
   PetscCheck(k >= 1, op->comm, HESSA_ERR_ARG, "extremes: k = %" PetscInt_FMT " eigenpairs requested; need k >= 1", k);
   PetscCheck(k <= op->n_op, op->comm, HESSA_ERR_ARG, "extremes: k = %" PetscInt_FMT " eigenpairs requested but the operator has only n = %" PetscInt_FMT " (k must be <= n)", k, op->n_op);
+  PetscCheck(n_prev < k, op->comm, HESSA_ERR_ARG, "extremes: %" PetscInt_FMT " pairs already converged, %" PetscInt_FMT " requested: nothing to resume", n_prev, k);
+  PetscCheck(!n_prev || prev->vectors, op->comm, PETSC_ERR_ARG_NULL, "extremes: resuming needs the converged vectors");
+  k_new = k - n_prev;
   PetscCall(EPSCreate(op->comm, &eps));
   PetscCall(EPSSetOperators(eps, op->H, NULL));
   PetscCall(EPSSetProblemType(eps, EPS_HEP));
   PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
   PetscCall(EPSSetWhichEigenpairs(eps, which == HESSA_WHICH_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL));
   /* op->eps_ncv: a search-space size chosen by the caller (-hessa_eps_ncv still wins) */
-  if (op->eps_ncv > k && op->n_op > 2 * k) PetscCall(EPSSetDimensions(eps, k, PetscMin(op->n_op, op->eps_ncv), PETSC_DEFAULT));
-  else PetscCall(EPSSetDimensions(eps, k, PETSC_DEFAULT, PETSC_DEFAULT));
+  if (op->eps_ncv > k_new && op->n_op > 2 * k_new) PetscCall(EPSSetDimensions(eps, k_new, PetscMin(op->n_op - n_prev, op->eps_ncv), PETSC_DEFAULT));
+  else PetscCall(EPSSetDimensions(eps, k_new, PETSC_DEFAULT, PETSC_DEFAULT));
+  /* pairs of a stopped solve: the search continues orthogonally to them */
+  if (n_prev) PetscCall(EPSSetDeflationSpace(eps, n_prev, prev->vectors));
+  if (stoppable) PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));
   if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
   if (op->spectral_scale > 0) {
     /* a known spectral scale (e.g. |lambda_max| from the other end): judge residuals
@@ -85,6 +114,8 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
     if (is_lanczos && !given) PetscCall(EPSLanczosSetReorthog(eps, EPS_LANCZOS_REORTHOG_FULL));
   }
   PetscCall(EPSSolve(eps));
+  PetscCall(EPSGetConvergedReason(eps, &reason));
+  out->stopped = reason == EPS_CONVERGED_USER ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(EPSGetConverged(eps, &nconv));
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
   if (op->spectral_scale > 0) {
@@ -95,7 +126,7 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
   }
   PetscCall(EPSGetType(eps, &type));
   PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));
-  nconv      = PetscMin(nconv, k);
+  nconv      = PetscMin(nconv, k_new) + n_prev;
   out->nev   = k;
   out->tol   = used_tol;
   out->nconv = nconv;
@@ -105,18 +136,28 @@ PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscIn
     PetscCall(HessaOperatorCreateVec(op, &tmpl));
     PetscCall(VecDuplicateVecs(tmpl, nconv, &V));
     PetscCall(VecDestroy(&tmpl));
-    for (PetscInt i = 0; i < nconv; i++) {
-      PetscScalar lr;
-      PetscCall(EPSGetEigenpair(eps, i, &lr, NULL, V[i], NULL));
-      out->values[i] = PetscRealPart(lr);
-      scale          = PetscMax(scale, PetscAbsReal(out->values[i]));
+    for (PetscInt i = 0; i < n_prev; i++) {
+      PetscCall(VecCopy(prev->vectors[i], V[i]));
+      out->values[i] = prev->values[i];
     }
+    for (PetscInt i = n_prev; i < nconv; i++) {
+      PetscScalar lr;
+      PetscCall(EPSGetEigenpair(eps, i - n_prev, &lr, NULL, V[i], NULL));
+      out->values[i] = PetscRealPart(lr);
+    }
+    /* merge the resumed pairs with the new ones in the order of `which` (insertion sort: k is small) */
+    for (PetscInt i = 1; i < nconv; i++)
+      for (PetscInt j = i; j > 0; j--) {
+        PetscBool swap = which == HESSA_WHICH_LARGEST ? out->values[j] > out->values[j - 1] : out->values[j] < out->values[j - 1];
+        double    t;
+        if (!swap) break;
+        t = out->values[j], out->values[j] = out->values[j - 1], out->values[j - 1] = t;
+        PetscCall(VecSwap(V[j], V[j - 1]));
+      }
+    for (PetscInt i = 0; i < nconv; i++) scale = PetscMax(scale, PetscAbsReal(out->values[i]));
     PetscCall(ExplicitResiduals(op, nconv, V, out));
     for (PetscInt i = 0; i < nconv; i++) out->converged[i] = out->residuals[i] <= used_tol * PetscMax(PetscAbsReal(out->values[i]), scale) ? PETSC_TRUE : PETSC_FALSE;
-    if (keep_vectors)
-      out->vectors = V;
-    else
-      PetscCall(VecDestroyVecs(nconv, &V));
+    out->vectors = V;
   }
   PetscCall(EPSDestroy(&eps));
   out->products = op->n_products - products0;

@@ -4,6 +4,10 @@
 #   hook1 | hook2  stop with -hessa_stop_after_products at 1 or 2 ranks, in the density and in
 #                  the trace, resume until done: the results equal an uninterrupted run bitwise;
 #                  a resume with other options or a corrupt state fails with one clear message
+#   extremes       stop inside the smallest-end eigensolve (after 300 products): exit 75, the
+#                  converged pairs kept (extremes.state + extremes_smallest.npy); -resume deflates
+#                  them and finds the rest: the eigenvalues equal an uninterrupted run's to 1e-8
+#                  relative (the largest end, finished before the stop, exactly), density bitwise
 #   signal         SIGUSR1 to mpirun (Open MPI forwards it to the 2 ranks) during a ~7 s run:
 #                  exit 75, a partial report, and -resume completes it bitwise
 #   rankfail       kill -9 one of 3 ranks while it computes: every process is gone within 10 s,
@@ -59,6 +63,29 @@ hook1 | hook2)
   grep -q "cannot open the resume state 'none/spectrum.state'" out || { cat out; fail "no clear missing-state message"; }
   same full part
   echo "ok: $NP ranks, $stops stops, resumed result bitwise equal, $(elapsed) s"
+  ;;
+extremes)
+  NP=2
+  ARGS="-hessa_model quadratic -hessa_model_dim 400 -hessa_spectrum_extremes 6 -hessa_spectrum_density -hessa_slq_probes 4 -hessa_slq_steps 20 -hessa_spectrum_trace -hessa_trace_samples 16 -quiet"
+  eigenvalues() { awk -v end="$2" '$1 == end && $2 == "eigenvalues" {n = 6; next} n > 0 {print $2; n--}' "$1"; }
+  run -hessa_spectrum_output full >full.out 2>&1 || { cat full.out; fail "uninterrupted run failed"; }
+  run -hessa_spectrum_output part -hessa_stop_after_products 300 >out 2>&1; rc=$?
+  [ $rc = 75 ] || { cat out; fail "stopped run: exit $rc, expected 75"; }
+  grep -qE '^largest done 6$' part/extremes.state || fail "the largest end (finished) is not in the state"
+  grep -qE '^smallest partial [1-5]$' part/extremes.state || { cat part/extremes.state; fail "expected the smallest end stopped with 1 to 5 converged pairs"; }
+  [ -s part/extremes_smallest.npy ] || fail "no converged vectors saved"
+  kept=$(grep -E '^smallest partial' part/extremes.state | cut -d' ' -f3)
+  run -hessa_spectrum_output part -resume >res.out 2>&1 || { cat res.out; fail "resume failed"; }
+  grep -q "smallest resumed ($kept pairs)" res.out || { cat res.out; fail "the resume did not start from the $kept kept pairs"; }
+  for end in largest smallest; do
+    eigenvalues full.out $end >want.$end; eigenvalues res.out $end >got.$end
+    [ "$(wc -l <got.$end)" = 6 ] || { cat res.out; fail "6 $end eigenvalues expected after the resume"; }
+    paste want.$end got.$end | awk -v end=$end '{d = $1 - $2; if (d < 0) d = -d; s = $1 < 0 ? -$1 : $1; if (s < 1) s = 1; if (d > 1e-8 * s) {print end " eigenvalue " NR ": " $2 " vs uninterrupted " $1; bad = 1}} END {exit bad}' || fail "$end eigenvalues differ"
+  done
+  cmp -s want.largest got.largest || fail "the largest end was not taken from the state as it was"
+  same full part
+  [ ! -e part/extremes.state ] && [ ! -e part/extremes_smallest.npy ] || fail "extremes state left after the run completed"
+  echo "ok: stopped in the smallest-end solve with $kept of 6 pairs converged; resumed: eigenvalues equal to 1e-8, density bitwise; $(elapsed) s"
   ;;
 signal)
   NP=2

@@ -1,8 +1,8 @@
 # Graceful stop, -resume and rank failure of `hessa spectrum` (docs/jobs.md), through the real
 # executable: stop_resume.sh says what each mode asserts.
-foreach(mode hook1 hook2 signal rankfail)
+foreach(mode hook1 hook2 extremes signal rankfail)
   string(REGEX REPLACE "[^0-9]" "" np "${mode}")
-  if(mode STREQUAL "signal")
+  if(mode STREQUAL "signal" OR mode STREQUAL "extremes")
     set(np 2)
   elseif(mode STREQUAL "rankfail")
     set(np 3)
