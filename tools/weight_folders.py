@@ -29,3 +29,21 @@ def save_mlp(folder, widths, seed, activation="tanh", loss="cross-entropy"):
             tensors.append({"name": name, "file": name + ".npy", "shape": list(v.shape)})
     json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": list(widths), "activation": activation,
                "loss": loss, "tensors": tensors}, open(f"{folder}/model.json", "w"))
+
+
+def save_torch(net, folder, activation="tanh", loss="cross-entropy"):
+    """A torch.nn.Sequential of Linear layers and activations, with the loop of docs/weights.md
+    (tests/operator/torch_weights.py keeps that loop verbatim: it tests the documentation)."""
+    import torch
+    os.makedirs(folder, exist_ok=True)
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    tensors = []
+    for k, layer in enumerate(linears):
+        for kind in ("weight", "bias"):
+            name = f"layers.{k}.{kind}"
+            value = getattr(layer, kind).detach().double().numpy()
+            np.save(f"{folder}/{name}.npy", value)
+            tensors.append({"name": name, "file": f"{name}.npy", "shape": list(value.shape)})
+    widths = [linears[0].in_features] + [m.out_features for m in linears]
+    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": widths,
+               "activation": activation, "loss": loss, "tensors": tensors}, open(f"{folder}/model.json", "w"))

@@ -15,6 +15,8 @@ usage: landscape_cli.py MPIEXEC NP HESSA WORKDIR"""
 import gzip, json, os, subprocess, sys
 import numpy as np
 import torch
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from weight_folders import save_torch
 
 mpiexec, nprocs, hessa, work = sys.argv[1], sys.argv[2], sys.argv[3], os.path.abspath(sys.argv[4])
 root = os.path.join(work, f"landscape_cli_np{nprocs}")
@@ -29,18 +31,7 @@ def network(seed, hidden):
 
 
 def save(net, folder):
-    os.makedirs(folder, exist_ok=True)
-    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
-    tensors = []
-    for k, layer in enumerate(linears):
-        for kind in ("weight", "bias"):
-            name = f"layers.{k}.{kind}"
-            value = getattr(layer, kind).detach().double().numpy()
-            np.save(f"{folder}/{name}.npy", value)
-            tensors.append({"name": name, "file": f"{name}.npy", "shape": list(value.shape)})
-    widths = [linears[0].in_features] + [m.out_features for m in linears]
-    json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": widths,
-               "activation": "tanh", "loss": "cross-entropy", "tensors": tensors}, open(f"{folder}/model.json", "w"))
+    save_torch(net, folder, "tanh", "cross-entropy")
 
 
 def flat(net):
