@@ -90,6 +90,11 @@ PetscErrorCode HessaOperatorLossAlong(HessaOperator op, Vec d, double t, double 
 PetscErrorCode HessaOperatorEmbed(HessaOperator op, Vec x, double *full);
 /* Collective: the entries of a parameter-length Vec that belong to the operator (length n_op). */
 PetscErrorCode HessaOperatorRestrict(HessaOperator op, Vec full, Vec sub);
+/* Not collective: fill the owned slice of a sharded Vec from a full-length array held on
+ * this rank (every rank holds the same array). */
+PetscErrorCode HessaVecSetFromFull(Vec v, const double *full);
+/* Collective: the whole Vec on rank 0 in full (length = global size; other ranks may pass NULL). */
+PetscErrorCode HessaVecGatherToZero(Vec v, double *full);
 /* The MatShell (not a new reference). */
 PetscErrorCode HessaOperatorGetMat(HessaOperator op, Mat *H);
 /* Collective: a random sharded vector of length len (n or n_op) that does not depend on

@@ -380,21 +380,7 @@ static PetscErrorCode GatherVectors(const HessaExtremes *e, PetscInt n, double *
   *rows = NULL;
   PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)e->vectors[0]), &rank));
   if (rank == 0) PetscCall(PetscMalloc1((size_t)e->nconv * (size_t)n, rows));
-  for (PetscInt i = 0; i < e->nconv; i++) {
-    VecScatter         sc;
-    Vec                all;
-    const PetscScalar *a;
-    PetscCall(VecScatterCreateToZero(e->vectors[i], &sc, &all));
-    PetscCall(VecScatterBegin(sc, e->vectors[i], all, INSERT_VALUES, SCATTER_FORWARD));
-    PetscCall(VecScatterEnd(sc, e->vectors[i], all, INSERT_VALUES, SCATTER_FORWARD));
-    if (rank == 0) {
-      PetscCall(VecGetArrayRead(all, &a));
-      PetscCall(PetscArraycpy(*rows + (size_t)i * (size_t)n, a, n));
-      PetscCall(VecRestoreArrayRead(all, &a));
-    }
-    PetscCall(VecScatterDestroy(&sc));
-    PetscCall(VecDestroy(&all));
-  }
+  for (PetscInt i = 0; i < e->nconv; i++) PetscCall(HessaVecGatherToZero(e->vectors[i], rank == 0 ? *rows + (size_t)i * (size_t)n : NULL));
   PetscFunctionReturn(0);
 }
 
@@ -549,7 +535,6 @@ PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[]
       HessaArray a = {0};
       HessaStatus vst = {0, ""};
       Vec        tmpl;
-      PetscInt   lo, hi;
       PetscCall(PetscSNPrintf(npy, sizeof npy, "%s/extremes_%s.npy", folder, end_names[e]));
       HessaReadNPY(npy, 0, m, &a, &vst);
       if (!vst.code && (a.ndim != 2 || a.shape[0] != m || a.shape[1] != op->n_op)) HessaStatusSet(&vst, HESSA_ERR_INPUT, "resume state '%s': expected %" PetscInt_FMT " x %" PetscInt_FMT " eigenvectors", npy, m, op->n_op);
@@ -557,13 +542,7 @@ PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[]
       PetscCall(HessaOperatorCreateVec(op, &tmpl));
       PetscCall(VecDuplicateVecs(tmpl, m, &ex[e].vectors));
       PetscCall(VecDestroy(&tmpl));
-      PetscCall(VecGetOwnershipRange(ex[e].vectors[0], &lo, &hi));
-      for (PetscInt i = 0; i < m; i++) {
-        PetscScalar *x;
-        PetscCall(VecGetArray(ex[e].vectors[i], &x));
-        PetscCall(PetscArraycpy(x, a.values + (size_t)i * (size_t)op->n_op + lo, hi - lo));
-        PetscCall(VecRestoreArray(ex[e].vectors[i], &x));
-      }
+      for (PetscInt i = 0; i < m; i++) PetscCall(HessaVecSetFromFull(ex[e].vectors[i], a.values + (size_t)i * (size_t)op->n_op));
       HessaArrayFree(&a);
     }
   }

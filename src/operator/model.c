@@ -163,20 +163,6 @@ static PetscErrorCode CreateObjective(HessaModel m)
   PetscFunctionReturn(0);
 }
 
-/* Fill the sharded point from a full-length array held on every rank. */
-static PetscErrorCode SetPointFromFull(HessaModel m, const double *full)
-{
-  PetscInt lo, hi;
-  double  *a;
-
-  PetscFunctionBegin;
-  PetscCall(VecGetOwnershipRange(m->theta, &lo, &hi));
-  PetscCall(VecGetArray(m->theta, &a));
-  PetscCall(PetscArraycpy(a, full + lo, hi - lo));
-  PetscCall(VecRestoreArray(m->theta, &a));
-  PetscFunctionReturn(0);
-}
-
 /* Rank 0 reads the weight folder; every rank gets theta (full length) by broadcast. */
 static PetscErrorCode LoadWeights(HessaModel m)
 {
@@ -191,7 +177,7 @@ static PetscErrorCode LoadWeights(HessaModel m)
   if (rank == 0) PetscCall(HessaWeightsRead(m->weights, m->obj, full, &st));
   PetscCall(HessaSyncError(m->comm, &st));
   PetscCallMPI(MPI_Bcast(full, (PetscMPIInt)n, MPI_DOUBLE, 0, m->comm));
-  PetscCall(SetPointFromFull(m, full));
+  PetscCall(HessaVecSetFromFull(m->theta, full));
   PetscCall(PetscFree(full));
   PetscFunctionReturn(0);
 }

@@ -430,3 +430,40 @@ PetscErrorCode HessaOperatorDestroy(HessaOperator *op)
   *op = NULL;
   PetscFunctionReturn(0);
 }
+
+PetscErrorCode HessaVecSetFromFull(Vec v, const double *full)
+{
+  PetscInt lo, hi;
+  double  *a;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetOwnershipRange(v, &lo, &hi));
+  PetscCall(VecGetArray(v, &a));
+  PetscCall(PetscArraycpy(a, full + lo, hi - lo));
+  PetscCall(VecRestoreArray(v, &a));
+  PetscFunctionReturn(0);
+}
+
+PetscErrorCode HessaVecGatherToZero(Vec v, double *full)
+{
+  PetscMPIInt rank;
+  VecScatter  sc;
+  Vec         all;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)v), &rank));
+  PetscCall(VecScatterCreateToZero(v, &sc, &all));
+  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
+  if (rank == 0) {
+    const double *a;
+    PetscInt      len;
+    PetscCall(VecGetLocalSize(all, &len));
+    PetscCall(VecGetArrayRead(all, &a));
+    PetscCall(PetscArraycpy(full, a, len));
+    PetscCall(VecRestoreArrayRead(all, &a));
+  }
+  PetscCall(VecScatterDestroy(&sc));
+  PetscCall(VecDestroy(&all));
+  PetscFunctionReturn(0);
+}

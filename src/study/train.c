@@ -174,45 +174,6 @@ static PetscErrorCode NewestCheckpoint(HessaTrainer tr, PetscInt *newest, PetscI
   PetscFunctionReturn(0);
 }
 
-/* Fill the owned slice of a sharded Vec from a full-length array held on every rank. */
-static PetscErrorCode VecSetFromFull(Vec v, const double *full)
-{
-  PetscInt lo, hi;
-  double  *a;
-
-  PetscFunctionBegin;
-  PetscCall(VecGetOwnershipRange(v, &lo, &hi));
-  PetscCall(VecGetArray(v, &a));
-  PetscCall(PetscArraycpy(a, full + lo, hi - lo));
-  PetscCall(VecRestoreArray(v, &a));
-  PetscFunctionReturn(0);
-}
-
-/* Collective: the full vector on rank 0 (into full, length n, significant on rank 0 only). */
-static PetscErrorCode VecGatherToZero(Vec v, double *full)
-{
-  PetscMPIInt rank;
-  VecScatter  sc;
-  Vec         all;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)v), &rank));
-  PetscCall(VecScatterCreateToZero(v, &sc, &all));
-  PetscCall(VecScatterBegin(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  PetscCall(VecScatterEnd(sc, v, all, INSERT_VALUES, SCATTER_FORWARD));
-  if (rank == 0) {
-    const double *a;
-    PetscInt      len;
-    PetscCall(VecGetLocalSize(all, &len));
-    PetscCall(VecGetArrayRead(all, &a));
-    PetscCall(PetscArraycpy(full, a, len));
-    PetscCall(VecRestoreArrayRead(all, &a));
-  }
-  PetscCall(VecScatterDestroy(&sc));
-  PetscCall(VecDestroy(&all));
-  PetscFunctionReturn(0);
-}
-
 /* Collective: write the checkpoint of the current step (state file first, then the weight
  * folder, both atomically), unless it exists already. */
 static PetscErrorCode SaveCheckpoint(HessaTrainer tr, PetscInt *last_saved)
@@ -228,8 +189,8 @@ static PetscErrorCode SaveCheckpoint(HessaTrainer tr, PetscInt *last_saved)
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   PetscCall(CheckpointPaths(tr, tr->step, weights, state));
   if (rank == 0) PetscCall(PetscMalloc1(2 * (size_t)n, &both));
-  PetscCall(VecGatherToZero(tr->first_moment, both));
-  PetscCall(VecGatherToZero(tr->second_moment, rank == 0 ? both + n : NULL));
+  PetscCall(HessaVecGatherToZero(tr->first_moment, both));
+  PetscCall(HessaVecGatherToZero(tr->second_moment, rank == 0 ? both + n : NULL));
   if (rank == 0) {
     const int64_t shape[2] = {2, n};
     /* a failed write is recorded as this rank's status, so every rank raises it */
@@ -269,9 +230,9 @@ static PetscErrorCode LoadCheckpoint(HessaTrainer tr, PetscInt step)
   }
   PetscCall(HessaSyncError(tr->comm, &st));
   PetscCallMPI(MPI_Bcast(full, (PetscMPIInt)(3 * n), MPI_DOUBLE, 0, tr->comm));
-  PetscCall(VecSetFromFull(tr->theta, full));
-  PetscCall(VecSetFromFull(tr->first_moment, full + n));
-  PetscCall(VecSetFromFull(tr->second_moment, full + 2 * n));
+  PetscCall(HessaVecSetFromFull(tr->theta, full));
+  PetscCall(HessaVecSetFromFull(tr->first_moment, full + n));
+  PetscCall(HessaVecSetFromFull(tr->second_moment, full + 2 * n));
   PetscCall(PetscFree(full));
   tr->step = step;
   PetscFunctionReturn(0);
