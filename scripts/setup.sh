@@ -8,6 +8,7 @@ BUILD=${1:-build}; shift || true
 # Everything hessa, its tests and its benchmarks use, from Debian's archive.
 PACKAGES=(
   build-essential cmake pkg-config git bc
+  procps                                           # pgrep/ps: the stop, rank-failure and Slurm tests check no process is left
   openmpi-bin libopenmpi-dev                       # MPI
   petsc-dev slepc-dev                              # PETSc/SLEPc 3.18 (with ScaLAPACK, HDF5, YAML)
   libscalapack-openmpi-dev libopenblas-dev         # dense parallel eigensolvers, BLAS
