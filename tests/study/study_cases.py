@@ -2,6 +2,8 @@
 """`hessa study` end to end.
 
 usage: study_cases.py MPIEXEC HESSA WORKDIR CASE
+  alone, pair   the same as groups1 on 1 rank (rank 0 collects and analyses in turn) and on
+                2 ranks (one collector, one worker)
   groups1       3 ranks, groups of 1: every point's line equals `hessa analyze` of that point
                 alone on 1 rank (loss, |g|, lambda_min/max, counts, verdict; 1e-9 relative),
                 the analytic points equal background.md's closed forms, the missing
@@ -144,7 +146,7 @@ def case_groups(np_, group):
     study = check_report(out, len(points) + 1, False)
     check(study["counts"]["failed"] == 1 and study["counts"]["saddle"] >= 1, f"study counts {study['counts']}")
     groups = {l["group"] for l in lines.values()}
-    expect_groups = set(range((np_ - 1 + group - 1) // group))
+    expect_groups = set(range((np_ - 1 + group - 1) // group)) if np_ > 1 else {0}  # one rank: it collects and analyses
     check(groups <= expect_groups, f"groups {groups}, expected within {expect_groups}")
     for f in ("ratio_vs_loss.png", "verdicts.svg", "trajectory_gradient_norm.png"):
         check(os.path.getsize(f"{out}/{f}") > 1000, f"plot {f} missing or empty")
@@ -243,7 +245,11 @@ def case_bad():
         check(not os.path.exists(f"{HERE}/out/results.jsonl"), "results written for a malformed manifest")
 
 
-if CASE == "groups1":
+if CASE == "alone":
+    case_groups(1, 1)
+elif CASE == "pair":
+    case_groups(2, 1)
+elif CASE == "groups1":
     case_groups(3, 1)
 elif CASE == "groups2":
     case_groups(4, 2)
