@@ -651,8 +651,8 @@ static PetscErrorCode LMMult(Mat A, Vec x, Vec y)
  * (H^2 + mu I) d = H g by CG; theta - d is taken when it lowers |g| (then mu /= 3), else
  * mu *= 4 and the solve is repeated (up to 30 times). Large mu: a short step along -H g
  * (gradient descent on 1/2 |g|^2); small mu: the Newton step. *stalled when nothing
- * lowers |g|. The operator's point must be theta; dir holds H g on entry. */
-static PetscErrorCode LMStep(HessaTrainer tr, Vec grad, Vec dir, PetscBool *stalled)
+ * lowers |g|. The operator's point must be theta. */
+static PetscErrorCode LMStep(HessaTrainer tr, Vec grad, PetscBool *stalled)
 {
   LMShell  c = {tr->op, NULL, tr->damping};
   Mat      A;
@@ -763,7 +763,7 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
     if (tr->method == HESSA_TRAIN_NEWTON || tr->method == HESSA_TRAIN_LM) {
       PetscBool stalled;
       if (tr->method == HESSA_TRAIN_NEWTON) PetscCall(NewtonStep(tr, grad, dir, &stalled));
-      else PetscCall(LMStep(tr, grad, dir, &stalled));
+      else PetscCall(LMStep(tr, grad, &stalled));
       if (stalled) {
         PetscCall(HessaLog(tr->comm, "train: %s: no step lowers |g| (%.3e) at step %" PetscInt_FMT "; stopping", method_names[tr->method], tr->gradient_norm, tr->step));
         break;
