@@ -41,13 +41,17 @@ typedef struct {
 } HessaObjectiveOps;
 
 /* One row of the parameter table. */
+#define HESSA_PARAM_MAX_DIMS 8
 typedef struct {
-  char     name[64];  /* e.g. "layers.0.weight" */
-  int      ndim;      /* 1 or 2 */
-  PetscInt shape[2];
+  char     name[128]; /* e.g. "layers.0.weight", or an ONNX initializer's name */
+  int      ndim;      /* 1 .. HESSA_PARAM_MAX_DIMS (0 for a scalar) */
+  PetscInt shape[HESSA_PARAM_MAX_DIMS];
   PetscInt offset;    /* index of the first entry in the flat vector */
   PetscInt count;
 } HessaParamBlock;
+
+/* "(3, 1, 5, 5)" or "(10,)" or "()" into buf (not collective). */
+void HessaParamBlockShapeString(const HessaParamBlock *b, char *buf, size_t len);
 
 struct _p_HessaObjective {
   char              type[64];    /* "quadratic", "mlp", ... */
@@ -140,6 +144,25 @@ PetscErrorCode HessaMLPResetCache(HessaObjective obj);
 /* Switch between the fast kernels (default) and the naive per-sample reference kernels
  * (loops, no BLAS, no chunks, no cache), kept for testing. */
 PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference);
+
+/* ---- ONNX models (docs/onnx.md): the user's own network ---- */
+typedef struct {
+  char          path[PETSC_MAX_PATH_LEN]; /* the .onnx file */
+  HessaLossKind loss;         /* applied to the graph's output, as for the MLP */
+  PetscReal     weight_decay; /* adds (weight_decay/2)|theta|^2 */
+  PetscInt      chunk;        /* samples per chunk (bounds memory); <= 0: 256 */
+  PetscReal     cache_mb;     /* forward-pass cache budget (MB); < 0: 512; 0 disables */
+} HessaONNXArch;
+
+/* Not collective (every rank reads the file). Loads the graph, checks it against the data
+ * (the input's per-sample shape holds n_features values; outputs = classes or targets),
+ * and builds the objective; theta's initial values (the model's initializers) into
+ * *theta0 (malloc'd, length obj->n; may be NULL when not wanted). On a bad file st is set
+ * (a message naming the file) and *obj is NULL. */
+PetscErrorCode HessaONNXCreate(const HessaONNXArch *arch, HessaData data, HessaObjective *obj, double **theta0, HessaStatus *st);
+/* The graph's outputs for count samples x (rows of n_features) into z (count x outputs). */
+PetscErrorCode HessaONNXForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
+PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch);
 
 /* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
 /* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */

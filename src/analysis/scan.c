@@ -20,7 +20,7 @@ PetscErrorCode HessaFilterNormalize(HessaObjective obj, const double *theta, dou
 
   PetscFunctionBegin;
   for (PetscInt k = 0; k < obj->n_blocks; k++)
-    if (obj->blocks[k].ndim == 2) has_filters = PETSC_TRUE;
+    if (obj->blocks[k].ndim >= 2) has_filters = PETSC_TRUE;
   if (!has_filters) {
     /* no filter structure: the whole vector is one filter (unit norm at theta = 0) */
     double nt = 0, nd = 0;
@@ -31,17 +31,21 @@ PetscErrorCode HessaFilterNormalize(HessaObjective obj, const double *theta, dou
   }
   for (PetscInt k = 0; k < obj->n_blocks; k++) {
     const HessaParamBlock *b = &obj->blocks[k];
-    if (b->ndim != 2) {
+    PetscInt               cols;
+    if (b->ndim < 2) {
       /* biases: zero, as in Li et al.'s code (ignore='biasbn') */
       for (PetscInt i = 0; i < b->count; i++) d[b->offset + i] = 0.0;
       continue;
     }
+    /* a filter is one output unit: a row of a dense weight, one output channel of a
+       convolution kernel [out][in][kh][kw] */
+    cols = b->count / b->shape[0];
     for (PetscInt r = 0; r < b->shape[0]; r++) {
-      const double *t   = theta + b->offset + r * b->shape[1];
-      double       *row = d + b->offset + r * b->shape[1];
+      const double *t   = theta + b->offset + r * cols;
+      double       *row = d + b->offset + r * cols;
       double        nt = 0, nd = 0;
-      for (PetscInt c = 0; c < b->shape[1]; c++) nt += t[c] * t[c], nd += row[c] * row[c];
-      for (PetscInt c = 0; c < b->shape[1]; c++) row[c] = nd > 0 ? row[c] * (sqrt(nt) / sqrt(nd)) : 0.0;
+      for (PetscInt c = 0; c < cols; c++) nt += t[c] * t[c], nd += row[c] * row[c];
+      for (PetscInt c = 0; c < cols; c++) row[c] = nd > 0 ? row[c] * (sqrt(nt) / sqrt(nd)) : 0.0;
     }
   }
   PetscFunctionReturn(0);

@@ -48,8 +48,9 @@ PetscErrorCode HessaCliInfo(void)
   PetscCall(HessaLog(PETSC_COMM_WORLD, "model: %s", model->obj->description));
   for (PetscInt k = 0; k < model->obj->n_blocks; k++) {
     const HessaParamBlock *b = &model->obj->blocks[k];
-    if (b->ndim == 2) PetscCall(HessaLog(PETSC_COMM_WORLD, "model:   %-20s %5" PetscInt_FMT " x %-5" PetscInt_FMT " offset %" PetscInt_FMT, b->name, b->shape[0], b->shape[1], b->offset));
-    else PetscCall(HessaLog(PETSC_COMM_WORLD, "model:   %-20s %13" PetscInt_FMT " offset %" PetscInt_FMT, b->name, b->shape[0], b->offset));
+    char                   shape[160];
+    HessaParamBlockShapeString(b, shape, sizeof shape);
+    PetscCall(HessaLog(PETSC_COMM_WORLD, "model:   %-20s %-16s offset %" PetscInt_FMT, b->name, shape, b->offset));
   }
   PetscCall(VecGetOwnershipRange(model->theta, &lo, &hi));
   PetscCall(PetscMalloc1(2 * size, &ranges));

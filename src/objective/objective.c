@@ -198,3 +198,15 @@ const char *HessaAnalyticName(HessaAnalyticKind kind)
 {
   return NameOf(analytic_names, HESSA_COUNT(analytic_names), (int)kind);
 }
+
+/* HessaParamBlockShapeString - numpy-style shape of a parameter block ("(3, 1, 5, 5)",
+ * "(10,)", "()"). Not collective. */
+void HessaParamBlockShapeString(const HessaParamBlock *b, char *buf, size_t len)
+{
+  size_t used = 0;
+
+  if (!len) return;
+  used += (size_t)snprintf(buf, len, "(");
+  for (int d = 0; d < b->ndim && used < len; d++) used += (size_t)snprintf(buf + used, len - used, d ? ", %" PetscInt_FMT : "%" PetscInt_FMT, b->shape[d]);
+  if (used < len) snprintf(buf + used, len - used, b->ndim == 1 ? ",)" : ")");
+}

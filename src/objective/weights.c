@@ -143,16 +143,19 @@ PetscErrorCode HessaWeightsRead(const char folder[], HessaObjective obj, double 
     HessaReadNPY(npy, 0, -1, &a, st);
     if (st->code) goto done;
     count = a.rows * a.row_length;
-    if (a.ndim != b->ndim || a.shape[0] != b->shape[0] || (b->ndim == 2 && a.shape[1] != b->shape[1])) {
-      char want[64], got[64];
-      if (b->ndim == 2) snprintf(want, sizeof want, "(%" PetscInt_FMT ", %" PetscInt_FMT ")", b->shape[0], b->shape[1]);
-      else snprintf(want, sizeof want, "(%" PetscInt_FMT ",)", b->shape[0]);
-      if (a.ndim == 2) snprintf(got, sizeof got, "(%lld, %lld)", (long long)a.shape[0], (long long)a.shape[1]);
-      else if (a.ndim == 1) snprintf(got, sizeof got, "(%lld,)", (long long)a.shape[0]);
-      else snprintf(got, sizeof got, "%d dimensions", a.ndim);
-      HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': tensor %s: expected shape %s for the architecture, found %s", npy, b->name, want, got);
-      HessaArrayFree(&a);
-      goto done;
+    {
+      int same = a.ndim == b->ndim;
+      for (int d = 0; same && d < b->ndim; d++) same = a.shape[d] == b->shape[d];
+      if (!same) {
+        HessaParamBlock got = {.ndim = a.ndim};
+        char            want[160], found[160];
+        for (int d = 0; d < a.ndim && d < HESSA_PARAM_MAX_DIMS; d++) got.shape[d] = (PetscInt)a.shape[d];
+        HessaParamBlockShapeString(b, want, sizeof want);
+        HessaParamBlockShapeString(&got, found, sizeof found);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': tensor %s: expected shape %s for the architecture, found %s", npy, b->name, want, found);
+        HessaArrayFree(&a);
+        goto done;
+      }
     }
     for (int64_t i = 0; i < count; i++) {
       if (!isfinite(a.values[i])) {
@@ -219,8 +222,9 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
   for (PetscInt k = 0; k < obj->n_blocks && !st->code; k++) {
     const HessaParamBlock *b = &obj->blocks[k];
     cJSON                 *t = cJSON_CreateObject(), *shape = cJSON_AddArrayToObject(t, "shape");
-    int64_t                dims[2] = {b->shape[0], b->shape[1]};
-    char                   file[128];
+    int64_t                dims[HESSA_PARAM_MAX_DIMS];
+    char                   file[160];
+    for (int d = 0; d < b->ndim; d++) dims[d] = b->shape[d];
     snprintf(file, sizeof file, "%s.npy", b->name);
     cJSON_AddStringToObject(t, "name", b->name);
     cJSON_AddStringToObject(t, "file", file);

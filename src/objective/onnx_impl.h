@@ -1,0 +1,185 @@
+/* Private to src/objective: the ONNX graph (what onnx_load.c builds from a .onnx file)
+ * and the contract of the operator kernels (onnx_ops_*.c) that the executor
+ * (onnx_exec.c) runs.
+ *
+ * The graph after loading
+ *   Every tensor the model names is a HessaOnnxValue. Values are of four kinds:
+ *   - CONST:   initializers that are not parameters (BatchNorm running statistics,
+ *              shapes, axes) and everything folded from constants at load
+ *              (Shape/Gather/Unsqueeze/Concat/Slice/Cast/Constant of constants);
+ *   - PARAM:   the float initializers that feed differentiable inputs: theta. They
+ *              are stored in graph order in the flat parameter vector (offset);
+ *   - INPUT:   the graph input the data rows feed (one per model);
+ *   - RUNTIME: produced by a node at run time.
+ *   A value is `batched` when it depends on the data sample: its dims[0] is the batch
+ *   (HESSA_ONNX_BATCH) and it is stored per sample, rows of `size` doubles. A value is
+ *   `differentiable` when it depends on theta. A runtime value that is not batched but
+ *   is differentiable (e.g. Transpose of a weight) is computed once per theta, before
+ *   the samples (the "parameter phase"), and behaves like a parameter for the nodes of
+ *   the sample phase.
+ *   Nodes are stored in topological order; folded nodes are removed. Every remaining
+ *   node has an op in the op table (HessaOnnxOpFind).
+ *
+ * Shapes of shape tensors
+ *   Shape(x) of a batched x is an integer constant whose first entry is HESSA_ONNX_BATCH;
+ *   folding keeps that entry opaque (Gather, Slice, Concat, Unsqueeze carry it), and
+ *   Reshape reads it as "the batch". A graph exported with a fixed batch size B treats
+ *   dims[0] of the input as the batch as well; a Reshape target whose first entry is
+ *   B, 0, -1 or HESSA_ONNX_BATCH keeps the batch. Any other use of the batch (merging
+ *   it with another axis, moving it by Transpose, reducing over it) is refused at load.
+ *
+ * The passes (m samples of a chunk, b directions of a block)
+ *   forward      y = f(x)                                           rows: m
+ *   backward     dx += J^T dy      (dy rows m*nb; nb = 1 for the gradient, b for the
+ *                                   R-backward and the GGN)
+ *   jvp          ty = J tx         (tangent rows m*b, sample-major, direction-minor:
+ *                                   row i*b + j is sample i, direction j)
+ *   sot          dx += sum_k (d^2 f / dx dx_k)[dy, tx_k]  (second-order term of the
+ *                                   R-backward: dy is the first-order adjoint, rows m;
+ *                                   the result rows m*b); NULL for ops that are linear
+ *                                   in their differentiable inputs.
+ *   Hv  = backward(R dy, nb = b) + sot  through every node, last node first.
+ *   GGN = backward(R dy, nb = b) only (no sot): J^T H_loss J v.
+ *   Layouts for an input that is NOT batched (parameters, parameter-phase values,
+ *   constants): value [size]; tangent [b][size] (one per direction); adjoint [nb][size]
+ *   ACCUMULATED over the samples (the kernel adds each sample's contribution).
+ *   Inputs that are constant have tx == NULL and dx == NULL. An output is batched when
+ *   any input is; in the parameter phase (no batched input) kernels run with m = 1.
+ *
+ * Kernels never allocate per call (scratch comes from HessaOnnxScratch), never call MPI,
+ * and use BLAS level 3 for the heavy work.
+ */
+#ifndef HESSA_ONNX_IMPL_H
+#define HESSA_ONNX_IMPL_H
+
+#include <hessa/objective.h>
+#include <stdint.h>
+
+#define HESSA_ONNX_MAX_DIMS 8
+#define HESSA_ONNX_BATCH    INT64_C(-4611686018427387904) /* the symbolic batch entry of a shape */
+
+typedef enum { HESSA_ONNX_CONST, HESSA_ONNX_PARAM, HESSA_ONNX_INPUT, HESSA_ONNX_RUNTIME } HessaOnnxValueKind;
+
+typedef struct {
+  char              *name;           /* the ONNX name (malloc'd) */
+  HessaOnnxValueKind kind;
+  int                elem_type;      /* onnx TensorProto.DataType of the source: 1 float, 11 double, 7 int64, 6 int32, 9 bool */
+  int                is_int;         /* integer or bool data: in ivalue, not value */
+  int                ndim;           /* full rank, the batch included when batched */
+  int64_t            dims[HESSA_ONNX_MAX_DIMS];
+  int                batched;        /* dims[0] is the batch; stored as rows of `size` */
+  int                differentiable; /* depends on theta */
+  int64_t            size;           /* elements per sample (batched) or in total */
+  double            *value;          /* CONST float data, PARAM initial values (malloc'd); else NULL */
+  int64_t           *ivalue;         /* CONST integer data (malloc'd); else NULL */
+  PetscInt           offset;         /* PARAM: first index in theta; else -1 */
+  int                producer;       /* index of the producing node, -1 for initializers and inputs */
+} HessaOnnxValue;
+
+typedef enum { HESSA_ONNX_ATTR_FLOAT, HESSA_ONNX_ATTR_INT, HESSA_ONNX_ATTR_STRING, HESSA_ONNX_ATTR_FLOATS, HESSA_ONNX_ATTR_INTS, HESSA_ONNX_ATTR_TENSOR, HESSA_ONNX_ATTR_OTHER } HessaOnnxAttrType;
+
+typedef struct {
+  char             *name;
+  HessaOnnxAttrType type;
+  double            f;
+  int64_t           i;
+  char             *s;        /* STRING (malloc'd, NUL-terminated) */
+  int64_t           n;        /* FLOATS / INTS count */
+  double           *floats;   /* malloc'd */
+  int64_t          *ints;     /* malloc'd */
+  int               tensor;   /* TENSOR: index of a CONST value the loader made of it */
+} HessaOnnxAttr;
+
+struct HessaOnnxOp;
+
+typedef struct {
+  char                     *name;     /* node name ("" when the model has none: messages use "#index") */
+  char                     *op_type;  /* e.g. "Conv" */
+  const struct HessaOnnxOp *op;       /* the kernels (NULL only for nodes folded at load) */
+  int                       n_in, n_out;
+  int                      *in;       /* value indices; -1 for an absent optional input */
+  int                      *out;      /* value indices */
+  int                       n_attr;
+  HessaOnnxAttr            *attr;
+  void                     *op_data;  /* what the op's infer parsed (attributes, shapes); free()d with the graph */
+  size_t                    aux_per_sample; /* doubles of per-chunk aux the forward keeps for the other passes */
+  int                       phase;    /* 0: parameter phase (no batched input), 1: sample phase */
+} HessaOnnxNode;
+
+typedef struct {
+  char           path[PETSC_MAX_PATH_LEN]; /* the file, for messages */
+  int64_t        opset;                    /* default-domain opset version */
+  int            n_values, n_nodes;
+  HessaOnnxValue *values;
+  HessaOnnxNode  *nodes;                   /* topological order */
+  int            input;                    /* the data input value */
+  int            output;                   /* the model's output (logits or predictions) */
+  PetscInt       n_params;                 /* length of theta */
+  int            n_param_values;           /* PARAM values in graph order ... */
+  int           *param_values;             /* ... their value indices */
+} HessaOnnxGraph;
+
+/* Everything a kernel call sees. Entries for absent inputs are NULL. */
+typedef struct {
+  const HessaOnnxGraph *g;
+  const HessaOnnxNode  *node;
+  PetscInt              m;      /* samples (1 in the parameter phase) */
+  PetscInt              nb;     /* backward: rows per sample of dy/dx (1 or b); jvp/sot: b */
+  const double        **x;      /* [n_in] input values (batched: [m][size]; else [size]) */
+  double              **y;      /* [n_out] output values (written by forward, read by the others) */
+  const double        **tx;     /* [n_in] jvp/sot: input tangents (NULL: constant input) */
+  double              **ty;     /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
+  const double        **dy;     /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
+  double              **dx;     /* [n_in] backward/sot: ADD to (NULL: not wanted) */
+  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk */
+  void                 *scratch_owner; /* pass to HessaOnnxScratch */
+} HessaOnnxKernel;
+
+typedef struct HessaOnnxOp {
+  const char *op_type;
+  /* Load time: check attributes and input kinds/shapes, set the outputs' ndim/dims/
+   * batched/differentiable/size (and is_int/elem_type), fill node->op_data and
+   * node->aux_per_sample. A graph it cannot run: st set with a message naming the node. */
+  void (*infer)(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st);
+  PetscErrorCode (*forward)(HessaOnnxKernel *K);
+  PetscErrorCode (*backward)(HessaOnnxKernel *K);
+  PetscErrorCode (*jvp)(HessaOnnxKernel *K);
+  PetscErrorCode (*sot)(HessaOnnxKernel *K); /* NULL: linear in the differentiable inputs */
+} HessaOnnxOp;
+
+/* ---- the op table (onnx_ops.c): every supported op ---- */
+const HessaOnnxOp *HessaOnnxOpFind(const char op_type[]);
+/* "Add, AveragePool, ..." for messages. */
+const char *HessaOnnxSupportedOps(void);
+/* Kernels of each family (each file defines its table and its count). */
+extern const HessaOnnxOp HessaOnnxOpsBasic[];   /* onnx_ops_basic.c: elementwise, Gemm/MatMul, shapes */
+extern const int         HessaOnnxOpsBasicCount;
+extern const HessaOnnxOp HessaOnnxOpsSpatial[]; /* onnx_ops_spatial.c: Conv, BatchNormalization, pools */
+extern const int         HessaOnnxOpsSpatialCount;
+
+/* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
+/* The named attribute of a node, or NULL. */
+const HessaOnnxAttr *HessaOnnxAttrGet(const HessaOnnxNode *node, const char name[]);
+int64_t              HessaOnnxAttrInt(const HessaOnnxNode *node, const char name[], int64_t dflt);
+double               HessaOnnxAttrFloat(const HessaOnnxNode *node, const char name[], double dflt);
+/* "node 'conv1' (Conv)" or "node #3 (Conv)" for messages. */
+const char          *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len);
+/* Set value v's shape (dims[0] = HESSA_ONNX_BATCH when batched) and its size. */
+void                 HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
+/* Scratch memory of at least `bytes`, valid until the next call with the same owner. */
+void                *HessaOnnxScratch(void *scratch_owner, size_t bytes, int slot);
+
+/* ---- the graph (onnx_load.c) ---- */
+/* Read and check an ONNX file: parse, fold constants, order the nodes, infer shapes,
+ * choose the parameters. Not collective. On a fault st names the file and the problem and
+ * *g is NULL. input_row_length: the data's features per sample (checked against the
+ * graph input's per-sample size; < 0: not checked). */
+void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st);
+void HessaOnnxGraphDestroy(HessaOnnxGraph **g);
+/* A TensorProto file (the ONNX node tests' input_0.pb ...) as doubles (or int64). */
+void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus *st);
+/* Write the graph with theta in place of the parameters' initializers (float32 or
+ * float64 as they were) to path (atomically). */
+void HessaOnnxGraphWrite(const HessaOnnxGraph *g, const char source_path[], const double *theta, const char path[], HessaStatus *st);
+
+#endif
