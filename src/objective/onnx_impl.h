@@ -152,9 +152,13 @@ const HessaOnnxOp *HessaOnnxOpFind(const char op_type[]);
 /* "Add, AveragePool, ..." for messages. */
 const char *HessaOnnxSupportedOps(void);
 /* Kernels of each family (each file defines its table and its count). */
-extern const HessaOnnxOp HessaOnnxOpsBasic[];   /* onnx_ops_basic.c: elementwise, Gemm/MatMul, shapes */
-extern const int         HessaOnnxOpsBasicCount;
-extern const HessaOnnxOp HessaOnnxOpsSpatial[]; /* onnx_ops_spatial.c: Conv, BatchNormalization, pools */
+extern const HessaOnnxOp HessaOnnxOpsLinear[];    /* onnx_ops_linear.c: Gemm, MatMul, Add, Sub, Mul, Div */
+extern const int         HessaOnnxOpsLinearCount;
+extern const HessaOnnxOp HessaOnnxOpsPointwise[]; /* onnx_ops_pointwise.c: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity, Dropout */
+extern const int         HessaOnnxOpsPointwiseCount;
+extern const HessaOnnxOp HessaOnnxOpsShape[];     /* onnx_ops_shape.c: Flatten, Reshape, Transpose, Pad, Concat */
+extern const int         HessaOnnxOpsShapeCount;
+extern const HessaOnnxOp HessaOnnxOpsSpatial[];   /* onnx_ops_spatial.c: Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool */
 extern const int         HessaOnnxOpsSpatialCount;
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
