@@ -145,6 +145,9 @@ typedef struct HessaOnnxOp {
   PetscErrorCode (*backward)(HessaOnnxKernel *K);
   PetscErrorCode (*jvp)(HessaOnnxKernel *K);
   PetscErrorCode (*sot)(HessaOnnxKernel *K); /* NULL: linear in the differentiable inputs */
+  uint32_t constant_inputs; /* bit i set: input i is never differentiable (BatchNorm's mean and var,
+                               Reshape's shape, Pad's pads): an initializer there is a CONST, not a
+                               parameter. Every other float initializer input is a parameter. */
 } HessaOnnxOp;
 
 /* ---- the op table (onnx_ops.c): every supported op ---- */
@@ -172,6 +175,16 @@ const char          *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, si
 void                 HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
 /* Scratch memory of at least `bytes`, valid until the next call with the same owner. */
 void                *HessaOnnxScratch(void *scratch_owner, size_t bytes, int slot);
+
+/* ---- the executor (onnx_exec.c) ---- */
+typedef struct _p_HessaOnnxExec *HessaOnnxExec;
+/* Not collective. Work buffers for chunks of `chunk` samples and blocks of directions;
+ * the forward cache within cache_mb. The graph is not owned. */
+PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, PetscReal cache_mb, HessaOnnxExec *ex);
+/* The graph output for m samples x [m][input size] at theta into out [m][output size]
+ * (parameter phase included). Not collective. */
+PetscErrorCode HessaOnnxExecForward(HessaOnnxExec ex, const double *theta, PetscInt m, const double *x, double *out);
+PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex);
 
 /* ---- the graph (onnx_load.c) ---- */
 /* Read and check an ONNX file: parse, fold constants, order the nodes, infer shapes,
