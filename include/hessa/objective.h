@@ -20,11 +20,6 @@
 
 typedef struct _p_HessaObjective *HessaObjective;
 
-/* Random streams used by this layer (the 64-bit value is the stream name in ASCII,
- * so it cannot collide with the small stream numbers of other layers). */
-#define HESSA_STREAM_QUADRATIC UINT64_C(0x7175616472617469) /* "quadrati": Householder normals */
-#define HESSA_STREAM_MLP_INIT  UINT64_C(0x6d6c70696e697400) /* "mlpinit": initial weights */
-
 /* The operations an objective implements. Each returns 0 on success or a PETSc error
  * code; none may call MPI. theta is full length. Outputs are overwritten. */
 typedef struct {

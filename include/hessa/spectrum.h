@@ -168,8 +168,4 @@ PetscErrorCode HessaTraceAllocate(MPI_Comm comm, HessaTraceMethod method, PetscI
 PetscErrorCode HessaSpectrumTraceContinue(HessaOperator op, PetscBool stoppable, HessaTrace *out);
 PetscErrorCode HessaTraceDestroy(HessaTrace *t);
 
-/* Random streams of this layer (see HessaRandomFill). */
-#define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)   /* "slq": probe p uses stream + p */
-#define HESSA_STREAM_TRACE UINT64_C(0x7472616365000000) /* "trace": probe i uses stream + i */
-
 #endif

@@ -279,7 +279,7 @@ static PetscErrorCode StartLog(HessaTrainer tr)
   PetscFunctionReturn(0);
 }
 
-/* Collective: append one row (rank 0), flushed so a killed run keeps it. */
+/* Collective: append one row (rank 0), whole and fsync'd, so a killed run keeps it. */
 static PetscErrorCode AppendLog(HessaTrainer tr, double lambda_max)
 {
   PetscMPIInt rank;
@@ -288,16 +288,11 @@ static PetscErrorCode AppendLog(HessaTrainer tr, double lambda_max)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   if (rank == 0) {
-    char  path[PETSC_MAX_PATH_LEN], lambda[64] = "";
-    FILE *f;
+    char path[PETSC_MAX_PATH_LEN], lambda[64] = "", row[256];
     PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
     if (isfinite(lambda_max)) PetscCall(PetscSNPrintf(lambda, sizeof lambda, "%.17g", lambda_max));
-    f = fopen(path, "a");
-    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': cannot append: %s", path, strerror(errno));
-    else {
-      int bad = fprintf(f, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda) < 0;
-      if (fclose(f) || bad) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': write failed: %s", path, strerror(errno));
-    }
+    PetscCall(PetscSNPrintf(row, sizeof row, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda));
+    PetscCall(HessaFileAppend(path, row, &st));
   }
   PetscCall(HessaSyncError(tr->comm, &st));
   PetscFunctionReturn(0);
