@@ -166,9 +166,10 @@ PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaSt
 PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus *st);
 /* Tests: make every later commit or append whose final file name (without folder)
  * matches the fnmatch(3) pattern fail as if the disk were full (ENOSPC), after its
- * data were written to the temporary file. NULL clears the hook. At start-up the
- * pattern is taken from the environment variable HESSA_TEST_FAIL_WRITE, so that the
- * same fault can be injected into the hessa command. */
+ * data were written to the temporary file; "pattern@k" lets the first k-1 matching
+ * writes succeed. NULL clears the hook. Until it is called, the pattern is taken from
+ * the environment variable HESSA_TEST_FAIL_WRITE, so that the same fault can be
+ * injected into the hessa command. */
 void           HessaFileSetFailHook(const char pattern[]);
 
 /* ---- text buffer -------------------------------------------------------------------- */

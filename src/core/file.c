@@ -25,12 +25,26 @@ struct _n_HessaFile {
 /* ---- fault injection ------------------------------------------------------------- */
 static PetscBool fail_hook_set = PETSC_FALSE; /* PETSC_FALSE: not yet read from the environment */
 static char      fail_hook[PETSC_MAX_PATH_LEN];
+static long      fail_from = 1, fail_seen = 0; /* "pattern@k": the k-th match and later ones fail */
 
 /* HessaFileSetFailHook - not collective. See core.h. */
 void HessaFileSetFailHook(const char pattern[])
 {
+  char *at;
+
   fail_hook_set = PETSC_TRUE;
+  fail_from     = 1;
+  fail_seen     = 0;
   snprintf(fail_hook, sizeof fail_hook, "%s", pattern ? pattern : "");
+  at = strrchr(fail_hook, '@');
+  if (at) {
+    char *end;
+    long  k = strtol(at + 1, &end, 10);
+    if (end != at + 1 && !*end && k >= 1) {
+      fail_from = k;
+      *at       = 0;
+    }
+  }
 }
 
 /* Should the write of path fail on purpose? Compares the file name without its folder. */
@@ -39,8 +53,8 @@ static PetscBool FailInjected(const char path[])
   const char *base = strrchr(path, '/');
 
   if (!fail_hook_set) HessaFileSetFailHook(getenv("HESSA_TEST_FAIL_WRITE"));
-  if (!fail_hook[0]) return PETSC_FALSE;
-  return fnmatch(fail_hook, base ? base + 1 : path, 0) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (!fail_hook[0] || fnmatch(fail_hook, base ? base + 1 : path, 0) != 0) return PETSC_FALSE;
+  return ++fail_seen >= fail_from ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* fsync that tolerates file systems without it (EINVAL: pipes, some FUSE mounts). */
