@@ -70,9 +70,12 @@ static void SyncFolderOf(const char path[])
   const char *slash = strrchr(path, '/');
   int         fd;
 
-  if (!slash) snprintf(folder, sizeof folder, ".");
-  else if (slash == path) snprintf(folder, sizeof folder, "/");
-  else snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+  if (!slash)
+    snprintf(folder, sizeof folder, ".");
+  else if (slash == path)
+    snprintf(folder, sizeof folder, "/");
+  else
+    snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
   fd = open(folder, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
   (void)fsync(fd);
@@ -132,7 +135,7 @@ const char *HessaFileTempPath(HessaFile file)
  * Output: st records "cannot write '<path>': <reason>" on failure; *file = NULL. */
 PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
 {
-  HessaFile fl = *file;
+  HessaFile fl  = *file;
   int       err = 0;
 
   PetscFunctionBegin;
@@ -146,7 +149,8 @@ PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
   } else {
     /* written by name (PLplot): reopen to sync what the library wrote */
     int fd = open(fl->tmp, O_RDONLY);
-    if (fd < 0) err = errno;
+    if (fd < 0)
+      err = errno;
     else {
       if (SyncFd(fd) != 0) err = errno;
       close(fd);
@@ -157,7 +161,8 @@ PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
   if (err) {
     remove(fl->tmp);
     if (!st->code) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "cannot write '%s': %s", fl->path, strerror(err));
-  } else SyncFolderOf(fl->path);
+  } else
+    SyncFolderOf(fl->path);
   free(fl);
   PetscFunctionReturn(0);
 }
@@ -203,7 +208,7 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
 {
   struct stat sb;
   size_t      len = text ? strlen(text) : 0, done = 0;
-  int         fd, err = 0;
+  int         fd, err                             = 0;
 
   PetscFunctionBegin;
   if (st->code) PetscFunctionReturn(0);
@@ -216,8 +221,10 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
   while (!err && done < len) {
     ssize_t w = write(fd, text + done, len - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) err = w < 0 ? errno : EIO;
-    else done += (size_t)w;
+    if (w <= 0)
+      err = w < 0 ? errno : EIO;
+    else
+      done += (size_t)w;
   }
   if (!err && SyncFd(fd) != 0) err = errno;
   if (!err && FailInjected(path)) err = ENOSPC;
