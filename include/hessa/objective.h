@@ -159,6 +159,15 @@ PetscErrorCode HessaONNXCreate(const HessaONNXArch *arch, HessaData data, HessaO
 PetscErrorCode HessaONNXForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
 PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch);
 
+/* ---- plugins (hessa/plugin.h): a user's shared library ---- */
+/* Not collective (every rank loads the library). Loads the plugin at path and builds its
+ * objective on the local shard; without data (NULL or no source) the plugin is one sample,
+ * owned by the rank with owns_sample. options goes to the plugin's create. The plugin's
+ * starting point (zeros without initial_point) into *theta0 (PetscMalloc'd, length n) when
+ * theta0 is not NULL. On a fault (file, symbol, API version, create) st names the plugin
+ * and the reason, and *obj is NULL. */
+PetscErrorCode HessaPluginCreate(const char path[], const char options[], HessaData data, PetscBool owns_sample, HessaObjective *obj, double **theta0, HessaStatus *st);
+
 /* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
 /* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */
 void           HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
