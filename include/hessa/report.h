@@ -14,7 +14,7 @@
 #ifndef HESSA_REPORT_H
 #define HESSA_REPORT_H
 
-#include <hessa/core.h>
+#include <hessa/analysis.h>
 #include <cJSON.h>
 
 /* Collective on comm: check that `folder` exists or can be created and is writable
@@ -31,6 +31,16 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
  * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
  * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
+
+/* Not collective: the report document of an analysis (docs/report-schema.md; the caller
+ * deletes it). A stopped analysis (a->stopped) gives a partial document: "partial": true,
+ * "stopped_before": the phase not run, verdict type "stopped" when it came before the
+ * classification, and only the parts computed. */
+cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a);
+/* Collective on comm: rank 0 builds the document of a and writes it into folder with
+ * HessaReportWrite. doc_out (may be NULL): rank 0 gets the document (caller deletes it),
+ * the other ranks NULL. */
+PetscErrorCode HessaReportAnalysis(MPI_Comm comm, const HessaAnalysis *a, const char folder[], cJSON **doc_out);
 
 /* Not collective: write text to path atomically (path.tmp, then rename). A failure is
  * recorded in st (message names the file and the reason); the return code is for

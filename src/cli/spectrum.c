@@ -228,7 +228,10 @@ PetscErrorCode HessaCliSpectrum(void)
         ex_prev[e]  = (HessaExtremes){0};
         ex_done[e]  = PETSC_TRUE;
       } else {
-        PetscCall(HessaSpectrumExtremesContinue(op, e ? HESSA_WHICH_SMALLEST : HESSA_WHICH_LARGEST, plan.extremes, plan.tol, PETSC_TRUE, ex_found && ex_prev[e].nconv ? &ex_prev[e] : NULL, &ex[e]));
+        HessaWhich            which = e ? HESSA_WHICH_SMALLEST : HESSA_WHICH_LARGEST;
+        HessaExtremesSettings es;
+        HessaExtremesSettingsForEnd(which, plan.extremes, plan.tol, e ? &ex[0] : NULL, &es);
+        PetscCall(HessaSpectrumExtremesContinue(op, which, plan.extremes, &es, PETSC_TRUE, ex_found && ex_prev[e].nconv ? &ex_prev[e] : NULL, &ex[e]));
         stopped    = ex[e].stopped;
         ex_done[e] = !stopped;
       }
