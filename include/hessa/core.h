@@ -9,6 +9,7 @@
 
 #include <petscsys.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define HESSA_VERSION "0.1.0"
 
@@ -101,6 +102,65 @@ PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds);
 void           HessaTimerReset(void);
 /* Collective: rank 0 logs every phase with the max over ranks. */
 PetscErrorCode HessaTimerLogAll(MPI_Comm comm);
+
+/* ---- files written whole or not at all --------------------------------------------- */
+/* Every file hessa writes goes through these calls (reports, CSV, plots, NPY, weights,
+ * checkpoints, logs), so a reader sees either the previous file or the whole new one,
+ * never half a file, even when the disk fills up or the job is killed:
+ *
+ *   HessaFileBegin(path)    opens path.tmp for writing
+ *   ... fprintf(HessaFileStream(file), ...) or a library writes HessaFileTempPath(file)
+ *   HessaFileCommit(&file)  flush, fsync, close, rename path.tmp -> path, fsync the folder
+ *   HessaFileAbort(&file)   close and remove path.tmp (path keeps its old content)
+ *
+ * File-system faults are not raised: they are recorded in a HessaStatus (the first one
+ * wins; a call with st->code already set does nothing) so that the writing rank can
+ * share them with every rank through HessaSyncError. The PetscErrorCode return is for
+ * PETSc errors only. None of these calls is collective. */
+typedef struct _n_HessaFile *HessaFile;
+
+/* Open path.tmp for writing. On failure st says "cannot write '<path>': <reason>" and
+ * *file is NULL. */
+PetscErrorCode HessaFileBegin(const char path[], HessaFile *file, HessaStatus *st);
+/* The stream to write to (NULL for a NULL file or after HessaFileTempPath). */
+FILE          *HessaFileStream(HessaFile file);
+/* For a library that opens files by name (PLplot): closes hessa's stream and returns
+ * the temporary name, which the caller fills before HessaFileCommit. */
+const char    *HessaFileTempPath(HessaFile file);
+/* Flush, fsync, close and rename the file to its final name; on any fault the
+ * temporary file is removed, the final name is untouched, and st records why.
+ * *file is NULL afterwards. A NULL *file does nothing. */
+PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st);
+/* Close and remove the temporary file; the final name is untouched. *file is NULL
+ * afterwards; a NULL *file does nothing. */
+PetscErrorCode HessaFileAbort(HessaFile *file);
+/* Write text (NULL: empty) to path through Begin/Commit. */
+PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
+/* Append one record (text) to path (created if missing) and fsync it: the file ends up
+ * with the whole record or, on a fault, is cut back to its previous length. For logs
+ * that grow as a run goes (train_log.csv, results.jsonl). */
+PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus *st);
+/* Tests: make every later commit or append whose final file name (without folder)
+ * matches the fnmatch(3) pattern fail as if the disk were full (ENOSPC), after its
+ * data were written to the temporary file. NULL clears the hook. At start-up the
+ * pattern is taken from the environment variable HESSA_TEST_FAIL_WRITE, so that the
+ * same fault can be injected into the hessa command. */
+void           HessaFileSetFailHook(const char pattern[]);
+
+/* ---- text buffer -------------------------------------------------------------------- */
+/* A growing text buffer (report.md, CSV files, logs): printf appends; on out of memory
+ * `failed` is set and the text stays incomplete (check before writing it). Zero-
+ * initialise it ({0}), free it with HessaTextFree. Not collective. */
+typedef struct {
+  char  *data; /* NUL-terminated text (NULL while empty) */
+  size_t len, cap;
+  int    failed;
+} HessaText;
+
+void HessaTextPrintf(HessaText *t, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
+void HessaTextFree(HessaText *t);
+/* The text, "" while empty. */
+const char *HessaTextString(const HessaText *t);
 
 /* ---- small helpers ------------------------------------------------------------- */
 /* Split count items over size ranks in contiguous blocks: rank gets [*first, *first + *local). */

@@ -42,21 +42,8 @@ cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a);
  * the other ranks NULL. */
 PetscErrorCode HessaReportAnalysis(MPI_Comm comm, const HessaAnalysis *a, const char folder[], cJSON **doc_out);
 
-/* Not collective: write text to path atomically (path.tmp, then rename). A failure is
- * recorded in st (message names the file and the reason); the return code is for
- * PETSc errors only. */
-PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
-
-/* A growing text buffer (report.md, CSV files, study.md): printf appends; on out of
- * memory `failed` is set and the text is incomplete. Not collective. */
-typedef struct {
-  char  *data;
-  size_t len, cap;
-  int    failed;
-} HessaText;
-
-void HessaTextPrintf(HessaText *t, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT(2, 3);
-void HessaTextFree(HessaText *t);
+/* Atomic files (HessaFileBegin/Commit, HessaWriteFileAtomic) and the text buffer
+ * (HessaText) live in hessa/core.h. */
 
 /* ---- plots for other commands (train, landscape, study) ---- */
 /* One series of an x-y plot. */

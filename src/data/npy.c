@@ -361,13 +361,14 @@ static void PutLE64(unsigned char *p, uint64_t v)
 
 /* HessaWriteNPY - not collective. Writes a C-order float64 array (int64 when as_int64,
  * values rounded) of the given shape as an NPY 1.0 file; the file appears under its
- * name only when complete (written to path.tmp, then renamed). */
+ * name only when complete (core atomic file: path.tmp, fsync, rename). */
 PetscErrorCode HessaWriteNPY(const char *path, int ndim, const int64_t shape[], const double *values, int as_int64)
 {
-  char          header[512], shape_str[200], tmp[PETSC_MAX_PATH_LEN + 8];
+  char          header[512], shape_str[200];
   size_t        used     = 0, len, pad;
   uint64_t      elements = 1;
-  FILE         *f;
+  HessaFile     file;
+  HessaStatus   st = {0};
   unsigned char buf[8 * 512];
 
   PetscFunctionBegin;
@@ -382,10 +383,10 @@ PetscErrorCode HessaWriteNPY(const char *path, int ndim, const int64_t shape[], 
   memset(header + len, ' ', pad);
   header[len + pad] = '\n';
   len += pad + 1;
-  PetscCall(PetscSNPrintf(tmp, sizeof tmp, "%s.tmp", path));
-  f = fopen(tmp, "wb");
-  PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write file '%s': %s", tmp, strerror(errno));
+  PetscCall(HessaFileBegin(path, &file, &st));
+  PetscCheck(file, PETSC_COMM_SELF, st.code, "%s", st.msg);
   {
+    FILE         *f       = HessaFileStream(file);
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
     int           ok      = fwrite(pre, 1, 10, f) == 10 && fwrite(header, 1, len, f) == len;
     for (uint64_t k = 0; ok && k < elements; k += 512) {
@@ -401,9 +402,13 @@ PetscErrorCode HessaWriteNPY(const char *path, int ndim, const int64_t shape[], 
       }
       ok = fwrite(buf, 8, n, f) == n;
     }
-    if (fclose(f) != 0) ok = 0;
-    PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write file '%s': %s", tmp, strerror(errno));
+    if (!ok) {
+      int err = errno;
+      PetscCall(HessaFileAbort(&file));
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write '%s': %s", path, strerror(err));
+    }
   }
-  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+  PetscCall(HessaFileCommit(&file, &st));
+  PetscCheck(!st.code, PETSC_COMM_SELF, st.code, "%s", st.msg);
   PetscFunctionReturn(0);
 }

@@ -197,7 +197,6 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
   char   tmp[PETSC_MAX_PATH_LEN], path[PETSC_MAX_PATH_LEN + 256], old[PETSC_MAX_PATH_LEN + 16];
   cJSON *root, *tensors;
   char  *text;
-  FILE  *f;
 
   PetscFunctionBegin;
   snprintf(tmp, sizeof tmp, "%s.tmp", folder);
@@ -237,8 +236,11 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
   cJSON_Delete(root);
   snprintf(path, sizeof path, "%s/model.json", tmp);
   if (!st->code) {
-    f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f)) HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': write failed: %s", path, strerror(errno));
+    HessaText json = {0};
+    HessaTextPrintf(&json, "%s\n", text ? text : "");
+    if (!text || json.failed) HessaStatusSet(st, PETSC_ERR_MEM, "weights file '%s': out of memory", path);
+    else PetscCall(HessaWriteFileAtomic(path, json.data, st));
+    HessaTextFree(&json);
   }
   free(text);
   if (st->code) PetscFunctionReturn(0);

@@ -217,33 +217,28 @@ static void DrawContour(const Figure *fig)
   plcolorbar(&bar_w, &bar_h, PL_COLORBAR_SHADE | PL_COLORBAR_SHADE_LABEL, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.03, 0.0, 0.04, 0.78, COLOR_WHITE, COLOR_BLACK, 1, 0.0, 0.0, 0, 0.0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
 }
 
-/* Draws fig into folder/name.ext through the PLplot device, via name.ext.tmp and a rename. */
+/* Draws fig into folder/name.ext through the PLplot device: PLplot renders into the
+ * core's temporary file by name, and the commit renames it into place. */
 static void Render(const Figure *fig, const char folder[], const char name[], const char device[], const char ext[], HessaPlotResult *result, HessaStatus *st)
 {
-  char  path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
-  FILE *probe;
-  PLINT stream;
+  char      path[PETSC_MAX_PATH_LEN];
+  HessaFile file; /* not changed after setjmp, so still valid after the longjmp */
+  PLINT     stream;
 
   snprintf(path, sizeof path, "%s/%s.%s", folder, name, ext);
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  /* PLplot exits on a file it cannot open: find out first, with a proper message. */
-  probe = fopen(tmp, "wb");
-  if (!probe) {
-    HessaStatusSet(st, PETSC_ERR_FILE_OPEN, "report file '%s': cannot write: %s", path, strerror(errno));
-    return;
-  }
-  fclose(probe);
+  /* PLplot exits on a file it cannot open: create the temporary file first, with a proper message. */
+  if (HessaFileBegin(path, &file, st) || !file) return;
   if (setjmp(plot_jump)) {
     plsexit(NULL); /* plot_jump is dead once this function returns */
     plot_broken = PETSC_TRUE;
-    remove(tmp);
+    (void)HessaFileAbort(&file);
     snprintf(result->note, sizeof result->note, "%s plot not drawn: PLplot failed (%s); no further plots were tried", name, plot_fatal);
     return;
   }
   plsexit(PlotExitHandler);
   plmkstrm(&stream);
   plsdev(device);
-  plsfnam(tmp);
+  plsfnam(HessaFileTempPath(file));
   plsetopt("geometry", "900x600");
   plsfam(0, -1, -1);
   SetPalette();
@@ -252,10 +247,7 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
   else Draw(fig);
   plend1();
   plsexit(NULL);
-  if (rename(tmp, path) != 0) {
-    HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "report file '%s': cannot write: %s", path, strerror(errno));
-    remove(tmp);
-  }
+  if (HessaFileCommit(&file, st)) HessaStatusSet(st, PETSC_ERR_LIB, "report file '%s': internal error", path);
 }
 
 static void Plot(const Figure *fig, const char folder[], const char name[], HessaPlots *plots, const char skip_reason[], HessaStatus *st)

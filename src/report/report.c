@@ -1,5 +1,5 @@
-/* Report layer: the collective entry points, atomic file writes, and small helpers
- * for reading the report document and building text.
+/* Report layer: the collective entry points and small helpers for reading the report
+ * document (files are written through the core's atomic files, hessa/core.h).
  *
  * Only rank 0 touches the file system. It records the first fault in a HessaStatus
  * and carries on with nothing else; HessaSyncError then raises that fault on every
@@ -13,44 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* ---- text buffer ---------------------------------------------------------------- */
-void HessaTextPrintf(HessaText *t, const char fmt[], ...)
-{
-  va_list ap;
-  int     need;
-
-  if (t->failed) return;
-  va_start(ap, fmt);
-  need = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (need < 0) {
-    t->failed = 1;
-    return;
-  }
-  if (t->len + (size_t)need + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 4096;
-    char  *data;
-    while (t->len + (size_t)need + 1 > cap) cap *= 2;
-    data = realloc(t->data, cap);
-    if (!data) {
-      t->failed = 1;
-      return;
-    }
-    t->data = data;
-    t->cap  = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->data + t->len, (size_t)need + 1, fmt, ap);
-  va_end(ap);
-  t->len += (size_t)need;
-}
-
-void HessaTextFree(HessaText *t)
-{
-  free(t->data);
-  memset(t, 0, sizeof *t);
-}
 
 /* ---- document access -------------------------------------------------------------- */
 const cJSON *HessaJObject(const cJSON *o, const char key[])
@@ -114,45 +76,8 @@ PetscBool HessaJNumbers(const cJSON *a, double **x, int *count)
 }
 
 /* ---- files -------------------------------------------------------------------------- */
-/* HessaWriteFileAtomic - not collective. Writes text to path.tmp, flushes it, and
- * renames it to path, so readers see the old file or the whole new one.
- * Output: st records "report file '<path>': <reason>" on failure (first fault wins). */
-PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st)
-{
-  char   tmp[PETSC_MAX_PATH_LEN];
-  FILE  *f;
-  size_t len = text ? strlen(text) : 0;
-  int    bad;
-
-  PetscFunctionBegin;
-  if (st->code) PetscFunctionReturn(0);
-  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-    HessaStatusSet(st, HESSA_ERR_ARG, "report file '%s': path too long", path);
-    PetscFunctionReturn(0);
-  }
-  f = fopen(tmp, "wb");
-  if (!f) {
-    HessaStatusSet(st, PETSC_ERR_FILE_OPEN, "report file '%s': cannot write: %s", path, strerror(errno));
-    PetscFunctionReturn(0);
-  }
-  bad = (len && fwrite(text, 1, len, f) != len);
-  bad = (fflush(f) != 0) || bad;
-  if (!bad) bad = fsync(fileno(f)) != 0 && errno != EINVAL; /* EINVAL: file system without fsync */
-  if (bad) {
-    int err = errno;
-    fclose(f);
-    remove(tmp);
-    HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "report file '%s': cannot write: %s", path, strerror(err));
-    PetscFunctionReturn(0);
-  }
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    int err = errno;
-    remove(tmp);
-    HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "report file '%s': cannot write: %s", path, strerror(err));
-  }
-  PetscFunctionReturn(0);
-}
-
+/* HessaReportWriteText - not collective. Writes t to folder/name through the core's
+ * atomic file (HessaWriteFileAtomic). Output: st records a fault. */
 void HessaReportWriteText(const char folder[], const char name[], const HessaText *t, HessaStatus *st)
 {
   char path[PETSC_MAX_PATH_LEN];
