@@ -212,6 +212,10 @@ typedef struct {
   double             lo, hi;       /* coefficient range of each axis, lo < hi */
   PetscInt           points;       /* grid points per axis, >= 2 (a plane has points^2) */
   PetscInt           group_size;   /* ranks per group; <= 0: HessaScanDefaultGroupSize */
+  PetscBool          stoppable;    /* ask HessaStopAgree (whole communicator) before each round of
+                                      grid points (one point per group) and stop when agreed */
+  const double      *resume_loss;  /* [total points] losses of a stopped scan (HessaScanStateRead), or NULL */
+  const PetscBool   *resume_done;  /* [total points] which of them were finished: not evaluated again */
 } HessaScanSpec;
 
 typedef struct {
@@ -233,6 +237,9 @@ typedef struct {
   char     description[512];
   PetscInt n_blocks;      /* parameter table (for saving directions per tensor) */
   HessaParamBlock *blocks;
+  PetscBool *done;        /* [points or points^2] finished grid points (all unless stopped) */
+  PetscInt   n_done;
+  PetscBool  stopped;     /* a graceful stop ended the scan early: loss is NaN where not done */
 } HessaScan;
 
 /* Collective on comm: the default group size. The whole communicator for an MLP (one
@@ -244,6 +251,16 @@ PetscErrorCode HessaScanDefaultGroupSize(MPI_Comm comm, const HessaScanSpec *spe
  * mismatched checkpoints, bad grid, a group size out of range) are raised on every rank. */
 PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan *scan);
 PetscErrorCode HessaScanDestroy(HessaScan *scan);
+/* Resumable state of a stopped scan (folder/landscape.state, src/analysis/scan_state.c,
+ * docs/jobs.md): the finished points' losses as hex floats, and what a resumed run must
+ * share with the stopped one (direction kind, plane, points, range, seed, end, index,
+ * checkpoints). Collective on comm; rank 0 touches the file; a missing, corrupt or
+ * mismatched state is one error on every rank naming the file, what was expected and what
+ * was found. Read fills loss[total] and done[total] on every rank. */
+#define HESSA_SCAN_STATE_FILE "landscape.state"
+PetscErrorCode HessaScanStateWrite(MPI_Comm comm, const char folder[], const HessaScanSpec *spec, const HessaScan *scan);
+PetscErrorCode HessaScanStateRead(MPI_Comm comm, const char folder[], const HessaScanSpec *spec, PetscInt total, double loss[], PetscBool done[]);
+PetscErrorCode HessaScanStateRemove(MPI_Comm comm, const char folder[]);
 /* Not collective. Filter normalisation (Li et al. 2018) of d in place against theta: each
  * row of a 2-D block (one output unit's incoming weights) is scaled to the norm of theta's
  * row (a zero row of theta gives a zero row); 1-D blocks (MLP biases) are set to zero. An
