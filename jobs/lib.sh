@@ -15,6 +15,7 @@
 hessa_state_file() { # the file whose presence means "resume"
   case $1 in
     spectrum) echo spectrum.state ;;
+    landscape) echo landscape.state ;;
     *) echo "" ;; # not resumable (yet): always starts afresh
   esac
 }

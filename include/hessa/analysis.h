@@ -98,6 +98,90 @@ typedef struct {
  * sf_dim (|theta_i| floored at zero_tol). */
 PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
 
+/* ---- the whole analysis of one point (hessa analyze, study points) -----------------
+ *   load -> gradient -> extreme eigenpairs -> full spectrum (small n) or SLQ density
+ *        -> trace -> classification -> escape / zero-curvature probes
+ *        -> gradient geometry -> Newton
+ * The report layer turns the result into report.json / report.md (HessaReportAnalysis). */
+typedef struct {
+  char      output[PETSC_MAX_PATH_LEN]; /* report folder (-hessa_analyze_output) */
+  PetscInt  k;                          /* extreme eigenpairs at each end */
+  PetscInt  full_max;                   /* largest operator size for the full spectrum */
+  PetscInt  trace_samples;              /* Hutchinson samples, 0: no trace */
+  PetscInt  sf_dim;                     /* Krylov dimension of saddle-free Newton */
+  PetscInt  seed;                       /* SLQ and trace probes */
+  PetscInt  probes, steps;              /* SLQ probe vectors and Lanczos steps */
+  PetscInt  n_alpha;                    /* steps of the line probes, 1..8 */
+  PetscBool full, density, newton;
+  PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
+  PetscBool stoppable;                  /* ask HessaStopAgree at the safe points between phases */
+} HessaAnalyzeOptions;
+
+/* One zero-curvature eigenvector probed beyond the second-order test. */
+typedef struct {
+  double         eigenvalue;
+  HessaLineProbe probe;
+} HessaDegenerateProbe;
+
+/* Phases of the pipeline, in order; a stopped analysis finished those before `stopped_at`. */
+typedef enum { HESSA_PHASE_GRADIENT, HESSA_PHASE_EXTREMES, HESSA_PHASE_SPECTRUM, HESSA_PHASE_TRACE, HESSA_PHASE_CLASSIFY, HESSA_PHASE_PROBES, HESSA_PHASE_GEOMETRY, HESSA_PHASE_NEWTON, HESSA_PHASE_DONE } HessaAnalysisPhase;
+extern const char *const HessaAnalysisPhaseNames[]; /* "gradient", ..., "done" */
+
+#define HESSA_ANALYSIS_MAX_TIMERS 16
+/* Everything one analysis computed, on every rank of the communicator (no PETSc objects:
+ * the data, model and operator are gone when HessaAnalyzePoint returns). */
+typedef struct {
+  /* inputs */
+  char           model_kind[64], model_description[512], data_description[512];
+  PetscBool      has_data;
+  PetscInt       n, n_op, samples, features;
+  PetscMPIInt    ranks;
+  HessaCurvature curvature;
+  char           subset[256];
+  PetscInt       seed;
+  /* results (have_* says which parts were computed) */
+  double                loss, gradient_norm;
+  HessaExtremes         largest, smallest; /* without vectors */
+  PetscBool             have_full, have_density, have_trace, have_escape, have_newton;
+  HessaFullSpectrum     full;
+  HessaDensity          density;
+  HessaTrace            trace;
+  HessaVerdict          verdict;
+  HessaLineProbe        escape; /* along the most negative curvature */
+  double                escape_lambda, escape_gradient_dot;
+  PetscBool             escape_descent; /* the loss fell by more than the noise */
+  PetscInt              n_escape_direction;
+  double               *escape_direction; /* [n_escape_direction] the direction (n_op <= 1000), or NULL */
+  PetscInt              n_degenerate;
+  HessaDegenerateProbe  degenerate[4];
+  HessaGradientGeometry geometry;
+  HessaNewton           newton;
+  /* cost: products, gradients, seconds per phase (max over ranks), peak memory per rank */
+  PetscInt64 products, gradients;
+  PetscInt   n_timers;
+  char       timer_name[HESSA_ANALYSIS_MAX_TIMERS][64];
+  double     timer_seconds[HESSA_ANALYSIS_MAX_TIMERS];
+  double    *peak_memory_mb; /* [ranks] */
+  /* a graceful stop (options->stoppable) ended the analysis before stopped_at */
+  PetscBool          stopped;
+  HessaAnalysisPhase stopped_at;
+} HessaAnalysis;
+
+/* Collective on comm: the defaults, then the -hessa_analyze_* options (checked: k >= 1,
+ * 1 to 8 positive alphas; -hessa_model_weights and -hessa_mlp_hidden together are an error).
+ * Options: -hessa_analyze_output, _k, _eps_tol, _full, _full_max, _density, _probes, _steps,
+ * _seed, _trace, _gradient_tol, _zero_tol, _alphas, _newton, _sf_dim. */
+PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOptions *o);
+/* Collective on comm: sets up data, model and operator from the options database, runs the
+ * pipeline and fills res on every rank. One cleanup path: on success and on any error
+ * everything set up here is freed (on an error res is empty too), so a study can go on after
+ * a failing point without leaking it. With o->stoppable, a stop request (signal) agreed at a
+ * safe point between phases ends the run with res->stopped and the phases before
+ * res->stopped_at filled. Free res with HessaAnalysisDestroy. */
+PetscErrorCode HessaAnalyzePoint(MPI_Comm comm, const HessaAnalyzeOptions *o, HessaAnalysis *res);
+/* Not collective: frees what res holds (safe on a zeroed or already destroyed res). */
+PetscErrorCode HessaAnalysisDestroy(HessaAnalysis *res);
+
 /* ---- loss landscapes (background.md section 7) ---------------------------------
  * The loss on a grid of points along a line or over a plane through parameter space:
  *   checkpoints  theta(alpha) = (1 - alpha) A + alpha B between two weight folders
@@ -127,6 +211,10 @@ typedef struct {
   double             lo, hi;       /* coefficient range of each axis, lo < hi */
   PetscInt           points;       /* grid points per axis, >= 2 (a plane has points^2) */
   PetscInt           group_size;   /* ranks per group; <= 0: HessaScanDefaultGroupSize */
+  PetscBool          stoppable;    /* ask HessaStopAgree (whole communicator) before each round of
+                                      grid points (one point per group) and stop when agreed */
+  const double      *resume_loss;  /* [total points] losses of a stopped scan (HessaScanStateRead), or NULL */
+  const PetscBool   *resume_done;  /* [total points] which of them were finished: not evaluated again */
 } HessaScanSpec;
 
 typedef struct {
@@ -148,6 +236,9 @@ typedef struct {
   char     description[512];
   PetscInt n_blocks;      /* parameter table (for saving directions per tensor) */
   HessaParamBlock *blocks;
+  PetscBool *done;        /* [points or points^2] finished grid points (all unless stopped) */
+  PetscInt   n_done;
+  PetscBool  stopped;     /* a graceful stop ended the scan early: loss is NaN where not done */
 } HessaScan;
 
 /* Collective on comm: the default group size. The whole communicator for an MLP (one
@@ -159,6 +250,16 @@ PetscErrorCode HessaScanDefaultGroupSize(MPI_Comm comm, const HessaScanSpec *spe
  * mismatched checkpoints, bad grid, a group size out of range) are raised on every rank. */
 PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan *scan);
 PetscErrorCode HessaScanDestroy(HessaScan *scan);
+/* Resumable state of a stopped scan (folder/landscape.state, src/analysis/scan_state.c,
+ * docs/jobs.md): the finished points' losses as hex floats, and what a resumed run must
+ * share with the stopped one (direction kind, plane, points, range, seed, end, index,
+ * checkpoints). Collective on comm; rank 0 touches the file; a missing, corrupt or
+ * mismatched state is one error on every rank naming the file, what was expected and what
+ * was found. Read fills loss[total] and done[total] on every rank. */
+#define HESSA_SCAN_STATE_FILE "landscape.state"
+PetscErrorCode HessaScanStateWrite(MPI_Comm comm, const char folder[], const HessaScanSpec *spec, const HessaScan *scan);
+PetscErrorCode HessaScanStateRead(MPI_Comm comm, const char folder[], const HessaScanSpec *spec, PetscInt total, double loss[], PetscBool done[]);
+PetscErrorCode HessaScanStateRemove(MPI_Comm comm, const char folder[]);
 /* Not collective. Filter normalisation (Li et al. 2018) of d in place against theta: each
  * row of a 2-D block (one output unit's incoming weights) is scaled to the norm of theta's
  * row (a zero row of theta gives a zero row); 1-D blocks (MLP biases) are set to zero. An

@@ -46,9 +46,6 @@ struct _p_HessaOperator {
   Vec     *seq_in, *seq_out;     /* [capacity] sequential Vecs wrapping the rows of block_in/out */
 
   Mat H;                     /* MatShell of size n_op applying the curvature */
-  double spectral_scale;     /* max |lambda| when known (0: unknown); extreme-eigenvalue
-                                solvers judge residuals against it */
-  PetscInt eps_ncv;          /* search space of extreme-eigenvalue solvers (0: SLEPc's default) */
 
   /* cost, kept for reports */
   PetscInt64 n_products;     /* curvature-vector products (a block of b counts b) */

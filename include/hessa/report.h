@@ -14,7 +14,7 @@
 #ifndef HESSA_REPORT_H
 #define HESSA_REPORT_H
 
-#include <hessa/core.h>
+#include <hessa/analysis.h>
 #include <cJSON.h>
 
 /* Collective on comm: check that `folder` exists or can be created and is writable
@@ -31,6 +31,47 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
  * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
  * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
+
+/* Not collective: the report document of an analysis (docs/report-schema.md; the caller
+ * deletes it). A stopped analysis (a->stopped) gives a partial document: "partial": true,
+ * "stopped_before": the phase not run, verdict type "stopped" when it came before the
+ * classification, and only the parts computed. */
+cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a);
+/* Collective on comm: rank 0 builds the document of a and writes it into folder with
+ * HessaReportWrite. doc_out (may be NULL): rank 0 gets the document (caller deletes it),
+ * the other ranks NULL. */
+PetscErrorCode HessaReportAnalysis(MPI_Comm comm, const HessaAnalysis *a, const char folder[], cJSON **doc_out);
+
+/* ---- CSV tables: one writer per table, used by every command (%.17g; a non-finite number
+ * is an empty field). Not collective: they append to t (call on the rank that writes). ---- */
+/* eigenvalues: kind,index,value,residual,converged. index counts from 1 (largest: 1 is the
+ * largest; smallest: 1 is the smallest; full: ascending); converged true/false, or empty
+ * (converged < 0, and always for full rows, which have no residual). */
+void HessaCSVEigenvaluesHeader(HessaText *t);
+void HessaCSVEigenvalueRow(HessaText *t, const char kind[], PetscInt index, double value, double residual, int converged);
+/* The whole table: the pairs of largest and smallest (either may be NULL), then full[n_full]. */
+void HessaCSVEigenvalues(HessaText *t, const HessaExtremes *largest, const HessaExtremes *smallest, PetscInt n_full, const double full[]);
+/* density: grid,density (the smoothed SLQ density). */
+void HessaCSVDensityHeader(HessaText *t);
+void HessaCSVDensityRow(HessaText *t, double grid, double density);
+void HessaCSVDensity(HessaText *t, const HessaDensity *d);
+/* SLQ nodes: probe,node,weight (probe counts from 1, probe-major). */
+void HessaCSVDensityNodesHeader(HessaText *t);
+void HessaCSVDensityNodeRow(HessaText *t, PetscInt probe, double node, double weight);
+void HessaCSVDensityNodes(HessaText *t, const HessaDensity *d);
+/* trace: method,samples,estimate,standard_error, one row per estimate. */
+void HessaCSVTrace(HessaText *t, PetscInt n, const HessaTrace trace[]);
+
+/* ---- `hessa spectrum -hessa_spectrum_output FOLDER` (docs/spectrum.md) ---- */
+/* Collective on comm: rank 0 writes folder/report.json ("schema": "hessa-spectrum-report",
+ * version 1; "partial" and "missing": what a stopped run has not computed) and, when
+ * complete, density.csv, slq_nodes.csv and trace.csv (the tables above). key says which
+ * parts were asked for; t[0] is Hutchinson, t[1] Hutch++. */
+PetscErrorCode HessaReportSpectrum(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products);
+/* Collective on comm (-hessa_spectrum_csv PREFIX): rank 0 writes PREFIX_eigenvalues.csv (ex[0]
+ * largest, ex[1] smallest, then full when not NULL) and, when d is not NULL,
+ * PREFIX_density.csv and PREFIX_slq_nodes.csv, each atomically with the tables above. */
+PetscErrorCode HessaReportSpectrumCSV(MPI_Comm comm, const char prefix[], const HessaExtremes ex[2], const HessaFullSpectrum *full, const HessaDensity *d);
 
 /* Atomic files (HessaFileBegin/Commit, HessaWriteFileAtomic) and the text buffer
  * (HessaText) live in hessa/core.h. */

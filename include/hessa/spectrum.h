@@ -32,20 +32,41 @@ typedef struct {
                               converged so far (HessaSpectrumExtremesContinue resumes) */
 } HessaExtremes;
 
+/* How an extreme-eigenvalue solve judges convergence and how large its search space is.
+ * The rule every command uses is HessaExtremesSettingsForEnd. */
+typedef struct {
+  double   tol;   /* relative tolerance (<= 0: SLEPc's default, 1e-8) */
+  double   scale; /* > 0: a known spectral scale max|lambda| (e.g. |lambda_max| from the other
+                     end): residuals are judged against tol * scale (absolute test), or
+                     eigenvalues near zero never converge; 0: relative test */
+  PetscInt ncv;   /* > 0: search-space size (-hessa_eps_ncv still wins); 0: SLEPc's default */
+} HessaExtremesSettings;
+
+/* Not collective: the settings of one end, the same for `hessa spectrum`, `hessa analyze`
+ * and study points. The largest end: tol alone. The smallest end, once the largest is known
+ * (largest != NULL with a converged pair): residuals judged against |lambda_max|, and a search
+ * space of at least 80 vectors, because near a critical point the low end of a network's
+ * Hessian is a dense cluster near zero where 80 vectors need several times fewer products
+ * (embedded default: 13826 products with SLEPc's default, 2511 with 80). */
+void HessaExtremesSettingsForEnd(HessaWhich which, PetscInt k, double tol, const HessaExtremes *largest, HessaExtremesSettings *s);
+
 /* Collective. k eigenpairs at one end of the spectrum (1 <= k <= n_op). Every -eps_* option
  * applies with the prefix "hessa_" (e.g. -hessa_eps_type lanczos, -hessa_eps_ncv 40).
  * tol <= 0: SLEPc's default. Each residual is computed explicitly with one more product per
  * pair (counted in products); converged[i] means residual <= tol * max(|lambda_i|, s) where
  * s is the largest |lambda| returned (so eigenvalues near zero are judged against the scale of
- * the spectrum seen). keep_vectors: return eigenvectors. */
+ * the spectrum seen). keep_vectors: return eigenvectors. The same as
+ * HessaSpectrumExtremesWithSettings with {tol, 0, 0}. */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out);
+/* Collective: the same with explicit settings (s->scale also enters s in the converged test). */
+PetscErrorCode HessaSpectrumExtremesWithSettings(HessaOperator op, HessaWhich which, PetscInt k, const HessaExtremesSettings *s, PetscBool keep_vectors, HessaExtremes *out);
 /* Collective. The same, stoppable and resumable: with stoppable, the solver asks
  * HessaStopAgree at every restart and, on a stop, returns the pairs converged so far with
  * out->stopped set (vectors always kept). prev (may be NULL) holds the converged pairs of a
  * stopped solve with their vectors: they become SLEPc's deflation space, only the
  * k - prev->nconv missing pairs are computed, and out holds all k, merged and sorted. The
  * resumed pairs equal an uninterrupted solve's to the tolerance, not bitwise. */
-PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out);
+PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, const HessaExtremesSettings *s, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out);
 PetscErrorCode HessaExtremesDestroy(HessaExtremes *e);
 
 /* ---- full spectrum (assembly + ScaLAPACK) ------------------------------------- */
@@ -167,5 +188,39 @@ PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, Pet
 PetscErrorCode HessaTraceAllocate(MPI_Comm comm, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out);
 PetscErrorCode HessaSpectrumTraceContinue(HessaOperator op, PetscBool stoppable, HessaTrace *out);
 PetscErrorCode HessaTraceDestroy(HessaTrace *t);
+
+/* ---- resumable state of a stopped run (src/spectrum/state.c, docs/jobs.md) ---------- */
+#define HESSA_SPECTRUM_STATE_FILE "spectrum.state"
+
+/* What a resumed run must share with the stopped one (the SLQ group as density.c forms
+ * them: 1 probe at a time, or block_size / all probes per block product group). */
+typedef struct {
+  char      model[512];
+  PetscInt  n_op;
+  PetscBool density, trace;
+  PetscInt  probes, steps, group, seed; /* SLQ (group: probes per block product group) */
+  PetscInt  trace_method;               /* 0 hutchinson, 1 hutchpp, 2 both */
+  PetscInt  trace_samples, trace_seed;
+} HessaSpectrumKey;
+
+/* Collective: rank 0 writes folder/spectrum.state (atomically) with the finished probes'
+ * tridiagonals and the finished trace samples; t[0] is Hutchinson, t[1] Hutch++. */
+PetscErrorCode HessaSpectrumStateWrite(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2]);
+/* Collective: rank 0 reads folder/spectrum.state and checks it against key; on any
+ * mismatch, a missing or a corrupt file every rank raises one error naming the file,
+ * what was expected and what was found. Fills the finished parts of d and t on every rank
+ * (d and t allocated for the key's sizes). */
+PetscErrorCode HessaSpectrumStateRead(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, HessaDensity *d, HessaTrace t[2]);
+/* Collective: rank 0 removes folder/spectrum.state (the run is complete). */
+PetscErrorCode HessaSpectrumStateRemove(MPI_Comm comm, const char folder[]);
+/* Extremes of a stopped run: rank 0 writes folder/extremes.state (values, residuals and
+ * flags of both ends; done[e]: that end finished) and, for an end stopped mid-solve, its
+ * converged eigenvectors as folder/extremes_<end>.npy. Collective. */
+PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[], PetscInt k, double tol, PetscInt n_op, const HessaExtremes ex[2], const PetscBool done[2]);
+/* Collective: *found tells whether folder/extremes.state exists; when it does, it is checked
+ * against k, tol and the operator's size (one clear error otherwise) and read into ex (with
+ * the vectors of a stopped end) and done. */
+PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[], PetscInt k, double tol, HessaOperator op, HessaExtremes ex[2], PetscBool done[2], PetscBool *found);
+PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[]);
 
 #endif

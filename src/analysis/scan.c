@@ -199,8 +199,9 @@ static void PointAt(const HessaScan *scan, PetscInt p, double *x)
 static PetscErrorCode ScanInGroup(MPI_Comm world, MPI_Comm group, PetscInt color, HessaModel model, HessaOperator op, const HessaScanSpec *spec, HessaScan *scan)
 {
   PetscMPIInt wrank, grank;
-  PetscInt    total, first, local;
+  PetscInt    total, first, local, rounds;
   double     *x, *mine, at[2] = {NAN, NAN};
+  int        *done;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(world, &wrank));
@@ -232,18 +233,42 @@ static PetscErrorCode ScanInGroup(MPI_Comm world, MPI_Comm group, PetscInt color
 
   total = scan->n_dirs == 2 ? scan->points * scan->points : scan->points;
   HessaSplitRange(total, (PetscMPIInt)scan->n_groups, (PetscMPIInt)color, &first, &local);
-  PetscCall(PetscCalloc1(total, &mine));
-  for (PetscInt p = first; p < first + local; p++) {
-    double loss;
+  PetscCall(PetscCalloc2(total, &mine, total, &done));
+  /* points of a stopped run come from world rank 0, the rest from the group that owns them */
+  for (PetscInt p = 0; spec->resume_done && wrank == 0 && p < total; p++)
+    if (spec->resume_done[p]) mine[p] = spec->resume_loss[p], done[p] = 1;
+  /* rounds of one point per group, the same count on every rank, so that every rank can
+     agree on a stop before each round */
+  PetscCallMPI(MPI_Allreduce(&local, &rounds, 1, MPIU_INT, MPI_MAX, world));
+  PetscCall(HessaLog(world, "landscape: %" PetscInt_FMT " grid points, %" PetscInt_FMT " groups", total, scan->n_groups));
+  for (PetscInt r = 0; r < rounds; r++) {
+    PetscInt p = first + r;
+    double   loss;
+    if (spec->stoppable) {
+      PetscBool stop;
+      PetscCall(HessaStopAgree(world, &stop));
+      if (stop) {
+        scan->stopped = PETSC_TRUE;
+        break;
+      }
+    }
+    if (r >= local || (spec->resume_done && spec->resume_done[p])) continue;
     PointAt(scan, p, x);
     PetscCall(HessaOperatorLossAt(op, x, &loss));
-    if (grank == 0) mine[p] = loss;
+    if (grank == 0) mine[p] = loss, done[p] = 1;
   }
   /* one non-zero contribution per entry, so the sum is exact */
   PetscCall(PetscMalloc1(total, &scan->loss));
+  PetscCall(PetscMalloc1(total, &scan->done));
   PetscCallMPI(MPI_Allreduce(mine, scan->loss, (PetscMPIInt)total, MPI_DOUBLE, MPI_SUM, world));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, done, (PetscMPIInt)total, MPI_INT, MPI_MAX, world));
+  for (PetscInt p = 0; p < total; p++) {
+    scan->done[p] = done[p] ? PETSC_TRUE : PETSC_FALSE;
+    scan->n_done += done[p] ? 1 : 0;
+    if (!done[p]) scan->loss[p] = NAN;
+  }
   PetscCall(HessaTimerStop("scan"));
-  PetscCall(PetscFree(mine));
+  PetscCall(PetscFree2(mine, done));
   PetscCall(PetscFree(x));
   PetscFunctionReturn(0);
 }
@@ -305,6 +330,7 @@ PetscErrorCode HessaScanDestroy(HessaScan *scan)
   PetscCall(PetscFree(scan->target));
   PetscCall(PetscFree(scan->grid));
   PetscCall(PetscFree(scan->loss));
+  PetscCall(PetscFree(scan->done));
   PetscCall(PetscFree(scan->blocks));
   PetscCall(PetscMemzero(scan, sizeof *scan));
   PetscFunctionReturn(0);

@@ -8,7 +8,6 @@ PetscErrorCode HessaCliRun(const char command[]);
 PetscErrorCode HessaCliInfo(void);
 PetscErrorCode HessaCliCheck(void);
 PetscErrorCode HessaCliAnalyze(void);
-PetscErrorCode HessaCliAnalyzeOn(MPI_Comm comm, PetscBool print, cJSON **doc);
 PetscErrorCode HessaCliSpectrum(void);
 PetscErrorCode HessaCliTrain(void);
 PetscErrorCode HessaCliLandscape(void);

@@ -16,6 +16,7 @@ typedef struct {
   HessaScanSpec spec;
   char          output[PETSC_MAX_PATH_LEN];
   PetscBool     distance;
+  PetscBool     resume; /* continue the stopped scan whose state is in output */
 } LandscapeOptions;
 
 static PetscErrorCode ReadOptions(LandscapeOptions *o)
@@ -42,6 +43,7 @@ static PetscErrorCode ReadOptions(LandscapeOptions *o)
   PetscCall(PetscOptionsRealArray("-hessa_landscape_range", "lo,hi: range of alpha (and beta); default -0.5,1.5 between checkpoints, -1,1 otherwise", "HessaScanRun", range, &n_range, &range_set));
   PetscCall(PetscOptionsInt("-hessa_landscape_points", "grid points per axis (default 41 on a line, 21 on a plane)", "HessaScanRun", o->spec.points, &o->spec.points, &points_set));
   PetscCall(PetscOptionsInt("-hessa_landscape_group_size", "ranks per group that evaluates a share of the grid (0: the whole world for an MLP, 1 for analytic objectives)", "HessaScanRun", o->spec.group_size, &o->spec.group_size, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue the stopped scan whose state is in the -hessa_landscape_output folder (same options)", "HessaScanStateRead", o->resume, &o->resume, NULL));
   PetscCall(PetscOptionsBool("-hessa_landscape_distance", "plot the axes as distances alpha |d| in parameter space instead of coefficients", "HessaScanRun", o->distance, &o->distance, NULL));
   PetscOptionsEnd();
 
@@ -196,6 +198,8 @@ static cJSON *Document(const LandscapeOptions *o, const HessaScan *s)
   }
   cJSON_AddItemToObject(doc, "loss_at_theta", Num(s->loss_at_theta));
   if (s->target) cJSON_AddItemToObject(doc, "loss_at_target", Num(s->loss_at_target));
+  cJSON_AddBoolToObject(doc, "partial", s->stopped);
+  if (s->stopped) cJSON_AddNumberToObject(doc, "points_done", (double)s->n_done);
   inputs = cJSON_AddObjectToObject(doc, "inputs");
   cJSON_AddStringToObject(inputs, "command", "landscape");
   a = cJSON_AddArrayToObject(inputs, "argv");
@@ -226,9 +230,10 @@ static PetscErrorCode WriteOutputs(const LandscapeOptions *o, const HessaScan *s
   if (rank == 0) {
     cJSON *doc = Document(o, s);
     char  *text, path[PETSC_MAX_PATH_LEN + 16];
-    WriteCSV(o, s, &st);
+    /* a stopped scan: landscape.json alone (losses null where not done) beside its state */
+    if (!s->stopped) WriteCSV(o, s, &st);
     if (!st.code) WriteDirections(o, s, &st);
-    if (!st.code) WritePlots(o, s, doc, &st);
+    if (!st.code && !s->stopped) WritePlots(o, s, doc, &st);
     text = cJSON_Print(doc);
     snprintf(path, sizeof path, "%s/landscape.json", o->output);
     if (!st.code && text && HessaWriteFileAtomic(path, text, &st)) HessaStatusSet(&st, PETSC_ERR_LIB, "landscape: cannot write '%s'", path);
@@ -239,18 +244,52 @@ static PetscErrorCode WriteOutputs(const LandscapeOptions *o, const HessaScan *s
   PetscFunctionReturn(0);
 }
 
+/* Collective: with -resume, the finished points of the stopped scan into the spec. */
+static PetscErrorCode ReadResumeState(LandscapeOptions *o, double **loss, PetscBool **done)
+{
+  PetscInt total = o->spec.plane ? o->spec.points * o->spec.points : o->spec.points;
+
+  PetscFunctionBegin;
+  *loss = NULL, *done = NULL;
+  if (!o->resume) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc2(total, loss, total, done));
+  PetscCall(HessaScanStateRead(PETSC_COMM_WORLD, o->output, &o->spec, total, *loss, *done));
+  o->spec.resume_loss = *loss;
+  o->spec.resume_done = *done;
+  PetscFunctionReturn(0);
+}
+
+/* HessaCliLandscape - hessa landscape. Collective on PETSC_COMM_WORLD. Options: the
+ * -hessa_landscape_* options, -resume, and everything HessaSetUpFromOptions reads. A stop
+ * signal ends the scan before the next round of grid points with landscape.state and a
+ * partial landscape.json in the output folder and exit status 75; -resume continues it
+ * (docs/jobs.md). */
 PetscErrorCode HessaCliLandscape(void)
 {
   LandscapeOptions o;
   HessaScan        scan;
+  double          *resume_loss;
+  PetscBool       *resume_done;
+  PetscInt         total;
 
   PetscFunctionBegin;
   PetscCall(ReadOptions(&o));
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
+  PetscCall(ReadResumeState(&o, &resume_loss, &resume_done));
+  o.spec.stoppable = PETSC_TRUE;
   PetscCall(HessaScanRun(PETSC_COMM_WORLD, &o.spec, &scan));
+  PetscCall(PetscFree2(resume_loss, resume_done));
   PetscCall(WriteOutputs(&o, &scan));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s of %" PetscInt_FMT " points (%s), loss at the start %.17g; %" PetscInt_FMT " group%s of %" PetscInt_FMT " rank%s\n", scan.n_dirs == 1 ? "line" : "plane", scan.n_dirs == 2 ? scan.points * scan.points : scan.points,
-                        HessaScanDirectionNames[o.spec.direction], scan.loss_at_theta, scan.n_groups, scan.n_groups > 1 ? "s" : "", scan.group_size, scan.group_size > 1 ? "s" : ""));
+  total = scan.n_dirs == 2 ? scan.points * scan.points : scan.points;
+  if (scan.stopped) {
+    PetscCall(HessaScanStateWrite(PETSC_COMM_WORLD, o.output, &o.spec, &scan));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d): %" PetscInt_FMT " of %" PetscInt_FMT " grid points finished; state in %s/%s, partial %s/landscape.json; rerun with -resume to continue\n", HessaStopSignal(), scan.n_done, total, o.output, HESSA_SCAN_STATE_FILE, o.output));
+    HessaStopMarkStopped();
+    PetscCall(HessaScanDestroy(&scan));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(HessaScanStateRemove(PETSC_COMM_WORLD, o.output));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s of %" PetscInt_FMT " points (%s), loss at the start %.17g; %" PetscInt_FMT " group%s of %" PetscInt_FMT " rank%s\n", scan.n_dirs == 1 ? "line" : "plane", total, HessaScanDirectionNames[o.spec.direction], scan.loss_at_theta, scan.n_groups, scan.n_groups > 1 ? "s" : "", scan.group_size, scan.group_size > 1 ? "s" : ""));
   if (scan.target) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: loss at the end %.17g\n", scan.loss_at_target));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s/%s, landscape.json, direction NPY files and plots\n", o.output, scan.n_dirs == 1 ? "line.csv" : "plane.csv"));
   PetscCall(HessaScanDestroy(&scan));

@@ -1,7 +1,6 @@
 /* hessa spectrum: extremes, full spectrum, density and trace of the curvature operator at
  * the model's point, printed for a person (rank 0, stdout) and optionally as CSV files. */
 #include "cli.h"
-#include "spectrum_state.h"
 #include <hessa/spectrum.h>
 #include <hessa/data.h>
 #include <hessa/report.h>
@@ -70,74 +69,6 @@ static PetscErrorCode PrintExtremes(const HessaExtremes *e, const char *end)
   PetscFunctionReturn(0);
 }
 
-/* Rank 0: write a file through a temporary name, then rename (never half a file). */
-static PetscErrorCode OpenTemp(const char *path, char *tmp, size_t len, FILE **fp)
-{
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(tmp, len, "%s.tmp", path));
-  *fp = fopen(tmp, "w");
-  PetscCheck(*fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", tmp);
-  PetscFunctionReturn(0);
-}
-
-static PetscErrorCode CloseTemp(const char *path, const char *tmp, FILE *fp)
-{
-  PetscFunctionBegin;
-  PetscCheck(fclose(fp) == 0 && rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot write %s", path);
-  PetscFunctionReturn(0);
-}
-
-/* Collective (rank 0 writes; a write failure ends every rank). */
-static PetscErrorCode WriteCSV(const char *prefix, const HessaExtremes *ex, const HessaFullSpectrum *full, const HessaDensity *d)
-{
-  PetscMPIInt rank;
-  HessaStatus st = {0, ""};
-  char        path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 8];
-  FILE       *fp;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
-  if (rank == 0) {
-    PetscErrorCode ierr;
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s_eigenvalues.csv", prefix));
-    fp = fopen(path, "a"); /* probe that the folder is writable before the real write */
-    if (!fp)
-      HessaStatusSet(&st, PETSC_ERR_FILE_OPEN, "-hessa_spectrum_csv: cannot write %s", path);
-    else {
-      fclose(fp);
-      ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
-      if (!ierr) {
-        fprintf(fp, "kind,index,value,residual,converged\n");
-        for (int end = 0; end < 2; end++)
-          for (PetscInt i = 0; i < ex[end].nconv; i++) fprintf(fp, "%s,%" PetscInt_FMT ",%.17g,%.6e,%d\n", end ? "smallest" : "largest", i, ex[end].values[i], ex[end].residuals[i], (int)ex[end].converged[i]);
-        if (full)
-          for (PetscInt i = 0; i < full->n; i++) fprintf(fp, "full,%" PetscInt_FMT ",%.17g,,\n", i, full->values[i]);
-        ierr = CloseTemp(path, tmp, fp);
-      }
-      if (!ierr && d) {
-        PetscCall(PetscSNPrintf(path, sizeof path, "%s_density.csv", prefix));
-        ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
-        if (!ierr) {
-          fprintf(fp, "lambda,density\n");
-          for (PetscInt g = 0; g < d->n_grid; g++) fprintf(fp, "%.10e,%.10e\n", d->grid[g], d->density[g]);
-          ierr = CloseTemp(path, tmp, fp);
-        }
-        PetscCall(PetscSNPrintf(path, sizeof path, "%s_slq_nodes.csv", prefix));
-        if (!ierr) ierr = OpenTemp(path, tmp, sizeof tmp, &fp);
-        if (!ierr) {
-          fprintf(fp, "probe,node,weight\n");
-          for (PetscInt p = 0; p < d->probes; p++)
-            for (PetscInt i = 0; i < d->probe_steps[p]; i++) fprintf(fp, "%" PetscInt_FMT ",%.17g,%.17g\n", p, d->nodes[(size_t)p * d->steps + i], d->weights[(size_t)p * d->steps + i]);
-          ierr = CloseTemp(path, tmp, fp);
-        }
-      }
-      if (ierr) HessaStatusSet(&st, ierr, "-hessa_spectrum_csv: cannot write the files with prefix %s", prefix);
-    }
-  }
-  PetscCall(HessaSyncError(PETSC_COMM_WORLD, &st));
-  PetscFunctionReturn(0);
-}
-
 /* What a resumed run must share with the stopped one (SLQ groups as density.c forms them). */
 static PetscErrorCode SpectrumKeyFill(const SpectrumPlan *plan, HessaOperator op, const char *model, HessaSpectrumKey *key)
 {
@@ -164,135 +95,203 @@ static PetscErrorCode PrintTrace(const HessaTrace *t)
   PetscFunctionReturn(0);
 }
 
+/* One run of the command: what it set up, computed and resumed. */
+typedef struct {
+  SpectrumPlan      plan;
+  HessaData         data;
+  HessaModel        model;
+  HessaOperator     op;
+  HessaSpectrumKey  key;
+  HessaExtremes     ex[2], ex_prev[2]; /* largest, smallest; ex_prev: of a stopped run (-resume) */
+  PetscBool         ex_done[2], ex_found, stopped;
+  HessaFullSpectrum full;
+  HessaDensity      dens;
+  HessaTrace        tr[2]; /* Hutchinson, Hutch++ */
+  double            t0;
+} SpectrumRun;
+
+/* Collective: the model and operator, the defaults shrunk to fit, the allocations of every
+   resumable phase and, with -resume, the finished parts of the stopped run. */
+static PetscErrorCode RunSetUp(SpectrumRun *r)
+{
+  SpectrumPlan *plan = &r->plan;
+  PetscBool     k_given, m_given;
+
+  PetscFunctionBegin;
+  /* a folder that cannot be written fails the run before anything is computed */
+  if (plan->output[0]) PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, plan->output));
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &r->data, &r->model, &r->op));
+  /* defaults (not explicit values) shrink to fit a small operator */
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_spectrum_extremes", &k_given));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
+  if (!k_given) plan->extremes = PetscMin(plan->extremes, r->op->n_op);
+  if (!m_given) plan->slq.steps = PetscMin(plan->slq.steps, r->op->n_op);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", r->op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", r->model->obj->description, r->op->n_op, r->op->n));
+  /* every phase is resumable: extremes keep the pairs converged so far, density and trace
+     the finished probes; each checks for a stop at its safe points */
+  PetscCall(SpectrumKeyFill(plan, r->op, r->model->obj->description, &r->key));
+  if (plan->density) PetscCall(HessaDensityAllocate(PETSC_COMM_WORLD, &plan->slq, r->op->n_op, &r->dens));
+  for (int i = 0; i < 2; i++)
+    if (plan->trace && (plan->trace_method == 2 || plan->trace_method == i)) PetscCall(HessaTraceAllocate(PETSC_COMM_WORLD, (HessaTraceMethod)i, plan->trace_samples, (uint64_t)plan->trace_seed, &r->tr[i]));
+  if (!plan->resume) PetscFunctionReturn(0);
+  PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr));
+  if (plan->extremes > 0) PetscCall(HessaSpectrumExtremesStateRead(PETSC_COMM_WORLD, plan->output, plan->extremes, plan->tol, r->op, r->ex_prev, r->ex_done, &r->ex_found));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan->output, HESSA_SPECTRUM_STATE_FILE, r->dens.probes_done, r->dens.probes, r->tr[0].done, r->tr[1].done));
+  if (r->ex_found) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  extremes: largest %s (%" PetscInt_FMT " pairs), smallest %s (%" PetscInt_FMT " pairs)\n", r->ex_done[0] ? "done" : "resumed", r->ex_prev[0].nconv, r->ex_done[1] ? "done" : "resumed", r->ex_prev[1].nconv));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: both ends, the smallest judged by the rule of HessaExtremesSettingsForEnd
+   (the same as hessa analyze), each resumed from a stopped run where it stopped. */
+static PetscErrorCode RunExtremes(SpectrumRun *r)
+{
+  PetscInt k = r->plan.extremes;
+
+  PetscFunctionBegin;
+  if (k <= 0) PetscFunctionReturn(0);
+  PetscCall(HessaTimerStart("extremes"));
+  PetscCall(HessaLog(PETSC_COMM_WORLD, "extremes: %" PetscInt_FMT " largest and smallest eigenpairs", k));
+  for (int e = 0; e < 2 && !r->stopped; e++) {
+    if (r->ex_found && r->ex_done[e]) { /* finished before the stop: taken as it was */
+      r->ex[e]      = r->ex_prev[e];
+      r->ex_prev[e] = (HessaExtremes){0};
+    } else {
+      HessaWhich            which = e ? HESSA_WHICH_SMALLEST : HESSA_WHICH_LARGEST;
+      HessaExtremesSettings es;
+      HessaExtremesSettingsForEnd(which, k, r->plan.tol, e ? &r->ex[0] : NULL, &es);
+      PetscCall(HessaSpectrumExtremesContinue(r->op, which, k, &es, PETSC_TRUE, r->ex_found && r->ex_prev[e].nconv ? &r->ex_prev[e] : NULL, &r->ex[e]));
+      r->stopped    = r->ex[e].stopped;
+      r->ex_done[e] = !r->stopped;
+    }
+    if (!r->stopped) PetscCall(PrintExtremes(&r->ex[e], e ? "smallest" : "largest"));
+  }
+  PetscCall(HessaTimerStop("extremes"));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunFull(SpectrumRun *r)
+{
+  const HessaFullSpectrum *f = &r->full;
+
+  PetscFunctionBegin;
+  if (!r->plan.full || r->stopped) PetscFunctionReturn(0);
+  PetscCall(HessaTimerStart("full"));
+  PetscCall(HessaSpectrumFull(r->op, r->plan.zero_tol, &r->full));
+  PetscCall(HessaTimerStop("full"));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "full spectrum (ScaLAPACK, n = %" PetscInt_FMT "): min % .12e, max % .12e; %" PetscInt64_FMT " products, %.2f s\n", f->n, f->values[0], f->values[f->n - 1], f->products, f->seconds));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", f->asymmetry));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", f->n_negative, f->n_zero, f->n_positive, f->zero_tol));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunDensity(SpectrumRun *r)
+{
+  const HessaDensity *d = &r->dens;
+
+  PetscFunctionBegin;
+  if (!r->plan.density || r->stopped) PetscFunctionReturn(0);
+  PetscCall(HessaTimerStart("density"));
+  PetscCall(HessaSpectrumDensityContinue(r->op, &r->plan.slq, PETSC_TRUE, &r->dens));
+  PetscCall(HessaTimerStop("density"));
+  r->stopped = d->stopped;
+  if (r->stopped) PetscFunctionReturn(0);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", d->probes, d->steps, (PetscInt64)d->seed, r->plan.slq.block ? "block" : "probe at a time", d->products, d->seconds));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", d->negative_fraction, d->negative_fraction_se));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  positive fraction   %.4f +- %.4f (minimum ratio)\n", d->positive_fraction, d->positive_fraction_se));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  near zero fraction  %.4f +- %.4f (|lambda| <= %.2e)\n", d->near_zero_fraction, d->near_zero_fraction_se, d->near_zero_width));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  smoothing sigma %.3e on %" PetscInt_FMT " grid points [%.4e, %.4e]\n", d->sigma, d->n_grid, d->grid[0], d->grid[d->n_grid - 1]));
+  for (PetscInt p = 0; p < d->probes; p++)
+    if (d->probe_steps[p] < d->steps) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  probe %" PetscInt_FMT ": Lanczos breakdown after %" PetscInt_FMT " steps (invariant subspace found)\n", p, d->probe_steps[p]));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunTrace(SpectrumRun *r)
+{
+  PetscFunctionBegin;
+  for (int i = 0; i < 2 && !r->stopped; i++) {
+    if (!r->tr[i].q) continue;
+    PetscCall(HessaTimerStart("trace"));
+    PetscCall(HessaSpectrumTraceContinue(r->op, PETSC_TRUE, &r->tr[i]));
+    PetscCall(HessaTimerStop("trace"));
+    r->stopped = r->tr[i].stopped;
+    if (!r->stopped) PetscCall(PrintTrace(&r->tr[i]));
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Collective: after a stop, the resumable state and a partial report; after a complete run,
+   the report and CSV files (the state of an earlier stop is removed). */
+static PetscErrorCode RunFinish(SpectrumRun *r)
+{
+  const SpectrumPlan *plan = &r->plan;
+  HessaOperator       op   = r->op;
+
+  PetscFunctionBegin;
+  if (r->stopped && plan->output[0]) {
+    PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr));
+    if (plan->extremes > 0) PetscCall(HessaSpectrumExtremesStateWrite(PETSC_COMM_WORLD, plan->output, plan->extremes, plan->tol, op->n_op, r->ex, r->ex_done));
+    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr, PETSC_TRUE, op->n_products));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n", HessaStopSignal(), op->n_products, r->dens.probes_done, r->dens.probes, plan->output, HESSA_SPECTRUM_STATE_FILE, plan->output));
+  } else if (r->stopped) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
+  } else if (plan->output[0]) {
+    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr, PETSC_FALSE, op->n_products));
+    PetscCall(HessaSpectrumStateRemove(PETSC_COMM_WORLD, plan->output));
+    PetscCall(HessaSpectrumExtremesStateRemove(PETSC_COMM_WORLD, plan->output));
+  }
+  if (r->stopped) HessaStopMarkStopped();
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - r->t0));
+  if (plan->csv[0] && !r->stopped) PetscCall(HessaReportSpectrumCSV(PETSC_COMM_WORLD, plan->csv, r->ex, plan->full ? &r->full : NULL, plan->density ? &r->dens : NULL));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunDestroy(SpectrumRun *r)
+{
+  PetscFunctionBegin;
+  for (int e = 0; e < 2; e++) {
+    PetscCall(HessaExtremesDestroy(&r->ex[e]));
+    PetscCall(HessaExtremesDestroy(&r->ex_prev[e]));
+    PetscCall(HessaTraceDestroy(&r->tr[e]));
+  }
+  PetscCall(HessaFullSpectrumDestroy(&r->full));
+  PetscCall(HessaDensityDestroy(&r->dens));
+  PetscCall(HessaOperatorDestroy(&r->op));
+  PetscCall(HessaModelDestroy(&r->model));
+  PetscCall(HessaDataDestroy(&r->data));
+  PetscFunctionReturn(0);
+}
+
+static PetscErrorCode RunSteps(SpectrumRun *r)
+{
+  PetscFunctionBegin;
+  PetscCall(RunSetUp(r));
+  PetscCall(RunExtremes(r));
+  PetscCall(RunFull(r));
+  PetscCall(RunDensity(r));
+  PetscCall(RunTrace(r));
+  PetscCall(RunFinish(r));
+  PetscFunctionReturn(0);
+}
+
 /* HessaCliSpectrum - hessa spectrum. Collective on PETSC_COMM_WORLD.
  * Options: -hessa_spectrum_extremes k, -hessa_spectrum_full, -hessa_spectrum_density,
  * -hessa_spectrum_trace, -hessa_spectrum_tol, -hessa_spectrum_csv PREFIX, -hessa_full_*,
  * -hessa_slq_*, -hessa_trace_samples, -hessa_trace_seed, -hessa_trace_method, -hessa_eps_*,
  * -hessa_spectrum_output FOLDER, -resume, and everything HessaSetUpFromOptions reads.
- * A stop signal during the density or trace ends the run at the next product boundary with
+ * A stop signal during the extremes, density or trace ends the run at the next safe point with
  * the state and a partial report in the output folder and exit status 75 (docs/jobs.md). */
 PetscErrorCode HessaCliSpectrum(void)
 {
-  HessaData         data;
-  HessaModel        model;
-  HessaOperator     op;
-  SpectrumPlan      plan;
-  HessaExtremes     ex[2];
-  HessaFullSpectrum full;
-  HessaDensity      dens;
-  HessaTrace        tr[2]; /* Hutchinson, Hutch++ */
-  HessaSpectrumKey  key;
-  HessaExtremes     ex_prev[2];            /* extremes of a stopped run (-resume) */
-  PetscBool         ex_done[2] = {PETSC_FALSE, PETSC_FALSE}, ex_found = PETSC_FALSE;
-  PetscBool         stopped = PETSC_FALSE;
-  double            t0      = MPI_Wtime();
+  SpectrumRun   *r;
+  PetscErrorCode ierr;
 
   PetscFunctionBegin;
-  PetscCall(PetscMemzero(tr, sizeof tr));
-  PetscCall(PetscMemzero(ex, sizeof ex));
-  PetscCall(PetscMemzero(ex_prev, sizeof ex_prev));
-  PetscCall(PetscMemzero(&full, sizeof full));
-  PetscCall(PetscMemzero(&dens, sizeof dens));
-  PetscCall(PlanFromOptions(&plan));
-  /* a folder that cannot be written fails the run before anything is computed */
-  if (plan.output[0]) PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, plan.output));
-  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
-  {
-    /* defaults (not explicit values) shrink to fit a small operator */
-    PetscBool k_given, m_given;
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_spectrum_extremes", &k_given));
-    PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
-    if (!k_given) plan.extremes = PetscMin(plan.extremes, op->n_op);
-    if (!m_given) plan.slq.steps = PetscMin(plan.slq.steps, op->n_op);
-  }
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", model->obj->description,
-                        op->n_op, op->n));
-  /* every phase is resumable: extremes keep the pairs converged so far, density and trace
-     the finished probes; each checks for a stop at its safe points */
-  PetscCall(SpectrumKeyFill(&plan, op, model->obj->description, &key));
-  if (plan.density) PetscCall(HessaDensityAllocate(PETSC_COMM_WORLD, &plan.slq, op->n_op, &dens));
-  for (int i = 0; i < 2; i++)
-    if (plan.trace && (plan.trace_method == 2 || plan.trace_method == i)) PetscCall(HessaTraceAllocate(PETSC_COMM_WORLD, (HessaTraceMethod)i, plan.trace_samples, (uint64_t)plan.trace_seed, &tr[i]));
-  if (plan.resume) {
-    PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
-    if (plan.extremes > 0) PetscCall(HessaSpectrumExtremesStateRead(PETSC_COMM_WORLD, plan.output, plan.extremes, plan.tol, op, ex_prev, ex_done, &ex_found));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan.output, HESSA_SPECTRUM_STATE_FILE, dens.probes_done, dens.probes, tr[0].done, tr[1].done));
-    if (ex_found) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  extremes: largest %s (%" PetscInt_FMT " pairs), smallest %s (%" PetscInt_FMT " pairs)\n", ex_done[0] ? "done" : "resumed", ex_prev[0].nconv, ex_done[1] ? "done" : "resumed", ex_prev[1].nconv));
-  }
-  if (plan.extremes > 0) {
-    PetscCall(HessaTimerStart("extremes"));
-    PetscCall(HessaLog(PETSC_COMM_WORLD, "extremes: %" PetscInt_FMT " largest and smallest eigenpairs", plan.extremes));
-    for (int e = 0; e < 2 && !stopped; e++) {
-      if (ex_found && ex_done[e]) { /* finished before the stop: taken as it was */
-        ex[e]       = ex_prev[e];
-        ex_prev[e]  = (HessaExtremes){0};
-        ex_done[e]  = PETSC_TRUE;
-      } else {
-        PetscCall(HessaSpectrumExtremesContinue(op, e ? HESSA_WHICH_SMALLEST : HESSA_WHICH_LARGEST, plan.extremes, plan.tol, PETSC_TRUE, ex_found && ex_prev[e].nconv ? &ex_prev[e] : NULL, &ex[e]));
-        stopped    = ex[e].stopped;
-        ex_done[e] = !stopped;
-      }
-      if (!stopped) PetscCall(PrintExtremes(&ex[e], e ? "smallest" : "largest"));
-    }
-    PetscCall(HessaTimerStop("extremes"));
-  }
-  if (plan.full && !stopped) {
-    PetscCall(HessaTimerStart("full"));
-    PetscCall(HessaSpectrumFull(op, plan.zero_tol, &full));
-    PetscCall(HessaTimerStop("full"));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "full spectrum (ScaLAPACK, n = %" PetscInt_FMT "): min % .12e, max % .12e; %" PetscInt64_FMT " products, %.2f s\n", full.n, full.values[0], full.values[full.n - 1], full.products, full.seconds));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", full.asymmetry));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", full.n_negative, full.n_zero, full.n_positive, full.zero_tol));
-  }
-  if (plan.density && !stopped) {
-    PetscCall(HessaTimerStart("density"));
-    PetscCall(HessaSpectrumDensityContinue(op, &plan.slq, PETSC_TRUE, &dens));
-    PetscCall(HessaTimerStop("density"));
-    stopped = dens.stopped;
-  }
-  if (plan.density && !stopped) {
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", dens.probes, dens.steps, (PetscInt64)dens.seed,
-                          plan.slq.block ? "block" : "probe at a time", dens.products, dens.seconds));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", dens.negative_fraction, dens.negative_fraction_se));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  positive fraction   %.4f +- %.4f (minimum ratio)\n", dens.positive_fraction, dens.positive_fraction_se));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  near zero fraction  %.4f +- %.4f (|lambda| <= %.2e)\n", dens.near_zero_fraction, dens.near_zero_fraction_se, dens.near_zero_width));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  smoothing sigma %.3e on %" PetscInt_FMT " grid points [%.4e, %.4e]\n", dens.sigma, dens.n_grid, dens.grid[0], dens.grid[dens.n_grid - 1]));
-    for (PetscInt p = 0; p < dens.probes; p++)
-      if (dens.probe_steps[p] < dens.steps) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  probe %" PetscInt_FMT ": Lanczos breakdown after %" PetscInt_FMT " steps (invariant subspace found)\n", p, dens.probe_steps[p]));
-  }
-  for (int i = 0; i < 2 && !stopped; i++) {
-    if (!tr[i].q) continue;
-    PetscCall(HessaTimerStart("trace"));
-    PetscCall(HessaSpectrumTraceContinue(op, PETSC_TRUE, &tr[i]));
-    PetscCall(HessaTimerStop("trace"));
-    stopped = tr[i].stopped;
-    if (!stopped) PetscCall(PrintTrace(&tr[i]));
-  }
-  if (stopped) {
-    if (plan.output[0]) {
-      PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan.output, &key, &dens, tr));
-      if (plan.extremes > 0) PetscCall(HessaSpectrumExtremesStateWrite(PETSC_COMM_WORLD, plan.output, plan.extremes, plan.tol, op->n_op, ex, ex_done));
-      PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_TRUE, op->n_products));
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n", HessaStopSignal(), op->n_products, dens.probes_done, dens.probes, plan.output, HESSA_SPECTRUM_STATE_FILE, plan.output));
-    } else PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
-    HessaStopMarkStopped();
-  } else if (plan.output[0]) {
-    PetscCall(HessaSpectrumWriteOutput(PETSC_COMM_WORLD, plan.output, &key, &dens, tr, PETSC_FALSE, op->n_products));
-    PetscCall(HessaSpectrumStateRemove(PETSC_COMM_WORLD, plan.output));
-    PetscCall(HessaSpectrumExtremesStateRemove(PETSC_COMM_WORLD, plan.output));
-  }
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "total: %" PetscInt64_FMT " products (%.2f s in products, %.2f s of it communication), %.2f s\n", op->n_products, op->product_seconds, op->comm_seconds, MPI_Wtime() - t0));
-  if (plan.csv[0] && !stopped) PetscCall(WriteCSV(plan.csv, ex, plan.full ? &full : NULL, plan.density ? &dens : NULL));
-  for (int e = 0; e < 2; e++) {
-    PetscCall(HessaExtremesDestroy(&ex[e]));
-    PetscCall(HessaExtremesDestroy(&ex_prev[e]));
-  }
-  PetscCall(HessaFullSpectrumDestroy(&full));
-  PetscCall(HessaDensityDestroy(&dens));
-  PetscCall(HessaTraceDestroy(&tr[0]));
-  PetscCall(HessaTraceDestroy(&tr[1]));
-  PetscCall(HessaOperatorDestroy(&op));
-  PetscCall(HessaModelDestroy(&model));
-  PetscCall(HessaDataDestroy(&data));
+  PetscCall(PetscNew(&r));
+  r->t0 = MPI_Wtime();
+  ierr  = PlanFromOptions(&r->plan);
+  if (!ierr) ierr = RunSteps(r);
+  PetscCall(RunDestroy(r));
+  PetscCall(PetscFree(r));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }

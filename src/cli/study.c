@@ -3,14 +3,25 @@
  * -hessa_study_group_size ranks, and each group runs `hessa analyze` on one point at a
  * time with the study's options plus the point's own (docs/study.md). */
 #include "cli.h"
+#include <hessa/report.h>
 #include <hessa/study.h>
 
-/* The study's worker: `hessa analyze` on the group, quietly (the collector reports). */
+/* The study's worker: `hessa analyze` on the group, quietly (the collector reports). A
+ * failing point frees everything it set up (HessaAnalyzePoint) and the study goes on. */
 static PetscErrorCode AnalyzeWorker(MPI_Comm group, const HessaStudyPoint *point, const char folder[], void *ctx, cJSON **doc)
 {
+  HessaAnalyzeOptions o;
+  HessaAnalysis       a;
+  PetscErrorCode      ierr;
+
   PetscFunctionBegin;
   (void)point, (void)folder, (void)ctx;
-  PetscCall(HessaCliAnalyzeOn(group, PETSC_FALSE, doc));
+  PetscCall(HessaAnalyzeOptionsSetFromOptions(group, &o));
+  PetscCall(HessaReportCheckFolder(group, o.output));
+  PetscCall(HessaAnalyzePoint(group, &o, &a));
+  ierr = HessaReportAnalysis(group, &a, o.output, doc);
+  PetscCall(HessaAnalysisDestroy(&a));
+  PetscCall(ierr);
   PetscFunctionReturn(0);
 }
 

@@ -8,13 +8,35 @@
 #include <hessa/core.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t hessa_stop_signal = 0;
 static PetscBool             hessa_stopped     = PETSC_FALSE;
 
+static int hessa_stop_rank = -1; /* world rank, set at install: rank 0 says what it got */
+
+/* One line on stderr from world rank 0 (write(2): async-signal-safe). A SIGTERM to mpirun
+ * reaches the ranks as SIGTERM followed shortly by SIGKILL, so this line is all such a run
+ * can leave: it says why it ended and how to stop gracefully instead. */
+static void SayStopping(int sig)
+{
+  static const char usr1[] = "hessa: SIGUSR1 received: stopping at the next safe point (exit 75)\n";
+  static const char intr[] = "hessa: SIGINT received: stopping at the next safe point (exit 75)\n";
+  static const char term[] = "hessa: SIGTERM received: stopping at the next safe point (exit 75) unless mpirun ends the ranks first (a SIGTERM to mpirun does); send SIGUSR1 to mpirun for a graceful stop\n";
+  const char       *msg    = sig == SIGUSR1 ? usr1 : sig == SIGINT ? intr : term;
+  size_t            len    = sig == SIGUSR1 ? sizeof usr1 - 1 : sig == SIGINT ? sizeof intr - 1 : sizeof term - 1;
+  ssize_t           ignored;
+
+  if (hessa_stop_rank != 0) return;
+  ignored = write(STDERR_FILENO, msg, len);
+  (void)ignored;
+}
+
 static void StopHandler(int sig)
 {
-  if (!hessa_stop_signal) hessa_stop_signal = sig;
+  if (hessa_stop_signal) return;
+  hessa_stop_signal = sig;
+  SayStopping(sig);
 }
 
 PetscErrorCode HessaStopInstall(void)
@@ -23,6 +45,11 @@ PetscErrorCode HessaStopInstall(void)
   const int        sigs[] = {SIGTERM, SIGUSR1, SIGINT};
 
   PetscFunctionBegin;
+  {
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    hessa_stop_rank = (int)rank;
+  }
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = StopHandler;
   sigemptyset(&sa.sa_mask);

@@ -1,20 +1,121 @@
-/* CSV files of the report: one row per number, full precision (%.17g), so a program
- * reading them gets exactly the values of report.json.
+/* CSV tables, one writer per table for every command (analyze's report, `hessa spectrum`'s
+ * output folder and -hessa_spectrum_csv files): one row per number, full precision (%.17g),
+ * so a program reading them gets exactly the values of report.json; a non-finite number is
+ * an empty field.
  *
  *   eigenvalues.csv    kind,index,value,residual,converged
  *                      kind largest: index 1 is the largest; smallest: index 1 is the
  *                      smallest; full: index 1..n ascending, residual and converged empty
  *   density.csv        grid,density
- *   density_nodes.csv  probe,node,weight   (probe numbered from 1, probe-major)
+ *   density_nodes.csv  probe,node,weight   (probe numbered from 1, probe-major;
+ *                      `hessa spectrum` names it slq_nodes.csv)
+ *   trace.csv          method,samples,estimate,standard_error (`hessa spectrum`)
  */
 #include "report_impl.h"
 #include <math.h>
 
-/* A number, or an empty field when absent or not finite. */
-static void PrintNumberField(HessaText *t, const cJSON *o, const char key[])
+/* ---- the tables: one writer each, used by every command ---- */
+
+/* A number with every digit, or an empty field when it is not finite. */
+static void Field(HessaText *t, double x)
+{
+  if (isfinite(x)) HessaTextPrintf(t, "%.17g", x);
+}
+
+/* HessaCSVEigenvaluesHeader, HessaCSVEigenvalueRow - not collective; see report.h. */
+void HessaCSVEigenvaluesHeader(HessaText *t)
+{
+  HessaTextPrintf(t, "kind,index,value,residual,converged\n");
+}
+
+void HessaCSVEigenvalueRow(HessaText *t, const char kind[], PetscInt index, double value, double residual, int converged)
+{
+  HessaTextPrintf(t, "%s,%" PetscInt_FMT ",", kind, index);
+  Field(t, value);
+  HessaTextPrintf(t, ",");
+  Field(t, residual);
+  HessaTextPrintf(t, ",%s\n", converged < 0 ? "" : converged ? "true" : "false");
+}
+
+/* HessaCSVEigenvalues - not collective; see report.h. */
+void HessaCSVEigenvalues(HessaText *t, const HessaExtremes *largest, const HessaExtremes *smallest, PetscInt n_full, const double full[])
+{
+  const HessaExtremes *ends[2]  = {largest, smallest};
+  const char          *kinds[2] = {"largest", "smallest"};
+
+  HessaCSVEigenvaluesHeader(t);
+  for (int e = 0; e < 2; e++)
+    for (PetscInt i = 0; ends[e] && i < ends[e]->nconv; i++) HessaCSVEigenvalueRow(t, kinds[e], i + 1, ends[e]->values[i], ends[e]->residuals[i], ends[e]->converged[i] ? 1 : 0);
+  for (PetscInt i = 0; i < n_full; i++) HessaCSVEigenvalueRow(t, "full", i + 1, full[i], NAN, -1);
+}
+
+/* HessaCSVDensityHeader, HessaCSVDensityRow, HessaCSVDensity - not collective; see report.h. */
+void HessaCSVDensityHeader(HessaText *t)
+{
+  HessaTextPrintf(t, "grid,density\n");
+}
+
+void HessaCSVDensityRow(HessaText *t, double grid, double density)
+{
+  Field(t, grid);
+  HessaTextPrintf(t, ",");
+  Field(t, density);
+  HessaTextPrintf(t, "\n");
+}
+
+void HessaCSVDensity(HessaText *t, const HessaDensity *d)
+{
+  HessaCSVDensityHeader(t);
+  for (PetscInt g = 0; g < d->n_grid; g++) HessaCSVDensityRow(t, d->grid[g], d->density[g]);
+}
+
+/* HessaCSVDensityNodesHeader, HessaCSVDensityNodeRow, HessaCSVDensityNodes - not collective. */
+void HessaCSVDensityNodesHeader(HessaText *t)
+{
+  HessaTextPrintf(t, "probe,node,weight\n");
+}
+
+void HessaCSVDensityNodeRow(HessaText *t, PetscInt probe, double node, double weight)
+{
+  HessaTextPrintf(t, "%" PetscInt_FMT ",", probe);
+  Field(t, node);
+  HessaTextPrintf(t, ",");
+  Field(t, weight);
+  HessaTextPrintf(t, "\n");
+}
+
+void HessaCSVDensityNodes(HessaText *t, const HessaDensity *d)
+{
+  HessaCSVDensityNodesHeader(t);
+  for (PetscInt p = 0; p < d->probes; p++)
+    for (PetscInt i = 0; i < d->probe_steps[p]; i++) HessaCSVDensityNodeRow(t, p + 1, d->nodes[(size_t)p * d->steps + i], d->weights[(size_t)p * d->steps + i]);
+}
+
+/* HessaCSVTrace - not collective; see report.h. */
+void HessaCSVTrace(HessaText *t, PetscInt n, const HessaTrace trace[])
+{
+  HessaTextPrintf(t, "method,samples,estimate,standard_error\n");
+  for (PetscInt i = 0; i < n; i++) {
+    HessaTextPrintf(t, "%s,%" PetscInt_FMT ",", trace[i].method == HESSA_TRACE_HUTCHPP ? "hutchpp" : "hutchinson", trace[i].samples);
+    Field(t, trace[i].estimate);
+    HessaTextPrintf(t, ",");
+    Field(t, trace[i].standard_error);
+    HessaTextPrintf(t, "\n");
+  }
+}
+
+/* ---- the same tables from a report document ---- */
+
+/* A number of the document, NaN (an empty field) when absent, null or not a number. */
+static double DocNumber(const cJSON *o, const char key[])
 {
   double v;
-  if (HessaJNumber(o, key, &v) && isfinite(v)) HessaTextPrintf(t, "%.17g", v);
+  return HessaJNumber(o, key, &v) ? v : NAN;
+}
+
+static double ItemNumber(const cJSON *x)
+{
+  return cJSON_IsNumber(x) ? x->valuedouble : NAN;
 }
 
 static void PrintExtremes(HessaText *t, const cJSON *extremes, const char kind[])
@@ -25,11 +126,8 @@ static void PrintExtremes(HessaText *t, const cJSON *extremes, const char kind[]
   cJSON_ArrayForEach(pair, HessaJArray(extremes, kind))
   {
     PetscBool converged;
-    HessaTextPrintf(t, "%s,%d,", kind, ++index);
-    PrintNumberField(t, pair, "value");
-    HessaTextPrintf(t, ",");
-    PrintNumberField(t, pair, "residual");
-    HessaTextPrintf(t, ",%s\n", HessaJBool(pair, "converged", &converged) ? (converged ? "true" : "false") : "");
+    int       flag = HessaJBool(pair, "converged", &converged) ? (converged ? 1 : 0) : -1;
+    HessaCSVEigenvalueRow(t, kind, ++index, DocNumber(pair, "value"), DocNumber(pair, "residual"), flag);
   }
 }
 
@@ -45,19 +143,13 @@ void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote
   int          index   = 0;
 
   *wrote_density = PETSC_FALSE;
-  HessaTextPrintf(&t, "kind,index,value,residual,converged\n");
+  HessaCSVEigenvaluesHeader(&t);
   PrintExtremes(&t, extremes, "largest");
   PrintExtremes(&t, extremes, "smallest");
-  cJSON_ArrayForEach(item, HessaJArray(full, "values"))
-  {
-    HessaTextPrintf(&t, "full,%d,", ++index);
-    if (cJSON_IsNumber(item) && isfinite(item->valuedouble)) HessaTextPrintf(&t, "%.17g", item->valuedouble);
-    HessaTextPrintf(&t, ",,\n");
-  }
+  cJSON_ArrayForEach(item, HessaJArray(full, "values")) HessaCSVEigenvalueRow(&t, "full", ++index, ItemNumber(item), NAN, -1);
   HessaReportWriteText(folder, "eigenvalues.csv", &t, st);
   HessaTextFree(&t);
   if (!density || st->code) return;
-
   {
     const cJSON *grid = HessaJArray(density, "grid"), *values = HessaJArray(density, "density");
     int          n_grid = grid ? cJSON_GetArraySize(grid) : 0, n_values = values ? cJSON_GetArraySize(values) : 0;
@@ -66,14 +158,8 @@ void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote
       HessaStatusSet(st, HESSA_ERR_ARG, "report document: results.density has %d grid points but %d density values", n_grid, n_values);
       return;
     }
-    HessaTextPrintf(&t, "grid,density\n");
-    for (int i = 0; i < n_grid; i++) {
-      const cJSON *x = cJSON_GetArrayItem(grid, i), *y = cJSON_GetArrayItem(values, i);
-      if (cJSON_IsNumber(x)) HessaTextPrintf(&t, "%.17g", x->valuedouble);
-      HessaTextPrintf(&t, ",");
-      if (cJSON_IsNumber(y)) HessaTextPrintf(&t, "%.17g", y->valuedouble);
-      HessaTextPrintf(&t, "\n");
-    }
+    HessaCSVDensityHeader(&t);
+    for (int i = 0; i < n_grid; i++) HessaCSVDensityRow(&t, ItemNumber(cJSON_GetArrayItem(grid, i)), ItemNumber(cJSON_GetArrayItem(values, i)));
     HessaReportWriteText(folder, "density.csv", &t, st);
     HessaTextFree(&t);
   }
@@ -85,7 +171,7 @@ void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote
       HessaStatusSet(st, HESSA_ERR_ARG, "report document: results.density has nodes for %d probes but weights for %d", probes, weights ? cJSON_GetArraySize(weights) : 0);
       return;
     }
-    HessaTextPrintf(&t, "probe,node,weight\n");
+    HessaCSVDensityNodesHeader(&t);
     for (int p = 0; p < probes; p++) {
       const cJSON *x = cJSON_GetArrayItem(nodes, p), *w = cJSON_GetArrayItem(weights, p);
       int          m = cJSON_IsArray(x) ? cJSON_GetArraySize(x) : 0;
@@ -94,14 +180,7 @@ void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote
         HessaTextFree(&t);
         return;
       }
-      for (int j = 0; j < m; j++) {
-        const cJSON *xj = cJSON_GetArrayItem(x, j), *wj = cJSON_GetArrayItem(w, j);
-        HessaTextPrintf(&t, "%d,", p + 1);
-        if (cJSON_IsNumber(xj)) HessaTextPrintf(&t, "%.17g", xj->valuedouble);
-        HessaTextPrintf(&t, ",");
-        if (cJSON_IsNumber(wj)) HessaTextPrintf(&t, "%.17g", wj->valuedouble);
-        HessaTextPrintf(&t, "\n");
-      }
+      for (int j = 0; j < m; j++) HessaCSVDensityNodeRow(&t, p + 1, ItemNumber(cJSON_GetArrayItem(x, j)), ItemNumber(cJSON_GetArrayItem(w, j)));
     }
     HessaReportWriteText(folder, "density_nodes.csv", &t, st);
     HessaTextFree(&t);

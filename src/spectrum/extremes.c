@@ -51,14 +51,40 @@ static PetscErrorCode StopTest(EPS eps, PetscInt its, PetscInt max_it, PetscInt 
  * -hessa_eps_type lanczos defaults to full reorthogonalization). */
 PetscErrorCode HessaSpectrumExtremes(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool keep_vectors, HessaExtremes *out)
 {
+  HessaExtremesSettings s = {tol, 0, 0};
+
   PetscFunctionBegin;
-  PetscCall(HessaSpectrumExtremesContinue(op, which, k, tol, PETSC_FALSE, NULL, out));
+  PetscCall(HessaSpectrumExtremesWithSettings(op, which, k, &s, keep_vectors, out));
+  PetscFunctionReturn(0);
+}
+
+/* HessaSpectrumExtremesWithSettings - HessaSpectrumExtremes with explicit settings (tolerance,
+ * spectral scale, search-space size). Collective on op->comm. */
+PetscErrorCode HessaSpectrumExtremesWithSettings(HessaOperator op, HessaWhich which, PetscInt k, const HessaExtremesSettings *s, PetscBool keep_vectors, HessaExtremes *out)
+{
+  PetscFunctionBegin;
+  PetscCall(HessaSpectrumExtremesContinue(op, which, k, s, PETSC_FALSE, NULL, out));
   if (!keep_vectors && out->vectors) PetscCall(VecDestroyVecs(out->nconv, &out->vectors));
   PetscFunctionReturn(0);
 }
 
-PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, double tol, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out)
+/* HessaExtremesSettingsForEnd - not collective: the one rule for the settings of each end
+ * (see spectrum.h). Input: which, k, tol, largest (the largest end's result, or NULL).
+ * Output: s. */
+void HessaExtremesSettingsForEnd(HessaWhich which, PetscInt k, double tol, const HessaExtremes *largest, HessaExtremesSettings *s)
 {
+  s->tol   = tol;
+  s->scale = 0;
+  s->ncv   = 0;
+  if (which != HESSA_WHICH_SMALLEST) return;
+  if (largest && largest->nconv > 0) s->scale = PetscAbsReal(largest->values[0]);
+  s->ncv = 2 * k + 1 < 80 ? 80 : 0;
+}
+
+/* HessaSpectrumExtremesContinue - collective on op->comm; see spectrum.h. */
+PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, const HessaExtremesSettings *s, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out)
+{
+  const double       tol = s->tol, spectral_scale = s->scale;
   EPS                eps;
   EPSType            type;
   EPSConvergedReason reason;
@@ -80,18 +106,18 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   PetscCall(EPSSetProblemType(eps, EPS_HEP));
   PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
   PetscCall(EPSSetWhichEigenpairs(eps, which == HESSA_WHICH_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL));
-  /* op->eps_ncv: a search-space size chosen by the caller (-hessa_eps_ncv still wins) */
-  if (op->eps_ncv > k_new && op->n_op > 2 * k_new) PetscCall(EPSSetDimensions(eps, k_new, PetscMin(op->n_op - n_prev, op->eps_ncv), PETSC_DEFAULT));
+  /* s->ncv: a search-space size chosen by the caller (-hessa_eps_ncv still wins) */
+  if (s->ncv > k_new && op->n_op > 2 * k_new) PetscCall(EPSSetDimensions(eps, k_new, PetscMin(op->n_op - n_prev, s->ncv), PETSC_DEFAULT));
   else PetscCall(EPSSetDimensions(eps, k_new, PETSC_DEFAULT, PETSC_DEFAULT));
   /* pairs of a stopped solve: the search continues orthogonally to them */
   if (n_prev) PetscCall(EPSSetDeflationSpace(eps, n_prev, prev->vectors));
   if (stoppable) PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));
   if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
-  if (op->spectral_scale > 0) {
+  if (spectral_scale > 0) {
     /* a known spectral scale (e.g. |lambda_max| from the other end): judge residuals
        against it, not against |lambda|, or eigenvalues near zero never converge */
     PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_ABS));
-    PetscCall(EPSSetTolerances(eps, (tol > 0 ? tol : 1e-8) * op->spectral_scale, PETSC_DEFAULT));
+    PetscCall(EPSSetTolerances(eps, (tol > 0 ? tol : 1e-8) * spectral_scale, PETSC_DEFAULT));
   }
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
   {
@@ -118,11 +144,11 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   out->stopped = reason == EPS_CONVERGED_USER ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(EPSGetConverged(eps, &nconv));
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
-  if (op->spectral_scale > 0) {
+  if (spectral_scale > 0) {
     EPSConv conv;
     PetscCall(EPSGetConvergenceTest(eps, &conv));
-    if (conv == EPS_CONV_ABS) used_tol /= op->spectral_scale; /* report the relative tolerance */
-    scale = op->spectral_scale;
+    if (conv == EPS_CONV_ABS) used_tol /= spectral_scale; /* report the relative tolerance */
+    scale = spectral_scale;
   }
   PetscCall(EPSGetType(eps, &type));
   PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));

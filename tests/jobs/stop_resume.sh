@@ -12,6 +12,12 @@
 #                  exit 75, a partial report, and -resume completes it bitwise
 #   rankfail       kill -9 one of 3 ranks while it computes: every process is gone within 10 s,
 #                  mpirun exits non-zero with a message, no rank is left
+#   analyze1 | analyze3      SIGUSR1 to mpirun once `hessa analyze` has its gradient: exit 75 at
+#                  the next safe point between phases, a partial report.json ("partial": true,
+#                  "stopped_before"); analyze offers no -resume: a rerun finishes (exit 0, complete)
+#   landscape1 | landscape3  SIGUSR1 to mpirun during a plane scan (3 groups of 1 rank at 3
+#                  ranks): exit 75 with landscape.state and a partial landscape.json; -resume
+#                  finishes it and plane.csv equals an uninterrupted run's byte for byte
 set -uo pipefail
 MODE=$1 MPIEXEC=$2 HESSA=$3
 W=$(mktemp -d /tmp/hessa-jobs-test.XXXXXX)
@@ -69,7 +75,9 @@ extremes)
   ARGS="-hessa_model quadratic -hessa_model_dim 400 -hessa_spectrum_extremes 6 -hessa_spectrum_density -hessa_slq_probes 4 -hessa_slq_steps 20 -hessa_spectrum_trace -hessa_trace_samples 16 -quiet"
   eigenvalues() { awk -v end="$2" '$1 == end && $2 == "eigenvalues" {n = 6; next} n > 0 {print $2; n--}' "$1"; }
   run -hessa_spectrum_output full >full.out 2>&1 || { cat full.out; fail "uninterrupted run failed"; }
-  run -hessa_spectrum_output part -hessa_stop_after_products 300 >out 2>&1; rc=$?
+  # the largest end takes 27 products; the smallest (judged against |lambda_max| with 80
+  # vectors, HessaExtremesSettingsForEnd) about 120, with its first restart near product 107
+  run -hessa_spectrum_output part -hessa_stop_after_products 60 >out 2>&1; rc=$?
   [ $rc = 75 ] || { cat out; fail "stopped run: exit $rc, expected 75"; }
   grep -qE '^largest done 6$' part/extremes.state || fail "the largest end (finished) is not in the state"
   grep -qE '^smallest partial [1-5]$' part/extremes.state || { cat part/extremes.state; fail "expected the smallest end stopped with 1 to 5 converged pairs"; }
@@ -131,6 +139,49 @@ rankfail)
   [ $rc != 0 ] || fail "mpirun exit status 0 after a rank was killed"
   grep -qiE 'signal 9|killed' out || { cat out; fail "no message about the killed rank"; }
   echo "ok: rank killed, all 4 processes gone after $dt s (bound 10 s), mpirun exit $rc"
+  ;;
+analyze1 | analyze3)
+  NP=${MODE#analyze}
+  ARGS="-hessa_data_source blobs -hessa_data_samples 4000 -hessa_data_dim 20 -hessa_data_classes 4 -hessa_mlp_hidden 32 -hessa_mlp_activation tanh -hessa_analyze_full 0 -hessa_analyze_probes 20 -hessa_analyze_trace 60"
+  "$MPIEXEC" -n $NP --oversubscribe "$HESSA" analyze $ARGS -hessa_analyze_output part >out 2>err &
+  PIDS+=($!); mp=$!
+  # rank 0 logs the loss once the gradient is done (the handler is installed before)
+  for i in $(seq 1 600); do grep -q '^hessa: analyze: loss' err && break; sleep 0.1; done
+  kill -USR1 "$mp"
+  wait "$mp"; rc=$?
+  [ $rc = 75 ] || { cat out err; fail "SIGUSR1 to mpirun: exit $rc, expected 75"; }
+  grep -q 'stopped on request (signal 10) before the [a-z]* phase' out || { cat out; fail "no stop message"; }
+  grep -q '"partial":[[:space:]]*true' part/report.json || fail "partial report not marked partial"
+  grep -q '"stopped_before":' part/report.json || fail "partial report does not say where it stopped"
+  before=$(grep -o '"stopped_before":[[:space:]]*"[a-z]*"' part/report.json | grep -o '"[a-z]*"$')
+  "$MPIEXEC" -n $NP --oversubscribe "$HESSA" analyze $ARGS -quiet -hessa_analyze_output part >out 2>&1 || { cat out; fail "the rerun failed"; }
+  grep -q '"partial"' part/report.json && fail "the rerun's report is still partial"
+  grep -q '^verdict: ' out || { cat out; fail "the rerun printed no verdict"; }
+  echo "ok: analyze at $NP ranks stopped before $before with exit 75 and a partial report; the rerun completed; $(elapsed) s"
+  ;;
+landscape1 | landscape3)
+  NP=${MODE#landscape}
+  ARGS="-hessa_data_source blobs -hessa_data_samples 2000 -hessa_data_dim 20 -hessa_data_classes 4 -hessa_mlp_hidden 32 -hessa_landscape_plane -hessa_landscape_points 31 -hessa_landscape_group_size 1"
+  land() { "$MPIEXEC" -n $NP --oversubscribe "$HESSA" landscape $ARGS "$@"; }
+  "$MPIEXEC" -n $NP --oversubscribe "$HESSA" landscape $ARGS -hessa_landscape_output part >out 2>err &
+  PIDS+=($!); mp=$!
+  for i in $(seq 1 600); do grep -q '^hessa: landscape: [0-9]* grid points' err && break; sleep 0.1; done
+  kill -USR1 "$mp"
+  wait "$mp"; rc=$?
+  [ $rc = 75 ] || { cat out err; fail "SIGUSR1 to mpirun: exit $rc, expected 75"; }
+  grep -q 'stopped on request (signal 10)' out || { cat out; fail "no stop message"; }
+  [ -s part/landscape.state ] || fail "no state file"
+  grep -q '"partial":[[:space:]]*true' part/landscape.json || fail "partial landscape.json not marked partial"
+  done_points=$(grep -o '"points_done":[[:space:]]*[0-9]*' part/landscape.json | grep -o '[0-9]*$')
+  [ -n "$done_points" ] && [ "$done_points" -lt 961 ] || fail "expected fewer than 961 finished points, found '$done_points'"
+  land -quiet -hessa_landscape_output part -resume >out 2>&1 || { cat out; fail "resume failed"; }
+  land -quiet -hessa_landscape_output full >/dev/null 2>&1 || fail "uninterrupted run failed"
+  cmp -s full/plane.csv part/plane.csv || fail "part/plane.csv differs from the uninterrupted full/plane.csv"
+  grep -q '"partial":[[:space:]]*false' part/landscape.json || fail "part/landscape.json is not complete"
+  [ ! -e part/landscape.state ] || fail "landscape.state left after the scan completed"
+  land -quiet -hessa_landscape_output none -resume >out 2>&1 && fail "-resume without a state accepted"
+  grep -q "cannot open the resume state 'none/landscape.state'" out || { cat out; fail "no clear missing-state message"; }
+  echo "ok: landscape at $NP ranks stopped with $done_points of 961 points; resumed plane.csv bitwise equal; $(elapsed) s"
   ;;
 *) fail "unknown mode" ;;
 esac

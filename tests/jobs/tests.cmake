@@ -1,6 +1,7 @@
-# Graceful stop, -resume and rank failure of `hessa spectrum` (docs/jobs.md), through the real
+# Graceful stop, -resume and rank failure of `hessa spectrum`, and SIGUSR1 to `hessa analyze`
+# and `hessa landscape` at 1 and 3 ranks (docs/jobs.md), through the real
 # executable: stop_resume.sh says what each mode asserts.
-foreach(mode hook1 hook2 extremes signal rankfail)
+foreach(mode hook1 hook2 extremes signal rankfail analyze1 analyze3 landscape1 landscape3)
   string(REGEX REPLACE "[^0-9]" "" np "${mode}")
   if(mode STREQUAL "signal" OR mode STREQUAL "extremes")
     set(np 2)

@@ -41,3 +41,10 @@ hessa_add_valgrind_test(NAME check_mlp NP 2
 hessa_add_valgrind_test(NAME info_missing_npy NP 2 STATUS 1
                         COMMAND $<TARGET_FILE:hessa-cli> info -hessa_data_source npy
                                 -hessa_data_features /nonexistent.npy -hessa_data_labels /nonexistent.npy)
+# A study whose points fail at different depths of the pipeline (study_failing.sh): each
+# failing point frees what it set up and the study goes on; 2 ranks = a collector and a worker.
+add_test(NAME valgrind_study_failing_np2
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/study_failing.sh 2 ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_SOURCE_DIR}
+         WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(valgrind_study_failing_np2 PROPERTIES PROCESSORS 2 TIMEOUT 600
+                     ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;valgrind")

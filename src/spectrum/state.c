@@ -1,10 +1,12 @@
-/* hessa spectrum's resumable state and output files. Numbers in the state are C99 hex
- * floats (%a): they read back bit for bit, which a resumed run needs to end with exactly
- * the numbers of an uninterrupted one. Only rank 0 touches files; faults travel through
- * HessaStatus + HessaSyncError so every rank ends with the same message. */
-#include "spectrum_state.h"
-#include <hessa/report.h>
-#include <cJSON.h>
+/* The resumable state of the spectrum computations (docs/jobs.md): finished SLQ probes,
+ * trace samples and converged extreme eigenpairs of a stopped run, like training's
+ * checkpoints in src/study. Numbers in the state are C99 hex floats (%a): they read back bit
+ * for bit, which a resumed run needs to end with exactly the numbers of an uninterrupted
+ * one. Only rank 0 touches files (atomically, HessaWriteFileAtomic); faults travel through
+ * HessaStatus + HessaSyncError so every rank ends with the same message. The report and
+ * CSV files of `hessa spectrum` are the report layer's (HessaReportSpectrum). */
+#include <hessa/spectrum.h>
+#include <hessa/data.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,119 +256,6 @@ PetscErrorCode HessaSpectrumStateRemove(MPI_Comm comm, const char folder[])
 }
 
 /* ---- output files ---- */
-static PetscErrorCode WriteText(const char folder[], const char name[], char *text, HessaStatus *st)
-{
-  char path[PETSC_MAX_PATH_LEN];
-
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, name));
-  if (!text) HessaStatusSet(st, PETSC_ERR_MEM, "report file '%s': out of memory", path);
-  else PetscCall(HessaWriteFileAtomic(path, text, st));
-  free(text);
-  PetscFunctionReturn(0);
-}
-
-/* Rank 0: the report document; "missing" lists what a partial run has not computed. */
-static cJSON *ReportDoc(const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products)
-{
-  cJSON *doc = cJSON_CreateObject(), *missing = cJSON_CreateArray(), *traces = cJSON_CreateArray();
-  char   msg[160];
-
-  cJSON_AddStringToObject(doc, "command", "spectrum");
-  cJSON_AddStringToObject(doc, "hessa_version", HESSA_VERSION);
-  cJSON_AddBoolToObject(doc, "partial", partial);
-  cJSON_AddStringToObject(doc, "model", key->model);
-  cJSON_AddNumberToObject(doc, "n", (double)key->n_op);
-  cJSON_AddNumberToObject(doc, "products", (double)products);
-  if (key->density) {
-    cJSON *o = cJSON_AddObjectToObject(doc, "density");
-    cJSON_AddNumberToObject(o, "probes", (double)d->probes);
-    cJSON_AddNumberToObject(o, "probes_done", (double)d->probes_done);
-    cJSON_AddNumberToObject(o, "steps", (double)d->steps);
-    cJSON_AddNumberToObject(o, "seed", (double)d->seed);
-    if (d->probes_done == d->probes && d->density) {
-      cJSON_AddNumberToObject(o, "negative_fraction", d->negative_fraction);
-      cJSON_AddNumberToObject(o, "positive_fraction", d->positive_fraction);
-      cJSON_AddNumberToObject(o, "near_zero_fraction", d->near_zero_fraction);
-      cJSON_AddNumberToObject(o, "sigma", d->sigma);
-      cJSON_AddStringToObject(o, "grid_file", "density.csv");
-    } else {
-      snprintf(msg, sizeof msg, "density: probes %d-%d of %d", (int)d->probes_done + 1, (int)d->probes, (int)d->probes);
-      cJSON_AddItemToArray(missing, cJSON_CreateString(msg));
-    }
-  }
-  for (int i = 0; i < 2; i++) {
-    cJSON *o;
-    if (!TraceOn(key, i)) continue;
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "method", trace_names[i]);
-    cJSON_AddNumberToObject(o, "samples", (double)t[i].samples);
-    cJSON_AddNumberToObject(o, "probes_done", (double)t[i].done);
-    if (t[i].done == t[i].n_q && (i == 0 || t[i].low_rank_done) && !partial) {
-      cJSON_AddNumberToObject(o, "estimate", t[i].estimate);
-      cJSON_AddNumberToObject(o, "standard_error", t[i].standard_error);
-    } else {
-      snprintf(msg, sizeof msg, "trace (%s): %d of %d probes%s", trace_names[i], (int)t[i].done, (int)t[i].n_q, i == 1 && !t[i].low_rank_done ? ", low-rank part" : "");
-      cJSON_AddItemToArray(missing, cJSON_CreateString(msg));
-    }
-    cJSON_AddItemToArray(traces, o);
-  }
-  cJSON_AddItemToObject(doc, "trace", traces);
-  cJSON_AddItemToObject(doc, "missing", missing);
-  return doc;
-}
-
-static char *DensityCSV(const HessaDensity *d, PetscBool nodes)
-{
-  char  *buf = NULL;
-  size_t len = 0;
-  FILE  *f   = open_memstream(&buf, &len);
-
-  if (!f) return NULL;
-  if (nodes) {
-    fprintf(f, "probe,node,weight\n");
-    for (PetscInt p = 0; p < d->probes; p++)
-      for (PetscInt i = 0; i < d->probe_steps[p]; i++) fprintf(f, "%" PetscInt_FMT ",%.17g,%.17g\n", p, d->nodes[(size_t)p * d->steps + i], d->weights[(size_t)p * d->steps + i]);
-  } else {
-    fprintf(f, "lambda,density\n");
-    for (PetscInt g = 0; g < d->n_grid; g++) fprintf(f, "%.17g,%.17g\n", d->grid[g], d->density[g]);
-  }
-  fclose(f);
-  return buf;
-}
-
-PetscErrorCode HessaSpectrumWriteOutput(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products)
-{
-  PetscMPIInt rank;
-  HessaStatus st = {0, ""};
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) {
-    cJSON *doc = ReportDoc(key, d, t, partial, products);
-    PetscCall(WriteText(folder, "report.json", cJSON_Print(doc), &st));
-    cJSON_Delete(doc);
-    if (!partial && key->density) {
-      PetscCall(WriteText(folder, "density.csv", DensityCSV(d, PETSC_FALSE), &st));
-      PetscCall(WriteText(folder, "slq_nodes.csv", DensityCSV(d, PETSC_TRUE), &st));
-    }
-    if (!partial && key->trace) {
-      char  *buf = NULL;
-      size_t len = 0;
-      FILE  *f   = open_memstream(&buf, &len);
-      if (f) {
-        fprintf(f, "method,samples,estimate,standard_error\n");
-        for (int i = 0; i < 2; i++)
-          if (TraceOn(key, i)) fprintf(f, "%s,%" PetscInt_FMT ",%.17g,%.17g\n", trace_names[i], t[i].samples, t[i].estimate, t[i].standard_error);
-        fclose(f);
-      }
-      PetscCall(WriteText(folder, "trace.csv", f ? buf : NULL, &st));
-    }
-  }
-  PetscCall(HessaSyncError(comm, &st));
-  PetscFunctionReturn(0);
-}
-
 /* ---- extremes: extremes.state (values, residuals, flags as hex floats) and, for an end
  *      stopped mid-solve, its converged vectors in extremes_<end>.npy (nconv x n_op) ---- */
 static const char *end_names[2] = {"largest", "smallest"};
