@@ -102,6 +102,31 @@ void           HessaTimerReset(void);
 /* Collective: rank 0 logs every phase with the max over ranks. */
 PetscErrorCode HessaTimerLogAll(MPI_Comm comm);
 
+/* ---- input files ----------------------------------------------------------------- */
+/* Not collective. Inputs are read only from regular files: a FIFO, a device, a socket
+ * or a directory is refused before any read, since reading one could block forever.
+ * Opened read-only without blocking, checked with fstat on the descriptor itself.
+ * On a fault: NULL / -1 / PETSC_FALSE and st holds
+ *   "<what> '<path>': cannot open: <reason>" or
+ *   "<what> '<path>': is a FIFO (named pipe), expected <expected>". */
+FILE       *HessaOpenRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+int         HessaOpenRegularFd(const char *path, const char *what, const char *expected, HessaStatus *st);
+PetscBool   HessaCheckRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+const char *HessaFileKindName(unsigned mode);
+
+/* ---- names and options ----------------------------------------------------------- */
+/* Not collective: the entry of the NULL-terminated list known closest to name (edit
+ * distance, at most 1/3 of the name's length and at least 2 edits allowed), or NULL. */
+const char *HessaClosestName(const char *name, const char *const known[]);
+/* Collective on comm: every -hessa_* option of opts (NULL: global) not read yet has a
+ * name hessa knows (else an error with the closest spelling) and, if numeric, a value
+ * in its documented range (docs/options.md). HessaInitialize calls it. */
+PetscErrorCode HessaOptionsCheck(MPI_Comm comm, PetscOptions opts);
+/* Not collective: mark options of the global database read when opts (a pushed copy) read them. */
+PetscErrorCode HessaOptionsMarkUsed(PetscOptions opts);
+/* Collective on comm: an error naming a -hessa_* option that no rank read (end of a command). */
+PetscErrorCode HessaOptionsCheckUnused(MPI_Comm comm, const char command[]);
+
 /* ---- small helpers ------------------------------------------------------------- */
 /* Split count items over size ranks in contiguous blocks: rank gets [*first, *first + *local). */
 void HessaSplitRange(PetscInt count, PetscMPIInt size, PetscMPIInt rank, PetscInt *first, PetscInt *local);

@@ -6,6 +6,7 @@
  * from -hessa_model_point.
  */
 #include <hessa/operator.h>
+#include <math.h>
 #include <string.h>
 
 static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", NULL};
@@ -88,13 +89,18 @@ static PetscErrorCode QuadraticSpectrum(HessaModel m, double *lambda)
   }
   {
     HessaStatus st = {0};
-    FILE       *f  = fopen(m->spectrum, "r");
+    FILE       *f  = HessaOpenRegularFile(m->spectrum, "spectrum file", "a text file of eigenvalues", &st);
     PetscInt    count = 0;
-    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': cannot open", m->spectrum);
-    else {
-      while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) count++;
+    if (f) {
+      while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) {
+        if (!isfinite(lambda[count])) {
+          HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': eigenvalue %" PetscInt_FMT " is %g, expected a finite number", m->spectrum, count, lambda[count]);
+          break;
+        }
+        count++;
+      }
       fclose(f);
-      if (count != m->analytic_n) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': expected %" PetscInt_FMT " eigenvalues (-hessa_model_dim), found %" PetscInt_FMT, m->spectrum, m->analytic_n, count);
+      if (!st.code && count != m->analytic_n) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': expected %" PetscInt_FMT " eigenvalues (-hessa_model_dim), found %" PetscInt_FMT, m->spectrum, m->analytic_n, count);
     }
     PetscCall(HessaSyncError(m->comm, &st));
   }

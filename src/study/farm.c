@@ -286,9 +286,11 @@ static PetscErrorCode RunPoint(HessaStudy s, PetscInt i, HessaStudyWorker worker
   PetscCall(PetscOptionsPush(opts));
   HessaTimerReset();
   HessaErrorTake(NULL, 0);
-  ierr = worker(s->group, pt, folder, ctx, &doc);
+  ierr = HessaOptionsCheck(s->group, opts); /* the point's own options: known names, ranges */
+  if (!ierr) ierr = worker(s->group, pt, folder, ctx, &doc);
   if (ierr) HessaErrorTake(msg, sizeof msg);
   PetscCall(PetscOptionsPop());
+  PetscCall(HessaOptionsMarkUsed(opts)); /* the run's options read for this point count as read */
   PetscCall(PetscOptionsDestroy(&opts));
   HessaTimerReset();
   /* a point fails for the whole group (errors are collective on the group's communicator) */
