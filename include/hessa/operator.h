@@ -115,6 +115,7 @@ struct _p_HessaModel {
   PetscReal      point[16];     /* analytic objectives: the point, when given */
   PetscInt       n_point;
   char           spectrum[PETSC_MAX_PATH_LEN]; /* quadratic: file of eigenvalues, "" = generated */
+  PetscBool      kind_set, hidden_set, activation_set, loss_set; /* given as options: a weight folder must agree */
   HessaData      data;          /* not owned */
   HessaObjective obj;
   Vec            theta;         /* sharded point */

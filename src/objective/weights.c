@@ -226,6 +226,20 @@ int HessaWeightsValidateManifest(const cJSON *root, const char path[], HessaStat
       }
     }
   }
+  /* a file named after another tensor is that tensor's file: a swap would load silently */
+  for (int k = 0; k < n_tensors; k++) {
+    const cJSON *t    = cJSON_GetArrayItem(tensors, k);
+    const char  *name = cJSON_GetObjectItemCaseSensitive(t, "name")->valuestring;
+    const char  *file = cJSON_GetObjectItemCaseSensitive(t, "file")->valuestring;
+    for (int j = 0; j < n_tensors; j++) {
+      const char *other = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(tensors, j), "name")->valuestring;
+      size_t      len   = strlen(other);
+      if (j != k && strlen(file) == len + 4 && !strncmp(file, other, len) && !strcmp(file + len, ".npy")) {
+        HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': tensor %s points at '%s', the file of tensor %s", path, name, file, other);
+        return 1;
+      }
+    }
+  }
   return 0;
 }
 

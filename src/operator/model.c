@@ -46,7 +46,7 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscStrncpy(act, HessaActivationName(m->arch.activation), sizeof act));
   PetscCall(PetscStrncpy(loss, HessaLossName(m->arch.loss), sizeof loss));
   PetscOptionsBegin(m->comm, NULL, "hessa model options", NULL);
-  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 7, model_kinds[kind], &kind, NULL));
+  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 7, model_kinds[kind], &kind, &m->kind_set));
   PetscCall(PetscOptionsString("-hessa_model_weights", "weight folder to load (docs/weights.md); empty: initialise", "HessaModelSetFromOptions", m->weights, m->weights, sizeof m->weights, NULL));
   PetscCall(PetscOptionsString("-hessa_model_init", "initialisation when no weights are given: glorot, he, or teacher (the teacher network's weights)", "HessaModelSetFromOptions", m->init, m->init, sizeof m->init, NULL));
   PetscCall(PetscOptionsInt("-hessa_model_seed", "seed of the initial weights", "HessaModelSetFromOptions", m->seed, &m->seed, NULL));
@@ -58,12 +58,13 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   for (PetscInt i = 1; i < m->arch.n_layers; i++) hidden[i - 1] = m->arch.widths[i];
   n_hidden = 14;
   PetscCall(PetscOptionsIntArray("-hessa_mlp_hidden", "MLP hidden widths, e.g. 128,64 (input and output widths come from the data)", "HessaModelSetFromOptions", hidden, &n_hidden, &set));
+  m->hidden_set = set;
   if (set) {
     m->arch.n_layers = n_hidden + 1;
     for (PetscInt i = 0; i < n_hidden; i++) m->arch.widths[i + 1] = hidden[i];
   }
-  PetscCall(PetscOptionsString("-hessa_mlp_activation", "hidden activation: identity, tanh, sigmoid, relu, softplus, gelu", "HessaModelSetFromOptions", act, act, sizeof act, NULL));
-  PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, NULL));
+  PetscCall(PetscOptionsString("-hessa_mlp_activation", "hidden activation: identity, tanh, sigmoid, relu, softplus, gelu", "HessaModelSetFromOptions", act, act, sizeof act, &m->activation_set));
+  PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, &m->loss_set));
   PetscCall(PetscOptionsReal("-hessa_mlp_weight_decay", "L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->arch.weight_decay, &m->arch.weight_decay, NULL));
   PetscCall(PetscOptionsInt("-hessa_mlp_chunk", "samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->arch.chunk, &m->arch.chunk, NULL));
   PetscCall(PetscOptionsReal("-hessa_mlp_cache_mb", "memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->arch.cache_mb, &m->arch.cache_mb, NULL));
@@ -123,6 +124,20 @@ static PetscErrorCode ReadArchitecture(HessaModel m)
   PetscCall(HessaSyncError(m->comm, &st));
   PetscCallMPI(MPI_Bcast(kind, sizeof kind, MPI_CHAR, 0, m->comm));
   PetscCallMPI(MPI_Bcast(&arch, sizeof arch, MPI_BYTE, 0, m->comm));
+  /* options that say something else than the folder: an error naming both, never one silently winning */
+  PetscCheck(!m->kind_set || !strcmp(kind, m->kind), m->comm, HESSA_ERR_ARG, "-hessa_model %s conflicts with weights file '%s/model.json', whose \"model\" is \"%s\"", m->kind, m->weights, kind);
+  if (!strcmp(kind, "mlp")) {
+    PetscBool same = arch.n_layers == m->arch.n_layers ? PETSC_TRUE : PETSC_FALSE;
+    for (PetscInt i = 1; same && i < arch.n_layers; i++) same = arch.widths[i] == m->arch.widths[i] ? PETSC_TRUE : PETSC_FALSE;
+    if (m->hidden_set && !same) {
+      char file[256] = "", opt[256] = "";
+      for (PetscInt i = 1; i < arch.n_layers; i++) PetscCall(PetscSNPrintf(file + strlen(file), sizeof file - strlen(file), "%s%" PetscInt_FMT, i > 1 ? "," : "", arch.widths[i]));
+      for (PetscInt i = 1; i < m->arch.n_layers; i++) PetscCall(PetscSNPrintf(opt + strlen(opt), sizeof opt - strlen(opt), "%s%" PetscInt_FMT, i > 1 ? "," : "", m->arch.widths[i]));
+      SETERRQ(m->comm, HESSA_ERR_ARG, "-hessa_mlp_hidden %s conflicts with weights file '%s/model.json', whose hidden widths are %s", opt, m->weights, file[0] ? file : "none");
+    }
+    PetscCheck(!m->activation_set || arch.activation == m->arch.activation, m->comm, HESSA_ERR_ARG, "-hessa_mlp_activation %s conflicts with weights file '%s/model.json', whose \"activation\" is \"%s\"", HessaActivationName(m->arch.activation), m->weights, HessaActivationName(arch.activation));
+    PetscCheck(!m->loss_set || arch.loss == m->arch.loss, m->comm, HESSA_ERR_ARG, "-hessa_mlp_loss %s conflicts with weights file '%s/model.json', whose \"loss\" is \"%s\"", HessaLossName(m->arch.loss), m->weights, HessaLossName(arch.loss));
+  }
   m->arch.n_layers   = arch.n_layers;
   m->arch.activation = arch.activation;
   m->arch.loss       = arch.loss;
