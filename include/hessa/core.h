@@ -113,6 +113,11 @@ FILE       *HessaOpenRegularFile(const char *path, const char *what, const char 
 int         HessaOpenRegularFd(const char *path, const char *what, const char *expected, HessaStatus *st);
 PetscBool   HessaCheckRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
 const char *HessaFileKindName(unsigned mode);
+/* Collective on comm: an error with the bytes when an allocation of about `bytes` per
+ * rank (overflow: the size computation itself overflowed) would not fit in the memory
+ * available on the node (MemAvailable, cgroup limit) for the ranks that share it.
+ * Called before large allocations whose size comes from options. */
+PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes, PetscBool overflow);
 
 /* ---- names and options ----------------------------------------------------------- */
 /* Not collective: the entry of the NULL-terminated list known closest to name (edit

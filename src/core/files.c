@@ -81,3 +81,54 @@ PetscBool HessaCheckRegularFile(const char *path, const char *what, const char *
   close(fd);
   return PETSC_TRUE;
 }
+
+/* Bytes this process may still allocate: MemAvailable of /proc/meminfo, lowered by a
+ * cgroup (v2) memory limit when one is set. 0 when neither can be read. */
+static uint64_t MemoryAvailable(void)
+{
+  uint64_t avail = 0, max = 0, cur = 0;
+  char     line[256];
+  FILE    *f = fopen("/proc/meminfo", "r");
+  if (f) {
+    unsigned long long kb;
+    while (fgets(line, sizeof line, f))
+      if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) avail = (uint64_t)kb * 1024;
+    fclose(f);
+  }
+  if ((f = fopen("/sys/fs/cgroup/memory.max", "r"))) {
+    unsigned long long v;
+    if (fscanf(f, "%llu", &v) == 1) max = v;
+    fclose(f);
+  }
+  if (max && (f = fopen("/sys/fs/cgroup/memory.current", "r"))) {
+    unsigned long long v;
+    if (fscanf(f, "%llu", &v) == 1) cur = v;
+    fclose(f);
+    if (max > cur && (!avail || max - cur < avail)) avail = max - cur;
+  }
+  return avail;
+}
+
+/* HessaMemoryCheck - collective on comm. An error when the estimated bytes per rank
+ * (overflow = PETSC_TRUE: the estimate itself overflowed 64 bits), times the ranks of
+ * comm that share this node, exceed the memory available on the node:
+ *   "<what> needs about B bytes (G GiB) per rank, R ranks on this node: more than the
+ *    A bytes (G GiB) available". Unknown availability (no /proc) passes. */
+PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes, PetscBool overflow)
+{
+  MPI_Comm    node;
+  PetscMPIInt on_node;
+  uint64_t    avail = MemoryAvailable(), need;
+  HessaStatus st    = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &on_node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  if (overflow || !HessaSizeMul(bytes, (uint64_t)on_node, &need)) HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs more than 2^62 bytes: too large", what);
+  else if (avail && need > avail)
+    HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs about %llu bytes (%.1f GiB) per rank, %d rank%s on this node: more than the %llu bytes (%.1f GiB) available", what, (unsigned long long)bytes, (double)bytes / 1073741824.0, (int)on_node, on_node > 1 ? "s" : "", (unsigned long long)avail,
+                   (double)avail / 1073741824.0);
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}

@@ -146,6 +146,34 @@ static PetscErrorCode ReadArchitecture(HessaModel m)
   PetscFunctionReturn(0);
 }
 
+/* The parameter count in 64 bits, and the memory it takes, checked before anything of
+ * that size is allocated: an over-large model is one message with the bytes, not a
+ * failure deep inside an allocation. Per rank hessa holds about 8 full-length copies
+ * (the point, a direction, products, gradient, work; docs/design.md), the quadratic
+ * 6 more (eigenvalues, reflection normals). */
+static PetscErrorCode CheckModelSize(HessaModel m)
+{
+  uint64_t  n = 0, copies = 8, bytes, term;
+  PetscBool over = PETSC_FALSE;
+  char      what[160];
+
+  PetscFunctionBegin;
+  if (!strcmp(m->kind, "mlp")) {
+    for (PetscInt l = 1; l <= m->arch.n_layers && !over; l++) {
+      over = !HessaSizeMul((uint64_t)m->arch.widths[l], (uint64_t)m->arch.widths[l - 1] + 1, &term) ? PETSC_TRUE : PETSC_FALSE;
+      n += term;
+    }
+  } else {
+    n = (uint64_t)m->analytic_n;
+    if (!strcmp(m->kind, "quadratic")) copies += 6;
+  }
+  PetscCheck(!over && n <= (uint64_t)PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s model has %s%llu parameters: more than %d, the largest vector length of this PETSc (32-bit indices)", m->kind, over ? "more than " : "", over ? (unsigned long long)1 << 62 : (unsigned long long)n, (int)PETSC_MAX_INT);
+  PetscCall(PetscSNPrintf(what, sizeof what, "the %s model (%llu parameters)", m->kind, (unsigned long long)n));
+  over = !HessaSizeMul(n, copies * sizeof(double), &bytes) ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(HessaMemoryCheck(m->comm, what, bytes, over));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode CreateObjective(HessaModel m)
 {
   PetscMPIInt rank;
@@ -165,10 +193,12 @@ static PetscErrorCode CreateObjective(HessaModel m)
     m->arch.widths[0]                = d->n_features;
     m->arch.widths[m->arch.n_layers] = outputs;
     if (d->task == HESSA_TASK_REGRESSION && m->arch.loss == HESSA_LOSS_CROSS_ENTROPY) m->arch.loss = HESSA_LOSS_MSE;
+    PetscCall(CheckModelSize(m));
     PetscCall(HessaMLPCreate(&m->arch, d, &m->obj));
   } else if (!strcmp(m->kind, "quadratic")) {
     double *lambda;
     PetscCheck(m->analytic_n > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_model_dim must be positive");
+    PetscCall(CheckModelSize(m));
     PetscCall(PetscMalloc1(m->analytic_n, &lambda));
     PetscCall(QuadraticSpectrum(m, lambda));
     PetscCall(HessaQuadraticCreate(m->analytic_n, lambda, 4, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
