@@ -119,6 +119,14 @@ const char *HessaFileKindName(unsigned mode);
  * Called before large allocations whose size comes from options. */
 PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes, PetscBool overflow);
 
+/* ---- output folder locks ---------------------------------------------------------- */
+/* Not collective (one rank): take FOLDER/.hessa.lock (host, PID, process start time);
+ * a live holder is an error in st ("<what> '<folder>' is in use by another hessa run
+ * (host H, PID P) ..."), a holder that has ended on this host is stale and replaced.
+ * path (len bytes) receives the lock file for HessaLockRelease. */
+void HessaLockAcquire(const char folder[], const char what[], char path[], size_t len, HessaStatus *st);
+void HessaLockRelease(const char path[]);
+
 /* ---- names and options ----------------------------------------------------------- */
 /* Not collective: the entry of the NULL-terminated list known closest to name (edit
  * distance, at most 1/3 of the name's length and at least 2 edits allowed), or NULL. */

@@ -125,10 +125,11 @@ PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes
   PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   PetscCallMPI(MPI_Comm_size(node, &on_node));
   PetscCallMPI(MPI_Comm_free(&node));
-  if (overflow || !HessaSizeMul(bytes, (uint64_t)on_node, &need)) HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs more than 2^62 bytes: too large", what);
+  if (overflow || !HessaSizeMul(bytes, (uint64_t)on_node, &need))
+    HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs more than 2^62 bytes: too large", what);
   else if (avail && need > avail)
-    HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs about %llu bytes (%.1f GiB) per rank, %d rank%s on this node: more than the %llu bytes (%.1f GiB) available", what, (unsigned long long)bytes, (double)bytes / 1073741824.0, (int)on_node, on_node > 1 ? "s" : "", (unsigned long long)avail,
-                   (double)avail / 1073741824.0);
+    HessaStatusSet(&st, PETSC_ERR_MEM, "%s needs about %llu bytes (%.1f GiB) per rank, %d rank%s on this node: more than the %llu bytes (%.1f GiB) available", what, (unsigned long long)bytes, (double)bytes / 1073741824.0, (int)on_node,
+                   on_node > 1 ? "s" : "", (unsigned long long)avail, (double)avail / 1073741824.0);
   PetscCall(HessaSyncError(comm, &st));
   PetscFunctionReturn(0);
 }
