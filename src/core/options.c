@@ -70,7 +70,7 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_landscape_eps_tol", OPT_REAL, 0, 1, 1, NONE},
     {"-hessa_landscape_seed", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_landscape_range", OPT_REAL_LIST, -1e6, 1e6, 0, NAN, NULL, 2},
-    {"-hessa_landscape_points", OPT_INT, 1, 1e6, 0, NONE},
+    {"-hessa_landscape_points", OPT_INT, 2, 1e6, 0, NONE},
     {"-hessa_landscape_group_size", OPT_INT, 0, IMAX, 0, NONE},
     /* check */
     {"-hessa_check_trials", OPT_INT, 1, 1e6, 0, NONE},
