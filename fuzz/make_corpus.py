@@ -91,6 +91,25 @@ def json_seeds():
     rc.raw("bad_file_slash.json", manifest(tensors=[{"name": "x", "file": "../x.npy"}] * 4))
     rc.raw("bad_format.json", b'{"format": "pytorch"}')
     rc.raw("bad_truncated.json", manifest()[:70])
+    # the schema's rules (docs/weights.schema.json): order, names, duplicates, keys, version, kinds
+    t = json.loads(manifest())["tensors"]
+    rc.raw("bad_reordered.json", manifest(tensors=t[::-1]))
+    rc.raw("bad_renamed.json", manifest(tensors=[dict(t[0], name="fc1.weight")] + t[1:]))
+    rc.raw("bad_swapped_files.json", manifest(tensors=[dict(t[0], file=t[2]["file"]), t[1], dict(t[2], file=t[0]["file"]), t[3]]))
+    rc.raw("bad_duplicate.json", manifest(tensors=[t[0], t[0], t[2], t[3]]))
+    rc.raw("bad_unknown_key.json", manifest(activaton="relu"))
+    rc.raw("bad_version.json", manifest(version=99))
+    rc.raw("bad_declared_shape.json", manifest(tensors=[dict(t[0], shape=[3, 4])] + t[1:]))
+    rc.raw("valid_onnx.json", json.dumps({"format": "hessa-weights", "version": 1, "model": "onnx", "graph": "net.onnx", "tensors": t}).encode())
+
+
+def options_seeds():
+    rc.raw("valid_data.txt", b"-hessa_data_source blobs -hessa_data_limit 200 -hessa_mlp_hidden 16,8")
+    rc.raw("valid_ranges.txt", b"-hessa_spectrum_tol 1e-9 -hessa_analyze_gradient_tol -1 -hessa_landscape_range -1,1")
+    rc.raw("bad_misspelled.txt", b"-hessa_data_limt 200")
+    rc.raw("bad_list.txt", b"-hessa_mlp_hidden 3,,4 -hessa_model_point 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17")
+    rc.raw("bad_numbers.txt", b"-hessa_spectrum_tol inf -hessa_model_seed 18446744073709551616 -hessa_data_samples 12x")
+    rc.raw("prefixed.txt", b"-hessa_eps_type krylovschur -hessa_newton_ksp_rtol 1e-3")
 
 
 def weights_npy_seeds():
@@ -111,3 +130,4 @@ if __name__ == "__main__":
     in_dir("fuzz_hdf5", lambda: hdf5_seeds(seed, full))
     in_dir("fuzz_weights_json", json_seeds)
     in_dir("fuzz_weights_npy", weights_npy_seeds)
+    in_dir("fuzz_options", options_seeds)

@@ -186,6 +186,43 @@ void HessaTextPrintf(HessaText *t, const char fmt[], ...) PETSC_ATTRIBUTE_FORMAT
 void HessaTextFree(HessaText *t);
 /* The text, "" while empty. */
 const char *HessaTextString(const HessaText *t);
+/* ---- input files ----------------------------------------------------------------- */
+/* Not collective. Inputs are read only from regular files: a FIFO, a device, a socket
+ * or a directory is refused before any read, since reading one could block forever.
+ * Opened read-only without blocking, checked with fstat on the descriptor itself.
+ * On a fault: NULL / -1 / PETSC_FALSE and st holds
+ *   "<what> '<path>': cannot open: <reason>" or
+ *   "<what> '<path>': is a FIFO (named pipe), expected <expected>". */
+FILE       *HessaOpenRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+int         HessaOpenRegularFd(const char *path, const char *what, const char *expected, HessaStatus *st);
+PetscBool   HessaCheckRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+const char *HessaFileKindName(unsigned mode);
+/* Collective on comm: an error with the bytes when an allocation of about `bytes` per
+ * rank (overflow: the size computation itself overflowed) would not fit in the memory
+ * available on the node (MemAvailable, cgroup limit) for the ranks that share it.
+ * Called before large allocations whose size comes from options. */
+PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes, PetscBool overflow);
+
+/* ---- output folder locks ---------------------------------------------------------- */
+/* Not collective (one rank): take FOLDER/.hessa.lock (host, PID, process start time);
+ * a live holder is an error in st ("<what> '<folder>' is in use by another hessa run
+ * (host H, PID P) ..."), a holder that has ended on this host is stale and replaced.
+ * path (len bytes) receives the lock file for HessaLockRelease. */
+void HessaLockAcquire(const char folder[], const char what[], char path[], size_t len, HessaStatus *st);
+void HessaLockRelease(const char path[]);
+
+/* ---- names and options ----------------------------------------------------------- */
+/* Not collective: the entry of the NULL-terminated list known closest to name (edit
+ * distance, at most 1/3 of the name's length and at least 2 edits allowed), or NULL. */
+const char *HessaClosestName(const char *name, const char *const known[]);
+/* Collective on comm: every -hessa_* option of opts (NULL: global) not read yet has a
+ * name hessa knows (else an error with the closest spelling) and, if numeric, a value
+ * in its documented range (docs/options.md). HessaInitialize calls it. */
+PetscErrorCode HessaOptionsCheck(MPI_Comm comm, PetscOptions opts);
+/* Not collective: mark options of the global database read when opts (a pushed copy) read them. */
+PetscErrorCode HessaOptionsMarkUsed(PetscOptions opts);
+/* Collective on comm: an error naming a -hessa_* option that no rank read (end of a command). */
+PetscErrorCode HessaOptionsCheckUnused(MPI_Comm comm, const char command[]);
 
 /* ---- small helpers ------------------------------------------------------------- */
 /* Split count items over size ranks in contiguous blocks: rank gets [*first, *first + *local). */

@@ -170,6 +170,11 @@ PetscErrorCode HessaPluginCreate(const char path[], const char options[], HessaD
 
 /* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
 /* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */
+/* Not collective: check a parsed model.json against the weight-folder schema
+ * (docs/weights.md, docs/weights.schema.json). Non-zero and st set (naming path) on the
+ * first violation. Every reader of weight folders calls it. */
+struct cJSON;
+int            HessaWeightsValidateManifest(const struct cJSON *root, const char path[], HessaStatus *st);
 void           HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
 /* Not collective. All tensors into theta[0..n), shapes checked against obj's parameter table. */
 PetscErrorCode HessaWeightsRead(const char folder[], HessaObjective obj, double *theta, HessaStatus *st);

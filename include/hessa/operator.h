@@ -115,6 +115,7 @@ struct _p_HessaModel {
   char           plugin_file[PETSC_MAX_PATH_LEN]; /* plugin: the shared library (hessa/plugin.h) */
   char           plugin_options[PETSC_MAX_PATH_LEN]; /* plugin: text for its create */
   double        *plugin_theta0;  /* plugin: its starting point (full length) */
+  PetscBool      kind_set, hidden_set, activation_set, loss_set; /* given as options: a weight folder must agree */
   HessaData      data;          /* not owned */
   HessaObjective obj;
   Vec            theta;         /* sharded point */

@@ -299,6 +299,15 @@ PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan 
   }
   PetscCheck(group_size >= 1 && group_size <= size, comm, PETSC_ERR_ARG_OUTOFRANGE, "the group size must be between 1 and the number of ranks (%d), found %" PetscInt_FMT, (int)size, group_size);
 
+  {
+    /* the grid size in 64 bits, and its memory (losses twice, about 80 bytes of CSV and
+     * JSON text per point on rank 0) checked before anything is allocated */
+    uint64_t  total = (uint64_t)spec->points, bytes = 0;
+    PetscBool over;
+    if (spec->plane) PetscCheck(HessaSizeMul(total, total, &total) && total <= (uint64_t)PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_landscape_points %" PetscInt_FMT ": a plane of %" PetscInt_FMT " x %" PetscInt_FMT " grid points is more than %d points", spec->points, spec->points, spec->points, (int)PETSC_MAX_INT);
+    over = HessaSizeMul(total, 2 * sizeof(double) + 120, &bytes) ? PETSC_FALSE : PETSC_TRUE;
+    PetscCall(HessaMemoryCheck(comm, "the landscape grid", bytes, over));
+  }
   scan->n_dirs     = spec->plane ? 2 : 1;
   scan->points     = spec->points;
   scan->group_size = group_size;

@@ -24,6 +24,12 @@ PetscErrorCode HessaCliRun(const char command[])
     if (!match) continue;
     PetscCall(hessa_commands[i].run());
     PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
+    {
+      /* an option no part of the run read is an error, not a silent default */
+      PetscBool help;
+      PetscCall(PetscOptionsHasHelp(NULL, &help));
+      if (!help) PetscCall(HessaOptionsCheckUnused(PETSC_COMM_WORLD, command));
+    }
     PetscFunctionReturn(0);
   }
   SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study; see hessa -help)", command);

@@ -34,8 +34,13 @@ PetscErrorCode HessaCliStudy(void)
   PetscFunctionBegin;
   PetscCall(HessaStudyCreate(PETSC_COMM_WORLD, &study));
   PetscCall(HessaStudySetFromOptions(study));
-  PetscCall(HessaStudySetUp(study));
-  PetscCall(HessaStudyRun(study, AnalyzeWorker, NULL));
+  {
+    /* destroyed on an error too: that releases the output folder's lock */
+    PetscErrorCode ierr = HessaStudySetUp(study);
+    if (!ierr) ierr = HessaStudyRun(study, AnalyzeWorker, NULL);
+    if (ierr) PetscCall(HessaStudyDestroy(&study));
+    PetscCall(ierr);
+  }
   PetscCall(HessaStudyGetCounts(study, &total, &ok, &failed, &skipped));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_study_output", output, sizeof output, NULL));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "study: %" PetscInt_FMT " point%s: %" PetscInt_FMT " analysed now, %" PetscInt_FMT " failed, %" PetscInt_FMT " finished earlier%s\nreport: %s/study.md (and study.json, results.jsonl, results.csv, plots, points/)\n", total, total == 1 ? "" : "s", ok, failed, skipped,

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <yaml.h>
 
 static char      hessa_first_msg[2048];
 static char      hessa_first_where[512];
@@ -23,6 +24,66 @@ static PetscBool hessa_have_msg = PETSC_FALSE;
 static PetscBool hessa_traceback = PETSC_FALSE;
 static MPI_Comm  hessa_error_comm = MPI_COMM_NULL;
 PetscBool        hessa_quiet = PETSC_FALSE;
+static PetscBool hessa_began_mpi = PETSC_FALSE; /* MPI_Init was ours: so is MPI_Finalize */
+
+/* A YAML options file parses, and its top level is a mapping (what PETSc accepts). */
+static void HessaYAMLCheck(FILE *f, const char *path, HessaStatus *st)
+{
+  yaml_parser_t   parser;
+  yaml_document_t doc;
+  yaml_node_t    *root;
+
+  if (!yaml_parser_initialize(&parser)) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "options file '%s': cannot start the YAML parser", path);
+    return;
+  }
+  yaml_parser_set_input_file(&parser, f);
+  if (!yaml_parser_load(&parser, &doc)) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "options file '%s': not valid YAML: %s at line %lu, column %lu", path, parser.problem ? parser.problem : "syntax error", (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1);
+    yaml_parser_delete(&parser);
+    return;
+  }
+  root = yaml_document_get_root_node(&doc);
+  if (root && root->type != YAML_MAPPING_NODE) HessaStatusSet(st, HESSA_ERR_INPUT, "options file '%s': expected a YAML mapping of option names to values (name: value), found a %s", path, root->type == YAML_SEQUENCE_NODE ? "list" : "single value");
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&parser);
+}
+
+/* Options files named on the command line (-options_file F, -options_file_yaml F) are
+ * checked before PETSc reads them: a regular file, readable, and YAML that parses to a
+ * mapping. Collective on MPI_COMM_WORLD (rank 0 checks, every rank learns the result);
+ * returns non-zero with one line in msg. */
+static int HessaCheckOptionsFiles(int argc, char **argv, char msg[], size_t len)
+{
+  int  rank, bad = 0;
+  char text[2048] = "";
+
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    for (int i = 1; i < argc && !bad; i++) {
+      int         yaml = !strcmp(argv[i], "-options_file_yaml");
+      HessaStatus st   = {0};
+      FILE       *f;
+      if (!yaml && strcmp(argv[i], "-options_file")) continue;
+      if (i + 1 >= argc) {
+        snprintf(text, sizeof text, "%s: expected a file name after it", argv[i]);
+        bad = 1;
+        break;
+      }
+      f = HessaOpenRegularFile(argv[i + 1], "options file", yaml ? "a YAML file of options" : "a text file of options", &st);
+      if (f && yaml) HessaYAMLCheck(f, argv[i + 1], &st);
+      if (f) fclose(f);
+      if (st.code) {
+        snprintf(text, sizeof text, "%s", st.msg);
+        bad = 1;
+      }
+    }
+  }
+  MPI_Bcast(&bad, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Bcast(text, sizeof text, MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (bad) snprintf(msg, len, "%s", text);
+  return bad;
+}
 
 static PetscErrorCode HessaErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
@@ -45,6 +106,19 @@ static PetscErrorCode HessaErrorHandler(MPI_Comm comm, int line, const char *fun
  * Options read: -quiet, -hessa_traceback (print PETSc's traceback on every rank too). */
 PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[])
 {
+  int mpi_ready = 0;
+
+  /* MPI first, so a bad options file is one line from rank 0 instead of PETSc's
+   * start-up error text on every rank */
+  MPI_Initialized(&mpi_ready);
+  if (!mpi_ready) {
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) return PETSC_ERR_LIB;
+    hessa_began_mpi = PETSC_TRUE;
+  }
+  if (HessaCheckOptionsFiles(*argc, *argv, hessa_first_msg, sizeof hessa_first_msg)) {
+    hessa_have_msg = PETSC_TRUE;
+    return HESSA_ERR_INPUT;
+  }
   PetscCall(SlepcInitialize(argc, argv, NULL, help));
   PetscCallMPI(MPI_Comm_dup(PETSC_COMM_WORLD, &hessa_error_comm));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa general options", NULL);
@@ -53,6 +127,8 @@ PetscErrorCode HessaInitialize(int *argc, char ***argv, const char help[])
   PetscOptionsEnd();
   PetscCall(PetscPushErrorHandler(HessaErrorHandler, NULL));
   PetscCall(HessaStopInstall());
+  /* every -hessa_* option is one hessa knows, every number in its range */
+  PetscCall(HessaOptionsCheck(PETSC_COMM_WORLD, NULL));
   PetscFunctionReturn(0);
 }
 
@@ -64,7 +140,8 @@ int HessaFinalize(PetscErrorCode err)
 
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (hessa_error_comm == MPI_COMM_NULL) { /* PetscInitialize itself failed */
-    if (err) fprintf(stderr, "hessa: error: start-up failed (code %d)\n", (int)err);
+    if (err && rank == 0) fprintf(stderr, "hessa: error: %s\n", hessa_have_msg ? hessa_first_msg : "start-up failed");
+    if (hessa_began_mpi) MPI_Finalize();
     return err ? 1 : 0;
   }
   /* Agree on how many ranks failed, without blocking on ranks that never arrive. */
@@ -100,6 +177,7 @@ int HessaFinalize(PetscErrorCode err)
   MPI_Comm_free(&hessa_error_comm);
   PetscPopErrorHandler();
   SlepcFinalize();
+  if (hessa_began_mpi) MPI_Finalize();
   return n_failed > 0 ? 1 : (HessaStopWasStopped() ? HESSA_EXIT_STOPPED : 0);
 }
 

@@ -37,8 +37,11 @@ static void CheckFile(const char *path, HessaStatus *st)
   FILE                      *f;
   int                        found = 0;
 
-  if (stat(path, &sb) != 0 || !(f = fopen(path, "rb"))) {
+  /* a regular file only: a FIFO or a device could block the read forever */
+  if (!(f = HessaOpenRegularFile(path, "file", "an HDF5 file", st))) return;
+  if (fstat(fileno(f), &sb) != 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open: %s", path, strerror(errno));
+    fclose(f);
     return;
   }
   for (uint64_t off = 0; !found && off + 8 <= (uint64_t)sb.st_size; off = off ? 2 * off : 512) {

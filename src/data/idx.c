@@ -199,12 +199,10 @@ void HessaReadIDX(const char *path, int64_t first, int64_t count, HessaArray *ou
   int64_t     header_bytes;
 
   memset(out, 0, sizeof *out);
+  /* a regular file only: a FIFO or a device could block the read forever */
+  if (!HessaCheckRegularFile(path, "file", "an IDX file", st)) return;
   if (stat(path, &sb) != 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open: %s", path, strerror(errno));
-    return;
-  }
-  if (S_ISDIR(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': is a directory, expected an IDX file", path);
     return;
   }
   if (sb.st_size == 0) {

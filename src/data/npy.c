@@ -312,12 +312,10 @@ void HessaReadNPY(const char *path, int64_t first, int64_t count, HessaArray *ou
   size_t         chunk;
 
   memset(out, 0, sizeof *out);
-  if (stat(path, &sb) != 0 || !(f = fopen(path, "rb"))) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open: %s", path, strerror(errno));
-    return;
-  }
-  if (S_ISDIR(sb.st_mode) || sb.st_size == 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s, expected an NPY file", path, sb.st_size == 0 ? "empty file (0 bytes)" : "is a directory");
+  /* a regular file only: a FIFO or a device could block the read forever */
+  if (!(f = HessaOpenRegularFile(path, "file", "an NPY file", st))) return;
+  if (fstat(fileno(f), &sb) != 0 || sb.st_size == 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': empty file (0 bytes), expected an NPY file", path);
     fclose(f);
     return;
   }

@@ -6,6 +6,7 @@
  * from -hessa_model_point.
  */
 #include <hessa/operator.h>
+#include <math.h>
 #include <string.h>
 
 static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", "plugin", NULL};
@@ -45,7 +46,7 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscStrncpy(act, HessaActivationName(m->arch.activation), sizeof act));
   PetscCall(PetscStrncpy(loss, HessaLossName(m->arch.loss), sizeof loss));
   PetscOptionsBegin(m->comm, NULL, "hessa model options", NULL);
-  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 8, model_kinds[kind], &kind, NULL));
+  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, (PetscInt)(sizeof model_kinds / sizeof *model_kinds) - 1, model_kinds[kind], &kind, &m->kind_set));
   PetscCall(PetscOptionsString("-hessa_model_weights", "weight folder to load (docs/weights.md); empty: initialise", "HessaModelSetFromOptions", m->weights, m->weights, sizeof m->weights, NULL));
   PetscCall(PetscOptionsString("-hessa_model_init", "initialisation when no weights are given: glorot, he, or teacher (the teacher network's weights)", "HessaModelSetFromOptions", m->init, m->init, sizeof m->init, NULL));
   PetscCall(PetscOptionsInt("-hessa_model_seed", "seed of the initial weights", "HessaModelSetFromOptions", m->seed, &m->seed, NULL));
@@ -57,12 +58,13 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   for (PetscInt i = 1; i < m->arch.n_layers; i++) hidden[i - 1] = m->arch.widths[i];
   n_hidden = 14;
   PetscCall(PetscOptionsIntArray("-hessa_mlp_hidden", "MLP hidden widths, e.g. 128,64 (input and output widths come from the data)", "HessaModelSetFromOptions", hidden, &n_hidden, &set));
+  m->hidden_set = set;
   if (set) {
     m->arch.n_layers = n_hidden + 1;
     for (PetscInt i = 0; i < n_hidden; i++) m->arch.widths[i + 1] = hidden[i];
   }
-  PetscCall(PetscOptionsString("-hessa_mlp_activation", "hidden activation: identity, tanh, sigmoid, relu, softplus, gelu", "HessaModelSetFromOptions", act, act, sizeof act, NULL));
-  PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, NULL));
+  PetscCall(PetscOptionsString("-hessa_mlp_activation", "hidden activation: identity, tanh, sigmoid, relu, softplus, gelu", "HessaModelSetFromOptions", act, act, sizeof act, &m->activation_set));
+  PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, &m->loss_set));
   PetscCall(PetscOptionsReal("-hessa_mlp_weight_decay", "L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->arch.weight_decay, &m->arch.weight_decay, NULL));
   PetscCall(PetscOptionsInt("-hessa_mlp_chunk", "samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->arch.chunk, &m->arch.chunk, NULL));
   PetscCall(PetscOptionsString("-hessa_plugin_file", "plugin: the shared library implementing hessa/plugin.h", "HessaPluginCreate", m->plugin_file, m->plugin_file, sizeof m->plugin_file, NULL));
@@ -90,13 +92,18 @@ static PetscErrorCode QuadraticSpectrum(HessaModel m, double *lambda)
   }
   {
     HessaStatus st = {0};
-    FILE       *f  = fopen(m->spectrum, "r");
+    FILE       *f  = HessaOpenRegularFile(m->spectrum, "spectrum file", "a text file of eigenvalues", &st);
     PetscInt    count = 0;
-    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': cannot open", m->spectrum);
-    else {
-      while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) count++;
+    if (f) {
+      while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) {
+        if (!isfinite(lambda[count])) {
+          HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': eigenvalue %" PetscInt_FMT " is %g, expected a finite number", m->spectrum, count, lambda[count]);
+          break;
+        }
+        count++;
+      }
       fclose(f);
-      if (count != m->analytic_n) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': expected %" PetscInt_FMT " eigenvalues (-hessa_model_dim), found %" PetscInt_FMT, m->spectrum, m->analytic_n, count);
+      if (!st.code && count != m->analytic_n) HessaStatusSet(&st, HESSA_ERR_INPUT, "spectrum file '%s': expected %" PetscInt_FMT " eigenvalues (-hessa_model_dim), found %" PetscInt_FMT, m->spectrum, m->analytic_n, count);
     }
     PetscCall(HessaSyncError(m->comm, &st));
   }
@@ -119,11 +126,53 @@ static PetscErrorCode ReadArchitecture(HessaModel m)
   PetscCall(HessaSyncError(m->comm, &st));
   PetscCallMPI(MPI_Bcast(kind, sizeof kind, MPI_CHAR, 0, m->comm));
   PetscCallMPI(MPI_Bcast(&arch, sizeof arch, MPI_BYTE, 0, m->comm));
+  /* options that say something else than the folder: an error naming both, never one silently winning */
+  PetscCheck(!m->kind_set || !strcmp(kind, m->kind), m->comm, HESSA_ERR_ARG, "-hessa_model %s conflicts with weights file '%s/model.json', whose \"model\" is \"%s\"", m->kind, m->weights, kind);
+  if (!strcmp(kind, "mlp")) {
+    PetscBool same = arch.n_layers == m->arch.n_layers ? PETSC_TRUE : PETSC_FALSE;
+    for (PetscInt i = 1; same && i < arch.n_layers; i++) same = arch.widths[i] == m->arch.widths[i] ? PETSC_TRUE : PETSC_FALSE;
+    if (m->hidden_set && !same) {
+      char file[256] = "", opt[256] = "";
+      for (PetscInt i = 1; i < arch.n_layers; i++) PetscCall(PetscSNPrintf(file + strlen(file), sizeof file - strlen(file), "%s%" PetscInt_FMT, i > 1 ? "," : "", arch.widths[i]));
+      for (PetscInt i = 1; i < m->arch.n_layers; i++) PetscCall(PetscSNPrintf(opt + strlen(opt), sizeof opt - strlen(opt), "%s%" PetscInt_FMT, i > 1 ? "," : "", m->arch.widths[i]));
+      SETERRQ(m->comm, HESSA_ERR_ARG, "-hessa_mlp_hidden %s conflicts with weights file '%s/model.json', whose hidden widths are %s", opt, m->weights, file[0] ? file : "none");
+    }
+    PetscCheck(!m->activation_set || arch.activation == m->arch.activation, m->comm, HESSA_ERR_ARG, "-hessa_mlp_activation %s conflicts with weights file '%s/model.json', whose \"activation\" is \"%s\"", HessaActivationName(m->arch.activation), m->weights, HessaActivationName(arch.activation));
+    PetscCheck(!m->loss_set || arch.loss == m->arch.loss, m->comm, HESSA_ERR_ARG, "-hessa_mlp_loss %s conflicts with weights file '%s/model.json', whose \"loss\" is \"%s\"", HessaLossName(m->arch.loss), m->weights, HessaLossName(arch.loss));
+  }
   m->arch.n_layers   = arch.n_layers;
   m->arch.activation = arch.activation;
   m->arch.loss       = arch.loss;
   for (PetscInt i = 0; i <= arch.n_layers; i++) m->arch.widths[i] = arch.widths[i];
   PetscCall(PetscStrncpy(m->kind, kind, sizeof m->kind));
+  PetscFunctionReturn(0);
+}
+
+/* The parameter count in 64 bits, and the memory it takes, checked before anything of
+ * that size is allocated: an over-large model is one message with the bytes, not a
+ * failure deep inside an allocation. Per rank hessa holds about 8 full-length copies
+ * (the point, a direction, products, gradient, work; docs/design.md), the quadratic
+ * 6 more (eigenvalues, reflection normals). */
+static PetscErrorCode CheckModelSize(HessaModel m)
+{
+  uint64_t  n = 0, copies = 8, bytes, term;
+  PetscBool over = PETSC_FALSE;
+  char      what[160];
+
+  PetscFunctionBegin;
+  if (!strcmp(m->kind, "mlp")) {
+    for (PetscInt l = 1; l <= m->arch.n_layers && !over; l++) {
+      over = !HessaSizeMul((uint64_t)m->arch.widths[l], (uint64_t)m->arch.widths[l - 1] + 1, &term) ? PETSC_TRUE : PETSC_FALSE;
+      n += term;
+    }
+  } else {
+    n = (uint64_t)m->analytic_n;
+    if (!strcmp(m->kind, "quadratic")) copies += 6;
+  }
+  PetscCheck(!over && n <= (uint64_t)PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s model has %s%llu parameters: more than %d, the largest vector length of this PETSc (32-bit indices)", m->kind, over ? "more than " : "", over ? (unsigned long long)1 << 62 : (unsigned long long)n, (int)PETSC_MAX_INT);
+  PetscCall(PetscSNPrintf(what, sizeof what, "the %s model (%llu parameters)", m->kind, (unsigned long long)n));
+  over = !HessaSizeMul(n, copies * sizeof(double), &bytes) ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(HessaMemoryCheck(m->comm, what, bytes, over));
   PetscFunctionReturn(0);
 }
 
@@ -146,6 +195,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
     m->arch.widths[0]                = d->n_features;
     m->arch.widths[m->arch.n_layers] = outputs;
     if (d->task == HESSA_TASK_REGRESSION && m->arch.loss == HESSA_LOSS_CROSS_ENTROPY) m->arch.loss = HESSA_LOSS_MSE;
+    PetscCall(CheckModelSize(m));
     PetscCall(HessaMLPCreate(&m->arch, d, &m->obj));
   } else if (!strcmp(m->kind, "plugin")) {
     /* a user's shared library (hessa/plugin.h); every rank loads it, its starting point is kept for SetUp */
@@ -155,6 +205,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
   } else if (!strcmp(m->kind, "quadratic")) {
     double *lambda;
     PetscCheck(m->analytic_n > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_model_dim must be positive");
+    PetscCall(CheckModelSize(m));
     PetscCall(PetscMalloc1(m->analytic_n, &lambda));
     PetscCall(QuadraticSpectrum(m, lambda));
     PetscCall(HessaQuadraticCreate(m->analytic_n, lambda, 4, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));

@@ -44,6 +44,7 @@ struct _p_HessaStudy {
   MPI_Comm      group;         /* a worker's group, MPI_COMM_NULL on the collector */
   int           group_index, n_groups;
   PetscBool     setup;
+  char          lock[PETSC_MAX_PATH_LEN + 16]; /* rank 0: the output folder's lock file ("" = none held) */
 };
 
 static const char *csv_columns[] = {"name", "status", "series", "step", "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction", "lambda_min", "lambda_max", "n", "negative", "zero", "positive", "seconds", "group", "error", NULL};
@@ -233,7 +234,10 @@ PetscErrorCode HessaStudySetUp(HessaStudy s)
   if (rank == 0) {
     char points[PETSC_MAX_PATH_LEN + 16];
     snprintf(points, sizeof points, "%s/points", s->output);
-    if (mkdir(points, 0777) != 0 && errno != EEXIST) HessaStatusSet(&st, PETSC_ERR_FILE_WRITE, "study folder '%s': cannot create: %s", points, strerror(errno));
+    /* one run per folder: a second one would write every point twice */
+    HessaLockAcquire(s->output, "study folder", s->lock, sizeof s->lock, &st);
+    if (st.code) s->lock[0] = 0;
+    if (!st.code && mkdir(points, 0777) != 0 && errno != EEXIST) HessaStatusSet(&st, PETSC_ERR_FILE_WRITE, "study folder '%s': cannot create: %s", points, strerror(errno));
     s->finished = calloc((size_t)n, 1);
     if (!s->finished) HessaStatusSet(&st, PETSC_ERR_MEM, "study: out of memory");
     if (!st.code) LoadEarlierResults(s, &st);
@@ -287,9 +291,11 @@ static PetscErrorCode RunPoint(HessaStudy s, PetscInt i, HessaStudyWorker worker
   PetscCall(PetscOptionsPush(opts));
   HessaTimerReset();
   HessaErrorTake(NULL, 0);
-  ierr = worker(s->group, pt, folder, ctx, &doc);
+  ierr = HessaOptionsCheck(s->group, opts); /* the point's own options: known names, ranges */
+  if (!ierr) ierr = worker(s->group, pt, folder, ctx, &doc);
   if (ierr) HessaErrorTake(msg, sizeof msg);
   PetscCall(PetscOptionsPop());
+  PetscCall(HessaOptionsMarkUsed(opts)); /* the run's options read for this point count as read */
   PetscCall(PetscOptionsDestroy(&opts));
   HessaTimerReset();
   /* a point fails for the whole group (errors are collective on the group's communicator) */
@@ -513,6 +519,7 @@ PetscErrorCode HessaStudyDestroy(HessaStudy *study)
 
   PetscFunctionBegin;
   if (!s) PetscFunctionReturn(0);
+  HessaLockRelease(s->lock);
   HessaManifestFree(&s->m);
   free(s->finished);
   cJSON_Delete(s->lines);

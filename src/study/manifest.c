@@ -415,11 +415,9 @@ PetscErrorCode HessaManifestRead(const char path[], HessaManifest *m, HessaStatu
     if (st->code) HessaManifestFree(m);
     PetscFunctionReturn(0);
   }
-  f = fopen(path, "rb");
-  if (!f) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "manifest '%s': cannot open: %s", path, strerror(errno));
-    PetscFunctionReturn(0);
-  }
+  /* a regular file only: a FIFO or a device could block the read forever */
+  f = HessaOpenRegularFile(path, "manifest", "a YAML study manifest or a folder of checkpoints", st);
+  if (!f) PetscFunctionReturn(0);
   if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "manifest '%s': cannot read: %s", path, strerror(errno));
   } else if (size > (16L << 20)) {

@@ -7,7 +7,8 @@ usage: run_case.py --cases cases.txt --case NAME --np N --mpiexec MPIEXEC --hess
 
 1. makes an empty directory DIR/NAME_npN and runs the case's recipe there (Python
    calls of the recipe functions below, which write the malformed files);
-2. runs  MPIEXEC -n N --oversubscribe HESSA info OPTIONS  with a 10 s limit;
+2. runs  MPIEXEC -n N --oversubscribe HESSA info OPTIONS  with a 10 s limit (OPTIONS that
+   start with @COMMAND run that subcommand instead of info);
 3. passes when, and only when: it finished within 10 s, the exit status is non-zero,
    the output contains the expected message, "hessa: error:" appears exactly once
    (rank 0 speaks for all) and no rank had to abort (every rank failed together).
@@ -134,6 +135,20 @@ def weights(folder, widths, activation="tanh", shapes=None, bad=None, manifest=N
     raw(os.path.join(folder, "model.json"), text.encode())
 
 
+def edit(folder, change):
+    """Rewrite folder/model.json after change(manifest) edited the parsed dict in place."""
+    import json
+    path = os.path.join(folder, "model.json")
+    m = json.load(open(path))
+    change(m)
+    raw(path, json.dumps(m).encode())
+
+
+def fifo(name):
+    """A named pipe that no one writes: reading it would block forever."""
+    os.mkfifo(name)
+
+
 def read_cases(path):
     """The cases of the table, in order: [name, recipe, options, expected]."""
     cases = []
@@ -178,7 +193,10 @@ def main():
         exec(recipe, {k: v for k, v in globals().items() if not k.startswith("_")})
     options = shlex.split(options.replace("{dir}", work).replace("{fmnist}", FMNIST).replace("{nonutf8}", NONUTF8))
     expected = expected.replace("{dir}", work).replace("{fmnist}", FMNIST).replace("{nonutf8}", NONUTF8_BYTES.decode(errors="replace"))
-    cmd = [a.mpiexec, "-n", str(a.np), "--oversubscribe", a.hessa, "info"] + options
+    command = "info"
+    if options and options[0].startswith("@"):  # "@landscape ...": another subcommand than info
+        command = options.pop(0)[1:]
+    cmd = [a.mpiexec, "-n", str(a.np), "--oversubscribe", a.hessa, command] + options
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         out, _ = proc.communicate(timeout=TIME_LIMIT)

@@ -118,7 +118,7 @@ cases = [
     ("missing checkpoint", ["-hessa_landscape_from", a_dir, "-hessa_landscape_to", missing], missing),
     ("different architectures", ["-hessa_landscape_from", a_dir, "-hessa_landscape_to", c_dir], "different architectures"),
     ("range lo >= hi", ["-hessa_landscape_from", a_dir, "-hessa_landscape_to", b_dir, "-hessa_landscape_range", "1,1"], "-hessa_landscape_range: expected lo < hi"),
-    ("zero points", ["-hessa_landscape_from", a_dir, "-hessa_landscape_to", b_dir, "-hessa_landscape_points", "0"], "-hessa_landscape_points: expected at least 2"),
+    ("zero points", ["-hessa_landscape_from", a_dir, "-hessa_landscape_to", b_dir, "-hessa_landscape_points", "0"], "-hessa_landscape_points 0: expected an integer in [2, 1000000]"),
 ]
 for name, args, text in cases:
     r = run(*args, "-hessa_landscape_output", os.path.join(root, "bad"))

@@ -363,7 +363,7 @@ def run():
     elif CASE == "bad_method":
         bad(["-hessa_train_method", "rmsprop"], "-hessa_train_method: unknown method 'rmsprop' (expected gd, sgd, adam, newton or lm)")
     elif CASE == "bad_lr":
-        bad(["-hessa_train_lr", "-0.1"], "-hessa_train_lr must be positive, found -0.1")
+        bad(["-hessa_train_lr", "-0.1"], "-hessa_train_lr -0.1: expected a finite number in (0, 1000000]")
     elif CASE == "bad_resume":
         bad(["-resume"], "-resume: no checkpoint in output folder", prepare=lambda out: os.makedirs(out))
     else:
