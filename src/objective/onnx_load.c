@@ -1370,8 +1370,8 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     LoadError(L, "the model imports no opset of the default ONNX domain");
     return;
   }
-  if (g->opset < HESSA_ONNX_OPSET_MIN || g->opset > HESSA_ONNX_OPSET_MAX) {
-    LoadError(L, "the model uses opset %lld of the default domain; hessa reads opsets %d to %d (export with opset_version=17)", (long long)g->opset, HESSA_ONNX_OPSET_MIN, HESSA_ONNX_OPSET_MAX);
+  if (g->opset < (opt->opset_min > 0 ? opt->opset_min : HESSA_ONNX_OPSET_MIN) || g->opset > HESSA_ONNX_OPSET_MAX) {
+    LoadError(L, "the model uses opset %lld of the default domain; hessa reads opsets %d to %d (export with opset_version=17)", (long long)g->opset, (int)(opt->opset_min > 0 ? opt->opset_min : HESSA_ONNX_OPSET_MIN), HESSA_ONNX_OPSET_MAX);
     return;
   }
   if (!gp) {
@@ -1636,7 +1636,11 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     HessaStatus ist = {0};
     node->op->infer(g, node, &ist);
     if (ist.code) {
-      LoadError(L, "%s", ist.msg);
+      /* the op's message may name the file already */
+      if (strstr(ist.msg, L->path))
+        HessaStatusSet(L->st, ist.code, "%s", ist.msg);
+      else
+        LoadError(L, "%s", ist.msg);
       break;
     }
     for (int o = 0; o < node->n_out; o++) {
