@@ -1,0 +1,20 @@
+# ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
+# at test time with tools/onnx_export.py into the build folder, run through the real
+# hessa commands at 1, 2 and 3 ranks, against PyTorch's double backward and numpy's
+# eigvalsh. The mlp case needs no ONNX (hessa hvp on the built-in MLP).
+function(hessa_add_onnx_case case)
+  cmake_parse_arguments(T "" "TIMEOUT" "RANKS" ${ARGN})
+  if(NOT T_RANKS)
+    set(T_RANKS 1 2 3)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  foreach(np ${T_RANKS})
+    add_test(NAME onnx_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/onnx_torch.py ${MPIEXEC_EXECUTABLE} ${np} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
+    set_tests_properties(onnx_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx")
+  endforeach()
+endfunction()
+
+hessa_add_onnx_case(mlp)
