@@ -186,6 +186,12 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
  * (parameter phase included). Not collective. */
 PetscErrorCode HessaOnnxExecForward(HessaOnnxExec ex, const double *theta, PetscInt m, const double *x, double *out);
 PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex);
+/* Not collective. The "onnx" objective over a graph already loaded (HessaONNXCreate loads the
+ * file and calls this; tests pass graphs built by hand). Checks the graph against the data
+ * (input width, output = classes or targets); a mismatch sets st and *obj is NULL. With
+ * own_graph the objective destroys g (also on failure). *theta0 (may be NULL): malloc'd copy
+ * of the parameters' initial values. */
+PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGraph *g, PetscBool own_graph, HessaData data, HessaObjective *obj, double **theta0, HessaStatus *st);
 
 /* ---- the graph (onnx_load.c) ---- */
 /* Read and check an ONNX file: parse, fold constants, order the nodes, infer shapes,

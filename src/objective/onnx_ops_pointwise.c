@@ -1,0 +1,4 @@
+#include "onnx_impl.h"
+
+const HessaOnnxOp HessaOnnxOpsPointwise[]    = {{NULL}};
+const int         HessaOnnxOpsPointwiseCount = 0;
