@@ -1,3 +1,7 @@
+# ONNX kernels: pure C, MPI-unaware, so one rank is enough.
+# The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
+hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
+
 # ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
 # at test time with tools/onnx_export.py into the build folder, run through the real
 # hessa commands at 1, 2 and 3 ranks, against PyTorch's double backward and numpy's
