@@ -140,6 +140,10 @@ class FashionCNN(nn.Module):
 
 def build(name):
     """(model, per-sample input shape, classes) of a test model."""
+    if name == "dense":
+        # no convolution: Flatten, Gemm, Tanh, GELU (Erf arithmetic), Sigmoid
+        return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.Tanh(), nn.Linear(8, 6), nn.GELU(), nn.Linear(6, 5), nn.Sigmoid(),
+                             nn.Linear(5, 3)), (1, 4, 4), 3
     if name == "cnn":
         return SmallCNN(), (1, 8, 8), 5
     if name == "resnet":

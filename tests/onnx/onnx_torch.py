@@ -6,7 +6,7 @@ usage: onnx_torch.py MPIEXEC NP HESSA WORKDIR CASE
 CASE
   mlp        hessa's built-in MLP from a weight folder (no ONNX): `hessa hvp` loss,
              gradient, Hv and Gv against PyTorch to 1e-10 relative.
-  cnn resnet grouped gelu sigmoid
+  dense cnn resnet grouped gelu sigmoid
              the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
              1e-2) against PyTorch to 1e-10 relative, a direction file written by the test
@@ -310,7 +310,7 @@ def case_checkpoint():
 
 if case == "mlp":
     case_mlp()
-elif case in ("cnn", "resnet", "grouped", "gelu", "sigmoid"):
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
     case_net(case)
 elif case == "spectrum":
     case_spectrum()

@@ -22,3 +22,6 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
+foreach(case dense)
+  hessa_add_onnx_case(${case})
+endforeach()
