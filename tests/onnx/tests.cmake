@@ -22,6 +22,6 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense)
+foreach(case dense checkpoint)
   hessa_add_onnx_case(${case})
 endforeach()
