@@ -1,3 +1,20 @@
+# ONNX executor and kernels: pure C on hand-built graphs, MPI-unaware, so one rank is enough.
+# hessa_onnx_check: hand-built graphs and the derivative checker (onnx_check.h), for every ONNX kernel test.
+add_library(hessa_onnx_check STATIC ${CMAKE_CURRENT_LIST_DIR}/onnx_check.c)
+target_include_directories(hessa_onnx_check PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_SOURCE_DIR}/src/objective)
+target_compile_options(hessa_onnx_check PRIVATE ${HESSA_WARNINGS})
+target_link_libraries(hessa_onnx_check PUBLIC hessa)
+
+# hessa_add_onnx_test(name source.c): a one-rank test linked with the checker.
+function(hessa_add_onnx_test name source)
+  hessa_add_c_test(${name} ${source} RANKS 1 ${ARGN})
+  target_link_libraries(${name} PRIVATE hessa_onnx_check)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/objective)
+endfunction()
+
+hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
+hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
+
 # ONNX kernels: pure C, MPI-unaware, so one rank is enough.
 # The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
 hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
@@ -5,3 +22,27 @@ hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1
 # loops, PyTorch float64 (spatial_reference.py) and central differences. MPI-unaware: one rank.
 hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
 target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
+
+# ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
+# at test time with tools/onnx_export.py into the build folder, run through the real
+# hessa commands at 1, 2 and 3 ranks, against PyTorch's double backward and numpy's
+# eigvalsh. The mlp case needs no ONNX (hessa hvp on the built-in MLP).
+function(hessa_add_onnx_case case)
+  cmake_parse_arguments(T "" "TIMEOUT" "RANKS" ${ARGN})
+  if(NOT T_RANKS)
+    set(T_RANKS 1 2 3)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  foreach(np ${T_RANKS})
+    add_test(NAME onnx_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/onnx_torch.py ${MPIEXEC_EXECUTABLE} ${np} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
+    set_tests_properties(onnx_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx")
+  endforeach()
+endfunction()
+
+hessa_add_onnx_case(mlp)
+foreach(case dense checkpoint)
+  hessa_add_onnx_case(${case})
+endforeach()
