@@ -8,6 +8,8 @@
  *     dropped, the graph input's per-sample size;
  *   - mlp_<encoding>.onnx: float32/float64, raw_data/typed fields/external data all give
  *     exactly the doubles k/8 the script wrote;
+ *   - fold.onnx: Slice, Gather, Mul, Div, Sub, Add, Unsqueeze, ConstantOfShape, Squeeze,
+ *     Cast, Identity and Concat folded into a Reshape target that keeps the batch;
  *   - cnn.onnx again through the real op table, and its forward pass (executor) against
  *     numpy loops written by make_models.py;
  *   - HessaOnnxGraphWrite: theta back in (float32 kept), external data brought inside,
@@ -169,6 +171,27 @@ static PetscErrorCode CheckCNN(const char *dir, const char *file)
   }
   HessaOnnxGraphDestroy(&g);
   CHECK(!g, "destroy must null the pointer");
+  PetscFunctionReturn(0);
+}
+
+/* fold.onnx: every folded op; one node (Reshape) is left, its target [batch, 6, 4]. */
+static PetscErrorCode CheckFold(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold.onnx", dir);
+  PetscCall(Load(path, 24, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Reshape") && g->n_params == 0, "fold.onnx: %d nodes left, expected the Reshape alone", g->n_nodes);
+  {
+    const HessaOnnxValue *t = &g->values[g->nodes[0].in[1]], *y = &g->values[g->output];
+    CHECK(t->kind == HESSA_ONNX_CONST && t->is_int && t->size == 3 && t->ivalue[0] == HESSA_ONNX_BATCH && t->ivalue[1] == 6 && t->ivalue[2] == 4, "fold.onnx: the folded target is not [batch, 6, 4]");
+    CHECK(y->batched && y->ndim == 3 && y->dims[1] == 6 && y->dims[2] == 4, "fold.onnx: output shape");
+  }
+  HessaOnnxGraphDestroy(&g);
   PetscFunctionReturn(0);
 }
 
@@ -349,6 +372,7 @@ static PetscErrorCode Run(int argc, char **argv)
   CHECK(system(cmd) == 0, "the model script failed: %s", cmd);
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
   PetscCall(CheckCNN(argv[2], "cnn_fixed.onnx"));
+  PetscCall(CheckFold(argv[2]));
   /* the same with hessa's kernels: their infer and constant inputs give the same graph */
   use_real_ops = 1;
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
