@@ -9,7 +9,8 @@
  * parameters (float initializers in a slot the op does not flag as constant, numbered
  * by first use); fold shape computations on constants (Shape, Gather, Unsqueeze,
  * Squeeze, Concat, Slice, Cast, ConstantOfShape, Identity, Add/Sub/Mul/Div), keeping the
- * batch entry opaque; run each remaining op's infer in order.
+ * batch entry opaque; run each remaining op's infer in order; fold the nodes of runtime
+ * ops whose inputs are all constants by running their kernel's forward once (m = 1).
  *
  * Every fault fills the HessaStatus with one message that names the file and what was
  * found, and the partial graph is freed. Nothing here calls MPI. */
