@@ -217,8 +217,23 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     return;
   }
   if (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, errno == ENOENT ? "missing" : "not a readable regular file");
+    int missing = errno == ENOENT && stat(full, &sb) != 0;
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, missing ? "missing" : "not a readable regular file");
     return;
+  }
+  {
+    /* a symbolic link must not lead outside the folder either */
+    char   real_dir[PATH_MAX], real_full[PATH_MAX];
+    size_t n;
+    if (!realpath(dir, real_dir) || !realpath(full, real_full)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot resolve the external data path '%s': %s", model, what, full, strerror(errno));
+      return;
+    }
+    n = strlen(real_dir);
+    if (strncmp(real_full, real_dir, n) || (real_full[n] != '/' && strcmp(real_dir, "/"))) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at '%s', which resolves to '%s' outside the model's folder", model, what, location, real_full);
+      return;
+    }
   }
   if (len < 0) len = (int64_t)expect;
   if (off > (int64_t)sb.st_size || len > (int64_t)sb.st_size - off) {

@@ -178,6 +178,17 @@ e = up.external_data.add()
 e.key, e.value = "location", "../mlp_f32ext.bin"
 save(mlp([up, tensor("b", b)]), "bad_ext_parent.onnx")
 
+outside = os.path.abspath(os.path.join(out, "..", "onnx_load_outside.bin"))
+with open(outside, "wb") as f:
+    f.write(b"\0" * 48)
+if os.path.lexists(os.path.join(out, "escape.bin")):
+    os.remove(os.path.join(out, "escape.bin"))
+os.symlink(outside, os.path.join(out, "escape.bin"))
+link = onnx.TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[3, 4], data_location=TensorProto.EXTERNAL)
+e = link.external_data.add()
+e.key, e.value = "location", "escape.bin"
+save(mlp([link, tensor("b", b)]), "bad_ext_symlink.onnx")
+
 save(mlp([tensor("W", W, np.float16), tensor("b", b)]), "bad_f16.onnx")
 
 nan = W.copy()

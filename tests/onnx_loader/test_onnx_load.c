@@ -316,13 +316,15 @@ static PetscErrorCode CheckWrite(const char *dir)
   PetscFunctionReturn(0);
 }
 
-/* expect with @P, @D, @S replaced */
+static char outside[PETSC_MAX_PATH_LEN]; /* make_models.py's file beside the models' folder */
+
+/* expect with @P, @D, @S, @O replaced */
 static void Expand(const char *t, const char *path, const char *dir, char *out, size_t len)
 {
   size_t k = 0;
   for (; *t && k + 1 < len; t++) {
     const char *r = NULL;
-    if (t[0] == '@' && (t[1] == 'P' || t[1] == 'D' || t[1] == 'S')) r = t[1] == 'P' ? path : t[1] == 'D' ? dir : HessaOnnxSupportedOps();
+    if (t[0] == '@' && (t[1] == 'P' || t[1] == 'D' || t[1] == 'S' || t[1] == 'O')) r = t[1] == 'P' ? path : t[1] == 'D' ? dir : t[1] == 'O' ? outside : HessaOnnxSupportedOps();
     if (r) {
       k += (size_t)snprintf(out + k, len - k, "%s", r);
       if (k >= len) k = len - 1;
@@ -349,6 +351,7 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_overflow.onnx", -1, "file '@P': initializer 'W' has dims [1099511627776,1099511627776]: a negative dimension or a product that overflows 64-bit integers"},
       {"bad_ext.onnx", -1, "file '@P': initializer 'W' has external data at bytes [0, 48) of '@D/bad_ext.bin', beyond its 20 bytes"},
       {"bad_ext_parent.onnx", -1, "file '@P': initializer 'W' has external data at '../mlp_f32ext.bin'; hessa reads external data only from files inside the model's folder (no absolute path, no '..')"},
+      {"bad_ext_symlink.onnx", -1, "file '@P': initializer 'W' has external data at 'escape.bin', which resolves to '@O' outside the model's folder"},
       {"bad_f16.onnx", -1, "file '@P': initializer 'W' has element type float16 (10); hessa reads float32, float64, int64, int32 and bool tensors"},
       {"bad_nan.onnx", -1, "file '@P': initializer 'W' has NaN at element 3; hessa needs finite numbers"},
       {"cnn.onnx", 17, "file '@P': graph input 'x' has shape [N,1,4,4] (16 values per sample), but the data has 17 features per sample"},
@@ -365,6 +368,12 @@ static PetscErrorCode CheckBad(const char *dir)
   };
 
   PetscFunctionBegin;
+  {
+    char parent[PETSC_MAX_PATH_LEN];
+    snprintf(parent, sizeof parent, "%s/..", dir);
+    CHECK(realpath(parent, outside), "realpath %s", parent);
+    strncat(outside, "/onnx_load_outside.bin", sizeof outside - strlen(outside) - 1);
+  }
   snprintf(fifo, sizeof fifo, "%s/fifo.onnx", dir);
   unlink(fifo);
   CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
