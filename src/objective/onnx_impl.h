@@ -104,6 +104,7 @@ typedef struct {
   void                     *op_data;  /* what the op's infer parsed (attributes, shapes); free()d with the graph */
   size_t                    aux_per_sample; /* doubles of per-chunk aux the forward keeps for the other passes */
   int                       phase;    /* 0: parameter phase (no batched input), 1: sample phase */
+  int                       file_index; /* position in the model file's node list (messages) */
 } HessaOnnxNode;
 
 typedef struct {
@@ -198,9 +199,28 @@ PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGrap
  * *g is NULL. input_row_length: the data's features per sample (checked against the
  * graph input's per-sample size; < 0: not checked). */
 void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st);
+/* What HessaOnnxGraphLoad does, with choices for tests (the ONNX node conformance test,
+ * loader tests). Zero-initialise and set what differs from the defaults. */
+typedef struct {
+  int64_t input_row_length; /* as above; set < 0 (e.g. -1) for no check */
+  /* Graph inputs (those that are not initializers) given as constants, by position among
+   * those inputs: feeds[i] (a value read by HessaOnnxReadTensorFile) is graph input i.
+   * With first_input_batched, input 0 stays the batched data input (feeds[0] unused;
+   * its shape may be checked by the caller) and inputs 1..n_feeds-1 are constants;
+   * without it every input is a constant, there is no INPUT value (g->input = -1) and
+   * the output may be a constant. */
+  int                   n_feeds;
+  const HessaOnnxValue *feeds;
+  int                   first_input_batched;
+  /* The op table to use; NULL: HessaOnnxOpFind (tests pass their own). */
+  const HessaOnnxOp *(*find_op)(const char op_type[]);
+} HessaOnnxLoadOptions;
+void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions *opt, HessaOnnxGraph **g, HessaStatus *st);
 void HessaOnnxGraphDestroy(HessaOnnxGraph **g);
 /* A TensorProto file (the ONNX node tests' input_0.pb ...) as doubles (or int64). */
 void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus *st);
+/* Free what a value owns (name, value, ivalue) and zero it. */
+void HessaOnnxValueClear(HessaOnnxValue *v);
 /* Write the graph with theta in place of the parameters' initializers (float32 or
  * float64 as they were) to path (atomically). */
 void HessaOnnxGraphWrite(const HessaOnnxGraph *g, const char source_path[], const double *theta, const char path[], HessaStatus *st);

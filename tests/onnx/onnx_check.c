@@ -89,12 +89,13 @@ PetscErrorCode OnnxTestAddNode(HessaOnnxGraph *g, const char op_type[], const He
   memset(nd, 0, sizeof *nd);
   nd->name = (char *)malloc(32);
   snprintf(nd->name, 32, "%s_%d", op_type, idx);
-  nd->op_type = strdup(op_type);
-  nd->op      = op;
-  nd->n_in    = n_in;
-  nd->n_out   = n_out;
-  nd->in      = (int *)malloc((size_t)(n_in + 1) * sizeof(int));
-  nd->out     = (int *)malloc((size_t)(n_out + 1) * sizeof(int));
+  nd->op_type    = strdup(op_type);
+  nd->op         = op;
+  nd->file_index = idx;
+  nd->n_in       = n_in;
+  nd->n_out      = n_out;
+  nd->in         = (int *)malloc((size_t)(n_in + 1) * sizeof(int));
+  nd->out        = (int *)malloc((size_t)(n_out + 1) * sizeof(int));
   for (int i = 0; i < n_in; i++) {
     nd->in[i] = in[i];
     if (in[i] >= 0 && g->values[in[i]].batched) nd->phase = 1;
