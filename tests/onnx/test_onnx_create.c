@@ -8,7 +8,9 @@
  *    equals HessaMLPForward (1e-13);
  *  - refusals (st set, *obj NULL, the message names the file): output width against the
  *    classes, input width against the features, MSE on a classification set, a missing file.
- * Usage: test_onnx_create make_mlp_onnx.py model.onnx. Runs /usr/bin/python3. */
+ *  - a CNN through every op family (make_mlp_onnx.py's second model) passes the derivative
+ *    checker (onnx_check.h) in chunks, with a partial cache and R passes of 2 samples.
+ * Usage: test_onnx_create make_mlp_onnx.py mlp.onnx cnn.onnx. Runs /usr/bin/python3. */
 #include "onnx_check.h"
 #include "objective_test.h"
 #include <string.h>
@@ -72,6 +74,38 @@ static PetscErrorCode AgainstMLP(const char path[], HessaLossKind loss)
   PetscFunctionReturn(0);
 }
 
+/* The CNN through every op family (Conv, BatchNormalization, Tanh, a batched Add broadcast over
+ * channels, Mul, Flatten, Gemm, Div) by the derivative checker, in chunks of 7 with a cache of
+ * one chunk and R passes of 2 samples. */
+static PetscErrorCode CNNDerivatives(const char path[])
+{
+  HessaData        data = NULL;
+  HessaONNXArch    arch = {0};
+  HessaStatus      st   = {0};
+  HessaObjective   obj;
+  double          *theta0 = NULL;
+  OnnxCheckOptions opt;
+
+  PetscFunctionBegin;
+  PetscCall(TestDataCreate(HESSA_TASK_CLASSIFICATION, 20, 25, 3, 12, &data));
+  PetscCall(PetscStrncpy(arch.path, path, sizeof arch.path));
+  arch.loss     = HESSA_LOSS_CROSS_ENTROPY;
+  arch.chunk    = 7;
+  arch.cache_mb = 0.05; /* 612 doubles a sample: one chunk of 7 */
+  PetscCall(PetscOptionsSetValue(NULL, "-hessa_onnx_tangent_mb", "0.08"));
+  PetscCall(HessaONNXCreate(&arch, data, &obj, &theta0, &st));
+  PetscCall(PetscOptionsClearValue(NULL, "-hessa_onnx_tangent_mb"));
+  CHECK(!st.code && obj, "HessaONNXCreate: %s", st.msg);
+  CHECK(obj->n == 18 + 2 + 2 + 2 + 2 + 150 + 3 + 1, "the CNN has %" PetscInt_FMT " parameters, expected 180 (%s)", obj->n, obj->description);
+  CHECK(strstr(obj->description, "forward cache 1/3 chunks") && strstr(obj->description, "2 samples x 8 directions"), "cache or R pass not as planned: %s", obj->description);
+  OnnxCheckOptionsDefault(&opt);
+  PetscCall(OnnxCheckDerivatives(obj, theta0, &opt, NULL));
+  free(theta0);
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscCall(TestDataDestroy(&data));
+  PetscFunctionReturn(0);
+}
+
 /* HessaONNXCreate must refuse: st set, no objective, the message has the file and `want`. */
 static PetscErrorCode Refused(const char path[], HessaTask task, PetscInt features, PetscInt outputs, HessaLossKind loss, const char want[])
 {
@@ -96,11 +130,12 @@ static PetscErrorCode Run(int argc, char **argv)
   char cmd[4096], missing[4200];
 
   PetscFunctionBegin;
-  CHECK(argc == 3, "usage: test_onnx_create make_mlp_onnx.py model.onnx");
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s", argv[1], argv[2]);
+  CHECK(argc == 4, "usage: test_onnx_create make_mlp_onnx.py mlp.onnx cnn.onnx");
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s %s", argv[1], argv[2], argv[3]);
   CHECK(system(cmd) == 0, "the model script failed: %s", cmd);
   PetscCall(AgainstMLP(argv[2], HESSA_LOSS_CROSS_ENTROPY));
   PetscCall(AgainstMLP(argv[2], HESSA_LOSS_MSE));
+  PetscCall(CNNDerivatives(argv[3]));
   PetscCall(Refused(argv[2], HESSA_TASK_CLASSIFICATION, 5, 4, HESSA_LOSS_CROSS_ENTROPY, "the data has 4 classes"));
   PetscCall(Refused(argv[2], HESSA_TASK_REGRESSION, 5, 2, HESSA_LOSS_MSE, "the data has 2 targets"));
   PetscCall(Refused(argv[2], HESSA_TASK_CLASSIFICATION, 5, 3, HESSA_LOSS_MSE, "mse needs a regression data set"));

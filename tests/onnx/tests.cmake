@@ -23,6 +23,7 @@ endfunction()
 hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
 # The linear kernels (Gemm, MatMul, Add, Sub, Mul, Div, broadcasting) by the derivative checker.
 hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
-# HessaONNXCreate on a file written by onnx.helper (make_mlp_onnx.py): equal to the MLP, refusals.
+# HessaONNXCreate on files written by onnx.helper (make_mlp_onnx.py): equal to the MLP, refusals,
+# a CNN through every op family by the derivative checker.
 hessa_add_onnx_test(test_onnx_create ${CMAKE_CURRENT_LIST_DIR}/test_onnx_create.c
-                    ARGS ${CMAKE_CURRENT_LIST_DIR}/make_mlp_onnx.py ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_mlp.onnx)
+                    ARGS ${CMAKE_CURRENT_LIST_DIR}/make_mlp_onnx.py ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_mlp.onnx ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_cnn.onnx)
