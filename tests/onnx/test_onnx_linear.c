@@ -9,6 +9,7 @@
  * (Tanh before it); a batched MatMul whose both factors are differentiable; parameter-phase nodes (Mul and
  * Div of parameters, a Gemm and a MatMul of two parameters) feeding the sample phase.
  * Models linear in theta (MatMul + Add, MSE and cross-entropy): G = H to 1e-12.
+ * A denominator at 0: loss, gradient and Hv end in an error naming the file ("not finite").
  * Load-time refusals name the node and the shapes: batched x batched MatMul, shapes that
  * do not broadcast, a batched operand of lower rank, Gemm's transA. */
 #include "onnx_check.h"
@@ -250,9 +251,41 @@ static PetscErrorCode ExpectRefusal(int k, const char *want)
   PetscFunctionReturn(0);
 }
 
+/* A denominator at 0: the loss, the gradient and a product end in an error, not a number. */
+static PetscErrorCode NonFinite(void)
+{
+  HessaOnnxGraph *g;
+  HessaLossKind   loss;
+  const char     *name;
+  HessaData       data = NULL;
+  HessaObjective  obj;
+  double         *theta, *grad, l;
+  char            msg[1024];
+  PetscErrorCode  ierr;
+
+  PetscFunctionBegin;
+  PetscCall(BuildCase(5, &g, &loss, &name));
+  PetscCall(TestDataCreate(HESSA_TASK_REGRESSION, NS, 12, 15, 5, &data));
+  PetscCall(CreateObjective(g, loss, data, 7, 512, &obj, &theta));
+  PetscCall(PetscCalloc1(obj->n, &grad));
+  for (PetscInt i = obj->n - 5; i < obj->n; i++) theta[i] = 0; /* p, the denominator */
+  for (int op = 0; op < 3; op++) {
+    ierr = op == 0 ? HessaObjectiveLoss(obj, theta, &l) : op == 1 ? HessaObjectiveGradient(obj, theta, &l, grad) : HessaObjectiveHessianBlock(obj, theta, 1, grad, grad);
+    HessaErrorTake(msg, sizeof msg);
+    CHECK(ierr && strstr(msg, "not finite") && strstr(msg, "linear.onnx"), "division by 0 (operation %d): error %d, message '%s'", op, (int)ierr, msg);
+  }
+  PetscCall(PetscFree(grad));
+  free(theta);
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscCall(OnnxTestGraphDestroy(&g));
+  PetscCall(TestDataDestroy(&data));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Run(void)
 {
   PetscFunctionBegin;
+  PetscCall(NonFinite());
   PetscCall(DerivativeCases());
   PetscCall(LinearModels());
   PetscCall(ExpectRefusal(0, "MatMul of two batched values is not supported"));
