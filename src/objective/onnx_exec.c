@@ -976,17 +976,3 @@ PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch)
   *arch = oo->arch;
   PetscFunctionReturn(0);
 }
-
-/* ---- until the loader (onnx_load.c) is part of the build ------------------------------------ */
-/* Weak fallbacks so that libhessa links without the loader: the real definitions in
- * onnx_load.c replace them. A build without the loader reports it instead of crashing. */
-__attribute__((weak)) void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st)
-{
-  *g = NULL;
-  HessaStatusSet(st, PETSC_ERR_SUP, "ONNX model %s: this build of hessa has no ONNX loader", path);
-}
-
-__attribute__((weak)) void HessaOnnxGraphDestroy(HessaOnnxGraph **g)
-{
-  if (g) *g = NULL;
-}
