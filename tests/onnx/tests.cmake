@@ -30,3 +30,5 @@ add_test(NAME onnx_ops_models COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/
 set_tests_properties(onnx_ops_models PROPERTIES FIXTURES_SETUP onnx_ops_models TIMEOUT 120 LABELS "onnx")
 hessa_add_c_test(test_onnx_ops_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_graph.c RANKS 1 ARGS ${CMAKE_CURRENT_BINARY_DIR}/ops_models)
 set_tests_properties(test_onnx_ops_graph_np1 PROPERTIES FIXTURES_REQUIRED onnx_ops_models)
+# The pointwise and shape kernels in hand-built graphs by the derivative checker.
+hessa_add_onnx_test(test_onnx_ops_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_check.c)
