@@ -214,6 +214,9 @@ typedef struct {
   int                   first_input_batched;
   /* The op table to use; NULL: HessaOnnxOpFind (tests pass their own). */
   const HessaOnnxOp *(*find_op)(const char op_type[]);
+  /* Lowest default-domain opset accepted; 0: 13. The node conformance cases declare the
+   * opset their op's current schema came with (Conv 11, MaxPool 12, Elu 6, ...). */
+  int64_t opset_min;
 } HessaOnnxLoadOptions;
 void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions *opt, HessaOnnxGraph **g, HessaStatus *st);
 void HessaOnnxGraphDestroy(HessaOnnxGraph **g);

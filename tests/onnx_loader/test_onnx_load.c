@@ -274,9 +274,9 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_two_inputs.onnx", -1, "file '@P': the graph has more than one data input ('x' and 'x2'); hessa needs exactly one"},
       {"bad_batch_arith.onnx", -1, "file '@P': node 'double' (Mul): arithmetic on the batch size (a shape entry of the batch dimension) is not supported"},
       {"bad_gather_param.onnx", -1, "file '@P': node 'embed' (Gather): hessa runs Gather only on constants (shape computations folded at load), but its input 'E' is a float initializer (a parameter)"},
-      {"no_such.onnx", -1, "file '@P': cannot open the ONNX file: No such file or directory"},
-      {"fifo.onnx", -1, "file '@P': is a FIFO, expected a regular file (an ONNX file)"},
-      {".", -1, "file '@P': is a directory, expected a regular file (an ONNX file)"},
+      {"no_such.onnx", -1, "ONNX file '@P': cannot open: No such file or directory"},
+      {"fifo.onnx", -1, "ONNX file '@P': is a FIFO, expected a regular file"},
+      {".", -1, "ONNX file '@P': is a directory, expected a regular file"},
       {"bad_truncated.onnx", -1, NULL},
   };
 
