@@ -42,7 +42,7 @@ static inline double Value(const Pointwise *p, double x)
 {
   switch (p->kind) {
   case PW_RELU:
-    return x > 0 ? x : 0.0;
+    return x > 0 || isnan(x) ? x : 0.0; /* a NaN stays visible (as in PyTorch) */
   case PW_LEAKY_RELU:
     return x > 0 ? x : p->alpha * x;
   case PW_TANH:

@@ -2,7 +2,8 @@
  * hand-built one-node graphs (no loader, no executor):
  *  - forward against closed forms computed here independently (other formulas for the
  *    pointwise functions, tabulated erf values, explicit index formulas and hand-written
- *    arrays for Transpose, Pad and Concat): |error| <= 1e-13 (relative to max(1, |y|));
+ *    arrays for Transpose, Pad and Concat): |error| <= 1e-13 (relative to max(1, |y|)); a NaN
+ *    input gives a NaN output (Relu does not turn it into 0);
  *  - jvp against central differences of the forward (h = 1e-5): relative <= 1e-7;
  *  - backward by the adjoint identity <J tx, dy> = <tx, J^T dy> for random tx, dy
  *    (nb = b rows per sample): |difference| <= 1e-13 |J tx| |dy|; the backward adds to
@@ -430,6 +431,10 @@ static PetscErrorCode PointwiseForwardCheck(const char *op, double alpha)
     worst_fwd  = PetscMax(worst_fwd, fabs(y[i] - ref) / fmax(1.0, fabs(ref)));
     CHECK(isfinite(y[i]) && fabs(y[i] - ref) <= tol_fwd * fmax(1.0, fabs(ref)), "%s(%g) = %.17g, expected %.17g", op, x[i], y[i], ref);
   }
+  /* a NaN stays a NaN (never a silent 0) */
+  x[0] = NAN;
+  PetscCall(Forward(&c, &w, 1, y));
+  CHECK(isnan(y[0]), "%s(NaN) = %g, expected NaN", op, y[0]);
   CaseFree(&c);
   PetscFunctionReturn(0);
 }
