@@ -64,6 +64,23 @@ class Shapes(nn.Module):
         return self.head(torch.flatten(c, 1))
 
 
+class Branches(nn.Module):
+    """A small CNN whose ops meet the spatial kernels: two convolution branches (ELU, and
+    GELU through Erf) concatenated along the channels, LeakyReLU, a transpose of H and W,
+    max pooling, Dropout (removed by the eval export), Flatten, on (N, 2, 6, 6)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 3, 3, padding=1)
+        self.b = nn.Conv2d(2, 2, 1)
+        self.head = nn.Linear(5 * 3 * 3, 3)
+
+    def forward(self, x):
+        c = torch.cat([F.elu(self.a(x), 0.6), F.gelu(self.b(x))], dim=1)  # (N, 5, 6, 6)
+        c = F.max_pool2d(F.leaky_relu(c, 0.05).transpose(2, 3), 2)        # (N, 5, 3, 3)
+        return self.head(F.dropout(torch.flatten(c, 1), 0.2, self.training))
+
+
 def handmade(out):
     """A graph PyTorch does not export: Dropout with constant ratio and training_mode
     false, Identity, Reshape by a constant [0, 2, 2], Pad by initializers (pads and a
@@ -111,7 +128,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     lines = []
-    for name, model, shape in [("pointwise", Pointwise(), (5,)), ("shapes", Shapes(), (2, 3, 4))]:
+    for name, model, shape in [("pointwise", Pointwise(), (5,)), ("shapes", Shapes(), (2, 3, 4)), ("branches", Branches(), (2, 6, 6))]:
         model.eval()
         model.double()
         x = torch.randn((6,) + shape)
