@@ -581,6 +581,7 @@ static PetscErrorCode ReshapeChecks(void)
       {2, {-2, 24}, "does not keep the batch"},
       {3, {0, B, 24}, "puts the batch at axis 1"},
       {3, {0, -1, -1}, "more than one -1"},
+      {2, {-1, -1}, "more than one -1"},
       {3, {0, 5, -1}, "does not fit"},
       {3, {0, 0, 5}, "does not fit"},
   };
