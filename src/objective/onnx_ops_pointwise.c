@@ -203,6 +203,8 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   if (is_dropout) {
     DropoutCheck(g, node, label, st);
     if (st->code) return;
+    /* an absent optional mask (empty name): the node has one output, as the executor expects */
+    if (node->n_out == 2 && node->out[1] < 0) node->n_out = 1;
   }
   p = (Pointwise *)malloc(sizeof *p);
   if (!p) {

@@ -83,7 +83,7 @@ class Branches(nn.Module):
 
 def handmade(out):
     """A graph PyTorch does not export: Dropout with constant ratio and training_mode
-    false, Identity, Reshape by a constant [0, 2, 2], Pad by initializers (pads and a
+    false and an absent mask output (empty name), Identity, Reshape by a constant [0, 2, 2], Pad by initializers (pads and a
     float constant_value that must not become a parameter), Elu, Flatten, and in the
     parameter phase Concat of two weights, Transpose and Tanh of the result. Its outputs
     by numpy."""
@@ -97,7 +97,7 @@ def handmade(out):
               onnx.numpy_helper.from_array(np.array([0, 1, 0, 0, 0, 1], dtype=np.int64), "pads"),
               onnx.numpy_helper.from_array(np.array(0.5), "pad_value")]
     nodes = [h.make_node("Gemm", ["input", "W1", "b1"], ["h"], transB=1),
-             h.make_node("Dropout", ["h", "ratio", "training"], ["d"]),
+             h.make_node("Dropout", ["h", "ratio", "training"], ["d", ""]),  # the mask absent
              h.make_node("Identity", ["d"], ["e"]),
              h.make_node("Reshape", ["e", "shape"], ["r"]),
              h.make_node("Pad", ["r", "pads", "pad_value"], ["p"], mode="constant"),

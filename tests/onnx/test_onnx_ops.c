@@ -524,6 +524,14 @@ static PetscErrorCode DropoutChecks(void)
   PetscCall(Infer(&c));
   PetscCall(CheckAll(&c, 4, 1.0, 0, "Dropout (inference)"));
   CaseFree(&c);
+  /* an absent mask (the loader's -1 for an empty output name): the node keeps one output */
+  CaseInit(&c, "Dropout");
+  In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 2, dims));
+  Out(&c);
+  c.out[c.node.n_out++] = -1;
+  PetscCall(Infer(&c));
+  CHECK(c.node.n_out == 1, "Dropout with an absent mask: %d outputs, expected 1", c.node.n_out);
+  CaseFree(&c);
   /* training_mode = true */
   CaseInit(&c, "Dropout");
   In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 2, dims));
