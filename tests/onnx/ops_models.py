@@ -26,13 +26,15 @@ torch.set_default_dtype(torch.float64)
 
 class Pointwise(nn.Module):
     """Every pointwise op on an MLP of width 7: LeakyReLU, ELU, Softplus, Tanh, Sigmoid,
-    GELU (exported with Erf), ReLU, Dropout (eval: identity or removed), Identity."""
+    GELU (exported with Erf), ReLU, ReLU6 (Clip), Hardswish, Hardsigmoid (alpha 1/6),
+    Dropout (eval: removed by the export), Identity (removed)."""
 
     def __init__(self):
         super().__init__()
-        self.fc = nn.ModuleList([nn.Linear(5 if i == 0 else 7, 7) for i in range(7)])
+        self.acts = [nn.LeakyReLU(0.1), nn.ELU(0.8), nn.Softplus(), nn.Tanh(), nn.Sigmoid(), nn.GELU(), nn.ReLU(), nn.ReLU6(), nn.Hardswish(),
+                     nn.Hardsigmoid()]
+        self.fc = nn.ModuleList([nn.Linear(5 if i == 0 else 7, 7, bias=True) for i in range(len(self.acts))])
         self.out = nn.Linear(7, 3)
-        self.acts = [nn.LeakyReLU(0.1), nn.ELU(0.8), nn.Softplus(), nn.Tanh(), nn.Sigmoid(), nn.GELU(), nn.ReLU()]
         self.drop = nn.Dropout(0.3)
         self.ident = nn.Identity()
 

@@ -16,7 +16,7 @@
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 #define NS 20 /* samples */
 
-static const char *pointwise[] = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softplus", "Erf", "Elu", "Identity", "Dropout"};
+static const char *pointwise[] = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softplus", "Erf", "Elu", "Identity", "Dropout", "Clip", "HardSigmoid", "HardSwish"};
 #define NPOINTWISE ((int)(sizeof pointwise / sizeof pointwise[0]))
 #define NCASES (NPOINTWISE + 6)
 
