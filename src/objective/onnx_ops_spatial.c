@@ -28,10 +28,14 @@
  * Not static: the kernel test lowers it to exercise the sub-blocks. */
 size_t HessaOnnxSpatialScratchBytes = (size_t)32 << 20;
 
+/* GEMM flops issued by these kernels since the start (benchmarks read and reset it). */
+double HessaOnnxSpatialGemmFlops = 0;
+
 /* Row-major C = A op(B) + beta C; sizes are bounded by the scratch budget, so int fits. */
 static inline void Gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc)
 {
   if (M <= 0 || N <= 0 || K <= 0) return;
+  HessaOnnxSpatialGemmFlops += 2.0 * (double)M * (double)N * (double)K;
   cblas_dgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
