@@ -1,7 +1,22 @@
-# ONNX kernels: pure C, MPI-unaware, so one rank is enough.
+# ONNX executor and kernels: pure C on hand-built graphs, MPI-unaware, so one rank is enough.
+# hessa_onnx_check: hand-built graphs and the derivative checker (onnx_check.h), for every ONNX kernel test.
+add_library(hessa_onnx_check STATIC ${CMAKE_CURRENT_LIST_DIR}/onnx_check.c)
+target_include_directories(hessa_onnx_check PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_SOURCE_DIR}/src/objective)
+target_compile_options(hessa_onnx_check PRIVATE ${HESSA_WARNINGS})
+target_link_libraries(hessa_onnx_check PUBLIC hessa)
+
+# hessa_add_onnx_test(name source.c): a one-rank test linked with the checker.
+function(hessa_add_onnx_test name source)
+  hessa_add_c_test(${name} ${source} RANKS 1 ${ARGN})
+  target_link_libraries(${name} PRIVATE hessa_onnx_check)
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/objective)
+endfunction()
+
+hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
+hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
 # The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
 hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
 # The spatial ONNX kernels (Conv, BatchNormalization, pools) on hand-built nodes: naive
-# loops, PyTorch float64 (spatial_reference.py) and central differences. MPI-unaware: one rank.
+# loops, PyTorch float64 (spatial_reference.py) and central differences.
 hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
 target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
