@@ -66,7 +66,7 @@ static PetscErrorCode Run(void)
 {
   HessaData      data;
   HessaObjective obj  = NULL;
-  HessaONNXArch  arch = {{0}};
+  HessaONNXArch  arch;
   HessaStatus    st   = {0};
   PetscInt       reps = 5, dgemm_n = 2048, chunk = 256;
   char           direction[PETSC_MAX_PATH_LEN] = "";
@@ -74,6 +74,7 @@ static PetscErrorCode Run(void)
   PetscMPIInt    rank, size;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&arch, sizeof arch));
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_model", arch.path, sizeof arch.path, NULL));
