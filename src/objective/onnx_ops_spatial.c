@@ -285,6 +285,17 @@ static int64_t SubBlock(int64_t m, int64_t per_sample)
 }
 
 /* ---- im2col / col2im ------------------------------------------------------------------ */
+/* The output columns [lo, hi) whose input column ow*sw - pl + j*dw lies inside [0, W). */
+static inline void ValidRange(int64_t out, int64_t in, int64_t s, int64_t off, int64_t *lo, int64_t *hi)
+{
+  /* in-range: 0 <= o*s + off < in */
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = in - off <= 0 ? 0 : (in - off - 1) / s + 1;
+  *lo       = l < out ? l : out;
+  *hi       = h < out ? h : out;
+  if (*hi < *lo) *hi = *lo;
+}
+
 /* cols[k][p] (leading dimension ld) = x[g*Cg + c][oh*sh - pt + i*dh][ow*sw - pl + j*dw]
  * with k = (c*kh + i)*kw + j, p = oh*OW + ow; zero in the padding. x: one sample [C][H][W]. */
 static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *cols, int64_t ld)
@@ -293,7 +304,10 @@ static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *co
     const double *xc = x + (g * gm->Cg + c) * gm->H * gm->W;
     for (int64_t i = 0; i < gm->kh; i++) {
       for (int64_t j = 0; j < gm->kw; j++) {
-        double *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        double       *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        const int64_t off = j * gm->dw - gm->pl;
+        int64_t       lo, hi;
+        ValidRange(gm->OW, gm->W, gm->sw, off, &lo, &hi);
         for (int64_t oh = 0; oh < gm->OH; oh++) {
           int64_t ih = oh * gm->sh - gm->pt + i * gm->dh;
           double *r  = row + oh * gm->OW;
@@ -302,10 +316,12 @@ static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *co
             continue;
           }
           const double *xr = xc + ih * gm->W;
-          for (int64_t ow = 0; ow < gm->OW; ow++) {
-            int64_t iw = ow * gm->sw - gm->pl + j * gm->dw;
-            r[ow]      = (iw >= 0 && iw < gm->W) ? xr[iw] : 0.0;
-          }
+          for (int64_t ow = 0; ow < lo; ow++) r[ow] = 0.0;
+          if (gm->sw == 1)
+            memcpy(r + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(double));
+          else
+            for (int64_t ow = lo; ow < hi; ow++) r[ow] = xr[ow * gm->sw + off];
+          for (int64_t ow = hi; ow < gm->OW; ow++) r[ow] = 0.0;
         }
       }
     }
@@ -320,15 +336,18 @@ static void Col2im(const SpatialGeom *gm, const double *cols, int64_t ld, int64_
     for (int64_t i = 0; i < gm->kh; i++) {
       for (int64_t j = 0; j < gm->kw; j++) {
         const double *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        const int64_t off = j * gm->dw - gm->pl;
+        int64_t       lo, hi;
+        ValidRange(gm->OW, gm->W, gm->sw, off, &lo, &hi);
         for (int64_t oh = 0; oh < gm->OH; oh++) {
           int64_t ih = oh * gm->sh - gm->pt + i * gm->dh;
           if (ih < 0 || ih >= gm->H) continue;
           const double *r  = row + oh * gm->OW;
           double       *dr = dxc + ih * gm->W;
-          for (int64_t ow = 0; ow < gm->OW; ow++) {
-            int64_t iw = ow * gm->sw - gm->pl + j * gm->dw;
-            if (iw >= 0 && iw < gm->W) dr[iw] += r[ow];
-          }
+          if (gm->sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow + off] += r[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow * gm->sw + off] += r[ow];
         }
       }
     }
