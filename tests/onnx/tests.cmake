@@ -20,3 +20,5 @@ hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1
 # loops, PyTorch float64 (spatial_reference.py) and central differences.
 hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
 target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
+# The spatial kernels inside the executor: small CNNs by hand, by the derivative checker.
+hessa_add_onnx_test(test_onnx_spatial_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial_graph.c)
