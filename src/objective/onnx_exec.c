@@ -26,7 +26,9 @@
  * the differentiable ones, X = aux per sample, Q = sizes of non-batched differentiable values
  * (theta and parameter-phase values), rows = chunk:
  *   chunk state    rows (S + D + X), once as scratch and once per cached chunk;
- *   tangents       2 * 8 rows D (tangents and R-adjoints of a direction group);
+ *   tangents       2 T D, T = 8 rows (sample, direction) rows (tangents and R-adjoints of a
+ *                  direction group), or fewer within -hessa_onnx_tangent_mb (256 MB): the R
+ *                  passes then run over T / 8 samples of the chunk at a time;
  *   directions     3 b Q (tangents, R-adjoints, and the summed first-order adjoints) + 2 Q;
  *   scratch slots  what the kernels ask for (im2col, packs), grown on first use.
  * Everything is allocated at create or on the first product with a larger block.
@@ -39,6 +41,7 @@
 #include <string.h>
 
 #define HESSA_ONNX_R_DIRS 8        /* directions per jvp / R-backward pass: tangents hold rows * 8 rows */
+#define HESSA_ONNX_TANGENT_MB 256  /* default cap of the tangent and R-adjoint buffers (-hessa_onnx_tangent_mb) */
 #define HESSA_ONNX_SCRATCH_SLOTS 8 /* independent scratch buffers a kernel may hold at once */
 
 typedef struct {
@@ -67,19 +70,22 @@ struct _p_HessaOnnxExec {
   PetscReal             cache_mb; /* budget of the forward cache */
   PetscInt              n;        /* parameters */
   int                  *phase;    /* [n_nodes] 0: parameter phase, 1: sample phase */
+  PetscLogEvent        *event;    /* [n_nodes] the log event of the node's op type */
   size_t                state_per_sample;
 
   ParamState pt, fo; /* parameter phase at the point; for forward-only passes */
   double   **adj1;   /* [n_values] non-batched differentiable: first-order adjoint summed over the shard [size] */
   double    *adj1_mem;
 
-  PetscInt bcap; /* directions ptan/padj hold */
-  double **ptan; /* [n_values] non-batched differentiable: tangents [bcap][size] */
-  double **padj; /* [n_values] non-batched differentiable: R-adjoints [bcap][size] */
-  double  *bmem;
-  double **tan;  /* [n_values] batched differentiable: tangents [rows*8][size] */
-  double **radj; /* [n_values] batched differentiable: R-adjoints [rows*8][size] */
-  double  *rmem;
+  PetscInt   bcap; /* directions ptan/padj hold */
+  double   **ptan; /* [n_values] non-batched differentiable: tangents [bcap][size] */
+  double   **padj; /* [n_values] non-batched differentiable: R-adjoints [bcap][size] */
+  double    *bmem;
+  double   **tan;  /* [n_values] batched differentiable: tangents [rows*8][size] */
+  double   **radj; /* [n_values] batched differentiable: R-adjoints [rows*8][size] */
+  double    *rmem;
+  PetscInt   trows; /* (sample, direction) rows the tangent buffers hold: rows * 8, or fewer within HESSA_ONNX_TANGENT_MB */
+  ChunkState view;  /* rows [s0, s0 + r) of a chunk state (pointers only) for the R passes */
 
   ChunkState  scratch; /* chunks that are not cached, forward-only passes */
   PetscInt    n_local, n_chunks, n_cached;
@@ -95,6 +101,8 @@ struct _p_HessaOnnxExec {
   const double **kx, **ktx, **kdy;
   double       **ky, **kty, **kdx;
 };
+
+static PetscErrorCode RegisterEvents(HessaOnnxExec ex);
 
 /* ---- scratch ------------------------------------------------------------------------------- */
 
@@ -242,7 +250,8 @@ static PetscErrorCode CheckGraph(const HessaOnnxGraph *g, PetscInt rows)
 
 /* HessaOnnxExecCreate - see onnx_impl.h. Not collective. Inputs: g (checked, not owned; must
  * outlive the executor), chunk (samples per chunk, >= 1), cache_mb (forward-cache budget; 0:
- * none). Output: *ex with its chunk buffers. The number of local samples (for the cache) is
+ * none). Option: -hessa_onnx_tangent_mb (256): cap of the tangent buffers of the products.
+ * Output: *ex with its chunk buffers. The number of local samples (for the cache) is
  * set by the objective; HessaOnnxExecForward needs none. */
 PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, PetscReal cache_mb, HessaOnnxExec *ex)
 {
@@ -250,6 +259,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   int           max_in = 1, max_out = 1;
   size_t        per = 0, dsz = 0, qsz = 0;
   double       *p;
+  PetscReal     tangent_mb = HESSA_ONNX_TANGENT_MB;
 
   PetscFunctionBegin;
   PetscCheck(g && ex, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "HessaOnnxExecCreate: NULL argument");
@@ -261,6 +271,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   e->cache_mb = cache_mb < 0 ? 0 : cache_mb;
   e->n        = g->n_params;
   PetscCall(PetscMalloc1(g->n_nodes + 1, &e->phase));
+  PetscCall(PetscMalloc1(g->n_nodes + 1, &e->event));
   for (int k = 0; k < g->n_nodes; k++) {
     const HessaOnnxNode *nd = &g->nodes[k];
     e->phase[k]             = 0;
@@ -289,12 +300,21 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   PetscCall(PetscCalloc1(g->n_values, &e->padj));
   PetscCall(PetscCalloc1(g->n_values, &e->tan));
   PetscCall(PetscCalloc1(g->n_values, &e->radj));
-  PetscCall(PetscMalloc1(2 * (size_t)chunk * HESSA_ONNX_R_DIRS * dsz + 1, &e->rmem));
+  /* tangents and R-adjoints of a direction group: rows * 8 (sample, direction) rows, or fewer
+     within the cap (the R passes then take fewer samples at a time; a CNN's activations
+     would otherwise need gigabytes at the default chunk) */
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-hessa_onnx_tangent_mb", &tangent_mb, NULL));
+  e->trows = chunk * HESSA_ONNX_R_DIRS;
+  if (2.0 * (double)e->trows * (double)dsz * sizeof(double) > tangent_mb * 1048576.0) e->trows = PetscMax(HESSA_ONNX_R_DIRS, (PetscInt)(tangent_mb * 1048576.0 / (2.0 * (double)dsz * sizeof(double))));
+  PetscCall(PetscMalloc1(2 * (size_t)e->trows * dsz + 1, &e->rmem));
+  PetscCall(PetscCalloc1(g->n_values, &e->view.val));
+  PetscCall(PetscCalloc1(g->n_values, &e->view.adj));
+  PetscCall(PetscCalloc1(g->n_nodes, &e->view.aux));
   p = e->rmem;
   for (int v = 0; v < g->n_values; v++) {
     if (!IsBatchedDiff(&g->values[v])) continue;
-    e->tan[v]  = p, p += (size_t)chunk * HESSA_ONNX_R_DIRS * g->values[v].size;
-    e->radj[v] = p, p += (size_t)chunk * HESSA_ONNX_R_DIRS * g->values[v].size;
+    e->tan[v]  = p, p += (size_t)e->trows * g->values[v].size;
+    e->radj[v] = p, p += (size_t)e->trows * g->values[v].size;
   }
   PetscCall(PetscMalloc1(g->n_params + 1, &e->theta));
   PetscCall(PetscCalloc1(max_in, &e->kx));
@@ -303,6 +323,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   PetscCall(PetscCalloc1(max_out, &e->ky));
   PetscCall(PetscCalloc1(max_out, &e->kty));
   PetscCall(PetscCalloc1(max_out, &e->kdy));
+  PetscCall(RegisterEvents(e));
   *ex = e;
   PetscFunctionReturn(0);
 }
@@ -351,8 +372,10 @@ PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex)
   PetscCall(PetscFree(e->tan));
   PetscCall(PetscFree(e->radj));
   PetscCall(PetscFree(e->rmem));
+  PetscCall(StateFree(&e->view));
   PetscCall(PetscFree(e->theta));
   PetscCall(PetscFree(e->phase));
+  PetscCall(PetscFree(e->event));
   for (int s = 0; s < HESSA_ONNX_SCRATCH_SLOTS; s++) free(e->slots[s].p);
   PetscCall(PetscFree(e->kx));
   PetscCall(PetscFree(e->ktx));
@@ -388,6 +411,60 @@ static PetscErrorCode EnsureBlock(HessaOnnxExec ex, PetscInt b)
 }
 
 /* ---- kernel calls --------------------------------------------------------------------------- */
+
+/* PETSc log events (-log_view): one per pass and one per op type ("Onnx" + op type), so the
+ * time of every kernel family shows next to hessa's product and communication events. */
+typedef enum { PASS_FORWARD, PASS_BACKWARD, PASS_JVP, PASS_SOT, PASS_COUNT } OnnxPass;
+static PetscLogEvent pass_events[PASS_COUNT];
+#define MAX_OP_EVENTS 64
+static struct {
+  char          op_type[32];
+  PetscLogEvent event;
+} op_events[MAX_OP_EVENTS];
+static int n_op_events = -1; /* -1: nothing registered yet */
+
+static PetscErrorCode RegisterEvents(HessaOnnxExec ex)
+{
+  static PetscClassId classid;
+  const char         *names[PASS_COUNT] = {"OnnxForward", "OnnxBackward", "OnnxJvp", "OnnxSot"};
+
+  PetscFunctionBegin;
+  if (n_op_events < 0) {
+    PetscCall(PetscClassIdRegister("hessa onnx", &classid));
+    for (int p = 0; p < PASS_COUNT; p++) PetscCall(PetscLogEventRegister(names[p], classid, &pass_events[p]));
+    n_op_events = 0;
+  }
+  for (int k = 0; k < ex->g->n_nodes; k++) {
+    const char *t = ex->g->nodes[k].op_type ? ex->g->nodes[k].op_type : "?";
+    int         e = 0;
+    while (e < n_op_events && strcmp(op_events[e].op_type, t)) e++;
+    if (e == n_op_events && n_op_events < MAX_OP_EVENTS) {
+      char name[64];
+      snprintf(op_events[e].op_type, sizeof op_events[e].op_type, "%s", t);
+      snprintf(name, sizeof name, "Onnx%.40s", t);
+      PetscCall(PetscLogEventRegister(name, classid, &op_events[e].event));
+      n_op_events++;
+    }
+    ex->event[k] = e < n_op_events ? op_events[e].event : pass_events[PASS_FORWARD];
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Run one pass of a kernel, inside its log events. */
+static PetscErrorCode KernelRun(HessaOnnxExec ex, OnnxPass pass, HessaOnnxKernel *K)
+{
+  const HessaOnnxOp *op                   = K->node->op;
+  const int          k                    = (int)(K->node - ex->g->nodes);
+  PetscErrorCode (*fn)(HessaOnnxKernel *) = pass == PASS_FORWARD ? op->forward : pass == PASS_BACKWARD ? op->backward : pass == PASS_JVP ? op->jvp : op->sot;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(pass_events[pass], 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(ex->event[k], 0, 0, 0, 0));
+  PetscCall(fn(K));
+  PetscCall(PetscLogEventEnd(ex->event[k], 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(pass_events[pass], 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
 
 /* A kernel call on node k with m samples: values from ps (non-batched) and st (batched). */
 static void KernelBegin(HessaOnnxExec ex, int k, const ParamState *ps, const ChunkState *st, PetscInt m, PetscInt nb, HessaOnnxKernel *K)
@@ -436,7 +513,7 @@ static PetscErrorCode ParamForward(HessaOnnxExec ex, const double *theta, ParamS
   for (int k = 0; k < g->n_nodes; k++) {
     if (ex->phase[k]) continue;
     KernelBegin(ex, k, ps, NULL, 1, 1, &K);
-    PetscCall(g->nodes[k].op->forward(&K));
+    PetscCall(KernelRun(ex, PASS_FORWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -453,7 +530,7 @@ static PetscErrorCode ChunkForward(HessaOnnxExec ex, const ParamState *ps, Chunk
   for (int k = 0; k < g->n_nodes; k++) {
     if (!ex->phase[k]) continue;
     KernelBegin(ex, k, ps, st, m, 1, &K);
-    PetscCall(g->nodes[k].op->forward(&K));
+    PetscCall(KernelRun(ex, PASS_FORWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -496,11 +573,12 @@ static double ChunkLoss(HessaLossKind loss, HessaData data, PetscInt first, Pets
 
 /* tan [m*bg][d] (output tangents) -> R-adjoints [m*bg][d] = H_loss tan per sample:
  * cross-entropy diag(p) - p p^T with p = softmax(z), MSE (2/d) I. */
-static void LossHessian(HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
+static PetscErrorCode LossHessian(HessaOnnxExec ex, HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
 {
+  PetscFunctionBegin;
   if (loss == HESSA_LOSS_CROSS_ENTROPY) {
-    double p[1024], *pp = p;
-    if (d > 1024) pp = (double *)malloc((size_t)d * sizeof(double)); /* very wide outputs only */
+    double *pp = (double *)HessaOnnxScratch(ex, (size_t)d * sizeof(double), 0); /* no kernel is running */
+    PetscCheck(pp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %" PetscInt_FMT " softmax probabilities", d);
     for (PetscInt i = 0; i < m; i++) {
       const double *z  = Z + (size_t)i * d;
       double        mx = z[0], se = 0;
@@ -514,12 +592,12 @@ static void LossHessian(HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d,
         for (PetscInt k = 0; k < d; k++) r[k] = pp[k] * (t[k] - pt);
       }
     }
-    if (pp != p) free(pp);
   } else {
     const double scale = 2.0 / (double)d;
     const size_t count = (size_t)m * bg * d;
     for (size_t k = 0; k < count; k++) radj[k] = scale * tan[k];
   }
+  PetscFunctionReturn(0);
 }
 
 /* Backward of the sample phase (nb = 1) from st->adj[output]: first-order adjoints of every
@@ -544,7 +622,7 @@ static PetscErrorCode ChunkBackward(HessaOnnxExec ex, const ParamState *ps, Chun
       ex->kdx[i] = g->values[v].batched ? st->adj[v] : (sum_params ? ex->adj1[v] : NULL);
       if (ex->kdx[i]) want = 1;
     }
-    if (want) PetscCall(nd->op->backward(&K));
+    if (want) PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -569,22 +647,29 @@ static double *InputRAdjoint(HessaOnnxExec ex, const HessaOnnxNode *nd, int i, P
 
 /* The product passes of one chunk for directions j0 .. j0+bg: jvp, R-loss, R-backward
  * (+ sot when hessian), adding the parameter-side R-adjoints into ex->padj. */
-static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *st, HessaLossKind loss, PetscInt j0, PetscInt bg, PetscBool hessian)
+static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *chunk, PetscInt s0, PetscInt m, HessaLossKind loss, PetscInt j0, PetscInt bg, PetscBool hessian)
 {
-  const HessaOnnxGraph *g = ex->g;
-  const PetscInt        m = st->m;
+  const HessaOnnxGraph *g  = ex->g;
+  ChunkState           *st = &ex->view;
   HessaOnnxKernel       K;
 
   PetscFunctionBegin;
+  /* the samples [s0, s0 + m) of the chunk: values, adjoints and aux are sample-major */
+  st->m = m;
+  for (int v = 0; v < g->n_values; v++) {
+    st->val[v] = chunk->val[v] ? chunk->val[v] + (size_t)s0 * g->values[v].size : NULL;
+    st->adj[v] = chunk->adj[v] ? chunk->adj[v] + (size_t)s0 * g->values[v].size : NULL;
+  }
+  for (int k = 0; k < g->n_nodes; k++) st->aux[k] = chunk->aux[k] ? chunk->aux[k] + (size_t)s0 * g->nodes[k].aux_per_sample : NULL;
   for (int k = 0; k < g->n_nodes; k++) {
     const HessaOnnxNode *nd = &g->nodes[k];
     if (!ex->phase[k] || !g->values[nd->out[0]].differentiable) continue;
     KernelBegin(ex, k, ps, st, m, bg, &K);
     for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, j0);
     for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->tan[nd->out[o]];
-    PetscCall(nd->op->jvp(&K));
+    PetscCall(KernelRun(ex, PASS_JVP, &K));
   }
-  LossHessian(loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]);
+  PetscCall(LossHessian(ex, loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]));
   for (int v = 0; v < g->n_values; v++)
     if (ex->radj[v] && v != g->output) PetscCall(PetscArrayzero(ex->radj[v], (size_t)m * bg * g->values[v].size));
   for (int k = g->n_nodes - 1; k >= 0; k--) {
@@ -596,11 +681,11 @@ static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const
       if ((ex->kdx[i] = InputRAdjoint(ex, nd, i, j0))) want = 1;
     if (!want) continue;
     for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->radj[nd->out[o]];
-    PetscCall(nd->op->backward(&K));
+    PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
     if (hessian && nd->op->sot) {
       for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, j0);
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = st->adj[nd->out[o]];
-      PetscCall(nd->op->sot(&K));
+      PetscCall(KernelRun(ex, PASS_SOT, &K));
     }
   }
   PetscFunctionReturn(0);
@@ -615,6 +700,14 @@ typedef struct {
   HessaOnnxExec   ex;
   HessaData       data;
 } OnnxObjective;
+
+/* A product or gradient with an Inf or NaN is an error, never a number handed on. */
+static PetscErrorCode CheckFinite(const HessaOnnxGraph *g, const double *x, size_t n, const char what[])
+{
+  PetscFunctionBegin;
+  for (size_t i = 0; i < n; i++) PetscCheck(isfinite(x[i]), PETSC_COMM_SELF, PETSC_ERR_FP, "%s: the %s has a non-finite entry (%g at index %zu) at this theta: the model overflows", g->path, what, x[i], i);
+  PetscFunctionReturn(0);
+}
 
 /* Is the point at theta (loss, gradient, parameter-phase values, cache)? */
 static PetscBool AtPoint(HessaOnnxExec ex, const double *theta)
@@ -661,7 +754,7 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       KernelBegin(ex, k, &ex->pt, NULL, 1, b, &K);
       for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, 0);
       for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->ptan[nd->out[o]];
-      PetscCall(nd->op->jvp(&K));
+      PetscCall(KernelRun(ex, PASS_JVP, &K));
     }
   }
   for (PetscInt c = 0; c < ex->n_chunks; c++) {
@@ -674,7 +767,10 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       PetscCall(ChunkBackward(ex, &ex->pt, st, reuse ? PETSC_FALSE : PETSC_TRUE));
       if (!reuse) ex->point_loss += st->loss;
     }
-    for (PetscInt j0 = 0; j0 < b; j0 += HESSA_ONNX_R_DIRS) PetscCall(ChunkProduct(ex, &ex->pt, st, oo->arch.loss, j0, PetscMin(HESSA_ONNX_R_DIRS, b - j0), hessian));
+    for (PetscInt j0 = 0; j0 < b; j0 += HESSA_ONNX_R_DIRS) {
+      const PetscInt bg = PetscMin(HESSA_ONNX_R_DIRS, b - j0), r = PetscMax(1, ex->trows / bg);
+      for (PetscInt s0 = 0; s0 < m; s0 += r) PetscCall(ChunkProduct(ex, &ex->pt, st, s0, PetscMin(r, m - s0), oo->arch.loss, j0, bg, hessian));
+    }
   }
   if (!reuse) {
     /* first-order backward of the parameter phase, from the sums over the shard */
@@ -686,7 +782,7 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->adj1[nd->out[o]];
       for (int i = 0; i < nd->n_in; i++)
         if (nd->in[i] >= 0 && (ex->kdx[i] = ex->adj1[nd->in[i]])) want = 1;
-      if (want) PetscCall(nd->op->backward(&K));
+      if (want) PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
     }
     ex->point_valid = PETSC_TRUE;
   }
@@ -701,17 +797,18 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
         if ((ex->kdx[i] = InputRAdjoint(ex, nd, i, 0))) want = 1;
       if (!want) continue;
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->padj[nd->out[o]];
-      PetscCall(nd->op->backward(&K));
+      PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
       if (hessian && nd->op->sot) {
         for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, 0);
         for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->adj1[nd->out[o]];
-        PetscCall(nd->op->sot(&K));
+        PetscCall(KernelRun(ex, PASS_SOT, &K));
       }
     }
     for (int k = 0; k < g->n_param_values; k++) {
       const HessaOnnxValue *val = &g->values[g->param_values[k]];
       for (PetscInt j = 0; j < b; j++) PetscCall(PetscArraycpy(HV + (size_t)j * ex->n + val->offset, ex->padj[g->param_values[k]] + (size_t)j * val->size, val->size));
     }
+    PetscCall(CheckFinite(g, HV, (size_t)b * ex->n, hessian ? "Hessian-vector product" : "Gauss-Newton product"));
   }
   PetscFunctionReturn(0);
 }
@@ -753,6 +850,7 @@ static PetscErrorCode ONNXGradient(HessaObjective obj, const double *theta, doub
     const HessaOnnxValue *val = &g->values[g->param_values[k]];
     PetscCall(PetscArraycpy(grad + val->offset, oo->ex->adj1[g->param_values[k]], val->size));
   }
+  PetscCall(CheckFinite(g, grad, (size_t)obj->n, "gradient"));
   PetscFunctionReturn(0);
 }
 
@@ -901,8 +999,9 @@ PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGrap
   o->ops.hessian_block = ONNXHessianBlock;
   o->ops.ggn_block     = ONNXGGNBlock;
   for (int k = 0; k < g->n_nodes; k++) n_nodes_sample += oo->ex->phase[k];
-  snprintf(o->description, sizeof o->description, "onnx %.300s, %s, n = %" PetscInt_FMT ", %d nodes (%d per sample), weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", g->path,
-           HessaLossName(arch->loss), g->n_params, g->n_nodes, (int)n_nodes_sample, (double)arch->weight_decay, oo->ex->rows, oo->ex->n_cached, oo->ex->n_chunks, oo->ex->cache_bytes / 1048576.0);
+  snprintf(o->description, sizeof o->description,
+           "onnx %.300s, %s, n = %" PetscInt_FMT ", %d nodes (%d per sample), weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB), %" PetscInt_FMT " samples x 8 directions per R pass", g->path,
+           HessaLossName(arch->loss), g->n_params, g->n_nodes, (int)n_nodes_sample, (double)arch->weight_decay, oo->ex->rows, oo->ex->n_cached, oo->ex->n_chunks, oo->ex->cache_bytes / 1048576.0, PetscMax(1, oo->ex->trows / HESSA_ONNX_R_DIRS));
   if (theta0) {
     double *t = (double *)malloc((size_t)(g->n_params > 0 ? g->n_params : 1) * sizeof(double));
     PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for theta0 (%" PetscInt_FMT " parameters)", g->n_params);
@@ -975,18 +1074,4 @@ PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch)
   PetscCall(GetONNX(obj, "HessaONNXGetArch", &oo));
   *arch = oo->arch;
   PetscFunctionReturn(0);
-}
-
-/* ---- until the loader (onnx_load.c) is part of the build ------------------------------------ */
-/* Weak fallbacks so that libhessa links without the loader: the real definitions in
- * onnx_load.c replace them. A build without the loader reports it instead of crashing. */
-__attribute__((weak)) void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st)
-{
-  *g = NULL;
-  HessaStatusSet(st, PETSC_ERR_SUP, "ONNX model %s: this build of hessa has no ONNX loader", path);
-}
-
-__attribute__((weak)) void HessaOnnxGraphDestroy(HessaOnnxGraph **g)
-{
-  if (g) *g = NULL;
 }

@@ -132,7 +132,9 @@ typedef struct {
   double              **ty;     /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
   const double        **dy;     /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
   double              **dx;     /* [n_in] backward/sot: ADD to (NULL: not wanted) */
-  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk */
+  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk, sample-major
+                                   (sample i at i * aux_per_sample): the product passes may run on a sub-range
+                                   of the chunk's samples and then pass values, adjoints and aux from its first */
   void                 *scratch_owner; /* pass to HessaOnnxScratch */
 } HessaOnnxKernel;
 

@@ -116,31 +116,31 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
   *buf = NULL;
   *len = 0;
   if (stat(path, &sb) != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open the %s: %s", path, what, strerror(errno));
     return;
   }
   if (!S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': is %s, expected a regular file", what, path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file");
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': is %s, expected a regular file (an %s)", path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file", what);
     return;
   }
   if ((int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': %lld bytes, more than the %lld bytes hessa reads", what, path, (long long)sb.st_size, (long long)max_bytes);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %lld bytes, more than the %lld bytes hessa reads in an %s", path, (long long)sb.st_size, (long long)max_bytes, what);
     return;
   }
   fd = open(path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open the %s: %s", path, what, strerror(errno));
     return;
   }
   /* the name may have been replaced between stat and open */
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': not a regular file of at most %lld bytes", what, path, (long long)max_bytes);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': not a regular file of at most %lld bytes (an %s)", path, (long long)max_bytes, what);
     close(fd);
     return;
   }
   *buf = malloc((size_t)sb.st_size + 1);
   if (!*buf) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "%s '%s': out of memory for %lld bytes", what, path, (long long)sb.st_size);
+    HessaStatusSet(st, PETSC_ERR_MEM, "file '%s': out of memory for %lld bytes", path, (long long)sb.st_size);
     close(fd);
     return;
   }
@@ -148,7 +148,7 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
     ssize_t r = read(fd, *buf + done, (size_t)sb.st_size - done);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': read failed after %zu of %lld bytes: %s", what, path, done, (long long)sb.st_size, r < 0 ? strerror(errno) : "unexpected end of file");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': read failed after %zu of %lld bytes: %s", path, done, (long long)sb.st_size, r < 0 ? strerror(errno) : "unexpected end of file");
       free(*buf);
       *buf = NULL;
       close(fd);
@@ -395,7 +395,7 @@ void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus
   char               what[64];
 
   memset(out, 0, sizeof *out);
-  ReadRegularFile(path, "tensor file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(path, "ONNX tensor file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   t = onnx__tensor_proto__unpack(NULL, len, buf);
   free(buf);
