@@ -11,6 +11,7 @@ Good models:
                   fc.weight, fc.bias (BN running mean/var are constants).
   cnn_fixed.onnx  the same with a fixed batch of 2 and nodes in order.
   fold.onnx       Reshape(x[N,2,3,4], [N,6,4]) with a target computed by every folded op.
+  fold_runtime.onnx  x[N,3,2] + Relu(Transpose(Constant [2,3])): the kernels fold the constant part.
   mlp_<enc>.onnx  x[N,4] -> Gemm(W 3x4, b 3, transB): enc = f32raw, f32typed, f64raw,
                   f64typed, f32ext (W in mlp_f32ext.bin at offset 16).
 Bad models (one fault each): see BAD below.
@@ -99,6 +100,13 @@ def fold_model():
 
 
 save(fold_model(), "fold.onnx")
+
+# runtime ops over constants, folded by their kernels: Relu(Transpose(Constant)) -> one Add left
+c = helper.make_tensor("c", TensorProto.FLOAT, [2, 3], [1, -2, 3, -4, 5, -6])
+save(model([helper.make_node("Constant", [], ["c"], value=c), helper.make_node("Transpose", ["c"], ["t"], name="transpose"),
+            helper.make_node("Relu", ["t"], ["r"], name="relu"), helper.make_node("Add", ["x", "r"], ["y"], name="add")], [],
+           [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 2])]),
+     "fold_runtime.onnx")
 
 
 def cnn_reference(x):

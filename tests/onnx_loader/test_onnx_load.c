@@ -10,6 +10,7 @@
  *     exactly the doubles k/8 the script wrote;
  *   - fold.onnx: Slice, Gather, Mul, Div, Sub, Add, Unsqueeze, ConstantOfShape, Squeeze,
  *     Cast, Identity and Concat folded into a Reshape target that keeps the batch;
+ *   - fold_runtime.onnx: runtime ops over constants folded by their kernels' forward;
  *   - cnn.onnx again through the real op table, and its forward pass (executor) against
  *     numpy loops written by make_models.py;
  *   - HessaOnnxGraphWrite: theta back in (float32 kept), external data brought inside,
@@ -190,6 +191,29 @@ static PetscErrorCode CheckFold(const char *dir)
     const HessaOnnxValue *t = &g->values[g->nodes[0].in[1]], *y = &g->values[g->output];
     CHECK(t->kind == HESSA_ONNX_CONST && t->is_int && t->size == 3 && t->ivalue[0] == HESSA_ONNX_BATCH && t->ivalue[1] == 6 && t->ivalue[2] == 4, "fold.onnx: the folded target is not [batch, 6, 4]");
     CHECK(y->batched && y->ndim == 3 && y->dims[1] == 6 && y->dims[2] == 4, "fold.onnx: output shape");
+  }
+  HessaOnnxGraphDestroy(&g);
+  PetscFunctionReturn(0);
+}
+
+/* fold_runtime.onnx (real op table): Relu(Transpose(Constant)) folded by the kernels'
+ * forward into the constant [[1,0],[0,5],[3,0]]; the Add alone is left. */
+static PetscErrorCode CheckFoldRuntime(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+  const double    expect[6] = {1, 0, 0, 5, 3, 0};
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold_runtime.onnx", dir);
+  PetscCall(Load(path, 6, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Add") && g->values[g->output].producer == 0, "fold_runtime.onnx: %d nodes left, expected the Add alone", g->n_nodes);
+  {
+    const HessaOnnxValue *r = &g->values[g->nodes[0].in[1]];
+    CHECK(r->kind == HESSA_ONNX_CONST && !r->is_int && r->size == 6 && r->ndim == 2 && r->dims[0] == 3 && r->dims[1] == 2 && r->value, "fold_runtime.onnx: Relu's output is not a [3,2] constant");
+    for (int i = 0; i < 6; i++) CHECK(r->value[i] == expect[i], "fold_runtime.onnx: folded value %d is %g, expected %g", i, r->value[i], expect[i]);
   }
   HessaOnnxGraphDestroy(&g);
   PetscFunctionReturn(0);
@@ -377,6 +401,7 @@ static PetscErrorCode Run(int argc, char **argv)
   use_real_ops = 1;
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
   PetscCall(CheckCNNForward(argv[2]));
+  PetscCall(CheckFoldRuntime(argv[2]));
   use_real_ops = 0;
   PetscCall(CheckEncodings(argv[2]));
   PetscCall(CheckWrite(argv[2]));
