@@ -43,6 +43,7 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense checkpoint)
+foreach(case dense checkpoint cnn resnet grouped gelu sigmoid spectrum)
   hessa_add_onnx_case(${case})
 endforeach()
+hessa_add_onnx_case(analyze TIMEOUT 600)
