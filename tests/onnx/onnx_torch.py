@@ -18,6 +18,8 @@ CASE
   analyze    a Fashion-MNIST CNN (782 parameters, 200 samples) analysed end to end: the
              report's verdict (type, counts of negative/zero/positive eigenvalues on the full
              spectrum basis, lambda_min/max) against the exact spectrum from PyTorch.
+  commands   `hessa landscape` between two ONNX checkpoints of `hessa train` and `hessa study`
+             of the training folder: every loss against PyTorch's to 1e-10 relative.
   checkpoint `hessa train` (2 GD steps) on an ONNX model writes a checkpoint folder: its NPY
              tensors are theta (PyTorch's GD steps to 1e-12), its model.onnx loads with onnx
              and holds the same weights, and `hessa hvp -hessa_model_weights CKPT` (no
@@ -307,6 +309,53 @@ def case_checkpoint():
     compare_hvp(f"{root}/hvp", ref, "checkpoint")
 
 
+def case_commands():
+    """landscape and study on ONNX checkpoints, against PyTorch's loss."""
+    model, shape, classes, path = exported("dense", seed=9)
+    x, y = write_data(root, shape, classes, 24, seed=19)
+    data = data_options(root, classes)
+    run("train", "-hessa_model", "onnx", "-hessa_model_file", path, *data, "-hessa_train_method", "gd", "-hessa_train_lr", "0.5",
+        "-hessa_train_steps", "2", "-hessa_train_checkpoint_every", "1", "-hessa_train_output", f"{root}/run")
+    points = sorted(d for d in os.listdir(f"{root}/run") if os.path.isdir(f"{root}/run/{d}"))
+    check("final" in points and len(points) >= 3, f"training folder holds {points}, expected step folders and final")
+
+    def theta_of(folder):
+        m = json.load(open(f"{folder}/model.json"))
+        return m, np.concatenate([np.load(f"{folder}/{t['file']}").reshape(-1) for t in m["tensors"]])
+
+    manifest, _ = theta_of(f"{root}/run/final")
+    params = [{"name": t["name"], "shape": t["shape"], "count": int(np.prod(t["shape"]))} for t in manifest["tensors"]]
+    ref = Reference(model, params, x, y, 0.0)
+
+    def loss_at(theta):
+        with torch.no_grad():
+            return float(ref.loss(torch.from_numpy(theta)))
+
+    # the line between the first checkpoint and the final one
+    first = f"{root}/run/{points[0]}"
+    _, ta = theta_of(first)
+    _, tb = theta_of(f"{root}/run/final")
+    run("landscape", *data, "-hessa_landscape_from", first, "-hessa_landscape_to", f"{root}/run/final", "-hessa_landscape_points", "9",
+        "-hessa_landscape_output", f"{root}/line")
+    line = np.loadtxt(f"{root}/line/line.csv", delimiter=",", skiprows=1)
+    worst = max(abs(l - loss_at((1 - a) * ta + a * tb)) / abs(loss_at((1 - a) * ta + a * tb)) for a, l in line[:, :2])
+    note(f"landscape between ONNX checkpoints: {len(line)} points, worst relative difference to PyTorch {worst:.2e}")
+    check(len(line) == 9 and worst <= TOL, f"landscape: {len(line)} points, worst relative difference {worst:.3e} to PyTorch")
+    # a study of the training folder: one analysis per checkpoint, each loss as PyTorch's
+    run("study", *data, "-hessa_study_manifest", f"{root}/run", "-hessa_study_output", f"{root}/study", timeout=600)
+    results = [json.loads(l) for l in open(f"{root}/study/results.jsonl") if l.strip()]
+    check(len(results) == len(points), f"study: {len(results)} results for {len(points)} checkpoints")
+    for r in results:
+        folder = r.get("weights", "")
+        _, t = theta_of(folder if os.path.isabs(folder) else f"{root}/run/{os.path.basename(folder)}")
+        got = r.get("loss")
+        if got is None:
+            got = r.get("results", {}).get("loss")
+        want = loss_at(t)
+        check(got is not None and abs(got - want) <= TOL * abs(want), f"study point {r.get('name')}: loss {got}, PyTorch {want}")
+    note(f"study of {len(results)} ONNX checkpoints: verdicts {[r.get('verdict') for r in results]}")
+
+
 if case == "mlp":
     case_mlp()
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
@@ -317,6 +366,8 @@ elif case == "analyze":
     case_analyze()
 elif case == "checkpoint":
     case_checkpoint()
+elif case == "commands":
+    case_commands()
 else:
     sys.exit(f"unknown case {case}")
 if failures:
