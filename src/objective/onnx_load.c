@@ -116,31 +116,31 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
   *buf = NULL;
   *len = 0;
   if (stat(path, &sb) != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open the %s: %s", path, what, strerror(errno));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
     return;
   }
   if (!S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': is %s, expected a regular file (an %s)", path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file", what);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': is %s, expected a regular file", what, path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file");
     return;
   }
   if ((int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %lld bytes, more than the %lld bytes hessa reads in an %s", path, (long long)sb.st_size, (long long)max_bytes, what);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': %lld bytes, more than the %lld bytes hessa reads", what, path, (long long)sb.st_size, (long long)max_bytes);
     return;
   }
   fd = open(path, O_RDONLY | O_NONBLOCK);
   if (fd < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': cannot open the %s: %s", path, what, strerror(errno));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
     return;
   }
   /* the name may have been replaced between stat and open */
   if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': not a regular file of at most %lld bytes (an %s)", path, (long long)max_bytes, what);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': not a regular file of at most %lld bytes", what, path, (long long)max_bytes);
     close(fd);
     return;
   }
   *buf = malloc((size_t)sb.st_size + 1);
   if (!*buf) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "file '%s': out of memory for %lld bytes", path, (long long)sb.st_size);
+    HessaStatusSet(st, PETSC_ERR_MEM, "%s '%s': out of memory for %lld bytes", what, path, (long long)sb.st_size);
     close(fd);
     return;
   }
@@ -148,7 +148,7 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
     ssize_t r = read(fd, *buf + done, (size_t)sb.st_size - done);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': read failed after %zu of %lld bytes: %s", path, done, (long long)sb.st_size, r < 0 ? strerror(errno) : "unexpected end of file");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': read failed after %zu of %lld bytes: %s", what, path, done, (long long)sb.st_size, r < 0 ? strerror(errno) : "unexpected end of file");
       free(*buf);
       *buf = NULL;
       close(fd);
@@ -1370,8 +1370,8 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     LoadError(L, "the model imports no opset of the default ONNX domain");
     return;
   }
-  if (g->opset < HESSA_ONNX_OPSET_MIN || g->opset > HESSA_ONNX_OPSET_MAX) {
-    LoadError(L, "the model uses opset %lld of the default domain; hessa reads opsets %d to %d (export with opset_version=17)", (long long)g->opset, HESSA_ONNX_OPSET_MIN, HESSA_ONNX_OPSET_MAX);
+  if (g->opset < (opt->opset_min > 0 ? opt->opset_min : HESSA_ONNX_OPSET_MIN) || g->opset > HESSA_ONNX_OPSET_MAX) {
+    LoadError(L, "the model uses opset %lld of the default domain; hessa reads opsets %d to %d (export with opset_version=17)", (long long)g->opset, (int)(opt->opset_min > 0 ? opt->opset_min : HESSA_ONNX_OPSET_MIN), HESSA_ONNX_OPSET_MAX);
     return;
   }
   if (!gp) {
@@ -1636,7 +1636,11 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     HessaStatus ist = {0};
     node->op->infer(g, node, &ist);
     if (ist.code) {
-      LoadError(L, "%s", ist.msg);
+      /* the op's message may name the file already */
+      if (strstr(ist.msg, L->path))
+        HessaStatusSet(L->st, ist.code, "%s", ist.msg);
+      else
+        LoadError(L, "%s", ist.msg);
       break;
     }
     for (int o = 0; o < node->n_out; o++) {

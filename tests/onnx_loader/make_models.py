@@ -77,6 +77,27 @@ save(cnn("N", True), "cnn.onnx")
 save(cnn(2, False), "cnn_fixed.onnx")
 
 
+def cnn_reference(x):
+    """cnn.onnx's output by numpy loops (float64), independent of hessa's kernels."""
+    w, cb = vals([2, 1, 3, 3], 1), vals([2], 2)
+    scale, bias, mean, var = vals([2], 3), vals([2], 4), vals([2], 5), np.array([0.5, 2.0])
+    fw, fb = vals([3, 8], 6), vals([3], 7)
+    c = np.zeros((x.shape[0], 2, 2, 2))
+    for n in range(x.shape[0]):
+        for o in range(2):
+            for i in range(2):
+                for j in range(2):
+                    c[n, o, i, j] = np.sum(x[n, 0, i:i + 3, j:j + 3] * w[o, 0]) + cb[o]
+    b = (c - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5) * scale[None, :, None, None] + bias[None, :, None, None]
+    r = np.maximum(b, 0).reshape(x.shape[0], -1)
+    return r @ fw.T + fb
+
+
+x = np.sin(np.arange(3 * 16) * 0.7).reshape(3, 1, 4, 4)
+x.astype("<f8").tofile(os.path.join(out, "cnn_x.bin"))
+cnn_reference(x).astype("<f8").tofile(os.path.join(out, "cnn_y.bin"))
+
+
 def mlp(inits, extra_inputs=()):
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])
