@@ -26,7 +26,9 @@
  * the differentiable ones, X = aux per sample, Q = sizes of non-batched differentiable values
  * (theta and parameter-phase values), rows = chunk:
  *   chunk state    rows (S + D + X), once as scratch and once per cached chunk;
- *   tangents       2 * 8 rows D (tangents and R-adjoints of a direction group);
+ *   tangents       2 T D, T = 8 rows (sample, direction) rows (tangents and R-adjoints of a
+ *                  direction group), or fewer within -hessa_onnx_tangent_mb (256 MB): the R
+ *                  passes then run over T / 8 samples of the chunk at a time;
  *   directions     3 b Q (tangents, R-adjoints, and the summed first-order adjoints) + 2 Q;
  *   scratch slots  what the kernels ask for (im2col, packs), grown on first use.
  * Everything is allocated at create or on the first product with a larger block.
@@ -39,6 +41,7 @@
 #include <string.h>
 
 #define HESSA_ONNX_R_DIRS 8        /* directions per jvp / R-backward pass: tangents hold rows * 8 rows */
+#define HESSA_ONNX_TANGENT_MB 256  /* default cap of the tangent and R-adjoint buffers (-hessa_onnx_tangent_mb) */
 #define HESSA_ONNX_SCRATCH_SLOTS 8 /* independent scratch buffers a kernel may hold at once */
 
 typedef struct {
@@ -73,13 +76,15 @@ struct _p_HessaOnnxExec {
   double   **adj1;   /* [n_values] non-batched differentiable: first-order adjoint summed over the shard [size] */
   double    *adj1_mem;
 
-  PetscInt bcap; /* directions ptan/padj hold */
-  double **ptan; /* [n_values] non-batched differentiable: tangents [bcap][size] */
-  double **padj; /* [n_values] non-batched differentiable: R-adjoints [bcap][size] */
-  double  *bmem;
-  double **tan;  /* [n_values] batched differentiable: tangents [rows*8][size] */
-  double **radj; /* [n_values] batched differentiable: R-adjoints [rows*8][size] */
-  double  *rmem;
+  PetscInt   bcap; /* directions ptan/padj hold */
+  double   **ptan; /* [n_values] non-batched differentiable: tangents [bcap][size] */
+  double   **padj; /* [n_values] non-batched differentiable: R-adjoints [bcap][size] */
+  double    *bmem;
+  double   **tan;  /* [n_values] batched differentiable: tangents [rows*8][size] */
+  double   **radj; /* [n_values] batched differentiable: R-adjoints [rows*8][size] */
+  double    *rmem;
+  PetscInt   trows; /* (sample, direction) rows the tangent buffers hold: rows * 8, or fewer within HESSA_ONNX_TANGENT_MB */
+  ChunkState view;  /* rows [s0, s0 + r) of a chunk state (pointers only) for the R passes */
 
   ChunkState  scratch; /* chunks that are not cached, forward-only passes */
   PetscInt    n_local, n_chunks, n_cached;
@@ -242,7 +247,8 @@ static PetscErrorCode CheckGraph(const HessaOnnxGraph *g, PetscInt rows)
 
 /* HessaOnnxExecCreate - see onnx_impl.h. Not collective. Inputs: g (checked, not owned; must
  * outlive the executor), chunk (samples per chunk, >= 1), cache_mb (forward-cache budget; 0:
- * none). Output: *ex with its chunk buffers. The number of local samples (for the cache) is
+ * none). Option: -hessa_onnx_tangent_mb (256): cap of the tangent buffers of the products.
+ * Output: *ex with its chunk buffers. The number of local samples (for the cache) is
  * set by the objective; HessaOnnxExecForward needs none. */
 PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, PetscReal cache_mb, HessaOnnxExec *ex)
 {
@@ -250,6 +256,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   int           max_in = 1, max_out = 1;
   size_t        per = 0, dsz = 0, qsz = 0;
   double       *p;
+  PetscReal     tangent_mb = HESSA_ONNX_TANGENT_MB;
 
   PetscFunctionBegin;
   PetscCheck(g && ex, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "HessaOnnxExecCreate: NULL argument");
@@ -289,12 +296,21 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   PetscCall(PetscCalloc1(g->n_values, &e->padj));
   PetscCall(PetscCalloc1(g->n_values, &e->tan));
   PetscCall(PetscCalloc1(g->n_values, &e->radj));
-  PetscCall(PetscMalloc1(2 * (size_t)chunk * HESSA_ONNX_R_DIRS * dsz + 1, &e->rmem));
+  /* tangents and R-adjoints of a direction group: rows * 8 (sample, direction) rows, or fewer
+     within the cap (the R passes then take fewer samples at a time; a CNN's activations
+     would otherwise need gigabytes at the default chunk) */
+  PetscCall(PetscOptionsGetReal(NULL, NULL, "-hessa_onnx_tangent_mb", &tangent_mb, NULL));
+  e->trows = chunk * HESSA_ONNX_R_DIRS;
+  if (2.0 * (double)e->trows * (double)dsz * sizeof(double) > tangent_mb * 1048576.0) e->trows = PetscMax(HESSA_ONNX_R_DIRS, (PetscInt)(tangent_mb * 1048576.0 / (2.0 * (double)dsz * sizeof(double))));
+  PetscCall(PetscMalloc1(2 * (size_t)e->trows * dsz + 1, &e->rmem));
+  PetscCall(PetscCalloc1(g->n_values, &e->view.val));
+  PetscCall(PetscCalloc1(g->n_values, &e->view.adj));
+  PetscCall(PetscCalloc1(g->n_nodes, &e->view.aux));
   p = e->rmem;
   for (int v = 0; v < g->n_values; v++) {
     if (!IsBatchedDiff(&g->values[v])) continue;
-    e->tan[v]  = p, p += (size_t)chunk * HESSA_ONNX_R_DIRS * g->values[v].size;
-    e->radj[v] = p, p += (size_t)chunk * HESSA_ONNX_R_DIRS * g->values[v].size;
+    e->tan[v]  = p, p += (size_t)e->trows * g->values[v].size;
+    e->radj[v] = p, p += (size_t)e->trows * g->values[v].size;
   }
   PetscCall(PetscMalloc1(g->n_params + 1, &e->theta));
   PetscCall(PetscCalloc1(max_in, &e->kx));
@@ -351,6 +367,7 @@ PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex)
   PetscCall(PetscFree(e->tan));
   PetscCall(PetscFree(e->radj));
   PetscCall(PetscFree(e->rmem));
+  PetscCall(StateFree(&e->view));
   PetscCall(PetscFree(e->theta));
   PetscCall(PetscFree(e->phase));
   for (int s = 0; s < HESSA_ONNX_SCRATCH_SLOTS; s++) free(e->slots[s].p);
@@ -496,11 +513,12 @@ static double ChunkLoss(HessaLossKind loss, HessaData data, PetscInt first, Pets
 
 /* tan [m*bg][d] (output tangents) -> R-adjoints [m*bg][d] = H_loss tan per sample:
  * cross-entropy diag(p) - p p^T with p = softmax(z), MSE (2/d) I. */
-static void LossHessian(HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
+static PetscErrorCode LossHessian(HessaOnnxExec ex, HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
 {
+  PetscFunctionBegin;
   if (loss == HESSA_LOSS_CROSS_ENTROPY) {
-    double p[1024], *pp = p;
-    if (d > 1024) pp = (double *)malloc((size_t)d * sizeof(double)); /* very wide outputs only */
+    double *pp = (double *)HessaOnnxScratch(ex, (size_t)d * sizeof(double), 0); /* no kernel is running */
+    PetscCheck(pp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %" PetscInt_FMT " softmax probabilities", d);
     for (PetscInt i = 0; i < m; i++) {
       const double *z  = Z + (size_t)i * d;
       double        mx = z[0], se = 0;
@@ -514,12 +532,12 @@ static void LossHessian(HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d,
         for (PetscInt k = 0; k < d; k++) r[k] = pp[k] * (t[k] - pt);
       }
     }
-    if (pp != p) free(pp);
   } else {
     const double scale = 2.0 / (double)d;
     const size_t count = (size_t)m * bg * d;
     for (size_t k = 0; k < count; k++) radj[k] = scale * tan[k];
   }
+  PetscFunctionReturn(0);
 }
 
 /* Backward of the sample phase (nb = 1) from st->adj[output]: first-order adjoints of every
@@ -569,13 +587,20 @@ static double *InputRAdjoint(HessaOnnxExec ex, const HessaOnnxNode *nd, int i, P
 
 /* The product passes of one chunk for directions j0 .. j0+bg: jvp, R-loss, R-backward
  * (+ sot when hessian), adding the parameter-side R-adjoints into ex->padj. */
-static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *st, HessaLossKind loss, PetscInt j0, PetscInt bg, PetscBool hessian)
+static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *chunk, PetscInt s0, PetscInt m, HessaLossKind loss, PetscInt j0, PetscInt bg, PetscBool hessian)
 {
-  const HessaOnnxGraph *g = ex->g;
-  const PetscInt        m = st->m;
+  const HessaOnnxGraph *g  = ex->g;
+  ChunkState           *st = &ex->view;
   HessaOnnxKernel       K;
 
   PetscFunctionBegin;
+  /* the samples [s0, s0 + m) of the chunk: values, adjoints and aux are sample-major */
+  st->m = m;
+  for (int v = 0; v < g->n_values; v++) {
+    st->val[v] = chunk->val[v] ? chunk->val[v] + (size_t)s0 * g->values[v].size : NULL;
+    st->adj[v] = chunk->adj[v] ? chunk->adj[v] + (size_t)s0 * g->values[v].size : NULL;
+  }
+  for (int k = 0; k < g->n_nodes; k++) st->aux[k] = chunk->aux[k] ? chunk->aux[k] + (size_t)s0 * g->nodes[k].aux_per_sample : NULL;
   for (int k = 0; k < g->n_nodes; k++) {
     const HessaOnnxNode *nd = &g->nodes[k];
     if (!ex->phase[k] || !g->values[nd->out[0]].differentiable) continue;
@@ -584,7 +609,7 @@ static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const
     for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->tan[nd->out[o]];
     PetscCall(nd->op->jvp(&K));
   }
-  LossHessian(loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]);
+  PetscCall(LossHessian(ex, loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]));
   for (int v = 0; v < g->n_values; v++)
     if (ex->radj[v] && v != g->output) PetscCall(PetscArrayzero(ex->radj[v], (size_t)m * bg * g->values[v].size));
   for (int k = g->n_nodes - 1; k >= 0; k--) {
@@ -674,7 +699,10 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       PetscCall(ChunkBackward(ex, &ex->pt, st, reuse ? PETSC_FALSE : PETSC_TRUE));
       if (!reuse) ex->point_loss += st->loss;
     }
-    for (PetscInt j0 = 0; j0 < b; j0 += HESSA_ONNX_R_DIRS) PetscCall(ChunkProduct(ex, &ex->pt, st, oo->arch.loss, j0, PetscMin(HESSA_ONNX_R_DIRS, b - j0), hessian));
+    for (PetscInt j0 = 0; j0 < b; j0 += HESSA_ONNX_R_DIRS) {
+      const PetscInt bg = PetscMin(HESSA_ONNX_R_DIRS, b - j0), r = PetscMax(1, ex->trows / bg);
+      for (PetscInt s0 = 0; s0 < m; s0 += r) PetscCall(ChunkProduct(ex, &ex->pt, st, s0, PetscMin(r, m - s0), oo->arch.loss, j0, bg, hessian));
+    }
   }
   if (!reuse) {
     /* first-order backward of the parameter phase, from the sums over the shard */
@@ -901,8 +929,9 @@ PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGrap
   o->ops.hessian_block = ONNXHessianBlock;
   o->ops.ggn_block     = ONNXGGNBlock;
   for (int k = 0; k < g->n_nodes; k++) n_nodes_sample += oo->ex->phase[k];
-  snprintf(o->description, sizeof o->description, "onnx %.300s, %s, n = %" PetscInt_FMT ", %d nodes (%d per sample), weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", g->path,
-           HessaLossName(arch->loss), g->n_params, g->n_nodes, (int)n_nodes_sample, (double)arch->weight_decay, oo->ex->rows, oo->ex->n_cached, oo->ex->n_chunks, oo->ex->cache_bytes / 1048576.0);
+  snprintf(o->description, sizeof o->description,
+           "onnx %.300s, %s, n = %" PetscInt_FMT ", %d nodes (%d per sample), weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB), %" PetscInt_FMT " samples x 8 directions per R pass", g->path,
+           HessaLossName(arch->loss), g->n_params, g->n_nodes, (int)n_nodes_sample, (double)arch->weight_decay, oo->ex->rows, oo->ex->n_cached, oo->ex->n_chunks, oo->ex->cache_bytes / 1048576.0, PetscMax(1, oo->ex->trows / HESSA_ONNX_R_DIRS));
   if (theta0) {
     double *t = (double *)malloc((size_t)(g->n_params > 0 ? g->n_params : 1) * sizeof(double));
     PetscCheck(t, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for theta0 (%" PetscInt_FMT " parameters)", g->n_params);
@@ -975,18 +1004,4 @@ PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch)
   PetscCall(GetONNX(obj, "HessaONNXGetArch", &oo));
   *arch = oo->arch;
   PetscFunctionReturn(0);
-}
-
-/* ---- until the loader (onnx_load.c) is part of the build ------------------------------------ */
-/* Weak fallbacks so that libhessa links without the loader: the real definitions in
- * onnx_load.c replace them. A build without the loader reports it instead of crashing. */
-__attribute__((weak)) void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st)
-{
-  *g = NULL;
-  HessaStatusSet(st, PETSC_ERR_SUP, "ONNX model %s: this build of hessa has no ONNX loader", path);
-}
-
-__attribute__((weak)) void HessaOnnxGraphDestroy(HessaOnnxGraph **g)
-{
-  if (g) *g = NULL;
 }

@@ -27,36 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- small helpers (private: this file does not depend on the loader's) ---------------- */
-
-static const HessaOnnxAttr *AttrFind(const HessaOnnxNode *node, const char name[])
-{
-  for (int a = 0; a < node->n_attr; a++)
-    if (node->attr[a].name && !strcmp(node->attr[a].name, name)) return &node->attr[a];
-  return NULL;
-}
-
-static int64_t AttrInt(const HessaOnnxNode *node, const char name[], int64_t dflt)
-{
-  const HessaOnnxAttr *a = AttrFind(node, name);
-  return a && a->type == HESSA_ONNX_ATTR_INT ? a->i : dflt;
-}
-
-static double AttrFloat(const HessaOnnxNode *node, const char name[], double dflt)
-{
-  const HessaOnnxAttr *a = AttrFind(node, name);
-  return a && a->type == HESSA_ONNX_ATTR_FLOAT ? a->f : dflt;
-}
-
-/* "node 'fc1' (Gemm)" or "node #3 (Gemm)" */
-static const char *Label(const HessaOnnxGraph *g, const HessaOnnxNode *node, char *buf, size_t len)
-{
-  if (node->name && node->name[0])
-    snprintf(buf, len, "node '%s' (%s)", node->name, node->op_type);
-  else
-    snprintf(buf, len, "node #%d (%s)", (int)(node - g->nodes), node->op_type);
-  return buf;
-}
+/* ---- small helpers ---------------------------------------------------------------------------- */
 
 /* "[N, 3, 4]" (N: the batch) */
 static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t len)
@@ -71,18 +42,6 @@ static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t l
   }
   if (used < len) snprintf(buf + used, len - used, "]");
   return buf;
-}
-
-static void SetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched)
-{
-  v->ndim    = ndim;
-  v->batched = batched;
-  v->size    = 1;
-  for (int d = 0; d < ndim; d++) {
-    v->dims[d] = dims[d];
-    if (!(batched && d == 0)) v->size *= dims[d];
-  }
-  if (batched) v->dims[0] = HESSA_ONNX_BATCH;
 }
 
 static inline int64_t Ix(const int64_t *off, int64_t k)
@@ -131,7 +90,7 @@ static void BroadcastShape(const HessaOnnxGraph *g, const HessaOnnxNode *node, i
       if (d == HESSA_ONNX_BATCH) {
         if (p != 0) {
           HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: the batched input '%s' %s has a lower rank than the output (rank %d), so broadcasting would move the batch; hessa needs the batch in the first dimension of both", g->path,
-                         Label(g, node, lab, sizeof lab), v[k]->name, DimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
+                         HessaOnnxNodeLabel(node, lab, sizeof lab), v[k]->name, DimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
           return;
         }
         if (dims[p] != 1 && dims[p] != HESSA_ONNX_BATCH) goto mismatch;
@@ -146,10 +105,10 @@ static void BroadcastShape(const HessaOnnxGraph *g, const HessaOnnxNode *node, i
   return;
 mismatch:
   if (n >= 2 && v[0] && v[1])
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes %s ('%s') and %s ('%s') do not broadcast (each dimension must be equal or 1; a non-batched input must have 1 where the other has the batch)", g->path, Label(g, node, lab, sizeof lab),
-                   DimsString(v[0]->ndim, v[0]->dims, s1, sizeof s1), v[0]->name, DimsString(v[1]->ndim, v[1]->dims, s2, sizeof s2), v[1]->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes %s ('%s') and %s ('%s') do not broadcast (each dimension must be equal or 1; a non-batched input must have 1 where the other has the batch)", g->path,
+                   HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(v[0]->ndim, v[0]->dims, s1, sizeof s1), v[0]->name, DimsString(v[1]->ndim, v[1]->dims, s2, sizeof s2), v[1]->name);
   else
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes do not broadcast", g->path, Label(g, node, lab, sizeof lab));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes do not broadcast", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab));
 }
 
 /* The offset table of input v read as the output shape (ndim, dims, batched). */
@@ -198,7 +157,7 @@ static int InputIsInt(const HessaOnnxGraph *g, const HessaOnnxNode *node, int ni
   for (int k = 0; k < nin; k++) {
     const HessaOnnxValue *v = node->in[k] >= 0 ? &g->values[node->in[k]] : NULL;
     if (v && v->is_int) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input '%s' holds integers; hessa runs this op on floating-point tensors only", g->path, Label(g, node, lab, sizeof lab), v->name);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input '%s' holds integers; hessa runs this op on floating-point tensors only", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), v->name);
       return 1;
     }
   }
@@ -232,7 +191,7 @@ static void BinaryInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
   BinData              *d;
 
   if (node->n_in != 2 || node->n_out != 1 || node->in[0] < 0 || node->in[1] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 inputs and 1 output, found %d and %d", g->path, Label(g, node, lab, sizeof lab), node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 inputs and 1 output, found %d and %d", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), node->n_in, node->n_out);
     return;
   }
   if (InputIsInt(g, node, 2, st)) return;
@@ -241,7 +200,7 @@ static void BinaryInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
   BroadcastShape(g, node, 2, v, &ndim, dims, &batched, st);
   if (st->code) return;
   out = &g->values[node->out[0]];
-  SetShape(out, ndim, dims, batched);
+  HessaOnnxValueSetShape(out, ndim, dims, batched);
   out->differentiable = v[0]->differentiable || v[1]->differentiable;
   out->is_int         = 0;
   out->elem_type      = 11;
@@ -439,7 +398,7 @@ static void LinearFinish(HessaOnnxGraph *g, HessaOnnxNode *node, LinData *ld, in
   HessaOnnxValue *out = &g->values[node->out[0]];
   LinData        *e;
 
-  SetShape(out, out_ndim, out_dims, ld->a_batched);
+  HessaOnnxValueSetShape(out, out_ndim, out_dims, ld->a_batched);
   out->differentiable = 0;
   for (int k = 0; k < node->n_in; k++)
     if (node->in[k] >= 0 && g->values[node->in[k]].differentiable) out->differentiable = 1;
@@ -474,25 +433,27 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   int64_t               dims[2], Kb;
 
   if (node->n_in < 2 || node->n_in > 3 || node->n_out != 1 || node->in[0] < 0 || node->in[1] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 or 3 inputs and 1 output, found %d and %d", g->path, Label(g, node, lab, sizeof lab), node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 or 3 inputs and 1 output, found %d and %d", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), node->n_in, node->n_out);
     return;
   }
   if (InputIsInt(g, node, node->n_in, st)) return;
   A = &g->values[node->in[0]], B = &g->values[node->in[1]];
   if (node->n_in == 3 && node->in[2] >= 0) C = &g->values[node->in[2]];
-  ld.alpha  = AttrFloat(node, "alpha", 1.0);
-  ld.beta   = AttrFloat(node, "beta", 1.0);
-  ld.transB = AttrInt(node, "transB", 0) != 0;
-  if (AttrInt(node, "transA", 0) != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: transA = 1 is not supported (the batch must stay the first dimension of A)", g->path, Label(g, node, lab, sizeof lab));
+  ld.alpha  = HessaOnnxAttrFloat(node, "alpha", 1.0);
+  ld.beta   = HessaOnnxAttrFloat(node, "beta", 1.0);
+  ld.transB = HessaOnnxAttrInt(node, "transB", 0) != 0;
+  if (HessaOnnxAttrInt(node, "transA", 0) != 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: transA = 1 is not supported (the batch must stay the first dimension of A)", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab));
     return;
   }
   if (A->ndim != 2 || B->ndim != 2 || (C && C->ndim > 2)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: Gemm needs 2-D A and B (and C of rank <= 2), found A %s, B %s", g->path, Label(g, node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), DimsString(B->ndim, B->dims, s2, sizeof s2));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: Gemm needs 2-D A and B (and C of rank <= 2), found A %s, B %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1),
+                   DimsString(B->ndim, B->dims, s2, sizeof s2));
     return;
   }
   if (B->batched || (C && C->batched && !A->batched)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: the right operand '%s' depends on the data sample; hessa supports Gemm with a batched A and a parameter or constant B only", g->path, Label(g, node, lab, sizeof lab), B->batched ? B->name : C->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: the right operand '%s' depends on the data sample; hessa supports Gemm with a batched A and a parameter or constant B only", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab),
+                   B->batched ? B->name : C->name);
     return;
   }
   ld.a_batched = A->batched;
@@ -501,7 +462,7 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   ld.M         = ld.transB ? B->dims[0] : B->dims[1];
   Kb           = ld.transB ? B->dims[1] : B->dims[0];
   if (Kb != ld.K) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: A %s ('%s') has %lld columns, B %s ('%s', transB = %d) has %lld rows", g->path, Label(g, node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: A %s ('%s') has %lld columns, B %s ('%s', transB = %d) has %lld rows", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
                    (long long)ld.K, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name, ld.transB, (long long)Kb);
     return;
   }
@@ -511,12 +472,12 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     HessaOnnxValue        y    = {.name = (char *)"the output"};
     int                   nd, bt;
     int64_t               bd[HESSA_ONNX_MAX_DIMS];
-    SetShape(&y, 2, dims, A->batched);
+    HessaOnnxValueSetShape(&y, 2, dims, A->batched);
     v[0] = &y;
     BroadcastShape(g, node, 2, v, &nd, bd, &bt, st);
     if (st->code) return;
     if (nd != 2 || bd[0] != y.dims[0] || bd[1] != y.dims[1]) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') does not broadcast to the output %s", g->path, Label(g, node, lab, sizeof lab), DimsString(C->ndim, C->dims, s1, sizeof s1), C->name, DimsString(2, y.dims, s2, sizeof s2));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') does not broadcast to the output %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(C->ndim, C->dims, s1, sizeof s1), C->name, DimsString(2, y.dims, s2, sizeof s2));
       return;
     }
     ld.has_c = 1;
@@ -532,18 +493,18 @@ static void MatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   int64_t               dims[HESSA_ONNX_MAX_DIMS];
 
   if (node->n_in != 2 || node->n_out != 1 || node->in[0] < 0 || node->in[1] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 inputs and 1 output, found %d and %d", g->path, Label(g, node, lab, sizeof lab), node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 inputs and 1 output, found %d and %d", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), node->n_in, node->n_out);
     return;
   }
   if (InputIsInt(g, node, 2, st)) return;
   A = &g->values[node->in[0]], B = &g->values[node->in[1]];
   if (B->batched) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: both operands ('%s' and '%s') depend on the data sample; a MatMul of two batched values is not supported yet (the right operand must be a parameter or a constant)", g->path,
-                   Label(g, node, lab, sizeof lab), A->name, B->name);
+                   HessaOnnxNodeLabel(node, lab, sizeof lab), A->name, B->name);
     return;
   }
   if (B->ndim != 2 || A->ndim < 1 || (A->batched && A->ndim < 2)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: MatMul needs a 2-D right operand and a left operand of rank >= 1 (>= 2 with the batch), found %s ('%s') x %s ('%s')", g->path, Label(g, node, lab, sizeof lab),
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: MatMul needs a 2-D right operand and a left operand of rank >= 1 (>= 2 with the batch), found %s ('%s') x %s ('%s')", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab),
                    DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
     return;
   }
@@ -551,7 +512,8 @@ static void MatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   ld.K = A->dims[A->ndim - 1], ld.M = B->dims[1], ld.P = 1;
   for (int d = A->batched ? 1 : 0; d < A->ndim - 1; d++) ld.P *= A->dims[d];
   if (B->dims[0] != ld.K) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: %s ('%s') x %s ('%s')", g->path, Label(g, node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: %s ('%s') x %s ('%s')", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2),
+                   B->name);
     return;
   }
   for (int d = 0; d < A->ndim - 1; d++) dims[d] = A->dims[d];

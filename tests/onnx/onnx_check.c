@@ -89,12 +89,13 @@ PetscErrorCode OnnxTestAddNode(HessaOnnxGraph *g, const char op_type[], const He
   memset(nd, 0, sizeof *nd);
   nd->name = (char *)malloc(32);
   snprintf(nd->name, 32, "%s_%d", op_type, idx);
-  nd->op_type = strdup(op_type);
-  nd->op      = op;
-  nd->n_in    = n_in;
-  nd->n_out   = n_out;
-  nd->in      = (int *)malloc((size_t)(n_in + 1) * sizeof(int));
-  nd->out     = (int *)malloc((size_t)(n_out + 1) * sizeof(int));
+  nd->op_type    = strdup(op_type);
+  nd->op         = op;
+  nd->file_index = idx;
+  nd->n_in       = n_in;
+  nd->n_out      = n_out;
+  nd->in         = (int *)malloc((size_t)(n_in + 1) * sizeof(int));
+  nd->out        = (int *)malloc((size_t)(n_out + 1) * sizeof(int));
   for (int i = 0; i < n_in; i++) {
     nd->in[i] = in[i];
     if (in[i] >= 0 && g->values[in[i]].batched) nd->phase = 1;
@@ -208,14 +209,14 @@ static void TanhInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   y->size    = x->size;
   memcpy(y->dims, x->dims, sizeof y->dims);
   y->differentiable    = x->differentiable;
-  node->aux_per_sample = 0;
+  node->aux_per_sample = (size_t)x->size; /* 1 - y^2, kept so the executor's handling of aux is tested */
 }
 
 static PetscErrorCode TanhForward(HessaOnnxKernel *K)
 {
   const int64_t n = K->m * K->g->values[K->node->out[0]].size;
   PetscFunctionBegin;
-  for (int64_t k = 0; k < n; k++) K->y[0][k] = tanh(K->x[0][k]);
+  for (int64_t k = 0; k < n; k++) K->y[0][k] = tanh(K->x[0][k]), K->aux[k] = 1 - K->y[0][k] * K->y[0][k];
   PetscFunctionReturn(0);
 }
 
@@ -226,9 +227,9 @@ static PetscErrorCode TanhJvp(HessaOnnxKernel *K)
   PetscFunctionBegin;
   for (PetscInt i = 0; i < K->m; i++)
     for (PetscInt j = 0; j < K->nb; j++) {
-      const double *y = K->y[0] + i * s, *t = K->tx[0] + (i * K->nb + j) * s;
+      const double *d1 = K->aux + i * s, *t = K->tx[0] + (i * K->nb + j) * s;
       double       *ty = K->ty[0] + (i * K->nb + j) * s;
-      for (int64_t k = 0; k < s; k++) ty[k] = (1 - y[k] * y[k]) * t[k];
+      for (int64_t k = 0; k < s; k++) ty[k] = d1[k] * t[k];
     }
   PetscFunctionReturn(0);
 }
@@ -239,9 +240,9 @@ static PetscErrorCode TanhBackward(HessaOnnxKernel *K)
   PetscFunctionBegin;
   for (PetscInt i = 0; i < K->m; i++)
     for (PetscInt j = 0; j < K->nb; j++) {
-      const double *y = K->y[0] + i * s, *dy = K->dy[0] + (i * K->nb + j) * s;
+      const double *d1 = K->aux + i * s, *dy = K->dy[0] + (i * K->nb + j) * s;
       double       *dx = K->dx[0] + (i * K->nb + j) * s;
-      for (int64_t k = 0; k < s; k++) dx[k] += (1 - y[k] * y[k]) * dy[k];
+      for (int64_t k = 0; k < s; k++) dx[k] += d1[k] * dy[k];
     }
   PetscFunctionReturn(0);
 }
@@ -254,7 +255,8 @@ static PetscErrorCode TanhSot(HessaOnnxKernel *K)
     for (PetscInt j = 0; j < K->nb; j++) {
       const double *y = K->y[0] + i * s, *dy = K->dy[0] + i * s, *t = K->tx[0] + (i * K->nb + j) * s;
       double       *dx = K->dx[0] + (i * K->nb + j) * s;
-      for (int64_t k = 0; k < s; k++) dx[k] += dy[k] * (-2 * y[k] * (1 - y[k] * y[k])) * t[k];
+      const double *d1 = K->aux + i * s;
+      for (int64_t k = 0; k < s; k++) dx[k] += dy[k] * (-2 * y[k] * d1[k]) * t[k];
     }
   PetscFunctionReturn(0);
 }

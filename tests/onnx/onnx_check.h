@@ -42,7 +42,7 @@ HessaOnnxAttr OnnxTestAttrString(const char name[], const char *s);
 PetscErrorCode OnnxTestGraphFinish(HessaOnnxGraph *g, int input, int output);
 PetscErrorCode OnnxTestGraphDestroy(HessaOnnxGraph **g);
 
-/* y = tanh(x), with jvp, backward and sot, for graphs in tests. */
+/* y = tanh(x), with jvp, backward and sot, for graphs in tests; keeps 1 - y^2 in aux. */
 extern const HessaOnnxOp OnnxTestTanh;
 
 /* ---- the derivative checker ---- */

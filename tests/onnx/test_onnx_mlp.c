@@ -8,11 +8,12 @@
  *  - chunk 7 (8 chunks, the last of 1) with no cache, a full cache, and a cache of 3 of the
  *    8 chunks, through a sequence (products at theta, twice; a gradient and a product at
  *    another theta; products back at theta; the loss alone elsewhere) equals one chunk,
- *    relative <= 1e-13;
+ *    relative <= 1e-13; so do R passes over one sample at a time (-hessa_onnx_tangent_mb);
  *  - the derivative checker (gradient and Hv against central differences, 1e-6; symmetry
  *    of H and G, 1e-12; G positive semi-definite; blocks equal single products, 1e-13). */
 #include "onnx_check.h"
 #include "objective_test.h"
+#include <string.h>
 
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 
@@ -132,9 +133,17 @@ static PetscErrorCode CompareWithMLP(PetscInt L, const PetscInt *widths, HessaLo
   /* chunks and caches: the same numbers as one chunk, through a sequence of points */
   PetscCall(Quantities(onnx, theta, b, V, ref));
   {
-    const PetscReal caches[3] = {0, 512, 0.005}; /* none, all 8 chunks, 3 of 8 (30 doubles a sample here for L = 2) */
-    for (int c = 0; c < 3; c++) {
+    /* caches: none, all 8 chunks, some of 8 (36 doubles a sample for L = 2: 2 chunks); the last: tangent
+       buffers of 8 rows, so the R passes take one sample (8 directions) or two (3) at a time */
+    const PetscReal caches[4] = {0, 512, 0.005, 512};
+    for (int c = 0; c < 4; c++) {
+      if (c == 3) PetscCall(PetscOptionsSetValue(NULL, "-hessa_onnx_tangent_mb", "1e-9"));
       PetscCall(CreateONNX(g, loss, 7, caches[c], data, &chunked, NULL));
+      if (c == 3) {
+        PetscCall(PetscOptionsClearValue(NULL, "-hessa_onnx_tangent_mb"));
+        CHECK(strstr(chunked->description, "1 samples x 8 directions per R pass"), "tangent cap not applied: %s", chunked->description);
+      }
+      if (c == 2 && L == 2) CHECK(strstr(chunked->description, "forward cache 2/8 chunks"), "expected 2 of 8 chunks cached: %s", chunked->description);
       for (int rep = 0; rep < 2; rep++) {
         double e;
         PetscCall(Quantities(chunked, theta, b, V, got));

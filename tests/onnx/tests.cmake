@@ -12,7 +12,9 @@ function(hessa_add_onnx_test name source)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/objective)
 endfunction()
 
+# The executor against the MLP objective (Gemm-Tanh-Gemm graphs), chunks and forward cache.
 hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
+# The linear kernels (Gemm, MatMul, Add, Sub, Mul, Div, broadcasting) by the derivative checker.
 hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
 
 # ONNX kernels: pure C, MPI-unaware, so one rank is enough.
