@@ -17,6 +17,7 @@
  */
 #include "onnx_impl.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,7 @@ static inline double Value(const Pointwise *p, double x)
 {
   switch (p->kind) {
   case PW_RELU:
-    return x > 0 ? x : 0.0;
+    return x > 0 || isnan(x) ? x : 0.0; /* a NaN stays visible (as in PyTorch) */
   case PW_LEAKY_RELU:
     return x > 0 ? x : p->alpha * x;
   case PW_TANH:
@@ -109,6 +110,27 @@ static inline double Curvature(const Pointwise *p, double x, double y)
 
 /* ---- load time ------------------------------------------------------------------------- */
 
+/* A FLOAT attribute as the decimal the model was written with. ONNX stores attributes in
+ * float32, so nn.LeakyReLU(0.1) arrives as 0.100000001490116, while PyTorch computed with
+ * the double 0.1: a relative difference of 1e-8 in every output. The shortest decimal
+ * that rounds to the same float32 is what the exporter was given; a value that is not a
+ * float32 (a loader that already did this) is kept. */
+static double AttrDecimal(const HessaOnnxNode *node, const char name[], double dflt)
+{
+  double f = HessaOnnxAttrFloat(node, name, dflt);
+  float  s = (float)f;
+  char   buf[32];
+
+  if (!isfinite(f) || (double)s != f) return f;
+  for (int digits = 1; digits <= 9; digits++) {
+    double d;
+    snprintf(buf, sizeof buf, "%.*g", digits, f);
+    d = strtod(buf, NULL);
+    if ((float)d == s) return d;
+  }
+  return f;
+}
+
 /* Is value v read by any node or the graph's output? (a Dropout mask that nobody reads
  * is harmless; one that is read would need the training-mode semantics) */
 static int ValueIsRead(const HessaOnnxGraph *g, int v)
@@ -128,11 +150,11 @@ static void DropoutCheck(HessaOnnxGraph *g, HessaOnnxNode *node, const char *lab
   const HessaOnnxAttr *is_test = HessaOnnxAttrGet(node, "is_test");
 
   if (is_test && is_test->type == HESSA_ONNX_ATTR_INT && is_test->i == 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: is_test = 0 asks for training-mode dropout; hessa analyses the inference graph (export the model in eval mode)", g->path, label);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: is_test = 0 asks for training-mode dropout; hessa analyses the inference graph (export the model in eval mode)", label);
     return;
   }
   if (node->n_in > 1 && node->in[1] >= 0 && g->values[node->in[1]].kind != HESSA_ONNX_CONST) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a constant ratio (input 1), found '%s' computed at run time or a parameter", g->path, label, g->values[node->in[1]].name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant ratio (input 1), found '%s' computed at run time or a parameter", label, g->values[node->in[1]].name);
     return;
   }
   if (node->n_in > 2 && node->in[2] >= 0) {
@@ -140,17 +162,17 @@ static void DropoutCheck(HessaOnnxGraph *g, HessaOnnxNode *node, const char *lab
     int                   on = 0;
 
     if (t->kind != HESSA_ONNX_CONST || t->size != 1 || (t->is_int ? !t->ivalue : !t->value)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a constant scalar training_mode (input 2), found '%s' that is not one", g->path, label, t->name);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant scalar training_mode (input 2), found '%s' that is not one", label, t->name);
       return;
     }
     on = t->is_int ? t->ivalue[0] != 0 : t->value[0] != 0.0;
     if (on) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: training_mode is true (random dropout); hessa analyses the inference graph (export the model in eval mode)", g->path, label);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: training_mode is true (random dropout); hessa analyses the inference graph (export the model in eval mode)", label);
       return;
     }
   }
   if (node->n_out > 1 && ValueIsRead(g, node->out[1])) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: its mask output '%s' is used; expected an inference-mode Dropout with no mask", g->path, label, g->values[node->out[1]].name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: its mask output '%s' is used; expected an inference-mode Dropout with no mask", label, g->values[node->out[1]].name);
     return;
   }
 }
@@ -166,16 +188,16 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
 
   HessaOnnxNodeLabel(node, label, sizeof label);
   if (node->n_in < 1 || node->n_in > max_in || node->in[0] < 0 || node->n_out < 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected 1%s input%s and an output, found %d inputs and %d outputs", g->path, label, is_dropout ? " to 3" : "", is_dropout ? "s" : "", node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1%s input%s and an output, found %d inputs and %d outputs", label, is_dropout ? " to 3" : "", is_dropout ? "s" : "", node->n_in, node->n_out);
     return;
   }
   if (node->n_out > (is_dropout ? 2 : 1)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected %s output, found %d", g->path, label, is_dropout ? "at most 2 (output, mask)" : "1", node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %s output, found %d", label, is_dropout ? "at most 2 (output, mask)" : "1", node->n_out);
     return;
   }
   x = &g->values[node->in[0]];
   if (x->is_int) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a floating-point input, found '%s' of integer type %d", g->path, label, x->name, x->elem_type);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a floating-point input, found '%s' of integer type %d", label, x->name, x->elem_type);
     return;
   }
   if (is_dropout) {
@@ -184,13 +206,13 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   }
   p = (Pointwise *)malloc(sizeof *p);
   if (!p) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "ONNX file '%s': %s: out of memory", g->path, label);
+    HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", label);
     return;
   }
   p->kind  = kind;
-  p->alpha = kind == PW_LEAKY_RELU ? HessaOnnxAttrFloat(node, "alpha", 0.01) : kind == PW_ELU ? HessaOnnxAttrFloat(node, "alpha", 1.0) : 0.0;
+  p->alpha = kind == PW_LEAKY_RELU ? AttrDecimal(node, "alpha", 0.01) : kind == PW_ELU ? AttrDecimal(node, "alpha", 1.0) : 0.0;
   if (!isfinite(p->alpha)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a finite alpha, found %g", g->path, label, p->alpha);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite alpha, found %g", label, p->alpha);
     free(p);
     return;
   }

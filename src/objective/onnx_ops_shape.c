@@ -50,17 +50,17 @@ static int CheckArity(HessaOnnxGraph *g, HessaOnnxNode *node, int min_in, int ma
 {
   HessaOnnxNodeLabel(node, label, len);
   if (node->n_in < min_in || node->n_in > max_in || node->n_out != 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected %d to %d inputs and 1 output, found %d inputs and %d outputs", g->path, label, min_in, max_in, node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %d to %d inputs and 1 output, found %d inputs and %d outputs", label, min_in, max_in, node->n_in, node->n_out);
     return 0;
   }
   for (int i = 0; i < min_in; i++) {
     if (node->in[i] < 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: input %d is required but absent", g->path, label, i);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d is required but absent", label, i);
       return 0;
     }
   }
   if (g->values[node->in[0]].is_int) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a floating-point data input, found '%s' of integer type %d (integer shape arithmetic must be constant so that it folds at load)", g->path, label, g->values[node->in[0]].name,
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a floating-point data input, found '%s' of integer type %d (integer shape arithmetic must be constant so that it folds at load)", label, g->values[node->in[0]].name,
                    g->values[node->in[0]].elem_type);
     return 0;
   }
@@ -73,8 +73,8 @@ static const int64_t *ConstInts(HessaOnnxGraph *g, int v, const char *what, cons
   const HessaOnnxValue *c = &g->values[v];
 
   if (c->kind != HESSA_ONNX_CONST || !c->is_int || !c->ivalue || c->ndim != 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected %s '%s' to be a constant 1-D integer tensor, found %s%s of rank %d", g->path, label, what, c->name,
-                   c->kind == HESSA_ONNX_CONST ? "a constant" : "a value computed at run time or a parameter", c->is_int ? "" : " of floating-point type", c->ndim);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %s '%s' to be a constant 1-D integer tensor, found %s%s of rank %d", label, what, c->name, c->kind == HESSA_ONNX_CONST ? "a constant" : "a value computed at run time or a parameter",
+                   c->is_int ? "" : " of floating-point type", c->ndim);
     return NULL;
   }
   *n = c->size;
@@ -96,7 +96,7 @@ static void SetOutput(HessaOnnxGraph *g, HessaOnnxNode *node, int ndim, const in
 static int SetOpData(HessaOnnxGraph *g, HessaOnnxNode *node, void *data, const char *label, HessaStatus *st)
 {
   if (!data) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "ONNX file '%s': %s: out of memory", g->path, label);
+    HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", label);
     return 0;
   }
   free(node->op_data);
@@ -158,7 +158,7 @@ static void FlattenInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   r    = x->ndim;
   axis = HessaOnnxAttrInt(node, "axis", 1);
   if (axis < -r || axis > r) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected axis in [%" PRId64 ", %" PRId64 "] for input '%s' of shape %s, found %" PRId64, g->path, label, -r, r, x->name, DimsString(x->ndim, x->dims, buf, sizeof buf), axis);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected axis in [%" PRId64 ", %" PRId64 "] for input '%s' of shape %s, found %" PRId64, label, -r, r, x->name, DimsString(x->ndim, x->dims, buf, sizeof buf), axis);
     return;
   }
   if (axis < 0) axis += r;
@@ -166,7 +166,7 @@ static void FlattenInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     if (!(x->batched && k == 0)) odims[k < axis ? 0 : 1] *= x->dims[k];
   if (x->batched) {
     if (axis == 0 || odims[0] != 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: axis %" PRId64 " of input '%s' of shape %s merges the batch with other axes; expected axis 1 (or the axes between the batch and axis all of size 1)", g->path, label, axis, x->name,
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " of input '%s' of shape %s merges the batch with other axes; expected axis 1 (or the axes between the batch and axis all of size 1)", label, axis, x->name,
                      DimsString(x->ndim, x->dims, buf, sizeof buf));
       return;
     }
@@ -200,11 +200,11 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     t  = attr->ints;
     nt = attr->n;
   } else {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a shape input (or a shape attribute before opset 5), found neither", g->path, label);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a shape input (or a shape attribute before opset 5), found neither", label);
     return;
   }
   if (nt > HESSA_ONNX_MAX_DIMS || (x->batched && nt < 1)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a target shape of %d to %d dimensions, found %" PRId64, g->path, label, x->batched ? 1 : 0, HESSA_ONNX_MAX_DIMS, nt);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a target shape of %d to %d dimensions, found %" PRId64, label, x->batched ? 1 : 0, HESSA_ONNX_MAX_DIMS, nt);
     return;
   }
   target = x->size;
@@ -214,8 +214,7 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     if (t0 == -1 || t0 > 0)
       fixed_first = 1;
     else if (!(t0 == HESSA_ONNX_BATCH || (t0 == 0 && !allowzero))) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis", g->path, label, DimsString((int)nt, t, b1, sizeof b1), x->name,
-                     DimsString(x->ndim, x->dims, b2, sizeof b2));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2));
       return;
     }
     out[0] = HESSA_ONNX_BATCH;
@@ -225,26 +224,24 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     int64_t ti = t[i];
 
     if (ti == HESSA_ONNX_BATCH) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: target shape %s puts the batch at axis %d; %s", g->path, label, DimsString((int)nt, t, b1, sizeof b1), i,
-                     x->batched ? "the batch must stay the first axis" : "the input does not depend on the batch");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s puts the batch at axis %d; %s", label, DimsString((int)nt, t, b1, sizeof b1), i, x->batched ? "the batch must stay the first axis" : "the input does not depend on the batch");
       return;
     }
     if (ti == 0 && !allowzero) {
       if (i >= x->ndim) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: target shape %s copies dimension %d of input '%s' of shape %s, which has only %d", g->path, label, DimsString((int)nt, t, b1, sizeof b1), i, x->name,
-                       DimsString(x->ndim, x->dims, b2, sizeof b2), x->ndim);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s copies dimension %d of input '%s' of shape %s, which has only %d", label, DimsString((int)nt, t, b1, sizeof b1), i, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), x->ndim);
         return;
       }
       out[i] = x->dims[i];
     } else if (ti == -1) {
       if (neg >= 0) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: target shape %s has more than one -1", g->path, label, DimsString((int)nt, t, b1, sizeof b1));
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s has more than one -1", label, DimsString((int)nt, t, b1, sizeof b1));
         return;
       }
       neg = i;
       continue;
     } else if (ti < 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected positive entries, 0 or -1 in target shape %s, found %" PRId64 " at %d%s", g->path, label, DimsString((int)nt, t, b1, sizeof b1), ti, i,
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected positive entries, 0 or -1 in target shape %s, found %" PRId64 " at %d%s", label, DimsString((int)nt, t, b1, sizeof b1), ti, i,
                      ti == 0 ? " (allowzero = 1: empty tensors are not supported)" : "");
       return;
     } else
@@ -253,9 +250,9 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   }
   if (neg >= 0 && fixed_first) {
     HessaStatusSet(st, HESSA_ERR_INPUT,
-                   "ONNX file '%s': %s: target shape %s of batched input '%s' of shape %s: cannot tell whether a first entry %" PRId64
+                   "%s: target shape %s of batched input '%s' of shape %s: cannot tell whether a first entry %" PRId64
                    " with a -1 at axis %d keeps the batch; export the model so that the first entry comes from the input's shape (x.view(x.size(0), -1)) or use Flatten",
-                   g->path, label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), t[0], neg);
+                   label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), t[0], neg);
     return;
   }
   if (neg >= 0 && prod <= target && target % prod == 0) {
@@ -263,8 +260,8 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     prod     = target;
   }
   if (prod != target) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: target shape %s does not fit input '%s' of shape %s (%" PRId64 " elements%s)%s", g->path, label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2),
-                   target, x->batched ? " per sample" : "", fixed_first ? ": it merges or splits the batch" : "");
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s does not fit input '%s' of shape %s (%" PRId64 " elements%s)%s", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), target,
+                   x->batched ? " per sample" : "", fixed_first ? ": it merges or splits the batch" : "");
     return;
   }
   SetOutput(g, node, (int)nt, out, x->batched, x->differentiable);
@@ -293,14 +290,13 @@ static void TransposeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   r = x->ndim;
   if ((attr = HessaOnnxAttrGet(node, "perm"))) {
     if (attr->type != HESSA_ONNX_ATTR_INTS || attr->n != r) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected perm of %d integers for input '%s' of shape %s, found %" PRId64 " entries", g->path, label, r, x->name, DimsString(r, x->dims, buf, sizeof buf),
-                     attr->type == HESSA_ONNX_ATTR_INTS ? attr->n : 0);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected perm of %d integers for input '%s' of shape %s, found %" PRId64 " entries", label, r, x->name, DimsString(r, x->dims, buf, sizeof buf), attr->type == HESSA_ONNX_ATTR_INTS ? attr->n : 0);
       return;
     }
     for (int k = 0; k < r; k++) {
       int64_t pk = attr->ints[k];
       if (pk < 0 || pk >= r || seen[pk]) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: perm is not a permutation of 0 .. %d (entry %d is %" PRId64 ")", g->path, label, r - 1, k, pk);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: perm is not a permutation of 0 .. %d (entry %d is %" PRId64 ")", label, r - 1, k, pk);
         return;
       }
       seen[pk] = 1;
@@ -309,8 +305,7 @@ static void TransposeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   } else
     for (int k = 0; k < r; k++) perm[k] = r - 1 - k;
   if (x->batched && perm[0] != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first", g->path, label, x->name, DimsString(r, x->dims, buf, sizeof buf),
-                   perm[0]);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first", label, x->name, DimsString(r, x->dims, buf, sizeof buf), perm[0]);
     return;
   }
   for (int k = 0; k < r; k++) odims[k] = x->dims[perm[k]];
@@ -427,7 +422,7 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   x = &g->values[node->in[0]];
   r = x->ndim;
   if ((mode = HessaOnnxAttrGet(node, "mode")) && (mode->type != HESSA_ONNX_ATTR_STRING || strcmp(mode->s, "constant"))) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected mode 'constant', found '%s' (reflect, edge and wrap padding are not supported)", g->path, label, mode->type == HESSA_ONNX_ATTR_STRING ? mode->s : "?");
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected mode 'constant', found '%s' (reflect, edge and wrap padding are not supported)", label, mode->type == HESSA_ONNX_ATTR_STRING ? mode->s : "?");
     return;
   }
   naxes = r;
@@ -438,7 +433,7 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
       const HessaOnnxValue *c = &g->values[node->in[2]];
 
       if (c->kind != HESSA_ONNX_CONST || c->size != 1 || (c->is_int ? !c->ivalue : !c->value)) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a constant scalar constant_value (input 2), found '%s' that is not one", g->path, label, c->name);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant scalar constant_value (input 2), found '%s' that is not one", label, c->name);
         return;
       }
       value = c->is_int ? (double)c->ivalue[0] : c->value[0];
@@ -446,13 +441,13 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     if (node->n_in >= 4 && node->in[3] >= 0) {
       if (!(axes_in = ConstInts(g, node->in[3], "the axes input", label, &naxes, st))) return;
       if (naxes > r) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected at most %d axes, found %" PRId64, g->path, label, r, naxes);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected at most %d axes, found %" PRId64, label, r, naxes);
         return;
       }
       for (int64_t i = 0; i < naxes; i++) {
         int64_t a = axes_in[i] < 0 ? axes_in[i] + r : axes_in[i];
         if (a < 0 || a >= r || seen[a]) {
-          HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: axes entry %" PRId64 " is out of range or repeated for input '%s' of rank %d", g->path, label, axes_in[i], x->name, r);
+          HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axes entry %" PRId64 " is out of range or repeated for input '%s' of rank %d", label, axes_in[i], x->name, r);
           return;
         }
         seen[a] = 1;
@@ -464,20 +459,20 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     npads = attr->n;
     value = HessaOnnxAttrFloat(node, "value", 0.0);
   } else {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a pads input (or a pads attribute before opset 11), found neither", g->path, label);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a pads input (or a pads attribute before opset 11), found neither", label);
     return;
   }
   if (npads != 2 * naxes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected %" PRId64 " pads (begin and end of %" PRId64 " axes), found %" PRId64, g->path, label, 2 * naxes, naxes, npads);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %" PRId64 " pads (begin and end of %" PRId64 " axes), found %" PRId64, label, 2 * naxes, naxes, npads);
     return;
   }
   if (!isfinite(value)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected a finite padding value, found %g", g->path, label, value);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite padding value, found %g", label, value);
     return;
   }
   for (int64_t i = 0; i < naxes; i++) begin[axes[i]] = pads[i], end[axes[i]] = pads[i + naxes];
   if (x->batched && (begin[0] || end[0])) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: pads the batch axis of input '%s' (by %" PRId64 " before and %" PRId64 " after); expected 0", g->path, label, x->name, begin[0], end[0]);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: pads the batch axis of input '%s' (by %" PRId64 " before and %" PRId64 " after); expected 0", label, x->name, begin[0], end[0]);
     return;
   }
   for (int k = 0; k < r; k++) {
@@ -486,8 +481,7 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
       continue;
     }
     if (begin[k] < -x->dims[k] || end[k] < -x->dims[k] || begin[k] > INT32_MAX || end[k] > INT32_MAX || (odims[k] = x->dims[k] + begin[k] + end[k]) < 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: pads %" PRId64 ", %" PRId64 " on axis %d of input '%s' of shape %s leave no element or are out of range", g->path, label, begin[k], end[k], k, x->name,
-                     DimsString(r, x->dims, buf, sizeof buf));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: pads %" PRId64 ", %" PRId64 " on axis %d of input '%s' of shape %s leave no element or are out of range", label, begin[k], end[k], k, x->name, DimsString(r, x->dims, buf, sizeof buf));
       return;
     }
   }
@@ -627,18 +621,18 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 
   HessaOnnxNodeLabel(node, label, sizeof label);
   if (node->n_in < 1 || node->n_out != 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected at least 1 input and 1 output, found %d inputs and %d outputs", g->path, label, node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected at least 1 input and 1 output, found %d inputs and %d outputs", label, node->n_in, node->n_out);
     return;
   }
   for (int k = 0; k < node->n_in; k++) {
     const HessaOnnxValue *v;
     if (node->in[k] < 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: input %d is absent", g->path, label, k);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d is absent", label, k);
       return;
     }
     v = &g->values[node->in[k]];
     if (v->is_int) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected floating-point inputs, found '%s' of integer type %d (integer shape arithmetic must be constant so that it folds at load)", g->path, label, v->name, v->elem_type);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected floating-point inputs, found '%s' of integer type %d (integer shape arithmetic must be constant so that it folds at load)", label, v->name, v->elem_type);
       return;
     }
     batched |= v->batched;
@@ -647,17 +641,17 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   x0 = &g->values[node->in[0]];
   r  = x0->ndim;
   if (!(attr = HessaOnnxAttrGet(node, "axis")) && g->opset >= 4) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: the axis attribute is required", g->path, label);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the axis attribute is required", label);
     return;
   }
   axis = HessaOnnxAttrInt(node, "axis", 1);
   if (r < 1 || axis < -r || axis >= r) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: expected axis in [%d, %d] for inputs of rank %d, found %" PRId64, g->path, label, -r, r - 1, r, axis);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected axis in [%d, %d] for inputs of rank %d, found %" PRId64, label, -r, r - 1, r, axis);
     return;
   }
   if (axis < 0) axis += r;
   if (batched && axis == 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: concatenates along the batch axis; expected another axis", g->path, label);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: concatenates along the batch axis; expected another axis", label);
     return;
   }
   /* per-sample shapes: drop the batch (or the leading 1 of a shared input) */
@@ -668,8 +662,8 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     const HessaOnnxValue *v = &g->values[node->in[k]];
 
     if (v->ndim != r || (batched && !v->batched && v->dims[0] != 1)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s%s", g->path, label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name,
-                     DimsString(r, x0->dims, b2, sizeof b2), v->ndim == r ? " (an input without the batch must have a first dimension of 1 to be shared by every sample)" : "");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s%s", label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name, DimsString(r, x0->dims, b2, sizeof b2),
+                     v->ndim == r ? " (an input without the batch must have a first dimension of 1 to be shared by every sample)" : "");
       return;
     }
     for (int j = 0; j < q; j++) d[j] = v->dims[j + off];
@@ -678,7 +672,7 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     else {
       for (int j = 0; j < q; j++)
         if (j != a && d[j] != ref[j]) {
-          HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file '%s': %s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s outside axis %" PRId64, g->path, label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name,
+          HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s outside axis %" PRId64, label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name,
                          DimsString(r, x0->dims, b2, sizeof b2), axis);
           return;
         }

@@ -12,9 +12,7 @@ function(hessa_add_onnx_test name source)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/objective)
 endfunction()
 
-# The executor against the MLP objective (Gemm-Tanh-Gemm graphs), chunks and forward cache.
 hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
-# The linear kernels (Gemm, MatMul, Add, Sub, Mul, Div, broadcasting) by the derivative checker.
 hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
 
 # ONNX kernels: pure C, MPI-unaware, so one rank is enough.
@@ -49,3 +47,12 @@ foreach(case dense checkpoint commands cnn resnet grouped gelu sigmoid spectrum)
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
+
+# The pointwise and shape ops inside real graphs (PyTorch exports and a hand-written one),
+# through the loader and the executor: ops_models.py writes the models first (a fixture).
+add_test(NAME onnx_ops_models COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/ops_models.py ${CMAKE_CURRENT_BINARY_DIR}/ops_models)
+set_tests_properties(onnx_ops_models PROPERTIES FIXTURES_SETUP onnx_ops_models TIMEOUT 120 LABELS "onnx")
+hessa_add_c_test(test_onnx_ops_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_graph.c RANKS 1 ARGS ${CMAKE_CURRENT_BINARY_DIR}/ops_models)
+set_tests_properties(test_onnx_ops_graph_np1 PROPERTIES FIXTURES_REQUIRED onnx_ops_models)
+# The pointwise and shape kernels in hand-built graphs by the derivative checker.
+hessa_add_onnx_test(test_onnx_ops_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_check.c)
