@@ -28,10 +28,14 @@
  * Not static: the kernel test lowers it to exercise the sub-blocks. */
 size_t HessaOnnxSpatialScratchBytes = (size_t)32 << 20;
 
+/* GEMM flops issued by these kernels since the start (benchmarks read and reset it). */
+double HessaOnnxSpatialGemmFlops = 0;
+
 /* Row-major C = A op(B) + beta C; sizes are bounded by the scratch budget, so int fits. */
 static inline void Gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, const double *B, int64_t ldb, double beta, double *C, int64_t ldc)
 {
   if (M <= 0 || N <= 0 || K <= 0) return;
+  HessaOnnxSpatialGemmFlops += 2.0 * (double)M * (double)N * (double)K;
   cblas_dgemm(CblasRowMajor, ta, tb, (int)M, (int)N, (int)K, 1.0, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
 }
 
@@ -281,6 +285,17 @@ static int64_t SubBlock(int64_t m, int64_t per_sample)
 }
 
 /* ---- im2col / col2im ------------------------------------------------------------------ */
+/* The output columns [lo, hi) whose input column ow*sw - pl + j*dw lies inside [0, W). */
+static inline void ValidRange(int64_t out, int64_t in, int64_t s, int64_t off, int64_t *lo, int64_t *hi)
+{
+  /* in-range: 0 <= o*s + off < in */
+  int64_t l = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t h = in - off <= 0 ? 0 : (in - off - 1) / s + 1;
+  *lo       = l < out ? l : out;
+  *hi       = h < out ? h : out;
+  if (*hi < *lo) *hi = *lo;
+}
+
 /* cols[k][p] (leading dimension ld) = x[g*Cg + c][oh*sh - pt + i*dh][ow*sw - pl + j*dw]
  * with k = (c*kh + i)*kw + j, p = oh*OW + ow; zero in the padding. x: one sample [C][H][W]. */
 static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *cols, int64_t ld)
@@ -289,7 +304,10 @@ static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *co
     const double *xc = x + (g * gm->Cg + c) * gm->H * gm->W;
     for (int64_t i = 0; i < gm->kh; i++) {
       for (int64_t j = 0; j < gm->kw; j++) {
-        double *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        double       *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        const int64_t off = j * gm->dw - gm->pl;
+        int64_t       lo, hi;
+        ValidRange(gm->OW, gm->W, gm->sw, off, &lo, &hi);
         for (int64_t oh = 0; oh < gm->OH; oh++) {
           int64_t ih = oh * gm->sh - gm->pt + i * gm->dh;
           double *r  = row + oh * gm->OW;
@@ -298,10 +316,12 @@ static void Im2col(const SpatialGeom *gm, const double *x, int64_t g, double *co
             continue;
           }
           const double *xr = xc + ih * gm->W;
-          for (int64_t ow = 0; ow < gm->OW; ow++) {
-            int64_t iw = ow * gm->sw - gm->pl + j * gm->dw;
-            r[ow]      = (iw >= 0 && iw < gm->W) ? xr[iw] : 0.0;
-          }
+          for (int64_t ow = 0; ow < lo; ow++) r[ow] = 0.0;
+          if (gm->sw == 1)
+            memcpy(r + lo, xr + lo + off, (size_t)(hi - lo) * sizeof(double));
+          else
+            for (int64_t ow = lo; ow < hi; ow++) r[ow] = xr[ow * gm->sw + off];
+          for (int64_t ow = hi; ow < gm->OW; ow++) r[ow] = 0.0;
         }
       }
     }
@@ -316,15 +336,18 @@ static void Col2im(const SpatialGeom *gm, const double *cols, int64_t ld, int64_
     for (int64_t i = 0; i < gm->kh; i++) {
       for (int64_t j = 0; j < gm->kw; j++) {
         const double *row = cols + ((c * gm->kh + i) * gm->kw + j) * ld;
+        const int64_t off = j * gm->dw - gm->pl;
+        int64_t       lo, hi;
+        ValidRange(gm->OW, gm->W, gm->sw, off, &lo, &hi);
         for (int64_t oh = 0; oh < gm->OH; oh++) {
           int64_t ih = oh * gm->sh - gm->pt + i * gm->dh;
           if (ih < 0 || ih >= gm->H) continue;
           const double *r  = row + oh * gm->OW;
           double       *dr = dxc + ih * gm->W;
-          for (int64_t ow = 0; ow < gm->OW; ow++) {
-            int64_t iw = ow * gm->sw - gm->pl + j * gm->dw;
-            if (iw >= 0 && iw < gm->W) dr[iw] += r[ow];
-          }
+          if (gm->sw == 1)
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow + off] += r[ow];
+          else
+            for (int64_t ow = lo; ow < hi; ow++) dr[ow * gm->sw + off] += r[ow];
         }
       }
     }
