@@ -18,6 +18,7 @@ CASE
   analyze    a Fashion-MNIST CNN (782 parameters, 200 samples) analysed end to end: the
              report's verdict (type, counts of negative/zero/positive eigenvalues on the full
              spectrum basis, lambda_min/max) against the exact spectrum from PyTorch.
+  mse        regression targets: the loss defaults to mse; hvp against PyTorch's mse_loss.
   commands   `hessa landscape` between two ONNX checkpoints of `hessa train` and `hessa study`
              of the training folder: every loss against PyTorch's to 1e-10 relative.
   checkpoint `hessa train` (2 GD steps) on an ONNX model writes a checkpoint folder: its NPY
@@ -101,9 +102,10 @@ class Reference:
     """The objective f(theta) = mean cross-entropy(model(x), y) + wd/2 |theta|^2 with theta in
     hessa's parameter order (params.json of hessa hvp), evaluated by PyTorch in float64."""
 
-    def __init__(self, model, params, x, y, wd):
-        self.model, self.wd = model.double().eval(), wd
-        self.x, self.y = torch.from_numpy(x).double(), torch.from_numpy(y).long()
+    def __init__(self, model, params, x, y, wd, mse=False):
+        self.model, self.wd, self.mse = model.double().eval(), wd, mse
+        self.x = torch.from_numpy(x).double()
+        self.y = torch.from_numpy(y).double() if mse else torch.from_numpy(y).long()
         self.names = [p["name"] for p in params]
         self.shapes = [tuple(p["shape"]) for p in params]
         self.counts = [p["count"] for p in params]
@@ -128,7 +130,8 @@ class Reference:
         return functional_call(self.model, self.tensors(t), (self.x,))
 
     def data_loss(self, z):
-        return F.cross_entropy(z, self.y)
+        # the mean over samples (cross-entropy), over samples and outputs (mse)
+        return F.mse_loss(z, self.y) if self.mse else F.cross_entropy(z, self.y)
 
     def loss(self, t):
         return self.data_loss(self.outputs(t)) + 0.5 * self.wd * (t * t).sum()
@@ -309,6 +312,24 @@ def case_checkpoint():
     compare_hvp(f"{root}/hvp", ref, "checkpoint")
 
 
+def case_mse():
+    """Regression data: the loss defaults to mse (torch's mse_loss, mean over samples and
+    outputs) from the data's task."""
+    model, shape, outputs, path = exported("dense", seed=21)
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((30,) + tuple(shape))
+    y = rng.standard_normal((30, outputs))
+    np.save(f"{root}/x.npy", x)
+    np.save(f"{root}/y.npy", y)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_source", "npy", "-hessa_data_features", f"{root}/x.npy",
+            "-hessa_data_labels", f"{root}/y.npy", "-hessa_data_task", "regression", "-hessa_onnx_weight_decay", "0.001"]
+    run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
+    s = json.load(open(f"{root}/hvp/summary.json"))
+    check("mse" in s["description"], f"mse: the objective says {s['description']}")
+    params = json.load(open(f"{root}/hvp/params.json"))["params"]
+    compare_hvp(f"{root}/hvp", Reference(model, params, x, y, 0.001, mse=True), "mse")
+
+
 def case_commands():
     """landscape and study on ONNX checkpoints, against PyTorch's loss."""
     model, shape, classes, path = exported("dense", seed=9)
@@ -366,6 +387,8 @@ elif case == "analyze":
     case_analyze()
 elif case == "checkpoint":
     case_checkpoint()
+elif case == "mse":
+    case_mse()
 elif case == "commands":
     case_commands()
 else:

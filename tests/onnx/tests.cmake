@@ -43,7 +43,7 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense checkpoint commands cnn resnet grouped gelu sigmoid spectrum)
+foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum)
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
