@@ -5,7 +5,9 @@ usage: onnx_torch.py MPIEXEC NP HESSA WORKDIR CASE
 
 CASE
   mlp        hessa's built-in MLP from a weight folder (no ONNX): `hessa hvp` loss,
-             gradient, Hv and Gv against PyTorch to 1e-10 relative.
+             gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
+             wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
+             loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
   dense cnn resnet grouped gelu sigmoid
              the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -196,6 +198,22 @@ def case_mlp():
     np.save(f"{root}/nan.npy", bad)
     r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/nan.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
     check(r.returncode != 0 and f"'{root}/nan.npy'" in r.stderr + r.stdout and "NaN" in r.stderr + r.stdout, f"mlp: NaN direction: exit {r.returncode}, output {r.stderr}")
+    # an analytic objective (no data, no Gauss-Newton products): Rosenbrock by PyTorch
+    point = [0.5, 1.0, 2.0, -0.3]
+    run("hvp", "-hessa_model", "rosenbrock", "-hessa_model_dim", "4", "-hessa_model_point", ",".join(map(str, point)), "-hessa_hvp_seed", "3",
+        "-hessa_hvp_output", f"{root}/rosenbrock")
+    s = json.load(open(f"{root}/rosenbrock/summary.json"))
+    v = torch.from_numpy(np.load(f"{root}/rosenbrock/direction.npy"))
+    t = torch.tensor(point, requires_grad=True)
+    f = (100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2).sum()
+    g = torch.autograd.grad(f, t, create_graph=True)[0]
+    hv = torch.autograd.grad(g @ v, t)[0]
+    errs = [abs(s["loss"] - f.item()) / abs(f.item()), rel(np.load(f"{root}/rosenbrock/gradient.npy"), g.detach().numpy()),
+            rel(np.load(f"{root}/rosenbrock/hv.npy"), hv.numpy())]
+    note(f"rosenbrock hvp: relative differences loss {errs[0]:.2e}, gradient {errs[1]:.2e}, Hv {errs[2]:.2e}")
+    check(max(errs) <= 1e-14, f"rosenbrock: loss, gradient, Hv differ from PyTorch by {errs}")
+    check(sorted(set(np.abs(v.numpy()))) == [1.0], "rosenbrock: the default direction is not a Rademacher vector")
+    check(not os.path.exists(f"{root}/rosenbrock/gv.npy") and "gv_note" in s, "rosenbrock: gv.npy written or no note for an objective without Gauss-Newton products")
 
 
 def case_net(name):
