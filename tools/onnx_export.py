@@ -20,7 +20,9 @@ The recipe (why: docs/onnx.md):
   TrainingMode.EVAL and constant folding would fuse it into the convolution, and BN's scale
   and bias would stop being parameters: a different Hessian);
 - do_constant_folding=False keeps every initializer under its PyTorch name, so hessa's
-  parameter table says conv1.weight, bn1.bias, ...;
+  parameter table says conv1.weight, bn1.bias, ...; the exporter still merges initializers
+  with equal values (a fresh BatchNorm's running_var equals its weight, both ones) into
+  Identity nodes, which export() undoes so that every tensor stays its own;
 - double(): float64 initializers, so theta is exactly the model's weights;
 - the dynamic batch axis lets hessa feed any number of samples per chunk.
 
@@ -50,6 +52,8 @@ def export(model, example, path):
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     import onnx
     graph = onnx.load(path)
+    if _undo_deduplication(graph):
+        onnx.save(graph, path)
     onnx.checker.check_model(graph)
     initializers = {t.name for t in graph.graph.initializer}
     missing = [name for name, _ in model.named_parameters() if name not in initializers]
@@ -57,6 +61,32 @@ def export(model, example, path):
         sys.stderr.write("onnx_export: warning: these parameters are not initializers of the exported graph "
                          f"(renamed or folded, so hessa names them differently): {', '.join(missing)}\n")
     return [name for name, _ in model.named_parameters() if name in initializers]
+
+
+def _undo_deduplication(model):
+    """In eval mode PyTorch's exporter merges initializers with EQUAL VALUES into one and
+    writes the others as Identity nodes of it: a fresh BatchNorm's running_var (ones)
+    becomes Identity(bn.weight), running_mean (zeros) Identity(bn.bias), and two zero
+    biases share one tensor. The graph then ties parameters that PyTorch keeps apart (a
+    different Hessian) and feeds BatchNorm's statistics from its parameters. Give each
+    such value back its own initializer under its own name. Returns the number undone."""
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    keep, undone = [], 0
+    for node in graph.node:
+        if node.op_type == "Identity" and len(node.input) == 1 and node.input[0] in inits and node.output[0] not in inits:
+            copy = type(inits[node.input[0]])()
+            copy.CopyFrom(inits[node.input[0]])
+            copy.name = node.output[0]
+            graph.initializer.append(copy)
+            inits[copy.name] = copy
+            undone += 1
+        else:
+            keep.append(node)
+    if undone:
+        del graph.node[:]
+        graph.node.extend(keep)
+    return undone
 
 
 def load_builder(file, name):

@@ -20,16 +20,22 @@ def _randomize_batchnorm(model):
 
 
 class SmallCNN(nn.Module):
-    """conv 3x3 + ReLU + max pooling, twice, then a linear classifier."""
+    """conv 3x3 + ReLU + max pooling, twice, then a linear classifier. The first conv has a
+    zero bias and a FRESH BatchNorm (weight ones = running_var, bias zeros = running_mean =
+    conv1.bias): PyTorch's exporter merges equal initializers, tools/onnx_export.py must
+    give each its own tensor back, or parameters would be tied."""
 
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        with torch.no_grad():
+            self.conv1.bias.zero_()
+        self.bn1 = nn.BatchNorm2d(4)
         self.conv2 = nn.Conv2d(4, 6, 3, padding=1)
         self.fc = nn.Linear(6 * 2 * 2, 5)
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
         return self.fc(torch.flatten(x, 1))
 

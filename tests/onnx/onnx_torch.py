@@ -5,7 +5,9 @@ usage: onnx_torch.py MPIEXEC NP HESSA WORKDIR CASE
 
 CASE
   mlp        hessa's built-in MLP from a weight folder (no ONNX): `hessa hvp` loss,
-             gradient, Hv and Gv against PyTorch to 1e-10 relative.
+             gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
+             wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
+             loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
   dense cnn resnet grouped gelu sigmoid
              the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -18,6 +20,9 @@ CASE
   analyze    a Fashion-MNIST CNN (782 parameters, 200 samples) analysed end to end: the
              report's verdict (type, counts of negative/zero/positive eigenvalues on the full
              spectrum basis, lambda_min/max) against the exact spectrum from PyTorch.
+  mse        regression targets: the loss defaults to mse; hvp against PyTorch's mse_loss.
+  commands   `hessa landscape` between two ONNX checkpoints of `hessa train` and `hessa study`
+             of the training folder: every loss against PyTorch's to 1e-10 relative.
   checkpoint `hessa train` (2 GD steps) on an ONNX model writes a checkpoint folder: its NPY
              tensors are theta (PyTorch's GD steps to 1e-12), its model.onnx loads with onnx
              and holds the same weights, and `hessa hvp -hessa_model_weights CKPT` (no
@@ -99,9 +104,10 @@ class Reference:
     """The objective f(theta) = mean cross-entropy(model(x), y) + wd/2 |theta|^2 with theta in
     hessa's parameter order (params.json of hessa hvp), evaluated by PyTorch in float64."""
 
-    def __init__(self, model, params, x, y, wd):
-        self.model, self.wd = model.double().eval(), wd
-        self.x, self.y = torch.from_numpy(x).double(), torch.from_numpy(y).long()
+    def __init__(self, model, params, x, y, wd, mse=False):
+        self.model, self.wd, self.mse = model.double().eval(), wd, mse
+        self.x = torch.from_numpy(x).double()
+        self.y = torch.from_numpy(y).double() if mse else torch.from_numpy(y).long()
         self.names = [p["name"] for p in params]
         self.shapes = [tuple(p["shape"]) for p in params]
         self.counts = [p["count"] for p in params]
@@ -126,7 +132,8 @@ class Reference:
         return functional_call(self.model, self.tensors(t), (self.x,))
 
     def data_loss(self, z):
-        return F.cross_entropy(z, self.y)
+        # the mean over samples (cross-entropy), over samples and outputs (mse)
+        return F.mse_loss(z, self.y) if self.mse else F.cross_entropy(z, self.y)
 
     def loss(self, t):
         return self.data_loss(self.outputs(t)) + 0.5 * self.wd * (t * t).sum()
@@ -191,6 +198,22 @@ def case_mlp():
     np.save(f"{root}/nan.npy", bad)
     r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/nan.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
     check(r.returncode != 0 and f"'{root}/nan.npy'" in r.stderr + r.stdout and "NaN" in r.stderr + r.stdout, f"mlp: NaN direction: exit {r.returncode}, output {r.stderr}")
+    # an analytic objective (no data, no Gauss-Newton products): Rosenbrock by PyTorch
+    point = [0.5, 1.0, 2.0, -0.3]
+    run("hvp", "-hessa_model", "rosenbrock", "-hessa_model_dim", "4", "-hessa_model_point", ",".join(map(str, point)), "-hessa_hvp_seed", "3",
+        "-hessa_hvp_output", f"{root}/rosenbrock")
+    s = json.load(open(f"{root}/rosenbrock/summary.json"))
+    v = torch.from_numpy(np.load(f"{root}/rosenbrock/direction.npy"))
+    t = torch.tensor(point, requires_grad=True)
+    f = (100 * (t[1:] - t[:-1] ** 2) ** 2 + (1 - t[:-1]) ** 2).sum()
+    g = torch.autograd.grad(f, t, create_graph=True)[0]
+    hv = torch.autograd.grad(g @ v, t)[0]
+    errs = [abs(s["loss"] - f.item()) / abs(f.item()), rel(np.load(f"{root}/rosenbrock/gradient.npy"), g.detach().numpy()),
+            rel(np.load(f"{root}/rosenbrock/hv.npy"), hv.numpy())]
+    note(f"rosenbrock hvp: relative differences loss {errs[0]:.2e}, gradient {errs[1]:.2e}, Hv {errs[2]:.2e}")
+    check(max(errs) <= 1e-14, f"rosenbrock: loss, gradient, Hv differ from PyTorch by {errs}")
+    check(sorted(set(np.abs(v.numpy()))) == [1.0], "rosenbrock: the default direction is not a Rademacher vector")
+    check(not os.path.exists(f"{root}/rosenbrock/gv.npy") and "gv_note" in s, "rosenbrock: gv.npy written or no note for an objective without Gauss-Newton products")
 
 
 def case_net(name):
@@ -209,7 +232,7 @@ def case_net(name):
     compare_hvp(f"{root}/hvp_file", ref, f"{name} (direction file)", v.astype(np.float64))
     # exact derivatives against finite differences (a kink of ReLU or MaxPool inside the
     # stencil would show as a failure: the step is small enough that none is crossed here)
-    r = run("check", *opts, "-hessa_check_step", "1e-4", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+    r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
     check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
 
 
@@ -267,7 +290,8 @@ def case_analyze():
     check(verdict["type"] == want, f"analyze: verdict {verdict['type']}, expected {want} (|g| = {gnorm:.3g})")
     check(abs(verdict["gradient_norm"] - gnorm) <= 1e-10 * gnorm, f"analyze: gradient norm {verdict['gradient_norm']} vs PyTorch {gnorm}")
     if verdict["basis"] == "full_spectrum":
-        check(verdict["counts"] == counts, f"analyze: counts {verdict['counts']} vs exact {counts}")
+        got = {k: verdict["counts"].get(k) for k in counts}
+        check(got == counts, f"analyze: counts {got} vs exact {counts}")
     for key, ref_value in (("lambda_min", lam[0]), ("lambda_max", lam[-1])):
         if key in verdict and verdict[key] is not None:
             e = abs(verdict[key] - ref_value) / abs(lam).max()
@@ -306,6 +330,71 @@ def case_checkpoint():
     compare_hvp(f"{root}/hvp", ref, "checkpoint")
 
 
+def case_mse():
+    """Regression data: the loss defaults to mse (torch's mse_loss, mean over samples and
+    outputs) from the data's task."""
+    model, shape, outputs, path = exported("dense", seed=21)
+    rng = np.random.default_rng(23)
+    x = rng.standard_normal((30,) + tuple(shape))
+    y = rng.standard_normal((30, outputs))
+    np.save(f"{root}/x.npy", x)
+    np.save(f"{root}/y.npy", y)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_source", "npy", "-hessa_data_features", f"{root}/x.npy",
+            "-hessa_data_labels", f"{root}/y.npy", "-hessa_data_task", "regression", "-hessa_onnx_weight_decay", "0.001"]
+    run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
+    s = json.load(open(f"{root}/hvp/summary.json"))
+    check("mse" in s["description"], f"mse: the objective says {s['description']}")
+    params = json.load(open(f"{root}/hvp/params.json"))["params"]
+    compare_hvp(f"{root}/hvp", Reference(model, params, x, y, 0.001, mse=True), "mse")
+
+
+def case_commands():
+    """landscape and study on ONNX checkpoints, against PyTorch's loss."""
+    model, shape, classes, path = exported("dense", seed=9)
+    x, y = write_data(root, shape, classes, 24, seed=19)
+    data = data_options(root, classes)
+    run("train", "-hessa_model", "onnx", "-hessa_model_file", path, *data, "-hessa_train_method", "gd", "-hessa_train_lr", "0.5",
+        "-hessa_train_steps", "2", "-hessa_train_checkpoint_every", "1", "-hessa_train_output", f"{root}/run")
+    points = sorted(d for d in os.listdir(f"{root}/run") if os.path.isdir(f"{root}/run/{d}"))
+    check("final" in points and len(points) >= 3, f"training folder holds {points}, expected step folders and final")
+
+    def theta_of(folder):
+        m = json.load(open(f"{folder}/model.json"))
+        return m, np.concatenate([np.load(f"{folder}/{t['file']}").reshape(-1) for t in m["tensors"]])
+
+    manifest, _ = theta_of(f"{root}/run/final")
+    params = [{"name": t["name"], "shape": t["shape"], "count": int(np.prod(t["shape"]))} for t in manifest["tensors"]]
+    ref = Reference(model, params, x, y, 0.0)
+
+    def loss_at(theta):
+        with torch.no_grad():
+            return float(ref.loss(torch.from_numpy(theta)))
+
+    # the line between the first checkpoint and the final one
+    first = f"{root}/run/{points[0]}"
+    _, ta = theta_of(first)
+    _, tb = theta_of(f"{root}/run/final")
+    run("landscape", *data, "-hessa_landscape_from", first, "-hessa_landscape_to", f"{root}/run/final", "-hessa_landscape_points", "9",
+        "-hessa_landscape_output", f"{root}/line")
+    line = np.loadtxt(f"{root}/line/line.csv", delimiter=",", skiprows=1)
+    worst = max(abs(l - loss_at((1 - a) * ta + a * tb)) / abs(loss_at((1 - a) * ta + a * tb)) for a, l in line[:, :2])
+    note(f"landscape between ONNX checkpoints: {len(line)} points, worst relative difference to PyTorch {worst:.2e}")
+    check(len(line) == 9 and worst <= TOL, f"landscape: {len(line)} points, worst relative difference {worst:.3e} to PyTorch")
+    # a study of the training folder: one analysis per checkpoint, each loss as PyTorch's
+    run("study", *data, "-hessa_study_manifest", f"{root}/run", "-hessa_study_output", f"{root}/study", timeout=600)
+    results = [json.loads(l) for l in open(f"{root}/study/results.jsonl") if l.strip()]
+    check(len(results) == len(points), f"study: {len(results)} results for {len(points)} checkpoints")
+    for r in results:
+        folder = r.get("weights", "")
+        _, t = theta_of(folder if os.path.isabs(folder) else f"{root}/run/{os.path.basename(folder)}")
+        got = r.get("loss")
+        if got is None:
+            got = r.get("results", {}).get("loss")
+        want = loss_at(t)
+        check(got is not None and abs(got - want) <= TOL * abs(want), f"study point {r.get('name')}: loss {got}, PyTorch {want}")
+    note(f"study of {len(results)} ONNX checkpoints: verdicts {[r.get('verdict') for r in results]}")
+
+
 if case == "mlp":
     case_mlp()
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
@@ -316,6 +405,10 @@ elif case == "analyze":
     case_analyze()
 elif case == "checkpoint":
     case_checkpoint()
+elif case == "mse":
+    case_mse()
+elif case == "commands":
+    case_commands()
 else:
     sys.exit(f"unknown case {case}")
 if failures:

@@ -50,9 +50,10 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense checkpoint)
+foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum)
   hessa_add_onnx_case(${case})
 endforeach()
+hessa_add_onnx_case(analyze TIMEOUT 600)
 
 # The pointwise and shape ops inside real graphs (PyTorch exports and a hand-written one),
 # through the loader and the executor: ops_models.py writes the models first (a fixture).
