@@ -121,6 +121,16 @@ def weights_npy_seeds():
     rc.npy("bad_truncated.npy", (4, 3), data_bytes=40)
 
 
+def onnx_seeds():
+    """The loader test's models (tests/onnx_loader/make_models.py), good and bad."""
+    tmp = os.path.abspath("tmp")
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "tests", "onnx_loader", "make_models.py"), tmp], check=True)
+    for f in sorted(os.listdir(tmp)):
+        if f.endswith(".onnx"):
+            shutil.copy(os.path.join(tmp, f), f)
+    shutil.rmtree(tmp)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
@@ -131,3 +141,4 @@ if __name__ == "__main__":
     in_dir("fuzz_weights_json", json_seeds)
     in_dir("fuzz_weights_npy", weights_npy_seeds)
     in_dir("fuzz_options", options_seeds)
+    in_dir("fuzz_onnx", onnx_seeds)

@@ -19,6 +19,10 @@ PACKAGES=(
   dataset-fashion-mnist                            # the embedded default data set
   python3-numpy python3-scipy python3-torch        # independent references in tests and benchmarks
   clang libclang-rt-14-dev                         # sanitizers and fuzzing
+  protobuf-c-compiler libprotobuf-c-dev           # protoc-c generates the ONNX model parser at build time; its runtime library
+  libonnx-dev                                      # onnx.proto, the schema the ONNX parser is generated from
+  libonnx-testdata                                 # ONNX node conformance cases (tests/onnx)
+  python3-onnx                                     # tests write small ONNX models with onnx.helper
   valgrind                                         # memcheck runs of the core MPI tests (tests/valgrind)
   slurmctld slurmd slurm-client munge              # a private Slurm cluster for the job-script tests (tests/slurm)
 )

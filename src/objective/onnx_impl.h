@@ -104,6 +104,7 @@ typedef struct {
   void                     *op_data;  /* what the op's infer parsed (attributes, shapes); free()d with the graph */
   size_t                    aux_per_sample; /* doubles of per-chunk aux the forward keeps for the other passes */
   int                       phase;    /* 0: parameter phase (no batched input), 1: sample phase */
+  int                       file_index; /* position in the model file's node list (messages) */
 } HessaOnnxNode;
 
 typedef struct {
@@ -131,7 +132,9 @@ typedef struct {
   double              **ty;     /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
   const double        **dy;     /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
   double              **dx;     /* [n_in] backward/sot: ADD to (NULL: not wanted) */
-  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk */
+  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk, sample-major
+                                   (sample i at i * aux_per_sample): the product passes may run on a sub-range
+                                   of the chunk's samples and then pass values, adjoints and aux from its first */
   void                 *scratch_owner; /* pass to HessaOnnxScratch */
 } HessaOnnxKernel;
 
@@ -185,6 +188,12 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
  * (parameter phase included). Not collective. */
 PetscErrorCode HessaOnnxExecForward(HessaOnnxExec ex, const double *theta, PetscInt m, const double *x, double *out);
 PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex);
+/* Not collective. The "onnx" objective over a graph already loaded (HessaONNXCreate loads the
+ * file and calls this; tests pass graphs built by hand). Checks the graph against the data
+ * (input width, output = classes or targets); a mismatch sets st and *obj is NULL. With
+ * own_graph the objective destroys g (also on failure). *theta0 (may be NULL): malloc'd copy
+ * of the parameters' initial values. */
+PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGraph *g, PetscBool own_graph, HessaData data, HessaObjective *obj, double **theta0, HessaStatus *st);
 
 /* ---- the graph (onnx_load.c) ---- */
 /* Read and check an ONNX file: parse, fold constants, order the nodes, infer shapes,
@@ -192,9 +201,33 @@ PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex);
  * *g is NULL. input_row_length: the data's features per sample (checked against the
  * graph input's per-sample size; < 0: not checked). */
 void HessaOnnxGraphLoad(const char path[], int64_t input_row_length, HessaOnnxGraph **g, HessaStatus *st);
+/* What HessaOnnxGraphLoad does, with choices for tests (the ONNX node conformance test,
+ * loader tests). Zero-initialise and set what differs from the defaults. */
+typedef struct {
+  int64_t input_row_length; /* as above; set < 0 (e.g. -1) for no check */
+  /* Graph inputs (those that are not initializers) given as constants, by position among
+   * those inputs: feeds[i] (a value read by HessaOnnxReadTensorFile) is graph input i.
+   * With first_input_batched, input 0 stays the batched data input (feeds[0] unused;
+   * its shape may be checked by the caller) and inputs 1..n_feeds-1 are constants;
+   * without it every input is a constant, there is no INPUT value (g->input = -1) and
+   * the output may be a constant: every node is folded (shape computations by the loader,
+   * runtime ops by their kernel's forward with m = 1), so the output's value is the answer
+   * (the node conformance test reads it there). */
+  int                   n_feeds;
+  const HessaOnnxValue *feeds;
+  int                   first_input_batched;
+  /* The op table to use; NULL: HessaOnnxOpFind (tests pass their own). */
+  const HessaOnnxOp *(*find_op)(const char op_type[]);
+  /* Lowest default-domain opset accepted; 0: 13. The node conformance cases declare the
+   * opset their op's current schema came with (Conv 11, MaxPool 12, Elu 6, ...). */
+  int64_t opset_min;
+} HessaOnnxLoadOptions;
+void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions *opt, HessaOnnxGraph **g, HessaStatus *st);
 void HessaOnnxGraphDestroy(HessaOnnxGraph **g);
 /* A TensorProto file (the ONNX node tests' input_0.pb ...) as doubles (or int64). */
 void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus *st);
+/* Free what a value owns (name, value, ivalue) and zero it. */
+void HessaOnnxValueClear(HessaOnnxValue *v);
 /* Write the graph with theta in place of the parameters' initializers (float32 or
  * float64 as they were) to path (atomically). */
 void HessaOnnxGraphWrite(const HessaOnnxGraph *g, const char source_path[], const double *theta, const char path[], HessaStatus *st);
