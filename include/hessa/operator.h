@@ -106,11 +106,14 @@ PetscErrorCode HessaOperatorDestroy(HessaOperator *op);
 typedef struct _p_HessaModel *HessaModel;
 struct _p_HessaModel {
   MPI_Comm       comm;
-  char           kind[64];      /* mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle */
+  char           kind[64];      /* mlp, onnx, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle */
   char           weights[PETSC_MAX_PATH_LEN]; /* weight folder to load, "" = initialise */
   char           init[32];      /* glorot | he | point */
   PetscInt       seed;
   HessaMLPArch   arch;
+  HessaONNXArch  onnx;          /* onnx: the graph file (from -hessa_model_file, or the weight folder's model.onnx) and its options */
+  PetscBool      onnx_loss_set; /* -hessa_onnx_loss given (else: from the data's task) */
+  double        *theta0;        /* onnx: the graph's initializers (full length, every rank; malloc'd), NULL otherwise */
   PetscInt       analytic_n;    /* dimension of rosenbrock / quadratic */
   PetscReal      point[16];     /* analytic objectives: the point, when given */
   PetscInt       n_point;
@@ -125,9 +128,13 @@ PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model
 /* Collective. Options: -hessa_model, -hessa_model_weights, -hessa_model_init, -hessa_model_seed,
  * -hessa_model_point, -hessa_model_dim, -hessa_model_spectrum, -hessa_mlp_hidden,
  * -hessa_mlp_activation, -hessa_mlp_loss, -hessa_mlp_weight_decay, -hessa_mlp_chunk,
- * -hessa_mlp_cache_mb. */
+ * -hessa_mlp_cache_mb; for -hessa_model onnx (docs/onnx.md): -hessa_model_file NET.onnx,
+ * -hessa_onnx_loss (cross-entropy | mse; default from the data's task),
+ * -hessa_onnx_weight_decay, -hessa_onnx_chunk, -hessa_onnx_cache_mb. */
 PetscErrorCode HessaModelSetFromOptions(HessaModel model);
-/* Collective: builds the objective and the point (loads weights or initialises). */
+/* Collective: builds the objective and the point (loads weights or initialises; an onnx
+ * model without weights starts at the graph's initializers). Every rank reads an ONNX file;
+ * a bad file is one error on every rank. */
 PetscErrorCode HessaModelSetUp(HessaModel model);
 /* Collective: rank 0 writes the point in the weight format (see docs/weights.md). */
 PetscErrorCode HessaModelSave(HessaModel model, Vec theta, const char folder[]);

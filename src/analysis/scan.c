@@ -126,7 +126,7 @@ PetscErrorCode HessaScanDefaultGroupSize(MPI_Comm comm, const HessaScanSpec *spe
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(ModelKind(comm, spec, kind));
-  *group_size = strcmp(kind, "mlp") ? 1 : size;
+  *group_size = strcmp(kind, "mlp") && strcmp(kind, "onnx") ? 1 : size;
   PetscFunctionReturn(0);
 }
 

@@ -13,5 +13,9 @@ PetscErrorCode HessaCliSpectrum(void);
 PetscErrorCode HessaCliTrain(void);
 PetscErrorCode HessaCliLandscape(void);
 PetscErrorCode HessaCliStudy(void);
+PetscErrorCode HessaCliHvp(void);
+
+/* Random stream of hessa hvp's default direction ("hvp" in ASCII). */
+#define HESSA_STREAM_HVP UINT64_C(0x6876700000000000)
 
 #endif

@@ -12,6 +12,7 @@ static const struct {
   {"train", HessaCliTrain},
   {"landscape", HessaCliLandscape},
   {"study", HessaCliStudy},
+  {"hvp", HessaCliHvp},
 };
 
 /* HessaCliRun - collective: run one subcommand, then log the phase timers. */
@@ -26,7 +27,7 @@ PetscErrorCode HessaCliRun(const char command[])
     PetscCall(HessaTimerLogAll(PETSC_COMM_WORLD));
     PetscFunctionReturn(0);
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study; see hessa -help)", command);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study, hvp; see hessa -help)", command);
 }
 
 /* hessa info: load the data and the model, report them and their sharding, and the

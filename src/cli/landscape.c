@@ -41,7 +41,7 @@ static PetscErrorCode ReadOptions(LandscapeOptions *o)
   PetscCall(PetscOptionsBool("-hessa_landscape_plane", "scan a plane theta + alpha d1 + beta d2 instead of a line", "HessaScanRun", o->spec.plane, &o->spec.plane, NULL));
   PetscCall(PetscOptionsRealArray("-hessa_landscape_range", "lo,hi: range of alpha (and beta); default -0.5,1.5 between checkpoints, -1,1 otherwise", "HessaScanRun", range, &n_range, &range_set));
   PetscCall(PetscOptionsInt("-hessa_landscape_points", "grid points per axis (default 41 on a line, 21 on a plane)", "HessaScanRun", o->spec.points, &o->spec.points, &points_set));
-  PetscCall(PetscOptionsInt("-hessa_landscape_group_size", "ranks per group that evaluates a share of the grid (0: the whole world for an MLP, 1 for analytic objectives)", "HessaScanRun", o->spec.group_size, &o->spec.group_size, NULL));
+  PetscCall(PetscOptionsInt("-hessa_landscape_group_size", "ranks per group that evaluates a share of the grid (0: the whole world for an MLP or ONNX model, 1 for analytic objectives)", "HessaScanRun", o->spec.group_size, &o->spec.group_size, NULL));
   PetscCall(PetscOptionsBool("-hessa_landscape_distance", "plot the axes as distances alpha |d| in parameter space instead of coefficients", "HessaScanRun", o->distance, &o->distance, NULL));
   PetscOptionsEnd();
 

@@ -11,6 +11,11 @@ static const char help[] = "hessa: an MPI-distributed Hessian spectrum analyzer.
                            "  check     check gradient and Hessian-vector products against finite differences\n"
                            "  spectrum  extreme eigenpairs, full spectrum (small n), SLQ density and trace of the Hessian\n"
                            "  analyze   (default) classify the point, its spectrum and the geometry around it; write a report\n"
+                           "  hvp       loss, gradient, H v and Gauss-Newton G v at the point for one direction, as NPY files\n"
+                           "  train     train the model (GD, SGD, Adam, Newton-MINRES, Levenberg-Marquardt), writing checkpoints\n"
+                           "  landscape the loss along a line or over a plane through parameter space\n"
+                           "  study     analyze many checkpoints at once (a manifest) over groups of ranks\n"
+                           "Models: -hessa_model mlp (default), onnx (-hessa_model_file NET.onnx, docs/onnx.md), or an analytic test function.\n"
                            "With no arguments, hessa analyzes its embedded default: a 784-16-10 tanh MLP trained\n"
                            "to a small gradient norm on 1000 Fashion-MNIST samples.\n"
                            "Options files: -options_file FILE, -options_file_yaml FILE.yaml\n\n";

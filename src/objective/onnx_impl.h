@@ -210,12 +210,17 @@ typedef struct {
    * With first_input_batched, input 0 stays the batched data input (feeds[0] unused;
    * its shape may be checked by the caller) and inputs 1..n_feeds-1 are constants;
    * without it every input is a constant, there is no INPUT value (g->input = -1) and
-   * the output may be a constant. */
+   * the output may be a constant. Only the shape computations of the loader are folded:
+   * nodes of runtime ops whose inputs are all constants stay in the graph (phase 0), so
+   * such a graph cannot run yet (the executor needs the INPUT value). */
   int                   n_feeds;
   const HessaOnnxValue *feeds;
   int                   first_input_batched;
   /* The op table to use; NULL: HessaOnnxOpFind (tests pass their own). */
   const HessaOnnxOp *(*find_op)(const char op_type[]);
+  /* Lowest default-domain opset accepted; 0: 13. The node conformance cases declare the
+   * opset their op's current schema came with (Conv 11, MaxPool 12, Elu 6, ...). */
+  int64_t opset_min;
 } HessaOnnxLoadOptions;
 void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions *opt, HessaOnnxGraph **g, HessaStatus *st);
 void HessaOnnxGraphDestroy(HessaOnnxGraph **g);

@@ -4,6 +4,7 @@
  * Every fault is reported through a HessaStatus naming the file, what was expected
  * and what was found. */
 #include <hessa/objective.h>
+#include "onnx_impl.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -218,6 +219,18 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
     cJSON_AddStringToObject(root, "activation", HessaActivationName(arch->activation));
     cJSON_AddStringToObject(root, "loss", HessaLossName(arch->loss));
   }
+  if (!strcmp(obj->type, "onnx")) {
+    /* the folder is also a loadable ONNX model: the source graph with theta as its
+       parameters' initializers (docs/onnx.md) */
+    HessaONNXArch   arch;
+    HessaOnnxGraph *g = NULL;
+    PetscCall(HessaONNXGetArch(obj, &arch));
+    cJSON_AddStringToObject(root, "graph", "model.onnx");
+    snprintf(path, sizeof path, "%s/model.onnx", tmp);
+    HessaOnnxGraphLoad(arch.path, -1, &g, st);
+    if (!st->code) HessaOnnxGraphWrite(g, arch.path, theta, path, st);
+    HessaOnnxGraphDestroy(&g);
+  }
   tensors = cJSON_AddArrayToObject(root, "tensors");
   for (PetscInt k = 0; k < obj->n_blocks && !st->code; k++) {
     const HessaParamBlock *b = &obj->blocks[k];
@@ -226,6 +239,8 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
     char                   file[160];
     for (int d = 0; d < b->ndim; d++) dims[d] = b->shape[d];
     snprintf(file, sizeof file, "%s.npy", b->name);
+    for (char *c = file; *c; c++) /* ONNX names may hold '/' or ':': keep the file inside the folder */
+      if (*c == '/' || *c == ':' || *c == '\\') *c = '_';
     cJSON_AddStringToObject(t, "name", b->name);
     cJSON_AddStringToObject(t, "file", file);
     for (int d = 0; d < b->ndim; d++) cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)dims[d]));

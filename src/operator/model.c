@@ -6,9 +6,10 @@
  * from -hessa_model_point.
  */
 #include <hessa/operator.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", NULL};
+static const char *const model_kinds[] = {"mlp", "onnx", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", NULL};
 
 /* HessaModelCreate - collective. data may be NULL (analytic objectives). */
 PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model)
@@ -28,6 +29,9 @@ PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model
   m->arch.chunk      = 1000;
   m->arch.cache_mb   = 512;
   m->analytic_n      = 2;
+  m->onnx.loss       = HESSA_LOSS_CROSS_ENTROPY;
+  m->onnx.chunk      = 256;
+  m->onnx.cache_mb   = 512;
   *model             = m;
   PetscFunctionReturn(0);
 }
@@ -36,7 +40,7 @@ PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model
 PetscErrorCode HessaModelSetFromOptions(HessaModel m)
 {
   PetscInt  hidden[14], n_hidden = 14, kind = 0;
-  char      act[32], loss[32];
+  char      act[32], loss[32], onnx_loss[32];
   PetscBool set, found;
 
   PetscFunctionBegin;
@@ -44,8 +48,9 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
     if (!strcmp(model_kinds[i], m->kind)) kind = i;
   PetscCall(PetscStrncpy(act, HessaActivationName(m->arch.activation), sizeof act));
   PetscCall(PetscStrncpy(loss, HessaLossName(m->arch.loss), sizeof loss));
+  PetscCall(PetscStrncpy(onnx_loss, HessaLossName(m->onnx.loss), sizeof onnx_loss));
   PetscOptionsBegin(m->comm, NULL, "hessa model options", NULL);
-  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 7, model_kinds[kind], &kind, NULL));
+  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 8, model_kinds[kind], &kind, NULL));
   PetscCall(PetscOptionsString("-hessa_model_weights", "weight folder to load (docs/weights.md); empty: initialise", "HessaModelSetFromOptions", m->weights, m->weights, sizeof m->weights, NULL));
   PetscCall(PetscOptionsString("-hessa_model_init", "initialisation when no weights are given: glorot, he, or teacher (the teacher network's weights)", "HessaModelSetFromOptions", m->init, m->init, sizeof m->init, NULL));
   PetscCall(PetscOptionsInt("-hessa_model_seed", "seed of the initial weights", "HessaModelSetFromOptions", m->seed, &m->seed, NULL));
@@ -66,12 +71,21 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscOptionsReal("-hessa_mlp_weight_decay", "L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->arch.weight_decay, &m->arch.weight_decay, NULL));
   PetscCall(PetscOptionsInt("-hessa_mlp_chunk", "samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->arch.chunk, &m->arch.chunk, NULL));
   PetscCall(PetscOptionsReal("-hessa_mlp_cache_mb", "memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->arch.cache_mb, &m->arch.cache_mb, NULL));
+  PetscCall(PetscOptionsString("-hessa_model_file", "onnx: the ONNX graph (exported with tools/onnx_export.py, docs/onnx.md); default with -hessa_model_weights: the folder's model.onnx", "HessaModelSetFromOptions", m->onnx.path, m->onnx.path, sizeof m->onnx.path, NULL));
+  PetscCall(PetscOptionsString("-hessa_onnx_loss", "onnx: loss at the graph output, cross-entropy or mse (default: cross-entropy for classification data, mse for regression)", "HessaModelSetFromOptions", onnx_loss, onnx_loss, sizeof onnx_loss, &m->onnx_loss_set));
+  PetscCall(PetscOptionsReal("-hessa_onnx_weight_decay", "onnx: L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->onnx.weight_decay, &m->onnx.weight_decay, NULL));
+  PetscCall(PetscOptionsInt("-hessa_onnx_chunk", "onnx: samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->onnx.chunk, &m->onnx.chunk, NULL));
+  PetscCall(PetscOptionsReal("-hessa_onnx_cache_mb", "onnx: memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->onnx.cache_mb, &m->onnx.cache_mb, NULL));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(m->kind, model_kinds[kind], sizeof m->kind));
   PetscCall(HessaActivationFromName(act, &m->arch.activation, &found));
   PetscCheck(found, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_mlp_activation: unknown activation '%s' (expected identity, tanh, sigmoid, relu, softplus or gelu)", act);
   PetscCall(HessaLossFromName(loss, &m->arch.loss, &found));
   PetscCheck(found, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_mlp_loss: unknown loss '%s' (expected cross-entropy or mse)", loss);
+  PetscCall(HessaLossFromName(onnx_loss, &m->onnx.loss, &found));
+  PetscCheck(found, m->comm, PETSC_ERR_ARG_WRONG, "-hessa_onnx_loss: unknown loss '%s' (expected cross-entropy or mse)", onnx_loss);
+  PetscCheck(m->onnx.chunk > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_onnx_chunk must be positive, found %" PetscInt_FMT, m->onnx.chunk);
+  PetscCheck(m->onnx.weight_decay >= 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_onnx_weight_decay must be >= 0, found %g", (double)m->onnx.weight_decay);
   PetscCheck(m->arch.chunk > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_mlp_chunk must be positive, found %" PetscInt_FMT, m->arch.chunk);
   for (PetscInt i = 1; i < m->arch.n_layers; i++) PetscCheck(m->arch.widths[i] > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_mlp_hidden: widths must be positive, found %" PetscInt_FMT, m->arch.widths[i]);
   PetscFunctionReturn(0);
@@ -122,6 +136,24 @@ static PetscErrorCode ReadArchitecture(HessaModel m)
   m->arch.loss       = arch.loss;
   for (PetscInt i = 0; i <= arch.n_layers; i++) m->arch.widths[i] = arch.widths[i];
   PetscCall(PetscStrncpy(m->kind, kind, sizeof m->kind));
+  /* an ONNX checkpoint is also the graph: its model.onnx (docs/onnx.md) unless a file is given */
+  if (!strcmp(kind, "onnx") && !m->onnx.path[0]) PetscCall(PetscSNPrintf(m->onnx.path, sizeof m->onnx.path, "%s/model.onnx", m->weights));
+  PetscFunctionReturn(0);
+}
+
+/* Every rank reads the ONNX file (its shard needs the whole graph); a fault on any rank is
+ * one error on every rank. theta starts at the graph's initializers unless weights follow. */
+static PetscErrorCode CreateONNX(HessaModel m)
+{
+  HessaData   d  = m->data;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCheck(m->onnx.path[0], m->comm, HESSA_ERR_ARG, "-hessa_model onnx needs -hessa_model_file NET.onnx (export one with tools/onnx_export.py, docs/onnx.md)");
+  PetscCheck(d && d->source != HESSA_DATA_NONE, m->comm, PETSC_ERR_ARG_WRONG, "the onnx model needs data (-hessa_data_source)");
+  if (!m->onnx_loss_set) m->onnx.loss = d->task == HESSA_TASK_REGRESSION ? HESSA_LOSS_MSE : HESSA_LOSS_CROSS_ENTROPY;
+  PetscCall(HessaONNXCreate(&m->onnx, d, &m->obj, m->weights[0] ? NULL : &m->theta0, &st));
+  PetscCall(HessaSyncError(m->comm, &st));
   PetscFunctionReturn(0);
 }
 
@@ -145,6 +177,8 @@ static PetscErrorCode CreateObjective(HessaModel m)
     m->arch.widths[m->arch.n_layers] = outputs;
     if (d->task == HESSA_TASK_REGRESSION && m->arch.loss == HESSA_LOSS_CROSS_ENTROPY) m->arch.loss = HESSA_LOSS_MSE;
     PetscCall(HessaMLPCreate(&m->arch, d, &m->obj));
+  } else if (!strcmp(m->kind, "onnx")) {
+    PetscCall(CreateONNX(m));
   } else if (!strcmp(m->kind, "quadratic")) {
     double *lambda;
     PetscCheck(m->analytic_n > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_model_dim must be positive");
@@ -157,7 +191,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
     HessaAnalyticKind k;
     PetscBool         found;
     PetscCall(HessaAnalyticFromName(m->kind, &k, &found));
-    PetscCheck(found, m->comm, HESSA_ERR_INPUT, "model '%s' is not known (weights '%s'): expected mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock or monkey-saddle", m->kind, m->weights);
+    PetscCheck(found, m->comm, HESSA_ERR_INPUT, "model '%s' is not known (weights '%s'): expected mlp, onnx, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock or monkey-saddle", m->kind, m->weights);
     PetscCall(HessaAnalyticCreate(k, m->analytic_n, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
   }
   PetscFunctionReturn(0);
@@ -193,6 +227,9 @@ PetscErrorCode HessaModelSetUp(HessaModel m)
   PetscCall(VecCreateMPI(m->comm, PETSC_DECIDE, m->obj->n, &m->theta));
   if (m->weights[0]) {
     PetscCall(LoadWeights(m));
+  } else if (!strcmp(m->kind, "onnx")) {
+    /* every rank holds the same initializers: no communication */
+    PetscCall(HessaVecSetFromFull(m->theta, m->theta0));
   } else if (!strcmp(m->kind, "mlp")) {
     PetscBool teacher = !strcmp(m->init, "teacher") ? PETSC_TRUE : PETSC_FALSE;
     PetscCheck(teacher || !strcmp(m->init, "glorot") || !strcmp(m->init, "he"), m->comm, PETSC_ERR_ARG_WRONG, "-hessa_model_init: unknown scheme '%s' (expected glorot, he or teacher)", m->init);
@@ -250,6 +287,7 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
   PetscFunctionBegin;
   if (!*model) PetscFunctionReturn(0);
   PetscCall(VecDestroy(&(*model)->theta));
+  free((*model)->theta0); /* malloc'd by HessaONNXCreate */
   PetscCall(HessaObjectiveDestroy(&(*model)->obj));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(0);
@@ -263,7 +301,7 @@ static PetscErrorCode SetUpFromOptions(MPI_Comm comm, HessaData *data, HessaMode
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, NULL));
-  analytic = strcmp(kind, "mlp") ? PETSC_TRUE : PETSC_FALSE;
+  analytic = strcmp(kind, "mlp") && strcmp(kind, "onnx") ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(HessaDataCreate(comm, data));
   if (analytic) (*data)->source = HESSA_DATA_NONE;
   PetscCall(HessaDataSetFromOptions(*data));
@@ -281,8 +319,8 @@ static PetscErrorCode SetUpFromOptions(MPI_Comm comm, HessaData *data, HessaMode
 }
 
 /* HessaSetUpFromOptions - collective: data, model and operator from the options database,
- * the operator at the model's point. Analytic models (-hessa_model other than mlp) use no
- * data. Destroy in reverse: HessaOperatorDestroy, HessaModelDestroy, HessaDataDestroy.
+ * the operator at the model's point. Analytic models (-hessa_model other than mlp and onnx)
+ * use no data. Destroy in reverse: HessaOperatorDestroy, HessaModelDestroy, HessaDataDestroy.
  * On an error (a missing data file, a bad option) whatever was created is destroyed
  * again and the three handles are NULL. */
 PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)

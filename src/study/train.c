@@ -505,14 +505,14 @@ static PetscErrorCode ObjectiveGradient(HessaTrainer tr, HessaOperator op, doubl
 }
 
 /* Collective: the direction of a stochastic step from the mini-batch of this step: an MLP
- * objective and an operator on a shard of the batch's samples (built per step, because the
- * batch's local sample count changes). */
+ * or ONNX objective and an operator on a shard of the batch's samples (built per step,
+ * because the batch's local sample count changes; an ONNX graph is read again, which costs
+ * little next to the step for the small graphs hessa analyses). */
 static PetscErrorCode BatchDirection(HessaTrainer tr, Vec dir)
 {
   HessaData      full = tr->model->data, shard;
   HessaObjective obj;
   HessaOperator  op;
-  HessaMLPArch   arch;
   PetscInt      *work;
   Vec            grad;
   double         batch_loss;
@@ -522,8 +522,17 @@ static PetscErrorCode BatchDirection(HessaTrainer tr, Vec dir)
   PetscCall(BatchIndices(tr, full->n_global, tr->batch, work));
   PetscCall(BatchShard(full, tr->batch, work, &shard));
   PetscCall(PetscFree(work));
-  PetscCall(HessaMLPGetArch(tr->model->obj, &arch));
-  PetscCall(HessaMLPCreate(&arch, shard, &obj));
+  if (!strcmp(tr->model->obj->type, "onnx")) {
+    HessaONNXArch arch;
+    HessaStatus   st = {0};
+    PetscCall(HessaONNXGetArch(tr->model->obj, &arch));
+    PetscCall(HessaONNXCreate(&arch, shard, &obj, NULL, &st));
+    PetscCall(HessaSyncError(tr->comm, &st));
+  } else {
+    HessaMLPArch arch;
+    PetscCall(HessaMLPGetArch(tr->model->obj, &arch));
+    PetscCall(HessaMLPCreate(&arch, shard, &obj));
+  }
   PetscCall(HessaOperatorCreate(tr->comm, obj, &op));
   PetscCall(HessaOperatorSetUp(op));
   PetscCall(VecDuplicate(dir, &grad));
@@ -737,7 +746,7 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
 
   PetscFunctionBegin;
   /* analytic objectives are one sample, and a batch of all samples is the full gradient */
-  stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && !strcmp(tr->model->obj->type, "mlp") && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
+  stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && (!strcmp(tr->model->obj->type, "mlp") || !strcmp(tr->model->obj->type, "onnx")) && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
   PetscCall(HessaOperatorCreateParameterVec(tr->op, &grad));
   PetscCall(VecDuplicate(grad, &dir));

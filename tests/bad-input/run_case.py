@@ -110,6 +110,21 @@ def hdf5(name):
     subprocess.run([MAKE_HDF5, name], check=True)
 
 
+def onnx_linear(name, shape, outputs):
+    """An ONNX model (python3-onnx, no torch): input [batch, *shape] flattened into one float64
+    Gemm with `outputs` outputs (weight 'fc.weight', bias 'fc.bias'), opset 17."""
+    from onnx import TensorProto, helper, save
+    features = 1
+    for d in shape:
+        features *= d
+    weight = helper.make_tensor("fc.weight", TensorProto.DOUBLE, [outputs, features], [0.01 * (i % 5) for i in range(outputs * features)])
+    bias = helper.make_tensor("fc.bias", TensorProto.DOUBLE, [outputs], [0.0] * outputs)
+    nodes = [helper.make_node("Flatten", ["input"], ["flat"], axis=1), helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], transB=1)]
+    graph = helper.make_graph(nodes, "linear", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, ["batch", *shape])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", outputs])], initializer=[weight, bias])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
+
+
 # ---- the driver -------------------------------------------------------------------------
 def weights(folder, widths, activation="tanh", shapes=None, bad=None, manifest=None):
     """A weight folder (docs/weights.md) for an MLP with these widths. shapes: override

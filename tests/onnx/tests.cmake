@@ -1,11 +1,4 @@
 # ONNX executor and kernels: pure C on hand-built graphs, MPI-unaware, so one rank is enough.
-# The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
-hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
-# The spatial ONNX kernels (Conv, BatchNormalization, pools) on hand-built nodes: naive
-# loops, PyTorch float64 (spatial_reference.py) and central differences. MPI-unaware: one rank.
-hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
-target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
-
 # hessa_onnx_check: hand-built graphs and the derivative checker (onnx_check.h), for every ONNX kernel test.
 add_library(hessa_onnx_check STATIC ${CMAKE_CURRENT_LIST_DIR}/onnx_check.c)
 target_include_directories(hessa_onnx_check PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_SOURCE_DIR}/src/objective)
@@ -27,3 +20,34 @@ hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.
 # a CNN through every op family by the derivative checker.
 hessa_add_onnx_test(test_onnx_create ${CMAKE_CURRENT_LIST_DIR}/test_onnx_create.c
                     ARGS ${CMAKE_CURRENT_LIST_DIR}/make_mlp_onnx.py ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_mlp.onnx ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_cnn.onnx)
+
+# The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
+hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
+# The spatial ONNX kernels (Conv, BatchNormalization, pools) on hand-built nodes: naive
+# loops, PyTorch float64 (spatial_reference.py) and central differences. MPI-unaware: one rank.
+hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
+target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
+
+# ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
+# at test time with tools/onnx_export.py into the build folder, run through the real
+# hessa commands at 1, 2 and 3 ranks, against PyTorch's double backward and numpy's
+# eigvalsh. The mlp case needs no ONNX (hessa hvp on the built-in MLP).
+function(hessa_add_onnx_case case)
+  cmake_parse_arguments(T "" "TIMEOUT" "RANKS" ${ARGN})
+  if(NOT T_RANKS)
+    set(T_RANKS 1 2 3)
+  endif()
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  foreach(np ${T_RANKS})
+    add_test(NAME onnx_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/onnx_torch.py ${MPIEXEC_EXECUTABLE} ${np} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
+    set_tests_properties(onnx_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx")
+  endforeach()
+endfunction()
+
+hessa_add_onnx_case(mlp)
+foreach(case dense checkpoint)
+  hessa_add_onnx_case(${case})
+endforeach()

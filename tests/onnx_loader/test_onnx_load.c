@@ -8,6 +8,11 @@
  *     dropped, the graph input's per-sample size;
  *   - mlp_<encoding>.onnx: float32/float64, raw_data/typed fields/external data all give
  *     exactly the doubles k/8 the script wrote;
+ *   - fold.onnx: Slice, Gather, Mul, Div, Sub, Add, Unsqueeze, ConstantOfShape, Squeeze,
+ *     Cast, Identity and Concat folded into a Reshape target that keeps the batch;
+ *   - fold_runtime.onnx: runtime ops over constants folded by their kernels' forward;
+ *   - cnn.onnx again through the real op table, and its forward pass (executor) against
+ *     numpy loops written by make_models.py;
  *   - HessaOnnxGraphWrite: theta back in (float32 kept), external data brought inside,
  *     no file left behind on a failure;
  *   - bad inputs: each gives exactly its one message.
@@ -88,13 +93,15 @@ static const HessaOnnxOp *MockFind(const char op_type[])
   return NULL;
 }
 
+static int use_real_ops; /* 1: the real op table instead of the mock */
+
 static PetscErrorCode Load(const char *path, int64_t row_length, HessaOnnxGraph **g, HessaStatus *st)
 {
   HessaOnnxLoadOptions opt = {0};
 
   PetscFunctionBegin;
   opt.input_row_length = row_length;
-  opt.find_op          = MockFind;
+  opt.find_op          = use_real_ops ? NULL : MockFind;
   memset(st, 0, sizeof *st);
   HessaOnnxGraphLoadWithOptions(path, &opt, g, st);
   PetscFunctionReturn(0);
@@ -133,7 +140,7 @@ static PetscErrorCode CheckCNN(const char *dir, const char *file)
   CHECK(g->n_nodes == 5, "%s: %d nodes run, expected 5 (Shape/Gather/Unsqueeze/Constant/Concat folded, Sigmoid dropped)", file, g->n_nodes);
   for (int k = 0; k < 5; k++) {
     CHECK(!strcmp(g->nodes[k].op_type, ops[k]), "%s: node %d is %s, expected %s", file, k, g->nodes[k].op_type, ops[k]);
-    CHECK(g->nodes[k].op == MockFind(ops[k]) && g->nodes[k].phase == 1, "%s: node %d has the wrong op or phase", file, k);
+    CHECK(g->nodes[k].op == (use_real_ops ? HessaOnnxOpFind(ops[k]) : MockFind(ops[k])) && g->nodes[k].phase == 1, "%s: node %d has the wrong op or phase", file, k);
     for (int o = 0; o < g->nodes[k].n_out; o++) CHECK(g->values[g->nodes[k].out[o]].producer == k, "%s: producer of node %d's output", file, k);
   }
   CHECK(g->n_param_values == 6 && g->n_params == 51, "%s: %d parameter tensors, %d parameters; expected 6 and 51", file, g->n_param_values, (int)g->n_params);
@@ -165,6 +172,83 @@ static PetscErrorCode CheckCNN(const char *dir, const char *file)
   }
   HessaOnnxGraphDestroy(&g);
   CHECK(!g, "destroy must null the pointer");
+  PetscFunctionReturn(0);
+}
+
+/* fold.onnx: every folded op; one node (Reshape) is left, its target [batch, 6, 4]. */
+static PetscErrorCode CheckFold(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold.onnx", dir);
+  PetscCall(Load(path, 24, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Reshape") && g->n_params == 0, "fold.onnx: %d nodes left, expected the Reshape alone", g->n_nodes);
+  {
+    const HessaOnnxValue *t = &g->values[g->nodes[0].in[1]], *y = &g->values[g->output];
+    CHECK(t->kind == HESSA_ONNX_CONST && t->is_int && t->size == 3 && t->ivalue[0] == HESSA_ONNX_BATCH && t->ivalue[1] == 6 && t->ivalue[2] == 4, "fold.onnx: the folded target is not [batch, 6, 4]");
+    CHECK(y->batched && y->ndim == 3 && y->dims[1] == 6 && y->dims[2] == 4, "fold.onnx: output shape");
+  }
+  HessaOnnxGraphDestroy(&g);
+  PetscFunctionReturn(0);
+}
+
+/* fold_runtime.onnx (real op table): Relu(Transpose(Constant)) folded by the kernels'
+ * forward into the constant [[1,0],[0,5],[3,0]]; the Add alone is left. */
+static PetscErrorCode CheckFoldRuntime(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+  const double    expect[6] = {1, 0, 0, 5, 3, 0};
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold_runtime.onnx", dir);
+  PetscCall(Load(path, 6, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Add") && g->values[g->output].producer == 0, "fold_runtime.onnx: %d nodes left, expected the Add alone", g->n_nodes);
+  {
+    const HessaOnnxValue *r = &g->values[g->nodes[0].in[1]];
+    CHECK(r->kind == HESSA_ONNX_CONST && !r->is_int && r->size == 6 && r->ndim == 2 && r->dims[0] == 3 && r->dims[1] == 2 && r->value, "fold_runtime.onnx: Relu's output is not a [3,2] constant");
+    for (int i = 0; i < 6; i++) CHECK(r->value[i] == expect[i], "fold_runtime.onnx: folded value %d is %g, expected %g", i, r->value[i], expect[i]);
+  }
+  HessaOnnxGraphDestroy(&g);
+  PetscFunctionReturn(0);
+}
+
+/* cnn.onnx through the real op table and the executor against make_models.py's numpy
+ * loops (cnn_x.bin: 3 samples, cnn_y.bin: their outputs), to 1e-12 relative. */
+static PetscErrorCode CheckCNNForward(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaOnnxExec   ex;
+  HessaStatus     st;
+  double          x[48], y[9], out[9], theta[51], num = 0, den = 0;
+  FILE           *f;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/cnn_x.bin", dir);
+  CHECK((f = fopen(path, "rb")) && fread(x, sizeof(double), 48, f) == 48 && !fclose(f), "cannot read %s", path);
+  snprintf(path, sizeof path, "%s/cnn_y.bin", dir);
+  CHECK((f = fopen(path, "rb")) && fread(y, sizeof(double), 9, f) == 9 && !fclose(f), "cannot read %s", path);
+  snprintf(path, sizeof path, "%s/cnn.onnx", dir);
+  PetscCall(Load(path, 16, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_params == 51, "real ops: %d parameters", (int)g->n_params);
+  for (int k = 0; k < g->n_param_values; k++) {
+    const HessaOnnxValue *p = &g->values[g->param_values[k]];
+    for (int64_t i = 0; i < p->size; i++) theta[p->offset + i] = p->value[i];
+  }
+  PetscCall(HessaOnnxExecCreate(g, 2, 0, &ex)); /* chunks of 2: the 3 samples take two chunks */
+  PetscCall(HessaOnnxExecForward(ex, theta, 3, x, out));
+  for (int i = 0; i < 9; i++) num += (out[i] - y[i]) * (out[i] - y[i]), den += y[i] * y[i];
+  CHECK(sqrt(num) <= 1e-12 * sqrt(den), "cnn.onnx forward differs from numpy: relative error %g", sqrt(num / den));
+  PetscCall(HessaOnnxExecDestroy(&ex));
+  HessaOnnxGraphDestroy(&g);
   PetscFunctionReturn(0);
 }
 
@@ -274,9 +358,9 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_two_inputs.onnx", -1, "file '@P': the graph has more than one data input ('x' and 'x2'); hessa needs exactly one"},
       {"bad_batch_arith.onnx", -1, "file '@P': node 'double' (Mul): arithmetic on the batch size (a shape entry of the batch dimension) is not supported"},
       {"bad_gather_param.onnx", -1, "file '@P': node 'embed' (Gather): hessa runs Gather only on constants (shape computations folded at load), but its input 'E' is a float initializer (a parameter)"},
-      {"no_such.onnx", -1, "file '@P': cannot open the ONNX file: No such file or directory"},
-      {"fifo.onnx", -1, "file '@P': is a FIFO, expected a regular file (an ONNX file)"},
-      {".", -1, "file '@P': is a directory, expected a regular file (an ONNX file)"},
+      {"no_such.onnx", -1, "ONNX file '@P': cannot open: No such file or directory"},
+      {"fifo.onnx", -1, "ONNX file '@P': is a FIFO, expected a regular file"},
+      {".", -1, "ONNX file '@P': is a directory, expected a regular file"},
       {"bad_truncated.onnx", -1, NULL},
   };
 
@@ -312,6 +396,13 @@ static PetscErrorCode Run(int argc, char **argv)
   CHECK(system(cmd) == 0, "the model script failed: %s", cmd);
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
   PetscCall(CheckCNN(argv[2], "cnn_fixed.onnx"));
+  PetscCall(CheckFold(argv[2]));
+  /* the same with hessa's kernels: their infer and constant inputs give the same graph */
+  use_real_ops = 1;
+  PetscCall(CheckCNN(argv[2], "cnn.onnx"));
+  PetscCall(CheckCNNForward(argv[2]));
+  PetscCall(CheckFoldRuntime(argv[2]));
+  use_real_ops = 0;
   PetscCall(CheckEncodings(argv[2]));
   PetscCall(CheckWrite(argv[2]));
   PetscCall(CheckBad(argv[2]));

@@ -1,0 +1,322 @@
+#!/usr/bin/python3
+"""The real hessa commands on PyTorch models against PyTorch float64 (double backward).
+
+usage: onnx_torch.py MPIEXEC NP HESSA WORKDIR CASE
+
+CASE
+  mlp        hessa's built-in MLP from a weight folder (no ONNX): `hessa hvp` loss,
+             gradient, Hv and Gv against PyTorch to 1e-10 relative.
+  dense cnn resnet grouped gelu sigmoid
+             the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
+             run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
+             1e-2) against PyTorch to 1e-10 relative, a direction file written by the test
+             gives the same Hv as PyTorch, and `hessa check` passes.
+  spectrum   a CNN of 193 parameters: `hessa spectrum -hessa_spectrum_full` against numpy's
+             eigvalsh of PyTorch's Hessian (1e-10 relative to the largest |eigenvalue|), and
+             per-layer spectra (-hessa_operator_subset conv1.weight, fc) against eigvalsh of
+             the principal submatrices.
+  analyze    a Fashion-MNIST CNN (782 parameters, 200 samples) analysed end to end: the
+             report's verdict (type, counts of negative/zero/positive eigenvalues on the full
+             spectrum basis, lambda_min/max) against the exact spectrum from PyTorch.
+  checkpoint `hessa train` (2 GD steps) on an ONNX model writes a checkpoint folder: its NPY
+             tensors are theta (PyTorch's GD steps to 1e-12), its model.onnx loads with onnx
+             and holds the same weights, and `hessa hvp -hessa_model_weights CKPT` (no
+             -hessa_model_file) equals PyTorch at those weights.
+Every vector comparison is |hessa - torch| / |torch| (2-norm); the whole check runs at NP
+ranks, so the same tolerances hold at 1, 2 and 3 ranks.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.nn.utils.stateless import functional_call
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "..", "tools"))
+from models import build  # noqa: E402
+from onnx_export import export, fashion_mnist  # noqa: E402
+from weight_folders import save_torch  # noqa: E402
+
+torch.set_default_dtype(torch.float64)
+mpiexec, nprocs, hessa, work, case = sys.argv[1], sys.argv[2], sys.argv[3], os.path.abspath(sys.argv[4]), sys.argv[5]
+root = os.path.join(work, f"onnx_{case}_np{nprocs}")
+os.makedirs(root, exist_ok=True)
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+failures = []
+TOL = 1e-10
+
+
+notes = []
+
+
+def note(line):
+    """Measured numbers: printed with the failures (the test is silent on success), or
+    always with HESSA_TEST_VERBOSE=1."""
+    notes.append(line)
+    if os.environ.get("HESSA_TEST_VERBOSE"):
+        print(line)
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+
+
+def run(command, *args, expect_ok=True, timeout=240):
+    cmd = [mpiexec, "-n", nprocs, "--oversubscribe", hessa, command, "-quiet", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    if expect_ok and r.returncode != 0:
+        sys.exit(f"{' '.join(cmd)}\nfailed (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-300))
+
+
+def write_data(folder, shape, classes, count, seed):
+    """count synthetic samples of the per-sample shape, labels cycling over the classes."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((count,) + tuple(shape))
+    y = np.arange(count, dtype=np.int64) % classes
+    np.save(f"{folder}/x.npy", x)
+    np.save(f"{folder}/y.npy", y)
+    return x, y
+
+
+def data_options(folder, classes):
+    return ["-hessa_data_source", "npy", "-hessa_data_features", f"{folder}/x.npy", "-hessa_data_labels", f"{folder}/y.npy",
+            "-hessa_data_classes", str(classes)]
+
+
+class Reference:
+    """The objective f(theta) = mean cross-entropy(model(x), y) + wd/2 |theta|^2 with theta in
+    hessa's parameter order (params.json of hessa hvp), evaluated by PyTorch in float64."""
+
+    def __init__(self, model, params, x, y, wd):
+        self.model, self.wd = model.double().eval(), wd
+        self.x, self.y = torch.from_numpy(x).double(), torch.from_numpy(y).long()
+        self.names = [p["name"] for p in params]
+        self.shapes = [tuple(p["shape"]) for p in params]
+        self.counts = [p["count"] for p in params]
+        torch_params = dict(model.named_parameters())
+        missing = sorted(set(torch_params) - set(self.names))
+        extra = sorted(set(self.names) - set(torch_params))
+        if missing or extra:
+            sys.exit(f"parameter tables differ: PyTorch has {missing} that hessa lacks, hessa has {extra} that PyTorch lacks")
+        for name, shape in zip(self.names, self.shapes):
+            if tuple(torch_params[name].shape) != shape:
+                sys.exit(f"parameter {name}: hessa shape {shape}, PyTorch {tuple(torch_params[name].shape)}")
+        self.theta = torch.cat([torch_params[n].detach().reshape(-1) for n in self.names])
+
+    def tensors(self, t):
+        out, off = {}, 0
+        for name, shape, count in zip(self.names, self.shapes, self.counts):
+            out[name] = t[off:off + count].view(shape)
+            off += count
+        return out
+
+    def outputs(self, t):
+        return functional_call(self.model, self.tensors(t), (self.x,))
+
+    def data_loss(self, z):
+        return F.cross_entropy(z, self.y)
+
+    def loss(self, t):
+        return self.data_loss(self.outputs(t)) + 0.5 * self.wd * (t * t).sum()
+
+    def all(self, v):
+        """loss, gradient, H v, G v at self.theta."""
+        t = self.theta.clone().requires_grad_(True)
+        loss = self.loss(t)
+        g = torch.autograd.grad(loss, t, create_graph=True)[0]
+        hv = torch.autograd.grad(g @ v, t)[0]
+        z, jv = torch.autograd.functional.jvp(self.outputs, self.theta, v)
+        _, hjv = torch.autograd.functional.hvp(self.data_loss, z.detach(), jv)
+        _, gv = torch.autograd.functional.vjp(self.outputs, self.theta, hjv)
+        return loss.item(), g.detach().numpy(), hv.numpy(), (gv + self.wd * v).numpy()
+
+    def hessian(self):
+        return torch.autograd.functional.hessian(self.loss, self.theta).numpy()
+
+
+def compare_hvp(out, ref, label, v=None):
+    """hessa hvp's files in `out` against the reference at the same direction."""
+    s = json.load(open(f"{out}/summary.json"))
+    d = np.load(f"{out}/direction.npy")
+    if v is not None:
+        check(rel(d, v) == 0.0, f"{label}: direction.npy differs from the direction file given")
+    loss, g, hv, gv = ref.all(torch.from_numpy(d))
+    errs = {"loss": abs(s["loss"] - loss) / abs(loss), "gradient": rel(np.load(f"{out}/gradient.npy"), g),
+            "Hv": rel(np.load(f"{out}/hv.npy"), hv), "Gv": rel(np.load(f"{out}/gv.npy"), gv)}
+    for what, e in errs.items():
+        check(e <= TOL, f"{label}: {what} differs from PyTorch by {e:.3e} relative (tolerance {TOL:g})")
+    check(s["ranks"] == int(nprocs) and s["n"] == len(d), f"{label}: summary.json says ranks {s['ranks']} n {s['n']}")
+    note(f"{label}: n = {len(d)}, relative differences to PyTorch: " + ", ".join(f"{k} {e:.2e}" for k, e in errs.items()))
+
+
+def exported(name, seed=0):
+    torch.manual_seed(seed)
+    model, shape, classes = build(name)
+    path = f"{root}/{name}.onnx"
+    export(model, torch.zeros((2,) + shape), path)
+    return model, shape, classes, path
+
+
+def case_mlp():
+    torch.manual_seed(3)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 7), torch.nn.Tanh(), torch.nn.Linear(7, 3)).double()
+    save_torch(net, f"{root}/point", "tanh", "cross-entropy")
+    x, y = write_data(root, (6,), 3, 30, seed=5)
+    out = f"{root}/hvp"
+    run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_mlp_weight_decay", "0.01", "-hessa_hvp_output", out)
+    params = json.load(open(f"{out}/params.json"))["params"]
+    check([p["name"] for p in params] == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"], f"mlp: params.json names {params}")
+    # the Sequential names its layers 0 and 2; hessa names them layers.0 and layers.1
+    rename = {"layers.0.weight": "0.weight", "layers.0.bias": "0.bias", "layers.1.weight": "2.weight", "layers.1.bias": "2.bias"}
+    ref = Reference(net, [dict(p, name=rename[p["name"]]) for p in params], x, y, 0.01)
+    compare_hvp(out, ref, "mlp")
+    # a bad direction: wrong length, then NaN
+    np.save(f"{root}/short.npy", np.ones(5))
+    r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/short.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
+    check(r.returncode != 0 and f"direction file '{root}/short.npy': expected a vector of shape (73,)" in r.stderr + r.stdout, f"mlp: short direction: exit {r.returncode}, output {r.stderr}")
+    bad = np.ones(73)
+    bad[7] = np.nan
+    np.save(f"{root}/nan.npy", bad)
+    r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/nan.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
+    check(r.returncode != 0 and f"'{root}/nan.npy'" in r.stderr + r.stdout and "NaN" in r.stderr + r.stdout, f"mlp: NaN direction: exit {r.returncode}, output {r.stderr}")
+
+
+def case_net(name):
+    model, shape, classes, path = exported(name)
+    x, y = write_data(root, shape, classes, 24, seed=11)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "5"]
+    out = f"{root}/hvp"
+    run("hvp", *opts, "-hessa_hvp_output", out)
+    params = json.load(open(f"{out}/params.json"))["params"]
+    ref = Reference(model, params, x, y, 0.01)
+    compare_hvp(out, ref, name)
+    # a direction given as a float32 file
+    v = np.random.default_rng(2).standard_normal(len(ref.theta)).astype(np.float32)
+    np.save(f"{root}/v.npy", v)
+    run("hvp", *opts, "-hessa_hvp_direction", f"{root}/v.npy", "-hessa_hvp_output", f"{root}/hvp_file")
+    compare_hvp(f"{root}/hvp_file", ref, f"{name} (direction file)", v.astype(np.float64))
+    # exact derivatives against finite differences (a kink of ReLU or MaxPool inside the
+    # stencil would show as a failure: the step is small enough that none is crossed here)
+    r = run("check", *opts, "-hessa_check_step", "1e-4", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+    check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+
+
+def read_full_spectrum(prefix):
+    rows = [line.split(",") for line in open(f"{prefix}_eigenvalues.csv").read().splitlines()[1:]]
+    return np.sort(np.array([float(r[2]) for r in rows if r[0] == "full"]))
+
+
+def case_spectrum():
+    model, shape, classes, path = exported("tiny", seed=4)
+    x, y = write_data(root, shape, classes, 24, seed=13)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes)]
+    run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
+    params = json.load(open(f"{root}/hvp/params.json"))["params"]
+    ref = Reference(model, params, x, y, 0.0)
+    H = ref.hessian()
+    check(np.abs(H - H.T).max() <= 1e-12 * np.abs(H).max(), "PyTorch's Hessian is not symmetric")
+    for subset in ("", "conv1.weight", "fc"):
+        prefix = f"{root}/full_{subset or 'all'}"
+        extra = ["-hessa_operator_subset", subset] if subset else []
+        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix,
+            "-hessa_spectrum_output", f"{prefix}_out")
+        got = read_full_spectrum(prefix)
+        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
+                              if not subset or p["name"] == subset or p["name"].startswith(subset + ".")])
+        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
+        if len(got) != len(want):
+            check(False, f"spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
+            continue
+        e = np.abs(got - want).max() / np.abs(want).max()
+        note(f"spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
+        check(e <= TOL, f"spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+
+
+def case_analyze():
+    model, shape, classes, path = exported("fashion", seed=1)
+    x, y = fashion_mnist(200)
+    x = x.reshape((-1,) + shape)
+    out = f"{root}/report"
+    run("analyze", "-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_limit", "200", "-hessa_analyze_output", out,
+        "-hessa_report_plots", "false", timeout=600)
+    report = json.load(open(f"{out}/report.json"))
+    verdict = report["verdict"]
+    run("hvp", "-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_limit", "200", "-hessa_hvp_output", f"{root}/hvp")
+    params = json.load(open(f"{root}/hvp/params.json"))["params"]
+    ref = Reference(model, params, x, y, 0.0)
+    compare_hvp(f"{root}/hvp", ref, "fashion")
+    lam = np.linalg.eigvalsh(ref.hessian())
+    gnorm = float(np.linalg.norm(ref.all(torch.zeros(len(ref.theta)))[1]))
+    zero = verdict["zero_tolerance"]
+    counts = {"negative": int((lam < -zero).sum()), "zero": int((np.abs(lam) <= zero).sum()), "positive": int((lam > zero).sum())}
+    # the point is a random initialisation: |g| is far above the gradient tolerance
+    want = "not_critical" if gnorm > verdict["gradient_tolerance"] else None
+    note(f"fashion analyze: verdict {verdict['type']} on {verdict['basis']}, |g| {gnorm:.4g}; exact counts {counts}, report {verdict['counts']}")
+    check(verdict["type"] == want, f"analyze: verdict {verdict['type']}, expected {want} (|g| = {gnorm:.3g})")
+    check(abs(verdict["gradient_norm"] - gnorm) <= 1e-10 * gnorm, f"analyze: gradient norm {verdict['gradient_norm']} vs PyTorch {gnorm}")
+    if verdict["basis"] == "full_spectrum":
+        check(verdict["counts"] == counts, f"analyze: counts {verdict['counts']} vs exact {counts}")
+    for key, ref_value in (("lambda_min", lam[0]), ("lambda_max", lam[-1])):
+        if key in verdict and verdict[key] is not None:
+            e = abs(verdict[key] - ref_value) / abs(lam).max()
+            check(e <= 1e-8, f"analyze: {key} {verdict[key]} vs numpy {ref_value} ({e:.2e} of the largest)")
+
+
+def case_checkpoint():
+    model, shape, classes, path = exported("dense", seed=7)
+    x, y = write_data(root, shape, classes, 24, seed=17)
+    lr = 0.1
+    ckpt_root = f"{root}/train"
+    run("train", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), "-hessa_train_method", "gd",
+        "-hessa_train_lr", str(lr), "-hessa_train_steps", "2", "-hessa_train_output", ckpt_root)
+    final = f"{ckpt_root}/final"
+    manifest = json.load(open(f"{final}/model.json"))
+    check(manifest.get("model") == "onnx" and manifest.get("graph") == "model.onnx", f"checkpoint model.json: {manifest}")
+    # PyTorch's two GD steps
+    params = [{"name": t["name"], "shape": t["shape"], "count": int(np.prod(t["shape"]))} for t in manifest["tensors"]]
+    ref = Reference(model, params, x, y, 0.0)
+    t = ref.theta.clone()
+    for _ in range(2):
+        tt = t.clone().requires_grad_(True)
+        t = t - lr * torch.autograd.grad(ref.loss(tt), tt)[0]
+    theta = np.concatenate([np.load(f"{final}/{e['file']}").reshape(-1) for e in manifest["tensors"]])
+    check(rel(theta, t.numpy()) <= 1e-12, f"checkpoint: theta differs from PyTorch's 2 GD steps by {rel(theta, t.numpy()):.3e}")
+    import onnx
+    from onnx import numpy_helper
+    g = onnx.load(f"{final}/model.onnx")
+    inits = {i.name: numpy_helper.to_array(i) for i in g.graph.initializer}
+    for e in manifest["tensors"]:
+        a = np.load(f"{final}/{e['file']}")
+        check(e["name"] in inits and np.array_equal(inits[e["name"]].astype(np.float64), a), f"checkpoint: model.onnx initializer {e['name']} differs from {e['file']}")
+    # the checkpoint alone names its graph
+    run("hvp", *data_options(root, classes), "-hessa_model_weights", final, "-hessa_hvp_output", f"{root}/hvp")
+    ref.theta = torch.from_numpy(theta)
+    compare_hvp(f"{root}/hvp", ref, "checkpoint")
+
+
+if case == "mlp":
+    case_mlp()
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
+    case_net(case)
+elif case == "spectrum":
+    case_spectrum()
+elif case == "analyze":
+    case_analyze()
+elif case == "checkpoint":
+    case_checkpoint()
+else:
+    sys.exit(f"unknown case {case}")
+if failures:
+    sys.exit("\n".join(notes + failures))

@@ -1,0 +1,288 @@
+/* ONNX node conformance (Debian's libonnx-testdata): for every case
+ * node/test_* / model.onnx with test_data_set_0 whose single node's op hessa supports,
+ * load the model with the inputs of input_*.pb (the first input batched, the others
+ * constants), run the forward pass (HessaOnnxExecForward) and compare with output_0.pb
+ * at float32 tolerance (any opset up to 17: a case declares the opset of its op's schema): |hessa - onnx| <= 1e-5 + 1e-4 |onnx| elementwise.
+ * Prints one line per case ("ran" or "skipped: reason") and a summary; fails if any case
+ * that ran disagrees or fails to run. Where a batched first input cannot work (the op
+ * would move, merge or reduce the batch axis, or a constant does not broadcast against
+ * the batch), every input is a constant and the loader folds the node by its kernel's
+ * forward; the folded output is compared.
+ * Usage: test_onnx_nodes [node-folder] [list-file]. */
+#define _POSIX_C_SOURCE 200809L
+#include "../../src/objective/onnx_impl.h"
+#include "onnx.pb-c.h"
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
+#define RTOL 1e-4
+#define ATOL 1e-5
+#define MAX_IO 16
+
+static int CompareNames(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The model's single node: op type, node count, opset, output count; 0 when unreadable. */
+static int ReadModelInfo(const char *path, char *op, size_t len, int *n_nodes, int64_t *opset, int *n_outputs, int *training)
+{
+  FILE             *f = fopen(path, "rb");
+  long              size;
+  uint8_t          *buf;
+  Onnx__ModelProto *m;
+
+  if (!f) return 0;
+  fseek(f, 0, SEEK_END);
+  size = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = malloc((size_t)size + 1);
+  if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+    free(buf);
+    fclose(f);
+    return 0;
+  }
+  fclose(f);
+  m = onnx__model_proto__unpack(NULL, (size_t)size, buf);
+  free(buf);
+  if (!m || !m->graph) {
+    if (m) onnx__model_proto__free_unpacked(m, NULL);
+    return 0;
+  }
+  *n_nodes   = (int)m->graph->n_node;
+  *n_outputs = (int)m->graph->n_output;
+  *opset     = -1;
+  *training  = 0;
+  for (size_t i = 0; i < m->n_opset_import; i++)
+    if (!m->opset_import[i]->domain || !*m->opset_import[i]->domain || !strcmp(m->opset_import[i]->domain, "ai.onnx")) *opset = m->opset_import[i]->version;
+  snprintf(op, len, "%s", m->graph->n_node ? m->graph->node[0]->op_type : "");
+  if (m->graph->n_node) {
+    const Onnx__NodeProto *n = m->graph->node[0];
+    if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) snprintf(op, len, "%s:%s", n->domain, n->op_type);
+    for (size_t a = 0; a < n->n_attribute; a++)
+      if (!strcmp(n->attribute[a]->name, "training_mode") && n->attribute[a]->i) *training = 1;
+  }
+  onnx__model_proto__free_unpacked(m, NULL);
+  return 1;
+}
+
+/* Count the files prefix_<k>.pb in dir. */
+static int CountPB(const char *dir, const char *prefix)
+{
+  char        path[PETSC_MAX_PATH_LEN];
+  struct stat sb;
+  int         n = 0;
+  for (;; n++) {
+    snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
+    if (stat(path, &sb) != 0) return n;
+  }
+}
+
+typedef enum { CASE_RAN, CASE_SKIPPED, CASE_FAILED } Outcome;
+
+/* hessa's output against ONNX's, elementwise at float32 tolerance. */
+static Outcome Compare(const char *op, const char *mode, const double *out, const HessaOnnxValue *expect, char *why, size_t len)
+{
+  int64_t worst_i = 0;
+  double  worst   = 0;
+  for (int64_t i = 0; i < expect->size; i++) {
+    double err = fabs(out[i] - expect->value[i]) / (ATOL + RTOL * fabs(expect->value[i]));
+    if (!(err <= worst)) worst = err, worst_i = i;
+  }
+  if (worst > 1 || !isfinite(worst)) {
+    snprintf(why, len, "%s (%s): element %lld is %.9g, ONNX says %.9g", op, mode, (long long)worst_i, out[worst_i], expect->value[worst_i]);
+    return CASE_FAILED;
+  }
+  snprintf(why, len, "%s (%s), %lld values, largest error %.2g of the tolerance", op, mode, (long long)expect->size, worst);
+  return CASE_RAN;
+}
+
+/* One case: the outcome, with a reason (skipped / failed) or a summary (ran) in why. */
+static Outcome RunCase(const char *casedir, char *why, size_t len)
+{
+  char                 path[PETSC_MAX_PATH_LEN], data[PETSC_MAX_PATH_LEN], op[256];
+  int                  n_nodes, n_outputs, n_in, n_out, training;
+  int64_t              opset;
+  HessaOnnxValue       feeds[MAX_IO], expect;
+  HessaOnnxLoadOptions opt    = {0};
+  HessaOnnxGraph      *g      = NULL;
+  HessaOnnxExec        ex     = NULL;
+  HessaStatus          st     = {0};
+  Outcome              res    = CASE_SKIPPED;
+  double              *out    = NULL;
+  int                  n_read = 0;
+
+  memset(feeds, 0, sizeof feeds);
+  memset(&expect, 0, sizeof expect);
+  snprintf(path, sizeof path, "%s/model.onnx", casedir);
+  snprintf(data, sizeof data, "%s/test_data_set_0", casedir);
+  if (!ReadModelInfo(path, op, sizeof op, &n_nodes, &opset, &n_outputs, &training)) {
+    snprintf(why, len, "unreadable model.onnx");
+    return CASE_SKIPPED;
+  }
+  if (n_nodes != 1) {
+    snprintf(why, len, "%d nodes (a single-node case is expected)", n_nodes);
+    return CASE_SKIPPED;
+  }
+  if (!HessaOnnxOpFind(op)) {
+    snprintf(why, len, "unsupported op %s", op);
+    return CASE_SKIPPED;
+  }
+  if (opset > 17) {
+    snprintf(why, len, "%s at opset %lld (hessa reads up to 17)", op, (long long)opset);
+    return CASE_SKIPPED;
+  }
+  if (training) {
+    snprintf(why, len, "%s in training mode", op);
+    return CASE_SKIPPED;
+  }
+  n_in  = CountPB(data, "input");
+  n_out = CountPB(data, "output");
+  if (n_outputs != 1 || n_out != 1) {
+    snprintf(why, len, "%s with %d outputs (hessa runs one)", op, n_outputs);
+    return CASE_SKIPPED;
+  }
+  if (n_in < 1 || n_in > MAX_IO) {
+    snprintf(why, len, "%s with %d inputs", op, n_in);
+    return CASE_SKIPPED;
+  }
+  for (; n_read < n_in; n_read++) {
+    snprintf(path, sizeof path, "%s/input_%d.pb", data, n_read);
+    HessaOnnxReadTensorFile(path, &feeds[n_read], &st);
+    if (st.code) {
+      const char *type = strstr(st.msg, "element type ");
+      if (type)
+        snprintf(why, len, "%s with an input of %.*s (non-float)", op, (int)strcspn(type, ";"), type);
+      else
+        snprintf(why, len, "%s: input %d unreadable: %s", op, n_read, st.msg);
+      goto done;
+    }
+  }
+  snprintf(path, sizeof path, "%s/output_0.pb", data);
+  HessaOnnxReadTensorFile(path, &expect, &st);
+  if (st.code) {
+    snprintf(why, len, "%s: output unreadable: %s", op, st.msg);
+    goto done;
+  }
+  if (feeds[0].is_int || expect.is_int) {
+    snprintf(why, len, "%s with a non-float %s", op, feeds[0].is_int ? "first input" : "output");
+    goto done;
+  }
+  if (feeds[0].ndim < 1 || feeds[0].dims[0] < 1) {
+    snprintf(why, len, "%s with a scalar or empty first input (no batch axis)", op);
+    goto done;
+  }
+  /* the first input batched, the others constants */
+  snprintf(path, sizeof path, "%s/model.onnx", casedir);
+  opt.input_row_length    = feeds[0].size / feeds[0].dims[0];
+  opt.n_feeds             = n_in;
+  opt.feeds               = feeds;
+  opt.first_input_batched = 1;
+  opt.opset_min           = 1; /* the case's opset is that of its op's current schema */
+  HessaOnnxGraphLoadWithOptions(path, &opt, &g, &st);
+  if (st.code) {
+    /* where a batched first input cannot work: every input a constant, the node folded */
+    char        first[1024];
+    const char *msg = strstr(st.msg, "': ");
+    snprintf(first, sizeof first, "%s", msg ? msg + 3 : st.msg);
+    memset(&st, 0, sizeof st);
+    opt.input_row_length    = -1;
+    opt.first_input_batched = 0;
+    HessaOnnxGraphLoadWithOptions(path, &opt, &g, &st);
+    if (st.code || g->values[g->output].kind != HESSA_ONNX_CONST || !g->values[g->output].value) {
+      msg = strstr(st.msg, "': ");
+      snprintf(why, len, "%s refused with a batched first input (%s) and with constant inputs (%s)", op, first, st.code ? (msg ? msg + 3 : st.msg) : "not folded");
+      goto done;
+    }
+    const HessaOnnxValue *y = &g->values[g->output];
+    if (y->size != expect.size) {
+      res = CASE_FAILED;
+      snprintf(why, len, "%s (constant inputs): hessa's output has %lld values, ONNX's %lld", op, (long long)y->size, (long long)expect.size);
+      goto done;
+    }
+    res = Compare(op, "constant inputs", y->value, &expect, why, len);
+    goto done;
+  }
+  {
+    const HessaOnnxValue *y = &g->values[g->output];
+    PetscInt              m = (PetscInt)feeds[0].dims[0];
+    char                  msg[512];
+    double                theta[1] = {0}; /* node cases have no initializers: no parameters */
+    if (expect.ndim < 1 || expect.dims[0] != m || expect.size != (int64_t)m * y->size) {
+      res = CASE_FAILED;
+      snprintf(why, len, "%s: hessa's output has %lld values per sample, ONNX's %lld values for %lld samples", op, (long long)y->size, (long long)expect.size, (long long)m);
+      goto done;
+    }
+    out = calloc((size_t)expect.size + 1, sizeof(double));
+    if (HessaOnnxExecCreate(g, m, 0, &ex) || HessaOnnxExecForward(ex, theta, m, feeds[0].value, out)) {
+      HessaErrorTake(msg, sizeof msg);
+      res = CASE_FAILED;
+      snprintf(why, len, "%s: the forward pass failed: %s", op, msg);
+      goto done;
+    }
+    res = Compare(op, "batched first input", out, &expect, why, len);
+  }
+done:
+  if (ex) HessaOnnxExecDestroy(&ex);
+  HessaOnnxGraphDestroy(&g);
+  for (int k = 0; k < n_read; k++) HessaOnnxValueClear(&feeds[k]);
+  HessaOnnxValueClear(&expect);
+  free(out);
+  return res;
+}
+
+static PetscErrorCode Run(int argc, char **argv)
+{
+  const char    *root  = argc > 1 ? argv[1] : "/usr/include/onnx/backend/test/data/node";
+  const char    *list  = argc > 2 ? argv[2] : NULL;
+  DIR           *d     = opendir(root);
+  char         **names = NULL, why[1200];
+  int            n = 0, cap = 0, counts[3] = {0, 0, 0};
+  FILE          *lf = NULL;
+  struct dirent *e;
+
+  PetscFunctionBegin;
+  CHECK(d, "cannot open the ONNX node test folder %s (package libonnx-testdata)", root);
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, "test_", 5)) continue;
+    if (n == cap) {
+      cap   = cap ? 2 * cap : 1024;
+      names = realloc(names, (size_t)cap * sizeof *names);
+      CHECK(names, "out of memory");
+    }
+    names[n++] = strdup(e->d_name);
+  }
+  closedir(d);
+  CHECK(n > 0, "no test_* case in %s", root);
+  qsort(names, (size_t)n, sizeof *names, CompareNames);
+  if (list) CHECK(lf = fopen(list, "w"), "cannot write %s", list);
+  for (int k = 0; k < n; k++) {
+    char    dir[PETSC_MAX_PATH_LEN];
+    Outcome o;
+    snprintf(dir, sizeof dir, "%s/%s", root, names[k]);
+    o = RunCase(dir, why, sizeof why);
+    counts[o]++;
+    /* the listing: every case, ran or skipped with the reason (ctest shows it with -V) */
+    printf("%s: %s: %s\n", names[k], o == CASE_RAN ? "ran" : o == CASE_FAILED ? "FAILED" : "skipped", why);
+    if (lf) fprintf(lf, "%s: %s: %s\n", names[k], o == CASE_RAN ? "ran" : o == CASE_FAILED ? "FAILED" : "skipped", why);
+    free(names[k]);
+  }
+  free(names);
+  if (lf) fclose(lf);
+  printf("onnx node conformance: %d cases ran and agree, %d failed, %d skipped%s%s\n", counts[CASE_RAN], counts[CASE_FAILED], counts[CASE_SKIPPED], list ? "; every case with its reason in " : "", list ? list : "");
+  CHECK(counts[CASE_FAILED] == 0, "%d ONNX node cases disagree or fail (listed above)", counts[CASE_FAILED]);
+  CHECK(counts[CASE_RAN] > 0, "no ONNX node case ran");
+  PetscFunctionReturn(0);
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr = HessaInitialize(&argc, &argv, NULL);
+  if (!ierr) ierr = Run(argc, argv);
+  return HessaFinalize(ierr);
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Export a PyTorch model for hessa (docs/onnx.md).
+
+    /usr/bin/python3 tools/onnx_export.py MODEL.py NAME --input-shape 1,28,28 -o net.onnx
+        [--state-dict weights.pt] [--kwargs '{"width": 8}']
+        [--fashion-mnist N --data-prefix data]  (also write N samples as data_x.npy / data_y.npy)
+
+MODEL.py defines NAME: a torch.nn.Module class or a function returning a module (so no
+torchvision is needed); --kwargs are passed to it. --state-dict loads a torch.save'd state
+dict (strictly: every parameter and buffer, names as in the model).
+
+The recipe (why: docs/onnx.md):
+    model.eval(); model.double()
+    torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, opset_version=17,
+                      input_names=['input'], output_names=['logits'],
+                      dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
+- eval(): BatchNorm uses its running statistics and Dropout is the identity, the function
+  hessa differentiates; PRESERVE keeps BatchNorm a BatchNormalization node (eval mode with
+  TrainingMode.EVAL and constant folding would fuse it into the convolution, and BN's scale
+  and bias would stop being parameters: a different Hessian);
+- do_constant_folding=False keeps every initializer under its PyTorch name, so hessa's
+  parameter table says conv1.weight, bn1.bias, ...;
+- double(): float64 initializers, so theta is exactly the model's weights;
+- the dynamic batch axis lets hessa feed any number of samples per chunk.
+
+Import it to export a module you already have:
+    sys.path.insert(0, "<hessa>/tools"); from onnx_export import export
+    export(model, example_input, "net.onnx")
+"""
+import argparse
+import gzip
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import torch
+
+
+def export(model, example, path):
+    """Export `model` (a torch.nn.Module) with hessa's recipe; example: one input batch
+    (any batch size, any float dtype). Returns the list of parameter names the graph keeps."""
+    model.eval()
+    model.double()
+    example = example.double()
+    torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
+                      do_constant_folding=False, opset_version=17,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    import onnx
+    graph = onnx.load(path)
+    onnx.checker.check_model(graph)
+    initializers = {t.name for t in graph.graph.initializer}
+    missing = [name for name, _ in model.named_parameters() if name not in initializers]
+    if missing:
+        sys.stderr.write("onnx_export: warning: these parameters are not initializers of the exported graph "
+                         f"(renamed or folded, so hessa names them differently): {', '.join(missing)}\n")
+    return [name for name, _ in model.named_parameters() if name in initializers]
+
+
+def load_builder(file, name):
+    spec = importlib.util.spec_from_file_location("hessa_user_model", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, name):
+        sys.exit(f"onnx_export: {file} defines no '{name}'")
+    return getattr(module, name)
+
+
+def fashion_mnist(count):
+    """The first `count` Fashion-MNIST training samples (Debian's dataset-fashion-mnist) as
+    float64 rows scaled to [0, 1] (hessa's default scale) and int64 labels."""
+    with gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 784)[:count] / 255.0
+    with gzip.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8)[:count].astype(np.int64)
+    return x, y
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model_file", help="Python file defining the model class or builder")
+    p.add_argument("name", help="class or builder function in that file")
+    p.add_argument("--input-shape", required=True, help="per-sample input shape, e.g. 1,28,28")
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--state-dict", help="torch.save'd state dict to load first")
+    p.add_argument("--kwargs", default="{}", help="JSON keyword arguments of the class or builder")
+    p.add_argument("--seed", type=int, default=0, help="torch.manual_seed before building (initial weights)")
+    p.add_argument("--fashion-mnist", type=int, default=0, metavar="N", help="also write N Fashion-MNIST samples")
+    p.add_argument("--data-prefix", default="data", help="data files PREFIX_x.npy and PREFIX_y.npy")
+    a = p.parse_args()
+
+    torch.manual_seed(a.seed)
+    model = load_builder(a.model_file, a.name)(**json.loads(a.kwargs))
+    if not isinstance(model, torch.nn.Module):
+        sys.exit(f"onnx_export: {a.name}(...) returned {type(model).__name__}, expected a torch.nn.Module")
+    if a.state_dict:
+        model.load_state_dict(torch.load(a.state_dict, map_location="cpu"), strict=True)
+    shape = [int(s) for s in a.input_shape.split(",")]
+    names = export(model, torch.zeros([2] + shape, dtype=torch.float64), a.output)
+    count = sum(p.numel() for n, p in model.named_parameters() if n in names)
+    print(f"{a.output}: {len(names)} parameter tensors, n = {count}, input per sample {shape}")
+    if a.fashion_mnist:
+        if int(np.prod(shape)) != 784:
+            sys.exit(f"onnx_export: Fashion-MNIST has 784 features per sample, the input shape {shape} holds {int(np.prod(shape))}")
+        x, y = fashion_mnist(a.fashion_mnist)
+        np.save(f"{a.data_prefix}_x.npy", x)
+        np.save(f"{a.data_prefix}_y.npy", y)
+        print(f"{a.data_prefix}_x.npy, {a.data_prefix}_y.npy: {len(y)} Fashion-MNIST samples")
+
+
+if __name__ == "__main__":
+    main()
