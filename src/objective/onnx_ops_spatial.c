@@ -677,7 +677,7 @@ static void BatchNormInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   SetOutput(g, node, X->ndim, X->dims);
 }
 
-/* inv[c] = 1 / sqrt(var + eps), the per-channel factor; shift[c] = mean */
+/* inv[c] = 1 / sqrt(var[c] + eps): the per-channel factor of xhat = (x - mean) inv */
 #define BN_INV(bn, var, c) (1.0 / sqrt((var)[c] + (bn)->eps))
 
 static PetscErrorCode BatchNormForward(HessaOnnxKernel *K)
@@ -834,8 +834,16 @@ static void PoolInfer(HessaOnnxGraph *g, HessaOnnxNode *node, PoolKind kind, Hes
     return;
   }
   pd->geom.M = pd->geom.G = pd->geom.C, pd->geom.Cg = pd->geom.Mg = 1;
-  pd->geom.K                 = pd->geom.kh * pd->geom.kw;
-  pd->geom.count_include_pad = (int)HessaOnnxAttrInt(node, "count_include_pad", 0);
+  pd->geom.K = pd->geom.kh * pd->geom.kw;
+  {
+    int64_t cip = HessaOnnxAttrInt(node, "count_include_pad", 0);
+    if (cip != 0 && cip != 1) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: count_include_pad must be 0 or 1, found %" PRId64, g->path, label, cip);
+      free(pd);
+      return;
+    }
+    pd->geom.count_include_pad = (int)cip;
+  }
   free(node->op_data);
   node->op_data        = pd;
   node->aux_per_sample = kind == POOL_MAX ? (size_t)(pd->geom.C * pd->geom.P) : 0;
