@@ -119,11 +119,15 @@ def main():
         twos.append(run_json(2, "bench/bench_cnn", ["-bench_model", model] + ARGS + ["-bench_dgemm_n", "0"]))
     hv1 = statistics.median(r["hv_seconds"] for r in ones)
     hv2 = statistics.median(r["hv_seconds"] for r in twos)
+    cpu1 = statistics.median(r["hv_cpu_seconds"] for r in ones)
+    cpu2 = statistics.median(r["hv_cpu_seconds"] for r in twos)
     t_reused = statistics.median(t[0] for t in torch_runs)
     rel = max(t[1] for t in torch_runs)
     flops = ones[0]["hv_gemm_flops_rank0"]
     dgemm = ones[0]["dgemm_gflops"]
     gflops = statistics.median(r["hv_gflops"] for r in ones)
+    gflops_cpu = statistics.median(r["hv_gflops_cpu"] for r in ones)
+    dgemm_cpu = ones[0]["dgemm_gflops_cpu"]
     fig = {
         "benchmark": "cnn",
         "model": f"ResNet-style CNN (widths {WIDTH}/{2*WIDTH}/{4*WIDTH}, stride-2 blocks, BatchNorm, residual adds, global average pooling), "
@@ -140,14 +144,23 @@ def main():
         "rounds": ROUNDS,
         "hv_time_over_torch_reused": hv1 / t_reused,
         "hv_rate_over_dgemm_rate": gflops / dgemm if dgemm > 0 else 0.0,
+        # rates by CPU seconds (this process's), for a machine shared with other jobs
+        "hv_gflops_cpu": gflops_cpu,
+        "dgemm_gflops_cpu": dgemm_cpu,
+        "hv_rate_over_dgemm_rate_cpu_time": gflops_cpu / dgemm_cpu if dgemm_cpu > 0 else 0.0,
         "speedup_2_ranks": hv1 / hv2,
+        # the same from the CPU seconds of the local product (slowest rank): what the split
+        # of the work gives when the ranks do not share their cores with other jobs
+        "hv_cpu_seconds_1_rank": cpu1,
+        "hv_cpu_seconds_2_ranks": cpu2,
+        "speedup_2_ranks_cpu_time": cpu1 / cpu2,
     }
     print(f"hessa Hv: {hv1:.3f} s (1 rank), {hv2:.3f} s (2 ranks); PyTorch Hv (graph reused): {t_reused:.3f} s; "
           f"|Hv_torch - Hv_hessa|/|Hv| = {rel:.2e}")
     print(f"convolution GEMM work per Hv {flops/1e9:.3f} GFLOP at {gflops:.2f} GFLOP/s; dgemm 2048^3: {dgemm:.2f} GFLOP/s")
     print(f"ratios: hessa / torch reused {fig['hv_time_over_torch_reused']:.3f} (goal <= 0.5); "
-          f"Hv rate / dgemm rate {fig['hv_rate_over_dgemm_rate']:.3f} (goal >= 0.6); "
-          f"2-rank speedup {fig['speedup_2_ranks']:.2f} (goal >= 1.8)")
+          f"Hv rate / dgemm rate {fig['hv_rate_over_dgemm_rate']:.3f} (goal >= 0.6; {fig['hv_rate_over_dgemm_rate_cpu_time']:.3f} by CPU time); "
+          f"2-rank speedup {fig['speedup_2_ranks']:.2f} (goal >= 1.8; {fig['speedup_2_ranks_cpu_time']:.2f} by CPU time)")
     print(json.dumps(fig))
     return 0 if rel < 1e-8 else 1
 

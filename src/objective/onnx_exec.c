@@ -70,6 +70,7 @@ struct _p_HessaOnnxExec {
   PetscReal             cache_mb; /* budget of the forward cache */
   PetscInt              n;        /* parameters */
   int                  *phase;    /* [n_nodes] 0: parameter phase, 1: sample phase */
+  PetscLogEvent        *event;    /* [n_nodes] the log event of the node's op type */
   size_t                state_per_sample;
 
   ParamState pt, fo; /* parameter phase at the point; for forward-only passes */
@@ -100,6 +101,8 @@ struct _p_HessaOnnxExec {
   const double **kx, **ktx, **kdy;
   double       **ky, **kty, **kdx;
 };
+
+static PetscErrorCode RegisterEvents(HessaOnnxExec ex);
 
 /* ---- scratch ------------------------------------------------------------------------------- */
 
@@ -268,6 +271,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   e->cache_mb = cache_mb < 0 ? 0 : cache_mb;
   e->n        = g->n_params;
   PetscCall(PetscMalloc1(g->n_nodes + 1, &e->phase));
+  PetscCall(PetscMalloc1(g->n_nodes + 1, &e->event));
   for (int k = 0; k < g->n_nodes; k++) {
     const HessaOnnxNode *nd = &g->nodes[k];
     e->phase[k]             = 0;
@@ -319,6 +323,7 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   PetscCall(PetscCalloc1(max_out, &e->ky));
   PetscCall(PetscCalloc1(max_out, &e->kty));
   PetscCall(PetscCalloc1(max_out, &e->kdy));
+  PetscCall(RegisterEvents(e));
   *ex = e;
   PetscFunctionReturn(0);
 }
@@ -370,6 +375,7 @@ PetscErrorCode HessaOnnxExecDestroy(HessaOnnxExec *ex)
   PetscCall(StateFree(&e->view));
   PetscCall(PetscFree(e->theta));
   PetscCall(PetscFree(e->phase));
+  PetscCall(PetscFree(e->event));
   for (int s = 0; s < HESSA_ONNX_SCRATCH_SLOTS; s++) free(e->slots[s].p);
   PetscCall(PetscFree(e->kx));
   PetscCall(PetscFree(e->ktx));
@@ -405,6 +411,60 @@ static PetscErrorCode EnsureBlock(HessaOnnxExec ex, PetscInt b)
 }
 
 /* ---- kernel calls --------------------------------------------------------------------------- */
+
+/* PETSc log events (-log_view): one per pass and one per op type ("Onnx" + op type), so the
+ * time of every kernel family shows next to hessa's product and communication events. */
+typedef enum { PASS_FORWARD, PASS_BACKWARD, PASS_JVP, PASS_SOT, PASS_COUNT } OnnxPass;
+static PetscLogEvent pass_events[PASS_COUNT];
+#define MAX_OP_EVENTS 64
+static struct {
+  char          op_type[32];
+  PetscLogEvent event;
+} op_events[MAX_OP_EVENTS];
+static int n_op_events = -1; /* -1: nothing registered yet */
+
+static PetscErrorCode RegisterEvents(HessaOnnxExec ex)
+{
+  static PetscClassId classid;
+  const char         *names[PASS_COUNT] = {"OnnxForward", "OnnxBackward", "OnnxJvp", "OnnxSot"};
+
+  PetscFunctionBegin;
+  if (n_op_events < 0) {
+    PetscCall(PetscClassIdRegister("hessa onnx", &classid));
+    for (int p = 0; p < PASS_COUNT; p++) PetscCall(PetscLogEventRegister(names[p], classid, &pass_events[p]));
+    n_op_events = 0;
+  }
+  for (int k = 0; k < ex->g->n_nodes; k++) {
+    const char *t = ex->g->nodes[k].op_type ? ex->g->nodes[k].op_type : "?";
+    int         e = 0;
+    while (e < n_op_events && strcmp(op_events[e].op_type, t)) e++;
+    if (e == n_op_events && n_op_events < MAX_OP_EVENTS) {
+      char name[64];
+      snprintf(op_events[e].op_type, sizeof op_events[e].op_type, "%s", t);
+      snprintf(name, sizeof name, "Onnx%.40s", t);
+      PetscCall(PetscLogEventRegister(name, classid, &op_events[e].event));
+      n_op_events++;
+    }
+    ex->event[k] = e < n_op_events ? op_events[e].event : pass_events[PASS_FORWARD];
+  }
+  PetscFunctionReturn(0);
+}
+
+/* Run one pass of a kernel, inside its log events. */
+static PetscErrorCode KernelRun(HessaOnnxExec ex, OnnxPass pass, HessaOnnxKernel *K)
+{
+  const HessaOnnxOp *op                   = K->node->op;
+  const int          k                    = (int)(K->node - ex->g->nodes);
+  PetscErrorCode (*fn)(HessaOnnxKernel *) = pass == PASS_FORWARD ? op->forward : pass == PASS_BACKWARD ? op->backward : pass == PASS_JVP ? op->jvp : op->sot;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(pass_events[pass], 0, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(ex->event[k], 0, 0, 0, 0));
+  PetscCall(fn(K));
+  PetscCall(PetscLogEventEnd(ex->event[k], 0, 0, 0, 0));
+  PetscCall(PetscLogEventEnd(pass_events[pass], 0, 0, 0, 0));
+  PetscFunctionReturn(0);
+}
 
 /* A kernel call on node k with m samples: values from ps (non-batched) and st (batched). */
 static void KernelBegin(HessaOnnxExec ex, int k, const ParamState *ps, const ChunkState *st, PetscInt m, PetscInt nb, HessaOnnxKernel *K)
@@ -453,7 +513,7 @@ static PetscErrorCode ParamForward(HessaOnnxExec ex, const double *theta, ParamS
   for (int k = 0; k < g->n_nodes; k++) {
     if (ex->phase[k]) continue;
     KernelBegin(ex, k, ps, NULL, 1, 1, &K);
-    PetscCall(g->nodes[k].op->forward(&K));
+    PetscCall(KernelRun(ex, PASS_FORWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -470,7 +530,7 @@ static PetscErrorCode ChunkForward(HessaOnnxExec ex, const ParamState *ps, Chunk
   for (int k = 0; k < g->n_nodes; k++) {
     if (!ex->phase[k]) continue;
     KernelBegin(ex, k, ps, st, m, 1, &K);
-    PetscCall(g->nodes[k].op->forward(&K));
+    PetscCall(KernelRun(ex, PASS_FORWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -562,7 +622,7 @@ static PetscErrorCode ChunkBackward(HessaOnnxExec ex, const ParamState *ps, Chun
       ex->kdx[i] = g->values[v].batched ? st->adj[v] : (sum_params ? ex->adj1[v] : NULL);
       if (ex->kdx[i]) want = 1;
     }
-    if (want) PetscCall(nd->op->backward(&K));
+    if (want) PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
   }
   PetscFunctionReturn(0);
 }
@@ -607,7 +667,7 @@ static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const
     KernelBegin(ex, k, ps, st, m, bg, &K);
     for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, j0);
     for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->tan[nd->out[o]];
-    PetscCall(nd->op->jvp(&K));
+    PetscCall(KernelRun(ex, PASS_JVP, &K));
   }
   PetscCall(LossHessian(ex, loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]));
   for (int v = 0; v < g->n_values; v++)
@@ -621,11 +681,11 @@ static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const
       if ((ex->kdx[i] = InputRAdjoint(ex, nd, i, j0))) want = 1;
     if (!want) continue;
     for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->radj[nd->out[o]];
-    PetscCall(nd->op->backward(&K));
+    PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
     if (hessian && nd->op->sot) {
       for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, j0);
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = st->adj[nd->out[o]];
-      PetscCall(nd->op->sot(&K));
+      PetscCall(KernelRun(ex, PASS_SOT, &K));
     }
   }
   PetscFunctionReturn(0);
@@ -640,6 +700,14 @@ typedef struct {
   HessaOnnxExec   ex;
   HessaData       data;
 } OnnxObjective;
+
+/* A product or gradient with an Inf or NaN is an error, never a number handed on. */
+static PetscErrorCode CheckFinite(const HessaOnnxGraph *g, const double *x, size_t n, const char what[])
+{
+  PetscFunctionBegin;
+  for (size_t i = 0; i < n; i++) PetscCheck(isfinite(x[i]), PETSC_COMM_SELF, PETSC_ERR_FP, "%s: the %s has a non-finite entry (%g at index %zu) at this theta: the model overflows", g->path, what, x[i], i);
+  PetscFunctionReturn(0);
+}
 
 /* Is the point at theta (loss, gradient, parameter-phase values, cache)? */
 static PetscBool AtPoint(HessaOnnxExec ex, const double *theta)
@@ -686,7 +754,7 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       KernelBegin(ex, k, &ex->pt, NULL, 1, b, &K);
       for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, 0);
       for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->ptan[nd->out[o]];
-      PetscCall(nd->op->jvp(&K));
+      PetscCall(KernelRun(ex, PASS_JVP, &K));
     }
   }
   for (PetscInt c = 0; c < ex->n_chunks; c++) {
@@ -714,7 +782,7 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->adj1[nd->out[o]];
       for (int i = 0; i < nd->n_in; i++)
         if (nd->in[i] >= 0 && (ex->kdx[i] = ex->adj1[nd->in[i]])) want = 1;
-      if (want) PetscCall(nd->op->backward(&K));
+      if (want) PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
     }
     ex->point_valid = PETSC_TRUE;
   }
@@ -729,17 +797,18 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
         if ((ex->kdx[i] = InputRAdjoint(ex, nd, i, 0))) want = 1;
       if (!want) continue;
       for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->padj[nd->out[o]];
-      PetscCall(nd->op->backward(&K));
+      PetscCall(KernelRun(ex, PASS_BACKWARD, &K));
       if (hessian && nd->op->sot) {
         for (int i = 0; i < nd->n_in; i++) ex->ktx[i] = InputTangent(ex, nd, i, 0);
         for (int o = 0; o < nd->n_out; o++) ex->kdy[o] = ex->adj1[nd->out[o]];
-        PetscCall(nd->op->sot(&K));
+        PetscCall(KernelRun(ex, PASS_SOT, &K));
       }
     }
     for (int k = 0; k < g->n_param_values; k++) {
       const HessaOnnxValue *val = &g->values[g->param_values[k]];
       for (PetscInt j = 0; j < b; j++) PetscCall(PetscArraycpy(HV + (size_t)j * ex->n + val->offset, ex->padj[g->param_values[k]] + (size_t)j * val->size, val->size));
     }
+    PetscCall(CheckFinite(g, HV, (size_t)b * ex->n, hessian ? "Hessian-vector product" : "Gauss-Newton product"));
   }
   PetscFunctionReturn(0);
 }
@@ -781,6 +850,7 @@ static PetscErrorCode ONNXGradient(HessaObjective obj, const double *theta, doub
     const HessaOnnxValue *val = &g->values[g->param_values[k]];
     PetscCall(PetscArraycpy(grad + val->offset, oo->ex->adj1[g->param_values[k]], val->size));
   }
+  PetscCall(CheckFinite(g, grad, (size_t)obj->n, "gradient"));
   PetscFunctionReturn(0);
 }
 

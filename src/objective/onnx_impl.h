@@ -132,7 +132,9 @@ typedef struct {
   double              **ty;     /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
   const double        **dy;     /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
   double              **dx;     /* [n_in] backward/sot: ADD to (NULL: not wanted) */
-  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk */
+  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk, sample-major
+                                   (sample i at i * aux_per_sample): the product passes may run on a sub-range
+                                   of the chunk's samples and then pass values, adjoints and aux from its first */
   void                 *scratch_owner; /* pass to HessaOnnxScratch */
 } HessaOnnxKernel;
 
@@ -208,9 +210,9 @@ typedef struct {
    * With first_input_batched, input 0 stays the batched data input (feeds[0] unused;
    * its shape may be checked by the caller) and inputs 1..n_feeds-1 are constants;
    * without it every input is a constant, there is no INPUT value (g->input = -1) and
-   * the output may be a constant. Only the shape computations of the loader are folded:
-   * nodes of runtime ops whose inputs are all constants stay in the graph (phase 0), so
-   * such a graph cannot run yet (the executor needs the INPUT value). */
+   * the output may be a constant: every node is folded (shape computations by the loader,
+   * runtime ops by their kernel's forward with m = 1), so the output's value is the answer
+   * (the node conformance test reads it there). */
   int                   n_feeds;
   const HessaOnnxValue *feeds;
   int                   first_input_batched;

@@ -9,7 +9,8 @@
  * parameters (float initializers in a slot the op does not flag as constant, numbered
  * by first use); fold shape computations on constants (Shape, Gather, Unsqueeze,
  * Squeeze, Concat, Slice, Cast, ConstantOfShape, Identity, Add/Sub/Mul/Div), keeping the
- * batch entry opaque; run each remaining op's infer in order.
+ * batch entry opaque; run each remaining op's infer in order; fold the nodes of runtime
+ * ops whose inputs are all constants by running their kernel's forward once (m = 1).
  *
  * Every fault fills the HessaStatus with one message that names the file and what was
  * found, and the partial graph is freed. Nothing here calls MPI. */
@@ -216,8 +217,23 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     return;
   }
   if (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, errno == ENOENT ? "missing" : "not a readable regular file");
+    int missing = errno == ENOENT && stat(full, &sb) != 0;
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, missing ? "missing" : "not a readable regular file");
     return;
+  }
+  {
+    /* a symbolic link must not lead outside the folder either */
+    char   real_dir[PATH_MAX], real_full[PATH_MAX];
+    size_t n;
+    if (!realpath(dir, real_dir) || !realpath(full, real_full)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot resolve the external data path '%s': %s", model, what, full, strerror(errno));
+      return;
+    }
+    n = strlen(real_dir);
+    if (strncmp(real_full, real_dir, n) || (real_full[n] != '/' && strcmp(real_dir, "/"))) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at '%s', which resolves to '%s' outside the model's folder", model, what, location, real_full);
+      return;
+    }
   }
   if (len < 0) len = (int64_t)expect;
   if (off > (int64_t)sb.st_size || len > (int64_t)sb.st_size - off) {
@@ -1718,6 +1734,154 @@ done:
   free(folded);
 }
 
+/* Fold the nodes of runtime ops whose inputs are all constants (a Transpose or Relu of a
+ * Constant, ...): run the op's forward once with m = 1 and make the outputs constants.
+ * The kernels take their scratch from an executor; the one lent here runs a one-node
+ * graph (data -> Identity) of its own, so it does not depend on the graph being folded
+ * (which may have no data input: every graph input fed as a constant). */
+static void FoldConstantNodes(Loader *L)
+{
+  HessaOnnxGraph *g        = L->g;
+  HessaOnnxExec   ex       = NULL;
+  int             n_folded = 0, kept = 0;
+  char           *gone;
+  HessaOnnxValue  tiny_values[2];
+  HessaOnnxNode   tiny_node;
+  HessaOnnxGraph  tiny;
+  int             tiny_in = 0, tiny_out = 1;
+  const int64_t   tiny_dims[2] = {0, 1};
+  char            tiny_x[] = "x", tiny_y[] = "y", tiny_op[] = "Identity";
+
+  for (int k = 0; k < g->n_nodes && !n_folded; k++) {
+    int all_const = 1;
+    for (int i = 0; i < g->nodes[k].n_in; i++)
+      if (g->nodes[k].in[i] >= 0 && g->values[g->nodes[k].in[i]].kind != HESSA_ONNX_CONST) all_const = 0;
+    n_folded = all_const;
+  }
+  if (!n_folded) return; /* nothing to fold: no executor needed */
+  if (!(gone = calloc((size_t)g->n_nodes, 1))) {
+    HessaStatusSet(L->st, PETSC_ERR_MEM, "file '%s': out of memory", L->path);
+    return;
+  }
+  memset(tiny_values, 0, sizeof tiny_values);
+  memset(&tiny_node, 0, sizeof tiny_node);
+  memset(&tiny, 0, sizeof tiny);
+  for (int v = 0; v < 2; v++) {
+    tiny_values[v].name      = v ? tiny_y : tiny_x;
+    tiny_values[v].kind      = v ? HESSA_ONNX_RUNTIME : HESSA_ONNX_INPUT;
+    tiny_values[v].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE;
+    tiny_values[v].offset    = -1;
+    tiny_values[v].producer  = v ? 0 : -1;
+    HessaOnnxValueSetShape(&tiny_values[v], 2, tiny_dims, 1);
+  }
+  tiny_node.name    = tiny_x;
+  tiny_node.op_type = tiny_op;
+  tiny_node.op      = HessaOnnxOpFind("Identity");
+  tiny_node.n_in    = 1;
+  tiny_node.n_out   = 1;
+  tiny_node.in      = &tiny_in;
+  tiny_node.out     = &tiny_out;
+  tiny_node.phase   = 1;
+  snprintf(tiny.path, sizeof tiny.path, "%s", L->path);
+  tiny.n_values = 2;
+  tiny.n_nodes  = 1;
+  tiny.values   = tiny_values;
+  tiny.nodes    = &tiny_node;
+  tiny.input    = 0;
+  tiny.output   = 1;
+  if (!tiny_node.op || HessaOnnxExecCreate(&tiny, 1, 0, &ex)) {
+    char msg[600];
+    HessaErrorTake(msg, sizeof msg);
+    LoadError(L, "cannot set up the folding of constant nodes: %s", msg);
+    free(gone);
+    return;
+  }
+  for (int k = 0; k < g->n_nodes && !L->st->code; k++) {
+    HessaOnnxNode  *node = &g->nodes[k];
+    HessaOnnxKernel K    = {0};
+    const double   *x[64];
+    double         *y[16] = {NULL}, *aux = NULL;
+    int             all_const = 1;
+    char            label[300];
+
+    for (int i = 0; i < node->n_in; i++) {
+      const HessaOnnxValue *v = node->in[i] >= 0 ? &g->values[node->in[i]] : NULL;
+      if (v && v->kind != HESSA_ONNX_CONST) all_const = 0;
+      x[i] = v ? v->value : NULL; /* integer constants: NULL, kernels read ivalue */
+    }
+    if (!all_const) continue;
+    HessaOnnxNodeLabel(node, label, sizeof label);
+    for (int o = 0; o < node->n_out; o++)
+      if (node->out[o] >= 0 && !(y[o] = calloc((size_t)(g->values[node->out[o]].size ? g->values[node->out[o]].size : 1), sizeof(double)))) HessaStatusSet(L->st, PETSC_ERR_MEM, "file '%s': out of memory", L->path);
+    if (node->aux_per_sample && !(aux = calloc(node->aux_per_sample, sizeof(double)))) HessaStatusSet(L->st, PETSC_ERR_MEM, "file '%s': out of memory", L->path);
+    K.g             = g;
+    K.node          = node;
+    K.m             = 1;
+    K.nb            = 1;
+    K.x             = x;
+    K.y             = y;
+    K.aux           = aux;
+    K.scratch_owner = ex;
+    if (!L->st->code && node->op->forward(&K)) {
+      char msg[600];
+      HessaErrorTake(msg, sizeof msg);
+      LoadError(L, "%s: folding it (its inputs are constants) failed: %s", label, msg);
+    }
+    for (int o = 0; o < node->n_out && !L->st->code; o++) {
+      HessaOnnxValue *v = node->out[o] >= 0 ? &g->values[node->out[o]] : NULL;
+      if (!v) continue;
+      for (int64_t e = 0; e < v->size; e++)
+        if (!isfinite(y[o][e])) {
+          LoadError(L, "%s: folding it (its inputs are constants) gives %s at element %lld of '%s'", label, isnan(y[o][e]) ? "NaN" : "Inf", (long long)e, v->name);
+          break;
+        }
+      if (L->st->code) break;
+      v->kind     = HESSA_ONNX_CONST;
+      v->value    = y[o];
+      v->producer = -1;
+      y[o]        = NULL;
+    }
+    for (int o = 0; o < node->n_out; o++) free(y[o]);
+    free(aux);
+    gone[k] = 1;
+  }
+  HessaOnnxExecDestroy(&ex);
+  if (!L->st->code) {
+    /* drop the folded nodes; renumber the producers */
+    int *newi = malloc(((size_t)g->n_nodes + 1) * sizeof(int));
+    if (!newi) {
+      HessaStatusSet(L->st, PETSC_ERR_MEM, "file '%s': out of memory", L->path);
+      free(gone);
+      return;
+    }
+    for (int k = 0; k < g->n_nodes; k++) {
+      HessaOnnxNode *n = &g->nodes[k];
+      newi[k]          = gone[k] ? -1 : kept;
+      if (!gone[k]) {
+        g->nodes[kept++] = *n;
+        continue;
+      }
+      free(n->name);
+      free(n->op_type);
+      free(n->in);
+      free(n->out);
+      for (int a = 0; a < n->n_attr; a++) {
+        free(n->attr[a].name);
+        free(n->attr[a].s);
+        free(n->attr[a].floats);
+        free(n->attr[a].ints);
+      }
+      free(n->attr);
+      free(n->op_data);
+    }
+    for (int v = 0; v < g->n_values; v++)
+      if (g->values[v].producer >= 0) g->values[v].producer = newi[g->values[v].producer];
+    g->n_nodes = kept;
+    free(newi);
+  }
+  free(gone);
+}
+
 /* HessaOnnxGraphLoadWithOptions - HessaOnnxGraphLoad with the choices of
  * HessaOnnxLoadOptions (fed graph inputs, another op table). Not collective. */
 void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions *opt, HessaOnnxGraph **gout, HessaStatus *st)
@@ -1757,6 +1921,7 @@ void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions
   L.g->input  = -1;
   L.g->output = -1;
   BuildGraph(&L, model, opt);
+  if (!st->code) FoldConstantNodes(&L);
   onnx__model_proto__free_unpacked(model, NULL);
   free(L.hash);
   free(L.init);

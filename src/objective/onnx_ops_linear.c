@@ -599,19 +599,20 @@ static PetscErrorCode LinearJvp(HessaOnnxKernel *K)
     Gemm(CblasNoTrans, d->transB ? CblasTrans : CblasNoTrans, (int64_t)m * b * P, M, Kd, d->alpha, K->tx[0], Kd, K->x[1], ldb, 0.0, tY, M);
   else
     PetscCall(PetscArrayzero(tY, (size_t)m * b * P * M));
-  /* A tB' for all directions: [m*P][K] x [K][b*M] */
-  if (K->tx[1]) {
+  /* A tB' for all directions. One sample row (Gemm): one GEMM per direction straight into the
+     rows (i, j) of tY, no packing; P rows a sample (MatMul): the directions packed side by
+     side, [m*P][K] x [K][b*M], then permuted to direction-major rows. */
+  if (K->tx[1] && P == 1 && d->transB) /* the tangents [b][M][K] are B'^T stacked: one GEMM into [m][b*M] */
+    Gemm(CblasNoTrans, CblasTrans, m, b * M, Kd, d->alpha, K->x[0], Kd, K->tx[1], Kd, 1.0, tY, b * M);
+  else if (K->tx[1] && P == 1)
+    for (PetscInt j = 0; j < b; j++) Gemm(CblasNoTrans, d->transB ? CblasTrans : CblasNoTrans, m, M, Kd, d->alpha, K->x[0], Kd, K->tx[1] + (size_t)j * Kd * M, ldb, 1.0, tY + j * M, b * M);
+  else if (K->tx[1]) {
     double *Bcat = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)Kd * b * M * sizeof(double), SLOT_PACK);
-    PetscCheck(Bcat, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for Gemm scratch");
+    double *S    = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)m * P * b * M * sizeof(double), SLOT_PROD);
+    PetscCheck(Bcat && S, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for MatMul scratch");
     PackBcat(d, b, K->tx[1], Bcat);
-    if (P == 1)
-      Gemm(CblasNoTrans, CblasNoTrans, m, b * M, Kd, d->alpha, K->x[0], Kd, Bcat, b * M, 1.0, tY, b * M);
-    else {
-      double *S = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)m * P * b * M * sizeof(double), SLOT_PROD);
-      PetscCheck(S, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for MatMul scratch");
-      Gemm(CblasNoTrans, CblasNoTrans, m * P, b * M, Kd, d->alpha, K->x[0], Kd, Bcat, b * M, 0.0, S, b * M);
-      AddPermutedToDirMajor(m, b, P, M, S, tY);
-    }
+    Gemm(CblasNoTrans, CblasNoTrans, m * P, b * M, Kd, d->alpha, K->x[0], Kd, Bcat, b * M, 0.0, S, b * M);
+    AddPermutedToDirMajor(m, b, P, M, S, tY);
   }
   if (d->has_c && K->tx[2]) {
     const int64_t so = d->c.size_out;
@@ -670,19 +671,19 @@ static PetscErrorCode LinearSot(HessaOnnxKernel *K)
 
   PetscFunctionBegin;
   if (!K->tx[0] || !K->tx[1]) PetscFunctionReturn(0); /* linear unless both factors move */
-  /* dA (i, j, p) += alpha dY1 (i, p) op(tB_j)^T: one GEMM against Q [M][b*K] */
-  if (K->dx[0]) {
+  /* dA (i, j, p) += alpha dY1 (i, p) op(tB_j)^T: per direction for Gemm (P = 1), else one GEMM
+     against the directions packed as Q [M][b*K] and a permutation */
+  if (K->dx[0] && P == 1 && !d->transB) /* the tangents [b][K][M] are Q^T: one GEMM into [m][b*K] */
+    Gemm(CblasNoTrans, CblasTrans, m, b * Kd, M, d->alpha, dY1, M, K->tx[1], M, 1.0, K->dx[0], b * Kd);
+  else if (K->dx[0] && P == 1)
+    for (PetscInt j = 0; j < b; j++) Gemm(CblasNoTrans, d->transB ? CblasNoTrans : CblasTrans, m, Kd, M, d->alpha, dY1, M, K->tx[1] + (size_t)j * Kd * M, d->transB ? Kd : M, 1.0, K->dx[0] + j * Kd, b * Kd);
+  else if (K->dx[0]) {
     double *Q = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)M * b * Kd * sizeof(double), SLOT_PACK);
-    PetscCheck(Q, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for Gemm scratch");
+    double *S = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)m * P * b * Kd * sizeof(double), SLOT_PROD);
+    PetscCheck(Q && S, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for MatMul scratch");
     PackQ(d, b, K->tx[1], Q);
-    if (P == 1)
-      Gemm(CblasNoTrans, CblasNoTrans, m, b * Kd, M, d->alpha, dY1, M, Q, b * Kd, 1.0, K->dx[0], b * Kd);
-    else {
-      double *S = (double *)HessaOnnxScratch(K->scratch_owner, (size_t)m * P * b * Kd * sizeof(double), SLOT_PROD);
-      PetscCheck(S, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for MatMul scratch");
-      Gemm(CblasNoTrans, CblasNoTrans, m * P, b * Kd, M, d->alpha, dY1, M, Q, b * Kd, 0.0, S, b * Kd);
-      AddPermutedToDirMajor(m, b, P, Kd, S, K->dx[0]);
-    }
+    Gemm(CblasNoTrans, CblasNoTrans, m * P, b * Kd, M, d->alpha, dY1, M, Q, b * Kd, 0.0, S, b * Kd);
+    AddPermutedToDirMajor(m, b, P, Kd, S, K->dx[0]);
   }
   /* dB_j += alpha op^-1(tA_j^T dY1): T = tA as [m*P][b*K] */
   if (K->dx[1]) {

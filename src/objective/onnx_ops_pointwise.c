@@ -1,5 +1,6 @@
 /* ONNX pointwise ops: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity and
- * Dropout (inference form: the identity). The contract is in onnx_impl.h.
+ * Dropout (inference form: the identity); for MobileNet-style exports also Clip (ReLU6,
+ * Hardtanh), HardSigmoid and HardSwish. The contract is in onnx_impl.h.
  *
  * Every op is y = f(x) elementwise on one input, batched (rows of `size` per sample) or
  * not (the parameter phase: one row). Its passes, with r the row of a block and r / k
@@ -9,7 +10,8 @@
  *   jvp       ty[r]  = f'(x[r / b]) tx[r]
  *   sot       dx[r] += dy[r / b] f''(x[r / b]) tx[r]     (NULL where f'' = 0 a.e.)
  * At kinks the derivatives are PyTorch's: relu'(0) = 0, leaky_relu'(0) = alpha,
- * elu'(0) = alpha (torch takes the x <= 0 branch). ONNX Softplus is log(1 + exp(x))
+ * elu'(0) = alpha (torch takes the x <= 0 branch), clip' = 0 on its bounds (hardtanh),
+ * hardswish' = x/3 + 1/2 on [-3, 3] with hardswish'' = 1/3 on (-3, 3). ONNX Softplus is log(1 + exp(x))
  * without PyTorch's threshold (above 20 the two differ by less than 2.1e-9); it is
  * computed as max(x, 0) + log1p(exp(-|x|)), which neither overflows nor cancels.
  * Tanh and Sigmoid take their derivatives from y, which the forward already computed.
@@ -21,12 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PW_RELU, PW_LEAKY_RELU, PW_TANH, PW_SIGMOID, PW_SOFTPLUS, PW_ERF, PW_ELU, PW_IDENTITY } PointwiseKind;
+typedef enum { PW_RELU, PW_LEAKY_RELU, PW_TANH, PW_SIGMOID, PW_SOFTPLUS, PW_ERF, PW_ELU, PW_IDENTITY, PW_CLIP, PW_HARD_SIGMOID, PW_HARD_SWISH } PointwiseKind;
 
 /* what infer parsed (node->op_data, malloc'd) */
 typedef struct {
   PointwiseKind kind;
-  double        alpha; /* LeakyRelu's slope for x <= 0, Elu's scale */
+  double        alpha;  /* LeakyRelu's slope for x <= 0, Elu's scale, HardSigmoid's slope */
+  double        beta;   /* HardSigmoid's offset */
+  double        lo, hi; /* Clip's bounds (-inf, inf when absent) */
 } Pointwise;
 
 /* ---- scalar functions and their derivatives ---------------------------------------- */
@@ -57,6 +61,16 @@ static inline double Value(const Pointwise *p, double x)
     return x > 0 ? x : p->alpha * expm1(x);
   case PW_IDENTITY:
     return x;
+  case PW_CLIP: {
+    double v = x < p->lo ? p->lo : x;
+    return v > p->hi ? p->hi : v;
+  }
+  case PW_HARD_SIGMOID: {
+    double t = p->alpha * x + p->beta;
+    return t <= 0 ? 0.0 : t >= 1 ? 1.0 : t; /* a NaN falls through */
+  }
+  case PW_HARD_SWISH:
+    return x <= -3 ? 0.0 : x >= 3 ? x : x * (x + 3) / 6;
   }
   return x;
 }
@@ -83,6 +97,14 @@ static inline double Slope(const Pointwise *p, double x, double y)
     return x > 0 ? 1.0 : p->alpha * exp(x);
   case PW_IDENTITY:
     return 1.0;
+  case PW_CLIP: /* torch's hardtanh (relu6): 0 on the bounds */
+    return x > p->lo && x < p->hi ? 1.0 : 0.0;
+  case PW_HARD_SIGMOID: {
+    double t = p->alpha * x + p->beta;
+    return t > 0 && t < 1 ? p->alpha : 0.0;
+  }
+  case PW_HARD_SWISH: /* torch: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above */
+    return x < -3 ? 0.0 : x <= 3 ? x / 3 + 0.5 : 1.0;
   }
   return 1.0;
 }
@@ -103,6 +125,8 @@ static inline double Curvature(const Pointwise *p, double x, double y)
     return -2.0 * x * M_2_SQRTPI * exp(-x * x);
   case PW_ELU:
     return x > 0 ? 0.0 : p->alpha * exp(x);
+  case PW_HARD_SWISH: /* torch's double backward: 1/3 on the open interval */
+    return x > -3 && x < 3 ? 1.0 / 3.0 : 0.0;
   default:
     return 0.0;
   }
@@ -112,8 +136,9 @@ static inline double Curvature(const Pointwise *p, double x, double y)
 
 /* A FLOAT attribute as the decimal the model was written with. ONNX stores attributes in
  * float32, so nn.LeakyReLU(0.1) arrives as 0.100000001490116, while PyTorch computed with
- * the double 0.1: a relative difference of 1e-8 in every output. The shortest decimal
- * that rounds to the same float32 is what the exporter was given; a value that is not a
+ * the double 0.1: a relative difference of 1e-8 in every output. The reciprocal of an
+ * integer (nn.Hardsigmoid's 1/6 has no short decimal) or else the shortest decimal that
+ * rounds to the same float32 is what the exporter was given; a value that is not a
  * float32 (a loader that already did this) is kept. */
 static double AttrDecimal(const HessaOnnxNode *node, const char name[], double dflt)
 {
@@ -122,6 +147,10 @@ static double AttrDecimal(const HessaOnnxNode *node, const char name[], double d
   char   buf[32];
 
   if (!isfinite(f) || (double)s != f) return f;
+  if (f != 0 && fabs(1 / f) < 1e6) {
+    double n = round(1 / f);
+    if (n != 0 && (float)(1 / n) == s) return 1 / n;
+  }
   for (int digits = 1; digits <= 9; digits++) {
     double d;
     snprintf(buf, sizeof buf, "%.*g", digits, f);
@@ -129,6 +158,27 @@ static double AttrDecimal(const HessaOnnxNode *node, const char name[], double d
     if ((float)d == s) return d;
   }
   return f;
+}
+
+/* Clip's bounds: constant scalar inputs 1 and 2 (opset >= 11) or the min and max
+ * attributes; absent means unbounded. */
+static void ClipBounds(HessaOnnxGraph *g, HessaOnnxNode *node, const char *label, Pointwise *p, HessaStatus *st)
+{
+  p->lo = -INFINITY, p->hi = INFINITY;
+  for (int i = 1; i <= 2; i++) {
+    const HessaOnnxValue *c;
+
+    if (node->n_in <= i || node->in[i] < 0) continue;
+    c = &g->values[node->in[i]];
+    if (c->kind != HESSA_ONNX_CONST || c->size != 1 || (c->is_int ? !c->ivalue : !c->value)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant scalar %s (input %d), found '%s' that is not one", label, i == 1 ? "min" : "max", i, c->name);
+      return;
+    }
+    *(i == 1 ? &p->lo : &p->hi) = c->is_int ? (double)c->ivalue[0] : c->value[0];
+  }
+  if (HessaOnnxAttrGet(node, "min")) p->lo = HessaOnnxAttrFloat(node, "min", p->lo);
+  if (HessaOnnxAttrGet(node, "max")) p->hi = HessaOnnxAttrFloat(node, "max", p->hi);
+  if (isnan(p->lo) || isnan(p->hi) || p->lo > p->hi) HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected min <= max, found min %g and max %g", label, p->lo, p->hi);
 }
 
 /* Is value v read by any node or the graph's output? (a Dropout mask that nobody reads
@@ -184,11 +234,11 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   HessaOnnxValue       *y;
   Pointwise            *p;
   int                   is_dropout = !strcmp(node->op_type, "Dropout");
-  int                   max_in     = is_dropout ? 3 : 1;
+  int                   max_in     = is_dropout || kind == PW_CLIP ? 3 : 1;
 
   HessaOnnxNodeLabel(node, label, sizeof label);
   if (node->n_in < 1 || node->n_in > max_in || node->in[0] < 0 || node->n_out < 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1%s input%s and an output, found %d inputs and %d outputs", label, is_dropout ? " to 3" : "", is_dropout ? "s" : "", node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1%s input%s and an output, found %d inputs and %d outputs", label, max_in > 1 ? " to 3" : "", max_in > 1 ? "s" : "", node->n_in, node->n_out);
     return;
   }
   if (node->n_out > (is_dropout ? 2 : 1)) {
@@ -203,6 +253,8 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   if (is_dropout) {
     DropoutCheck(g, node, label, st);
     if (st->code) return;
+    /* an absent optional mask (empty name): the node has one output, as the executor expects */
+    if (node->n_out == 2 && node->out[1] < 0) node->n_out = 1;
   }
   p = (Pointwise *)malloc(sizeof *p);
   if (!p) {
@@ -210,9 +262,15 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
     return;
   }
   p->kind  = kind;
-  p->alpha = kind == PW_LEAKY_RELU ? AttrDecimal(node, "alpha", 0.01) : kind == PW_ELU ? AttrDecimal(node, "alpha", 1.0) : 0.0;
-  if (!isfinite(p->alpha)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite alpha, found %g", label, p->alpha);
+  p->alpha = kind == PW_LEAKY_RELU ? AttrDecimal(node, "alpha", 0.01) : kind == PW_ELU ? AttrDecimal(node, "alpha", 1.0) : kind == PW_HARD_SIGMOID ? AttrDecimal(node, "alpha", 0.2) : 0.0;
+  p->beta  = kind == PW_HARD_SIGMOID ? AttrDecimal(node, "beta", 0.5) : 0.0;
+  if (kind == PW_CLIP) ClipBounds(g, node, label, p, st);
+  if (st->code) {
+    free(p);
+    return;
+  }
+  if (!isfinite(p->alpha) || !isfinite(p->beta)) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite alpha and beta, found %g and %g", label, p->alpha, p->beta);
     free(p);
     return;
   }
@@ -263,6 +321,18 @@ static void ErfInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 static void EluInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
   PointwiseInfer(g, node, st, PW_ELU);
+}
+static void ClipInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_CLIP);
+}
+static void HardSigmoidInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_HARD_SIGMOID);
+}
+static void HardSwishInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_HARD_SWISH);
 }
 static void IdentityInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
@@ -377,5 +447,8 @@ const HessaOnnxOp HessaOnnxOpsPointwise[] = {
     {"Elu", EluInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
     {"Identity", IdentityInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
     {"Dropout", IdentityInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, (1u << 1) | (1u << 2)},
+    {"Clip", ClipInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, (1u << 1) | (1u << 2)},
+    {"HardSigmoid", HardSigmoidInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
+    {"HardSwish", HardSwishInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
 };
 const int HessaOnnxOpsPointwiseCount = (int)(sizeof HessaOnnxOpsPointwise / sizeof HessaOnnxOpsPointwise[0]);

@@ -234,7 +234,7 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
       }
       out[i] = x->dims[i];
     } else if (ti == -1) {
-      if (neg >= 0) {
+      if (neg >= 0 || (x->batched && t[0] == -1)) {
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s has more than one -1", label, DimsString((int)nt, t, b1, sizeof b1));
         return;
       }

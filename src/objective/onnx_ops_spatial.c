@@ -376,8 +376,8 @@ static void ConvInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     return;
   }
   Wv = &g->values[node->in[1]];
-  if (Wv->ndim != 4) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: only 2-D convolution is supported: weight W '%s' must have rank 4 [M, C/group, kh, kw], found rank %d", g->path, label, Wv->name, Wv->ndim);
+  if (Wv->ndim != 4 || Wv->dims[2] < 1 || Wv->dims[3] < 1) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: only 2-D convolution is supported: weight W '%s' must have rank 4 [M, C/group, kh, kw] with kh, kw >= 1, found rank %d", g->path, label, Wv->name, Wv->ndim);
     return;
   }
   if (group < 1 || X->dims[1] % group || Wv->dims[0] % group || Wv->dims[0] < 1) {

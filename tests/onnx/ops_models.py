@@ -26,13 +26,15 @@ torch.set_default_dtype(torch.float64)
 
 class Pointwise(nn.Module):
     """Every pointwise op on an MLP of width 7: LeakyReLU, ELU, Softplus, Tanh, Sigmoid,
-    GELU (exported with Erf), ReLU, Dropout (eval: identity or removed), Identity."""
+    GELU (exported with Erf), ReLU, ReLU6 (Clip), Hardswish, Hardsigmoid (alpha 1/6),
+    Dropout (eval: removed by the export), Identity (removed)."""
 
     def __init__(self):
         super().__init__()
-        self.fc = nn.ModuleList([nn.Linear(5 if i == 0 else 7, 7) for i in range(7)])
+        self.acts = [nn.LeakyReLU(0.1), nn.ELU(0.8), nn.Softplus(), nn.Tanh(), nn.Sigmoid(), nn.GELU(), nn.ReLU(), nn.ReLU6(), nn.Hardswish(),
+                     nn.Hardsigmoid()]
+        self.fc = nn.ModuleList([nn.Linear(5 if i == 0 else 7, 7, bias=True) for i in range(len(self.acts))])
         self.out = nn.Linear(7, 3)
-        self.acts = [nn.LeakyReLU(0.1), nn.ELU(0.8), nn.Softplus(), nn.Tanh(), nn.Sigmoid(), nn.GELU(), nn.ReLU()]
         self.drop = nn.Dropout(0.3)
         self.ident = nn.Identity()
 
@@ -64,9 +66,26 @@ class Shapes(nn.Module):
         return self.head(torch.flatten(c, 1))
 
 
+class Branches(nn.Module):
+    """A small CNN whose ops meet the spatial kernels: two convolution branches (ELU, and
+    GELU through Erf) concatenated along the channels, LeakyReLU, a transpose of H and W,
+    max pooling, Dropout (removed by the eval export), Flatten, on (N, 2, 6, 6)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 3, 3, padding=1)
+        self.b = nn.Conv2d(2, 2, 1)
+        self.head = nn.Linear(5 * 3 * 3, 3)
+
+    def forward(self, x):
+        c = torch.cat([F.elu(self.a(x), 0.6), F.gelu(self.b(x))], dim=1)  # (N, 5, 6, 6)
+        c = F.max_pool2d(F.leaky_relu(c, 0.05).transpose(2, 3), 2)        # (N, 5, 3, 3)
+        return self.head(F.dropout(torch.flatten(c, 1), 0.2, self.training))
+
+
 def handmade(out):
     """A graph PyTorch does not export: Dropout with constant ratio and training_mode
-    false, Identity, Reshape by a constant [0, 2, 2], Pad by initializers (pads and a
+    false and an absent mask output (empty name), Identity, Reshape by a constant [0, 2, 2], Pad by initializers (pads and a
     float constant_value that must not become a parameter), Elu, Flatten, and in the
     parameter phase Concat of two weights, Transpose and Tanh of the result. Its outputs
     by numpy."""
@@ -80,7 +99,7 @@ def handmade(out):
               onnx.numpy_helper.from_array(np.array([0, 1, 0, 0, 0, 1], dtype=np.int64), "pads"),
               onnx.numpy_helper.from_array(np.array(0.5), "pad_value")]
     nodes = [h.make_node("Gemm", ["input", "W1", "b1"], ["h"], transB=1),
-             h.make_node("Dropout", ["h", "ratio", "training"], ["d"]),
+             h.make_node("Dropout", ["h", "ratio", "training"], ["d", ""]),  # the mask absent
              h.make_node("Identity", ["d"], ["e"]),
              h.make_node("Reshape", ["e", "shape"], ["r"]),
              h.make_node("Pad", ["r", "pads", "pad_value"], ["p"], mode="constant"),
@@ -111,7 +130,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     lines = []
-    for name, model, shape in [("pointwise", Pointwise(), (5,)), ("shapes", Shapes(), (2, 3, 4))]:
+    for name, model, shape in [("pointwise", Pointwise(), (5,)), ("shapes", Shapes(), (2, 3, 4)), ("branches", Branches(), (2, 6, 6))]:
         model.eval()
         model.double()
         x = torch.randn((6,) + shape)

@@ -5,9 +5,11 @@
  * that holds one chunk. Cases: ONNX broadcasting of a batched value [N,3,5] against
  * parameters [5], [1,3,5], [3,1], [3,5] and a constant [3,1]; two batched operands of one
  * shape (Mul, Div with a differentiable denominator); batched MatMul [N,3,4] x [4,5]; Gemm
- * with alpha, beta, transB = 0 and 1, C [1,6] and a scalar C; parameter-phase nodes (Mul and
+ * with alpha, beta, transB = 0 and 1, C [1,6] and a scalar C, each with a differentiable A
+ * (Tanh before it); a batched MatMul whose both factors are differentiable; parameter-phase nodes (Mul and
  * Div of parameters, a Gemm and a MatMul of two parameters) feeding the sample phase.
  * Models linear in theta (MatMul + Add, MSE and cross-entropy): G = H to 1e-12.
+ * A denominator at 0: loss, gradient and Hv end in an error naming the file ("not finite").
  * Load-time refusals name the node and the shapes: batched x batched MatMul, shapes that
  * do not broadcast, a batched operand of lower rank, Gemm's transA. */
 #include "onnx_check.h"
@@ -53,7 +55,7 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, HessaLossKind *loss,
   *loss = HESSA_LOSS_MSE;
   PetscCall(OnnxTestGraphCreate("linear.onnx", gp));
   g = *gp;
-  if (k <= 9) {
+  if (k <= 9 || k == 11) {
     /* x [N,3,4] -> MatMul W [4,5] -> y [N,3,5] -> (case) -> out [N,3,5] (15 targets) */
     PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
     W = Param(g, "W", 2, (int64_t[]){4, 5}, 0);
@@ -104,17 +106,24 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, HessaLossKind *loss,
       int M2 = Node(g, "MatMul", Param(g, "P1", 2, (int64_t[]){3, 4}, 0), Param(g, "P2", 2, (int64_t[]){4, 5}, 0), "M2");
       *name = "parameter phase: y + y * MatMul(P1 [3,4], P2 [4,5])", out = Node(g, "Add", y, Node(g, "Mul", y, M2, "ym"), "out");
     } break;
+    case 11: {
+      /* both factors move in the sample phase, 3 rows a sample */
+      int t[1];
+      PetscCall(OnnxTestAddNode(g, "Tanh", &OnnxTestTanh, 1, (int[]){y}, 1, (const char *[]){"t"}, 0, NULL, t, NULL));
+      *name = "MatMul(Tanh(MatMul(x, W)) [N,3,5], W2 [5,5])", out = Node(g, "MatMul", t[0], Param(g, "W2", 2, (int64_t[]){5, 5}, 0), "out");
+    } break;
     }
   } else {
     /* x [N,4] -> Gemm(B [4,6], C [1,6], alpha .7, beta 1.3) -> Tanh -> Gemm(B2 [3,6] transB, C scalar) -> [N,3], cross-entropy */
     HessaOnnxAttr a1[2] = {OnnxTestAttrFloat("alpha", 0.7), OnnxTestAttrFloat("beta", 1.3)}, a2[2] = {OnnxTestAttrInt("transB", 1), OnnxTestAttrFloat("alpha", -1.1)};
     int           h[1], t[1], z[1], B = 0, C = 0, B2 = 0, C2 = 0;
     *loss = HESSA_LOSS_CROSS_ENTROPY;
-    *name = "Gemm alpha beta C [1,6], Tanh, Gemm transB scalar C";
+    *name = k == 10 ? "Gemm alpha beta C [1,6], Tanh, Gemm transB scalar C" : "Gemm transB C [1,6], Tanh, Gemm alpha transB = 0 scalar C";
+    if (k == 12) a1[0] = OnnxTestAttrInt("transB", 1), a1[1] = OnnxTestAttrFloat("beta", 1.0), a2[0] = OnnxTestAttrInt("transB", 0);
     PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 2, (int64_t[]){0, 4}, 1, NULL, &x));
-    B  = Param(g, "B", 2, (int64_t[]){4, 6}, 0);
+    B  = Param(g, "B", 2, k == 10 ? (int64_t[]){4, 6} : (int64_t[]){6, 4}, 0);
     C  = Param(g, "C", 2, (int64_t[]){1, 6}, 0);
-    B2 = Param(g, "B2", 2, (int64_t[]){3, 6}, 0);
+    B2 = Param(g, "B2", 2, k == 10 ? (int64_t[]){3, 6} : (int64_t[]){6, 3}, 0);
     C2 = Param(g, "C2", 0, NULL, 0);
     PetscCall(OnnxTestAddNode(g, "Gemm", NULL, 3, (int[]){x, B, C}, 1, (const char *[]){"h"}, 2, a1, h, NULL));
     PetscCall(OnnxTestAddNode(g, "Tanh", &OnnxTestTanh, 1, h, 1, (const char *[]){"t"}, 0, NULL, t, NULL));
@@ -143,7 +152,7 @@ static PetscErrorCode CreateObjective(HessaOnnxGraph *g, HessaLossKind loss, Hes
 static PetscErrorCode DerivativeCases(void)
 {
   PetscFunctionBegin;
-  for (int k = 0; k <= 10; k++) {
+  for (int k = 0; k <= 12; k++) {
     HessaOnnxGraph  *g;
     HessaLossKind    loss;
     const char      *name = "";
@@ -242,9 +251,41 @@ static PetscErrorCode ExpectRefusal(int k, const char *want)
   PetscFunctionReturn(0);
 }
 
+/* A denominator at 0: the loss, the gradient and a product end in an error, not a number. */
+static PetscErrorCode NonFinite(void)
+{
+  HessaOnnxGraph *g;
+  HessaLossKind   loss;
+  const char     *name;
+  HessaData       data = NULL;
+  HessaObjective  obj;
+  double         *theta, *grad, l;
+  char            msg[1024];
+  PetscErrorCode  ierr;
+
+  PetscFunctionBegin;
+  PetscCall(BuildCase(5, &g, &loss, &name));
+  PetscCall(TestDataCreate(HESSA_TASK_REGRESSION, NS, 12, 15, 5, &data));
+  PetscCall(CreateObjective(g, loss, data, 7, 512, &obj, &theta));
+  PetscCall(PetscCalloc1(obj->n, &grad));
+  for (PetscInt i = obj->n - 5; i < obj->n; i++) theta[i] = 0; /* p, the denominator */
+  for (int op = 0; op < 3; op++) {
+    ierr = op == 0 ? HessaObjectiveLoss(obj, theta, &l) : op == 1 ? HessaObjectiveGradient(obj, theta, &l, grad) : HessaObjectiveHessianBlock(obj, theta, 1, grad, grad);
+    HessaErrorTake(msg, sizeof msg);
+    CHECK(ierr && strstr(msg, "not finite") && strstr(msg, "linear.onnx"), "division by 0 (operation %d): error %d, message '%s'", op, (int)ierr, msg);
+  }
+  PetscCall(PetscFree(grad));
+  free(theta);
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscCall(OnnxTestGraphDestroy(&g));
+  PetscCall(TestDataDestroy(&data));
+  PetscFunctionReturn(0);
+}
+
 static PetscErrorCode Run(void)
 {
   PetscFunctionBegin;
+  PetscCall(NonFinite());
   PetscCall(DerivativeCases());
   PetscCall(LinearModels());
   PetscCall(ExpectRefusal(0, "MatMul of two batched values is not supported"));

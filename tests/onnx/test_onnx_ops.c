@@ -403,7 +403,9 @@ static double Reference(const char *op, double alpha, double x)
   if (!strcmp(op, "Sigmoid")) return 0.5 * (1 + tanh(0.5 * x));
   if (!strcmp(op, "Softplus")) return fabs(x) < 30 ? log(1 + exp(x)) : (x > 0 ? x + exp(-x) : exp(x));
   if (!strcmp(op, "Elu")) return x >= 0 ? x : alpha * (exp(x) - 1);
-  return x; /* Identity, Dropout; Erf is checked against a table */
+  if (!strcmp(op, "HardSigmoid")) return fmax(0.0, fmin(1.0, alpha * x + 0.5));
+  if (!strcmp(op, "HardSwish")) return x * fmin(fmax(x + 3, 0.0), 6.0) / 6; /* torch's formula */
+  return x;                                                                 /* Identity, Dropout; Erf is checked against a table */
 }
 
 static PetscErrorCode PointwiseForwardCheck(const char *op, double alpha)
@@ -470,7 +472,7 @@ static PetscErrorCode PointwiseChecks(void)
     int         kink;
     int         sot;
   } ops[] = {
-      {"Relu", 0, 1, 0}, {"LeakyRelu", 0.2, 1, 0}, {"Tanh", 0, 0, 1}, {"Sigmoid", 0, 0, 1}, {"Softplus", 0, 0, 1}, {"Erf", 0, 0, 1}, {"Elu", 0.7, 1, 1}, {"Identity", 0, 0, 0}, {"Dropout", 0, 0, 0},
+      {"Relu", 0, 1, 0}, {"LeakyRelu", 0.2, 1, 0}, {"Tanh", 0, 0, 1}, {"Sigmoid", 0, 0, 1}, {"Softplus", 0, 0, 1}, {"Erf", 0, 0, 1}, {"Elu", 0.7, 1, 1}, {"Identity", 0, 0, 0}, {"Dropout", 0, 0, 0}, {"HardSigmoid", 0.25, 0, 0}, {"HardSwish", 0, 0, 1},
   };
   const int64_t dims[4] = {B, 2, 3, 2}, pdims[2] = {5, 3};
   char          what[128];
@@ -505,6 +507,59 @@ static PetscErrorCode PointwiseChecks(void)
   PetscCall(KinkCheck("Relu", 0, 0.0));
   PetscCall(KinkCheck("LeakyRelu", 0.2, 0.2));
   PetscCall(KinkCheck("Elu", 0.7, 0.7));
+  PetscCall(KinkCheck("HardSigmoid", 1.0 / 6.0, 1.0 / 6.0)); /* nn.Hardsigmoid: alpha 1/6 exactly, from its float32 */
+  PetscFunctionReturn(0);
+}
+
+/* Clip with constant bounds (relu6 style), without bounds, and refusals */
+static PetscErrorCode ClipChecks(void)
+{
+  const int64_t dims[3] = {B, 3, 4};
+  const double  xs[6]   = {-2, -0.5, 0.1, 0.8, 0.81, 5};
+  double        y[6];
+  Case          c;
+  Bufs          w;
+
+  PetscFunctionBegin;
+  memset(&w, 0, sizeof w);
+  CaseInit(&c, "Clip");
+  In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 3, dims));
+  In(&c, AddConstScalar(&c, -0.5, 0));
+  In(&c, AddConstScalar(&c, 0.8, 0));
+  Out(&c);
+  PetscCall(Infer(&c));
+  PetscCall(CheckAll(&c, 4, 1.0, 0, "Clip [-0.5, 0.8]"));
+  c.v[c.in[0]].size = 6; /* forward on six hand-picked values */
+  w.x[0]            = xs;
+  PetscCall(Forward(&c, &w, 1, y));
+  for (int i = 0; i < 6; i++) CHECK(y[i] == fmin(fmax(xs[i], -0.5), 0.8), "Clip(%g) = %g", xs[i], y[i]);
+  /* hardtanh's derivative: 0 on the bounds */
+  {
+    double dy[6] = {1, 1, 1, 1, 1, 1}, dx[6] = {0}, *dxs[1] = {dx}, e[6] = {0, 0, 1, 0, 0, 0};
+    PetscCall(Backward(&c, &w, 1, 1, y, dy, dxs));
+    for (int i = 0; i < 6; i++) CHECK(dx[i] == e[i], "Clip'(%g) = %g, expected torch's hardtanh %g", xs[i], dx[i], e[i]);
+  }
+  CaseFree(&c);
+  /* no bounds: the identity */
+  CaseInit(&c, "Clip");
+  In(&c, AddValue(&c, HESSA_ONNX_PARAM, 0, 2, dims + 1));
+  Out(&c);
+  PetscCall(Infer(&c));
+  PetscCall(CheckAll(&c, 1, 1.0, 0, "Clip without bounds"));
+  CaseFree(&c);
+  /* refusals: min > max, a bound that is a parameter */
+  CaseInit(&c, "Clip");
+  In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 3, dims));
+  In(&c, AddConstScalar(&c, 1, 0));
+  In(&c, AddConstScalar(&c, 0, 0));
+  Out(&c);
+  PetscCall(Refused(&c, "expected min <= max"));
+  CaseInit(&c, "Clip");
+  In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 3, dims));
+  In(&c, -1);
+  In(&c, AddValue(&c, HESSA_ONNX_PARAM, 0, 0, NULL));
+  Out(&c);
+  PetscCall(Refused(&c, "expected a constant scalar max"));
   PetscFunctionReturn(0);
 }
 
@@ -523,6 +578,14 @@ static PetscErrorCode DropoutChecks(void)
   Out(&c); /* a mask nobody reads */
   PetscCall(Infer(&c));
   PetscCall(CheckAll(&c, 4, 1.0, 0, "Dropout (inference)"));
+  CaseFree(&c);
+  /* an absent mask (the loader's -1 for an empty output name): the node keeps one output */
+  CaseInit(&c, "Dropout");
+  In(&c, AddValue(&c, HESSA_ONNX_RUNTIME, 1, 2, dims));
+  Out(&c);
+  c.out[c.node.n_out++] = -1;
+  PetscCall(Infer(&c));
+  CHECK(c.node.n_out == 1, "Dropout with an absent mask: %d outputs, expected 1", c.node.n_out);
   CaseFree(&c);
   /* training_mode = true */
   CaseInit(&c, "Dropout");
@@ -581,6 +644,7 @@ static PetscErrorCode ReshapeChecks(void)
       {2, {-2, 24}, "does not keep the batch"},
       {3, {0, B, 24}, "puts the batch at axis 1"},
       {3, {0, -1, -1}, "more than one -1"},
+      {2, {-1, -1}, "more than one -1"},
       {3, {0, 5, -1}, "does not fit"},
       {3, {0, 0, 5}, "does not fit"},
   };
@@ -912,6 +976,7 @@ static PetscErrorCode Run(void)
   PetscFunctionBegin;
   PetscCall(PointwiseChecks());
   PetscCall(DropoutChecks());
+  PetscCall(ClipChecks());
   PetscCall(ReshapeChecks());
   PetscCall(FlattenChecks());
   PetscCall(TransposeChecks());

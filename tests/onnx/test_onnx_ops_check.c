@@ -6,7 +6,9 @@
  * two MatMuls; a chain of the ops with a second-order term on a parameter (parameter
  * phase); Flatten; Reshape and Transpose; Pad with cropping and a constant; Concat of
  * batched values and a parameter shared by every sample; Concat, Reshape, Transpose and Pad
- * of parameters (parameter phase) feeding the sample phase. */
+ * of parameters (parameter phase) feeding the sample phase. Every case runs twice: with
+ * the executor's default tangent buffers and with -hessa_onnx_tangent_mb so small that the
+ * R passes go over one sample at a time. */
 #include "onnx_check.h"
 #include "objective_test.h"
 #include <string.h>
@@ -14,7 +16,7 @@
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 #define NS 20 /* samples */
 
-static const char *pointwise[] = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softplus", "Erf", "Elu", "Identity", "Dropout"};
+static const char *pointwise[] = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softplus", "Erf", "Elu", "Identity", "Dropout", "Clip", "HardSigmoid", "HardSwish"};
 #define NPOINTWISE ((int)(sizeof pointwise / sizeof pointwise[0]))
 #define NCASES (NPOINTWISE + 6)
 
@@ -145,38 +147,43 @@ static PetscErrorCode Run(void)
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
-  for (int k = 0; k < NCASES; k++) {
-    HessaOnnxGraph  *g;
-    const char      *name = "";
-    HessaData        data = NULL;
-    HessaObjective   obj;
-    HessaONNXArch    arch = {0};
-    HessaStatus      st   = {0};
-    double          *theta, per = 0;
-    OnnxCheckOptions opt;
-    OnnxCheckErrors  err;
-    PetscErrorCode   ierr;
+  for (int pass = 0; pass < 2; pass++) {
+    /* pass 1: tangent buffers of one sample (-hessa_onnx_tangent_mb tiny): R passes over part of a chunk */
+    if (pass) PetscCall(PetscOptionsSetValue(NULL, "-hessa_onnx_tangent_mb", "1e-6"));
+    for (int k = 0; k < NCASES; k++) {
+      HessaOnnxGraph  *g;
+      const char      *name = "";
+      HessaData        data = NULL;
+      HessaObjective   obj;
+      HessaONNXArch    arch = {0};
+      HessaStatus      st   = {0};
+      double          *theta, per = 0;
+      OnnxCheckOptions opt;
+      OnnxCheckErrors  err;
+      PetscErrorCode   ierr;
 
-    PetscCall(BuildCase(k, &g, &name));
-    PetscCall(TestDataCreate(HESSA_TASK_REGRESSION, NS, g->values[g->input].size, g->values[g->output].size, 40 + (uint64_t)k, &data));
-    /* a cache that holds one of the three chunks of 7 samples */
-    for (int v = 0; v < g->n_values; v++)
-      if (g->values[v].batched && g->values[v].kind == HESSA_ONNX_RUNTIME) per += (double)g->values[v].size * (g->values[v].differentiable ? 2 : 1);
-    arch.loss     = HESSA_LOSS_MSE;
-    arch.chunk    = 7;
-    arch.cache_mb = 1.5 * 7 * per * sizeof(double) / 1048576.0;
-    PetscCall(HessaOnnxObjectiveCreate(&arch, g, PETSC_FALSE, data, &obj, &theta, &st));
-    CHECK(!st.code && obj, "case %d (%s): %s", k, name, st.msg);
-    CHECK(strstr(obj->description, "forward cache 1/3 chunks"), "case %d: expected a cache of 1 of 3 chunks: %s", k, obj->description);
-    OnnxCheckOptionsDefault(&opt);
-    ierr = OnnxCheckDerivatives(obj, theta, &opt, &err);
-    CHECK(!ierr, "case %d (%s) failed the derivative checks", k, name);
-    if (view) PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-60s grad %.1e hv %.1e hsym %.1e gsym %.1e hblock %.1e gblock %.1e gpsd %.1e\n", name, err.grad, err.hv, err.hsym, err.gsym, err.hblock, err.gblock, err.gpsd));
-    PetscCall(HessaObjectiveDestroy(&obj));
-    free(theta);
-    PetscCall(OnnxTestGraphDestroy(&g));
-    PetscCall(TestDataDestroy(&data));
+      PetscCall(BuildCase(k, &g, &name));
+      PetscCall(TestDataCreate(HESSA_TASK_REGRESSION, NS, g->values[g->input].size, g->values[g->output].size, 40 + (uint64_t)k, &data));
+      /* a cache that holds one of the three chunks of 7 samples */
+      for (int v = 0; v < g->n_values; v++)
+        if (g->values[v].batched && g->values[v].kind == HESSA_ONNX_RUNTIME) per += (double)g->values[v].size * (g->values[v].differentiable ? 2 : 1);
+      arch.loss     = HESSA_LOSS_MSE;
+      arch.chunk    = 7;
+      arch.cache_mb = 1.5 * 7 * per * sizeof(double) / 1048576.0;
+      PetscCall(HessaOnnxObjectiveCreate(&arch, g, PETSC_FALSE, data, &obj, &theta, &st));
+      CHECK(!st.code && obj, "case %d (%s): %s", k, name, st.msg);
+      CHECK(strstr(obj->description, "forward cache 1/3 chunks"), "case %d: expected a cache of 1 of 3 chunks: %s", k, obj->description);
+      OnnxCheckOptionsDefault(&opt);
+      ierr = OnnxCheckDerivatives(obj, theta, &opt, &err);
+      CHECK(!ierr, "case %d (%s)%s failed the derivative checks", k, name, pass ? " with R passes over single samples" : "");
+      if (view) PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-60s grad %.1e hv %.1e hsym %.1e gsym %.1e hblock %.1e gblock %.1e gpsd %.1e\n", name, err.grad, err.hv, err.hsym, err.gsym, err.hblock, err.gblock, err.gpsd));
+      PetscCall(HessaObjectiveDestroy(&obj));
+      free(theta);
+      PetscCall(OnnxTestGraphDestroy(&g));
+      PetscCall(TestDataDestroy(&data));
+    }
   }
+  PetscCall(PetscOptionsClearValue(NULL, "-hessa_onnx_tangent_mb"));
   PetscFunctionReturn(0);
 }
 

@@ -1,10 +1,11 @@
 /* The pointwise and shape ops inside real ONNX graphs, through the loader and the
  * executor (HessaONNXCreate): the models of ops_models.py (PyTorch exports with hessa's
- * recipe, and a hand-written graph with Dropout, Identity, Reshape/Pad by initializers and
- * parameter-phase Concat/Transpose/Tanh), 6 samples each in chunks of 4 (two chunks):
+ * recipe: an MLP with every activation, a shape-op network, a CNN with concatenated
+ * convolution branches; and a hand-written graph with Dropout, Identity, Reshape/Pad by
+ * initializers and parameter-phase Concat/Transpose/Tanh), 6 samples each in chunks of 4:
  *  - outputs against PyTorch's (numpy's for the hand-written graph) float64 outputs:
  *    relative <= 1e-12;
- *  - gradient: <g, v> against central differences of the loss (h = 1e-5) for 3 random v:
+ *  - gradient: <g, v> against central differences of the loss (h = 1e-5) for 3 random unit v:
  *    relative <= 1e-7;
  *  - H v against central differences of the gradient for a block of 3 directions:
  *    relative <= 1e-6 (each direction);
@@ -101,6 +102,10 @@ static PetscErrorCode CheckModel(const char *dir, const char *name, PetscInt fea
   PetscCall(PetscMalloc3((size_t)b * n, &U, (size_t)b * n, &HU, (size_t)b * n, &fd));
   HessaRandomFill(HESSA_RANDOM_NORMAL, 11, 1, 0, b * n, V);
   HessaRandomFill(HESSA_RANDOM_NORMAL, 11, 2, 0, b * n, U);
+  for (PetscInt j = 0; j < b; j++) { /* unit directions: the steps are h long (kinks of ReLU and max pooling stay far) */
+    double nv = sqrt(Dot(n, V + j * n, V + j * n));
+    for (PetscInt i = 0; i < n; i++) V[j * n + i] /= nv;
+  }
   PetscCall(HessaObjectiveGradient(obj, theta0, &loss, g));
   for (PetscInt j = 0; j < b; j++) {
     const double *v = V + j * n;
@@ -173,7 +178,7 @@ static PetscErrorCode Run(int argc, char **argv)
     models++;
   }
   fclose(f);
-  CHECK(models == 3, "%s: expected 3 models, found %d", path, models);
+  CHECK(models == 4, "%s: expected 4 models, found %d", path, models);
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
   if (view) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "worst errors: outputs %.2e (1e-12), gradient %.2e (1e-7), Hv %.2e (1e-6), symmetry %.2e (1e-12)\n", worst_fwd, worst_grad, worst_hv, worst_sym));
   PetscFunctionReturn(0);

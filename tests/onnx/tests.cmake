@@ -12,16 +12,23 @@ function(hessa_add_onnx_test name source)
   target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests/objective)
 endfunction()
 
+# The executor against the MLP objective (Gemm-Tanh-Gemm graphs), chunks and forward cache.
 hessa_add_onnx_test(test_onnx_mlp ${CMAKE_CURRENT_LIST_DIR}/test_onnx_mlp.c)
+# The linear kernels (Gemm, MatMul, Add, Sub, Mul, Div, broadcasting) by the derivative checker.
 hessa_add_onnx_test(test_onnx_linear ${CMAKE_CURRENT_LIST_DIR}/test_onnx_linear.c)
+# HessaONNXCreate on files written by onnx.helper (make_mlp_onnx.py): equal to the MLP, refusals,
+# a CNN through every op family by the derivative checker.
+hessa_add_onnx_test(test_onnx_create ${CMAKE_CURRENT_LIST_DIR}/test_onnx_create.c
+                    ARGS ${CMAKE_CURRENT_LIST_DIR}/make_mlp_onnx.py ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_mlp.onnx ${CMAKE_CURRENT_BINARY_DIR}/onnx_create_cnn.onnx)
 
-# ONNX kernels: pure C, MPI-unaware, so one rank is enough.
 # The pointwise and shape kernels on hand-built one-node graphs (closed forms, differences, adjoint identity).
 hessa_add_c_test(test_onnx_ops ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops.c RANKS 1)
 # The spatial ONNX kernels (Conv, BatchNormalization, pools) on hand-built nodes: naive
-# loops, PyTorch float64 (spatial_reference.py) and central differences. MPI-unaware: one rank.
+# loops, PyTorch float64 (spatial_reference.py) and central differences.
 hessa_add_c_test(test_onnx_spatial ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial.c RANKS 1)
 target_include_directories(test_onnx_spatial PRIVATE ${CMAKE_SOURCE_DIR}/src/objective)
+# The spatial kernels inside the executor: small CNNs by hand, by the derivative checker.
+hessa_add_onnx_test(test_onnx_spatial_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_spatial_graph.c)
 
 # ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
 # at test time with tools/onnx_export.py into the build folder, run through the real

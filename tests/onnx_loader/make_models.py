@@ -10,6 +10,8 @@ Good models:
                   does not need; parameters conv.weight, conv.bias, bn.weight, bn.bias,
                   fc.weight, fc.bias (BN running mean/var are constants).
   cnn_fixed.onnx  the same with a fixed batch of 2 and nodes in order.
+  fold.onnx       Reshape(x[N,2,3,4], [N,6,4]) with a target computed by every folded op.
+  fold_runtime.onnx  x[N,3,2] + Relu(Transpose(Constant [2,3])): the kernels fold the constant part.
   mlp_<enc>.onnx  x[N,4] -> Gemm(W 3x4, b 3, transB): enc = f32raw, f32typed, f64raw,
                   f64typed, f32ext (W in mlp_f32ext.bin at offset 16).
 Bad models (one fault each): see BAD below.
@@ -75,6 +77,36 @@ def cnn(batch, reverse):
 
 save(cnn("N", True), "cnn.onnx")
 save(cnn(2, False), "cnn_fixed.onnx")
+
+
+def fold_model():
+    """Every folded op: Reshape(x[N,2,3,4], [batch, 2*3 + (2*3/2 - 3), 4]) computed from Shape by
+    Slice, Gather, Mul, Div, Sub, Add, Unsqueeze, ConstantOfShape, Squeeze, Cast, Identity, Concat."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 3, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6, 4])
+    i64 = lambda name, v: tensor(name, np.array(v), np.int64)
+    inits = [i64("s1", [1]), i64("e3", [3]), i64("s0", [0]), i64("e1", [1]), i64("sm1", [-1]), i64("big", [1 << 62]),
+             i64("zero", 0), i64("one", 1), i64("axes0", [0]), i64("len1", [1])]
+    N = helper.make_node
+    nodes = [N("Shape", ["x"], ["s"]), N("Slice", ["s", "s1", "e3"], ["p"]), N("Slice", ["s", "s0", "e1"], ["n"]),
+             N("Slice", ["s", "sm1", "big"], ["four"]), N("Gather", ["p", "zero"], ["a"]), N("Gather", ["p", "one"], ["b"]),
+             N("Mul", ["a", "b"], ["c"]), N("Div", ["c", "a"], ["c_a"]), N("Sub", ["c_a", "b"], ["z"]), N("Add", ["c", "z"], ["d"]),
+             N("Unsqueeze", ["d", "axes0"], ["c1"]),
+             N("ConstantOfShape", ["len1"], ["ones"], value=helper.make_tensor("v", TensorProto.INT64, [1], [1])),
+             N("Mul", ["c1", "ones"], ["c2"]), N("Unsqueeze", ["c2", "axes0"], ["c3"]), N("Squeeze", ["c3", "axes0"], ["c4"]),
+             N("Cast", ["c4"], ["c5"], to=TensorProto.INT32), N("Cast", ["c5"], ["c6"], to=TensorProto.INT64), N("Identity", ["c6"], ["c7"]),
+             N("Concat", ["n", "c7", "four"], ["t"], axis=0), N("Reshape", ["x", "t"], ["y"], name="reshape")]
+    return model(nodes, inits, [x], [y])
+
+
+save(fold_model(), "fold.onnx")
+
+# runtime ops over constants, folded by their kernels: Relu(Transpose(Constant)) -> one Add left
+c = helper.make_tensor("c", TensorProto.FLOAT, [2, 3], [1, -2, 3, -4, 5, -6])
+save(model([helper.make_node("Constant", [], ["c"], value=c), helper.make_node("Transpose", ["c"], ["t"], name="transpose"),
+            helper.make_node("Relu", ["t"], ["r"], name="relu"), helper.make_node("Add", ["x", "r"], ["y"], name="add")], [],
+           [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 2])], [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 2])]),
+     "fold_runtime.onnx")
 
 
 def cnn_reference(x):
@@ -145,6 +177,17 @@ up = onnx.TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[3, 4], data_l
 e = up.external_data.add()
 e.key, e.value = "location", "../mlp_f32ext.bin"
 save(mlp([up, tensor("b", b)]), "bad_ext_parent.onnx")
+
+outside = os.path.abspath(os.path.join(out, "..", "onnx_load_outside.bin"))
+with open(outside, "wb") as f:
+    f.write(b"\0" * 48)
+if os.path.lexists(os.path.join(out, "escape.bin")):
+    os.remove(os.path.join(out, "escape.bin"))
+os.symlink(outside, os.path.join(out, "escape.bin"))
+link = onnx.TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[3, 4], data_location=TensorProto.EXTERNAL)
+e = link.external_data.add()
+e.key, e.value = "location", "escape.bin"
+save(mlp([link, tensor("b", b)]), "bad_ext_symlink.onnx")
 
 save(mlp([tensor("W", W, np.float16), tensor("b", b)]), "bad_f16.onnx")
 

@@ -8,6 +8,9 @@
  *     dropped, the graph input's per-sample size;
  *   - mlp_<encoding>.onnx: float32/float64, raw_data/typed fields/external data all give
  *     exactly the doubles k/8 the script wrote;
+ *   - fold.onnx: Slice, Gather, Mul, Div, Sub, Add, Unsqueeze, ConstantOfShape, Squeeze,
+ *     Cast, Identity and Concat folded into a Reshape target that keeps the batch;
+ *   - fold_runtime.onnx: runtime ops over constants folded by their kernels' forward;
  *   - cnn.onnx again through the real op table, and its forward pass (executor) against
  *     numpy loops written by make_models.py;
  *   - HessaOnnxGraphWrite: theta back in (float32 kept), external data brought inside,
@@ -172,6 +175,50 @@ static PetscErrorCode CheckCNN(const char *dir, const char *file)
   PetscFunctionReturn(0);
 }
 
+/* fold.onnx: every folded op; one node (Reshape) is left, its target [batch, 6, 4]. */
+static PetscErrorCode CheckFold(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold.onnx", dir);
+  PetscCall(Load(path, 24, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Reshape") && g->n_params == 0, "fold.onnx: %d nodes left, expected the Reshape alone", g->n_nodes);
+  {
+    const HessaOnnxValue *t = &g->values[g->nodes[0].in[1]], *y = &g->values[g->output];
+    CHECK(t->kind == HESSA_ONNX_CONST && t->is_int && t->size == 3 && t->ivalue[0] == HESSA_ONNX_BATCH && t->ivalue[1] == 6 && t->ivalue[2] == 4, "fold.onnx: the folded target is not [batch, 6, 4]");
+    CHECK(y->batched && y->ndim == 3 && y->dims[1] == 6 && y->dims[2] == 4, "fold.onnx: output shape");
+  }
+  HessaOnnxGraphDestroy(&g);
+  PetscFunctionReturn(0);
+}
+
+/* fold_runtime.onnx (real op table): Relu(Transpose(Constant)) folded by the kernels'
+ * forward into the constant [[1,0],[0,5],[3,0]]; the Add alone is left. */
+static PetscErrorCode CheckFoldRuntime(const char *dir)
+{
+  char            path[PETSC_MAX_PATH_LEN];
+  HessaOnnxGraph *g;
+  HessaStatus     st;
+  const double    expect[6] = {1, 0, 0, 5, 3, 0};
+
+  PetscFunctionBegin;
+  snprintf(path, sizeof path, "%s/fold_runtime.onnx", dir);
+  PetscCall(Load(path, 6, &g, &st));
+  CHECK(!st.code, "%s", st.msg);
+  CHECK(g->n_nodes == 1 && !strcmp(g->nodes[0].op_type, "Add") && g->values[g->output].producer == 0, "fold_runtime.onnx: %d nodes left, expected the Add alone", g->n_nodes);
+  {
+    const HessaOnnxValue *r = &g->values[g->nodes[0].in[1]];
+    CHECK(r->kind == HESSA_ONNX_CONST && !r->is_int && r->size == 6 && r->ndim == 2 && r->dims[0] == 3 && r->dims[1] == 2 && r->value, "fold_runtime.onnx: Relu's output is not a [3,2] constant");
+    for (int i = 0; i < 6; i++) CHECK(r->value[i] == expect[i], "fold_runtime.onnx: folded value %d is %g, expected %g", i, r->value[i], expect[i]);
+  }
+  HessaOnnxGraphDestroy(&g);
+  PetscFunctionReturn(0);
+}
+
 /* cnn.onnx through the real op table and the executor against make_models.py's numpy
  * loops (cnn_x.bin: 3 samples, cnn_y.bin: their outputs), to 1e-12 relative. */
 static PetscErrorCode CheckCNNForward(const char *dir)
@@ -269,13 +316,15 @@ static PetscErrorCode CheckWrite(const char *dir)
   PetscFunctionReturn(0);
 }
 
-/* expect with @P, @D, @S replaced */
+static char outside[PETSC_MAX_PATH_LEN]; /* make_models.py's file beside the models' folder */
+
+/* expect with @P, @D, @S, @O replaced */
 static void Expand(const char *t, const char *path, const char *dir, char *out, size_t len)
 {
   size_t k = 0;
   for (; *t && k + 1 < len; t++) {
     const char *r = NULL;
-    if (t[0] == '@' && (t[1] == 'P' || t[1] == 'D' || t[1] == 'S')) r = t[1] == 'P' ? path : t[1] == 'D' ? dir : HessaOnnxSupportedOps();
+    if (t[0] == '@' && (t[1] == 'P' || t[1] == 'D' || t[1] == 'S' || t[1] == 'O')) r = t[1] == 'P' ? path : t[1] == 'D' ? dir : t[1] == 'O' ? outside : HessaOnnxSupportedOps();
     if (r) {
       k += (size_t)snprintf(out + k, len - k, "%s", r);
       if (k >= len) k = len - 1;
@@ -302,6 +351,7 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_overflow.onnx", -1, "file '@P': initializer 'W' has dims [1099511627776,1099511627776]: a negative dimension or a product that overflows 64-bit integers"},
       {"bad_ext.onnx", -1, "file '@P': initializer 'W' has external data at bytes [0, 48) of '@D/bad_ext.bin', beyond its 20 bytes"},
       {"bad_ext_parent.onnx", -1, "file '@P': initializer 'W' has external data at '../mlp_f32ext.bin'; hessa reads external data only from files inside the model's folder (no absolute path, no '..')"},
+      {"bad_ext_symlink.onnx", -1, "file '@P': initializer 'W' has external data at 'escape.bin', which resolves to '@O' outside the model's folder"},
       {"bad_f16.onnx", -1, "file '@P': initializer 'W' has element type float16 (10); hessa reads float32, float64, int64, int32 and bool tensors"},
       {"bad_nan.onnx", -1, "file '@P': initializer 'W' has NaN at element 3; hessa needs finite numbers"},
       {"cnn.onnx", 17, "file '@P': graph input 'x' has shape [N,1,4,4] (16 values per sample), but the data has 17 features per sample"},
@@ -318,6 +368,12 @@ static PetscErrorCode CheckBad(const char *dir)
   };
 
   PetscFunctionBegin;
+  {
+    char parent[PETSC_MAX_PATH_LEN];
+    snprintf(parent, sizeof parent, "%s/..", dir);
+    CHECK(realpath(parent, outside), "realpath %s", parent);
+    strncat(outside, "/onnx_load_outside.bin", sizeof outside - strlen(outside) - 1);
+  }
   snprintf(fifo, sizeof fifo, "%s/fifo.onnx", dir);
   unlink(fifo);
   CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
@@ -349,10 +405,12 @@ static PetscErrorCode Run(int argc, char **argv)
   CHECK(system(cmd) == 0, "the model script failed: %s", cmd);
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
   PetscCall(CheckCNN(argv[2], "cnn_fixed.onnx"));
+  PetscCall(CheckFold(argv[2]));
   /* the same with hessa's kernels: their infer and constant inputs give the same graph */
   use_real_ops = 1;
   PetscCall(CheckCNN(argv[2], "cnn.onnx"));
   PetscCall(CheckCNNForward(argv[2]));
+  PetscCall(CheckFoldRuntime(argv[2]));
   use_real_ops = 0;
   PetscCall(CheckEncodings(argv[2]));
   PetscCall(CheckWrite(argv[2]));
