@@ -51,7 +51,9 @@ static PetscErrorCode ReadDirection(MPI_Comm comm, const HvpOptions *o, PetscInt
     HessaReadNPY(o->direction, 0, -1, &a, &st);
     if (!st.code) {
       int64_t count = a.rows * a.row_length;
-      if (a.ndim != 1 || count != n) {
+      if (a.is_integer)
+        HessaStatusSet(&st, HESSA_ERR_INPUT, "direction file '%s': expected float64 or float32 values, found dtype %s", o->direction, a.dtype);
+      else if (a.ndim != 1 || count != n) {
         char shape[160] = "";
         for (int d = 0; d < a.ndim; d++) {
           size_t len = strlen(shape);

@@ -198,6 +198,9 @@ def case_mlp():
     np.save(f"{root}/nan.npy", bad)
     r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/nan.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
     check(r.returncode != 0 and f"'{root}/nan.npy'" in r.stderr + r.stdout and "NaN" in r.stderr + r.stdout, f"mlp: NaN direction: exit {r.returncode}, output {r.stderr}")
+    np.save(f"{root}/int.npy", np.ones(73, dtype=np.int64))
+    r = run("hvp", *data_options(root, 3), "-hessa_model_weights", f"{root}/point", "-hessa_hvp_direction", f"{root}/int.npy", "-hessa_hvp_output", f"{root}/bad", expect_ok=False)
+    check(r.returncode != 0 and f"direction file '{root}/int.npy': expected float64 or float32 values, found dtype int64" in r.stderr + r.stdout, f"mlp: integer direction: exit {r.returncode}, output {r.stderr}")
     # an analytic objective (no data, no Gauss-Newton products): Rosenbrock by PyTorch
     point = [0.5, 1.0, 2.0, -0.3]
     run("hvp", "-hessa_model", "rosenbrock", "-hessa_model_dim", "4", "-hessa_model_point", ",".join(map(str, point)), "-hessa_hvp_seed", "3",
