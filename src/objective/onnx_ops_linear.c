@@ -316,7 +316,10 @@ static PetscErrorCode BinaryJvp(HessaOnnxKernel *K)
       double       *ty = K->ty[0] + ((size_t)i * b + j) * so;
       if (d->kind == BIN_ADD || d->kind == BIN_SUB) {
         const double sb = d->kind == BIN_ADD ? 1.0 : -1.0;
-        for (int64_t k = 0; k < so; k++) ty[k] = (ta ? ta[Ix(oa, k)] : 0.0) + (tb ? sb * tb[Ix(ob, k)] : 0.0);
+        if (ta && tb && !oa && !ob)
+          for (int64_t k = 0; k < so; k++) ty[k] = ta[k] + sb * tb[k];
+        else
+          for (int64_t k = 0; k < so; k++) ty[k] = (ta ? ta[Ix(oa, k)] : 0.0) + (tb ? sb * tb[Ix(ob, k)] : 0.0);
       } else {
         for (int64_t k = 0; k < so; k++) {
           double ga, gb;
@@ -341,6 +344,18 @@ static PetscErrorCode BinaryBackward(HessaOnnxKernel *K)
     for (PetscInt j = 0; j < nb; j++) {
       const double *dy = K->dy[0] + ((size_t)i * nb + j) * so;
       double       *da = K->dx[0] ? K->dx[0] + BRow(&d->in[0], i, j, nb) : NULL, *db = K->dx[1] ? K->dx[1] + BRow(&d->in[1], i, j, nb) : NULL;
+      if (d->kind == BIN_ADD || d->kind == BIN_SUB) { /* constant local derivatives: no per-element switch */
+        const double sb = d->kind == BIN_ADD ? 1.0 : -1.0;
+        if (da && !oa)
+          for (int64_t k = 0; k < so; k++) da[k] += dy[k];
+        else if (da)
+          for (int64_t k = 0; k < so; k++) da[oa[k]] += dy[k];
+        if (db && !ob)
+          for (int64_t k = 0; k < so; k++) db[k] += sb * dy[k];
+        else if (db)
+          for (int64_t k = 0; k < so; k++) db[ob[k]] += sb * dy[k];
+        continue;
+      }
       for (int64_t k = 0; k < so; k++) {
         double ga, gb;
         BinGrad(d->kind, a[Ix(oa, k)], bv[Ix(ob, k)], &ga, &gb);

@@ -3,7 +3,7 @@
  * relative 1e-6), symmetry of H and G (1e-12), G semi-definite, blocks of 11 directions (two
  * groups) equal to single products (1e-13); 20 samples in chunks of 7 with a forward cache
  * that holds one chunk. Cases: ONNX broadcasting of a batched value [N,3,5] against
- * parameters [5], [1,3,5], [3,1], [3,5] and a constant [3,1]; two batched operands of one
+ * parameters [5], [1,3,5], [3,1] (either side) and a constant [3,1]; two batched operands of one
  * shape (Mul, Div with a differentiable denominator); batched MatMul [N,3,4] x [4,5]; Gemm
  * with alpha, beta, transB = 0 and 1, C [1,6] and a scalar C, each with a differentiable A
  * (Tanh before it); a batched MatMul whose both factors are differentiable; parameter-phase nodes (Mul and
@@ -71,7 +71,7 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, HessaLossKind *loss,
       *name = "Mul [N,3,5] * [3,1]", out = Node(g, "Mul", y, Param(g, "p", 2, (int64_t[]){3, 1}, 0), "out");
       break;
     case 3:
-      *name = "Sub [3,5] - [N,3,5]", out = Node(g, "Sub", Param(g, "p", 2, (int64_t[]){3, 5}, 0), y, "out");
+      *name = "Sub [3,1] - [N,3,5]", out = Node(g, "Sub", Param(g, "p", 2, (int64_t[]){3, 1}, 0), y, "out");
       break;
     case 4: {
       int W2 = Param(g, "W2", 2, (int64_t[]){4, 5}, 0), y2 = Node(g, "MatMul", x, W2, "y2");
