@@ -251,7 +251,7 @@ PetscErrorCode HessaOptionsMarkUsed(PetscOptions opts)
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt i = 0; i < n; i++) {
     snprintf(name, sizeof name, "-%s", names[i]);
-    PetscCall(PetscOptionsUsed(opts, name, &used));
+    PetscCall(PetscOptionsUsed(opts, names[i], &used)); /* PetscOptionsUsed takes the name without '-' */
     if (used) PetscCall(PetscOptionsHasName(NULL, NULL, name, &has)); /* marks it read */
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
@@ -287,10 +287,8 @@ PetscErrorCode HessaOptionsCheckUnused(MPI_Comm comm, const char command[])
   {
     int k = 0;
     for (char *tok = strtok_r(list, " ", &save); tok; tok = strtok_r(NULL, " ", &save), k++) {
-      char      name[256];
       PetscBool used;
-      snprintf(name, sizeof name, "-%s", tok);
-      PetscCall(PetscOptionsUsed(NULL, name, &used));
+      PetscCall(PetscOptionsUsed(NULL, tok, &used)); /* the name without its '-' */
       used_here[k] = used ? 1 : 0;
     }
   }
