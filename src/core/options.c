@@ -251,7 +251,7 @@ PetscErrorCode HessaOptionsMarkUsed(PetscOptions opts)
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt i = 0; i < n; i++) {
     snprintf(name, sizeof name, "-%s", names[i]);
-    PetscCall(PetscOptionsUsed(opts, names[i], &used)); /* PetscOptionsUsed takes the name without '-' */
+    PetscCall(PetscOptionsUsed(opts, names[i], &used));               /* PetscOptionsUsed takes the name without '-' */
     if (used) PetscCall(PetscOptionsHasName(NULL, NULL, name, &has)); /* marks it read */
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
