@@ -22,7 +22,7 @@ SEED=${FUZZ_SEED:-1}
 # 1.10's own chunk decoder reads out of bounds on some corrupt compressed files
 # (fuzz/hdf5-upstream/, SEGV in H5VM_memcpyvv inside H5Dread), which hessa cannot guard
 # against from outside; FUZZ_RUNS=1500 scripts/fuzz.sh fuzz_hdf5 mutates it by hand.
-declare -A RUNS=([fuzz_idx]=15000 [fuzz_npy]=60000 [fuzz_hdf5]=0 [fuzz_weights_json]=60000 [fuzz_weights_npy]=70000 [fuzz_manifest]=500000 [fuzz_options]=200000 [fuzz_onnx]=5000)
+declare -A RUNS=([fuzz_idx]=15000 [fuzz_npy]=60000 [fuzz_hdf5]=0 [fuzz_weights_json]=60000 [fuzz_weights_npy]=70000 [fuzz_manifest]=500000 [fuzz_options]=90000 [fuzz_onnx]=5000)
 
 echo "fuzz: building build-fuzz with clang"
 if ! { CC=clang cmake -S fuzz -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&

@@ -15,9 +15,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "hessa_option_names.h"
 
-typedef enum { OPT_INT, OPT_REAL, OPT_INT_LIST, OPT_REAL_LIST } OptKind;
+typedef enum { OPT_INT, OPT_REAL, OPT_INT_LIST, OPT_REAL_LIST, OPT_BOOL } OptKind;
 
 typedef struct {
   const char *name;
@@ -107,6 +108,20 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_train_checkpoint_every", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_train_lambda_every", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_train_max_steps_per_run", OPT_INT, 0, IMAX, 0, NONE},
+    /* switches: no value, or one of PETSc's words for true and false */
+    {"-hessa_analyze_density", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_analyze_full", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_analyze_newton", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_data_test", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_landscape_distance", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_landscape_plane", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_report_density_log", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_report_plots", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_slq_block", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_spectrum_density", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_spectrum_full", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_spectrum_trace", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_traceback", OPT_BOOL, 0, 1, 0, NONE},
     /* study */
     {"-hessa_study_group_size", OPT_INT, 1, IMAX, 0, NONE},
     {"-hessa_study_max_points", OPT_INT, 0, IMAX, 0, NONE},
@@ -153,6 +168,13 @@ static void CheckValue(const OptRange *r, const char *value, HessaStatus *st)
   const char *p     = value ? value : "";
   int         items = 0;
 
+  if (r->kind == OPT_BOOL) {
+    static const char *const words[] = {"", "true", "false", "yes", "no", "on", "off", "1", "0", NULL};
+    for (int i = 0; words[i]; i++)
+      if (!strcasecmp(p, words[i])) return;
+    HessaStatusSet(st, HESSA_ERR_ARG, "%s %s: expected no value (on), or true, false, yes, no, on, off, 1 or 0", r->name, value);
+    return;
+  }
   RangeText(r, range, sizeof range);
   if (r->kind == OPT_INT || r->kind == OPT_REAL) {
     size_t len = strlen(p);
@@ -251,7 +273,7 @@ PetscErrorCode HessaOptionsMarkUsed(PetscOptions opts)
   PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
   for (PetscInt i = 0; i < n; i++) {
     snprintf(name, sizeof name, "-%s", names[i]);
-    PetscCall(PetscOptionsUsed(opts, name, &used));
+    PetscCall(PetscOptionsUsed(opts, names[i], &used));               /* PetscOptionsUsed takes the name without '-' */
     if (used) PetscCall(PetscOptionsHasName(NULL, NULL, name, &has)); /* marks it read */
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
@@ -287,10 +309,8 @@ PetscErrorCode HessaOptionsCheckUnused(MPI_Comm comm, const char command[])
   {
     int k = 0;
     for (char *tok = strtok_r(list, " ", &save); tok; tok = strtok_r(NULL, " ", &save), k++) {
-      char      name[256];
       PetscBool used;
-      snprintf(name, sizeof name, "-%s", tok);
-      PetscCall(PetscOptionsUsed(NULL, name, &used));
+      PetscCall(PetscOptionsUsed(NULL, tok, &used)); /* the name without its '-' */
       used_here[k] = used ? 1 : 0;
     }
   }
