@@ -196,7 +196,6 @@ PetscErrorCode HessaAnalysisDestroy(HessaAnalysis *res);
  * group sets the model and data up from the options database with its samples sharded
  * over the group and evaluates its contiguous share of the points. One grid point costs
  * one loss evaluation. */
-#define HESSA_STREAM_LANDSCAPE UINT64_C(0x6c616e6473636170) /* "landscap": direction k uses stream + k */
 
 typedef enum { HESSA_SCAN_CHECKPOINTS, HESSA_SCAN_RANDOM, HESSA_SCAN_EIGENVECTOR } HessaScanDirection;
 extern const char *const HessaScanDirectionNames[]; /* "checkpoints", "random", "eigenvector" */

@@ -90,6 +90,30 @@ typedef enum { HESSA_RANDOM_UNIFORM, HESSA_RANDOM_NORMAL, HESSA_RANDOM_RADEMACHE
 /* Not collective: fill x[0..count) with entries first..first+count of the stream. */
 void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, PetscInt first, PetscInt count, double *x);
 
+/* ---- the registry of random stream numbers ---------------------------------------------
+ * Every user of the generators takes its stream numbers from here, so no two users
+ * share one (a shared stream would make, e.g., derivative-check directions equal to
+ * the synthetic inputs). A family uses base + k for 0 <= k < span; the large bases are
+ * the family name in ASCII. A new user adds a line here and to HessaRandomStreamTable
+ * (src/core/random.c); tests/core/test_random.c checks that no two ranges overlap. */
+#define HESSA_STREAM_DATA_CENTRES UINT64_C(1001)               /* blobs: class centres, index class * dim + feature */
+#define HESSA_STREAM_DATA_INPUTS  UINT64_C(1002)               /* blobs/gaussian: inputs, index sample * dim + feature */
+#define HESSA_STREAM_QUADRATIC    UINT64_C(0x7175616472617469) /* "quadrati": Householder normals */
+#define HESSA_STREAM_MLP_INIT     UINT64_C(0x6d6c70696e697400) /* "mlpinit": initial weights */
+#define HESSA_STREAM_CHECK        UINT64_C(0x636865636b000000) /* "check": derivative-check trial t uses stream + t */
+#define HESSA_STREAM_SLQ          UINT64_C(0x736c710000000000) /* "slq": SLQ probe p uses stream + p */
+#define HESSA_STREAM_TRACE        UINT64_C(0x7472616365000000) /* "trace": Hutchinson probe i uses stream + i */
+#define HESSA_STREAM_LANDSCAPE    UINT64_C(0x6c616e6473636170) /* "landscap": random direction k uses stream + k */
+#define HESSA_STREAM_TRAIN_BATCH  UINT64_C(0x7472626174636800) /* "trbatch": step t's batch, entries t*N .. t*N + B - 1 */
+
+/* One registered family: streams [base, base + span). */
+typedef struct {
+  const char *name; /* the macro's name */
+  uint64_t    base, span;
+} HessaRandomStream;
+/* Not collective: the registry (count entries), for tests and documentation. */
+const HessaRandomStream *HessaRandomStreamTable(int *count);
+
 /* ---- timers ------------------------------------------------------------------- */
 /* Wall-clock seconds per named phase, accumulated over the run (not collective). */
 PetscErrorCode HessaTimerStart(const char phase[]);
@@ -142,9 +166,10 @@ PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaSt
 PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus *st);
 /* Tests: make every later commit or append whose final file name (without folder)
  * matches the fnmatch(3) pattern fail as if the disk were full (ENOSPC), after its
- * data were written to the temporary file. NULL clears the hook. At start-up the
- * pattern is taken from the environment variable HESSA_TEST_FAIL_WRITE, so that the
- * same fault can be injected into the hessa command. */
+ * data were written to the temporary file; "pattern@k" lets the first k-1 matching
+ * writes succeed. NULL clears the hook. Until it is called, the pattern is taken from
+ * the environment variable HESSA_TEST_FAIL_WRITE, so that the same fault can be
+ * injected into the hessa command. */
 void           HessaFileSetFailHook(const char pattern[]);
 
 /* ---- text buffer -------------------------------------------------------------------- */

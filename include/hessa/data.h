@@ -26,11 +26,6 @@ typedef enum {
 
 typedef enum { HESSA_SCALE_NONE, HESSA_SCALE_UNIT, HESSA_SCALE_STANDARDIZE } HessaDataScale;
 
-/* Random streams (see HessaRandomNormal) of the synthetic generators; other layers
- * must use other stream numbers. */
-#define HESSA_STREAM_DATA_CENTRES 1001 /* blobs: class centres, index class * dim + feature */
-#define HESSA_STREAM_DATA_INPUTS  1002 /* blobs/gaussian: inputs, index sample * dim + feature */
-
 typedef struct _p_HessaData *HessaData;
 struct _p_HessaData {
   MPI_Comm        comm;

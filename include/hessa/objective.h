@@ -20,11 +20,6 @@
 
 typedef struct _p_HessaObjective *HessaObjective;
 
-/* Random streams used by this layer (the 64-bit value is the stream name in ASCII,
- * so it cannot collide with the small stream numbers of other layers). */
-#define HESSA_STREAM_QUADRATIC UINT64_C(0x7175616472617469) /* "quadrati": Householder normals */
-#define HESSA_STREAM_MLP_INIT  UINT64_C(0x6d6c70696e697400) /* "mlpinit": initial weights */
-
 /* The operations an objective implements. Each returns 0 on success or a PETSc error
  * code; none may call MPI. theta is full length. Outputs are overwritten. */
 typedef struct {
@@ -163,6 +158,15 @@ PetscErrorCode HessaONNXCreate(const HessaONNXArch *arch, HessaData data, HessaO
 /* The graph's outputs for count samples x (rows of n_features) into z (count x outputs). */
 PetscErrorCode HessaONNXForward(HessaObjective obj, const double *theta, PetscInt count, const double *x, double *z);
 PetscErrorCode HessaONNXGetArch(HessaObjective obj, HessaONNXArch *arch);
+
+/* ---- plugins (hessa/plugin.h): a user's shared library ---- */
+/* Not collective (every rank loads the library). Loads the plugin at path and builds its
+ * objective on the local shard; without data (NULL or no source) the plugin is one sample,
+ * owned by the rank with owns_sample. options goes to the plugin's create. The plugin's
+ * starting point (zeros without initial_point) into *theta0 (PetscMalloc'd, length n) when
+ * theta0 is not NULL. On a fault (file, symbol, API version, create) st names the plugin
+ * and the reason, and *obj is NULL. */
+PetscErrorCode HessaPluginCreate(const char path[], const char options[], HessaData data, PetscBool owns_sample, HessaObjective *obj, double **theta0, HessaStatus *st);
 
 /* ---- weight folders (docs/weights.md): model.json + one NPY file per tensor ---- */
 /* Not collective. The model kind and, for an mlp, widths/activation/loss from model.json. */

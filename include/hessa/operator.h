@@ -103,7 +103,7 @@ PetscErrorCode HessaOperatorDestroy(HessaOperator *op);
 typedef struct _p_HessaModel *HessaModel;
 struct _p_HessaModel {
   MPI_Comm       comm;
-  char           kind[64];      /* mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle */
+  char           kind[64];      /* mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle, plugin */
   char           weights[PETSC_MAX_PATH_LEN]; /* weight folder to load, "" = initialise */
   char           init[32];      /* glorot | he | point */
   PetscInt       seed;
@@ -112,6 +112,9 @@ struct _p_HessaModel {
   PetscReal      point[16];     /* analytic objectives: the point, when given */
   PetscInt       n_point;
   char           spectrum[PETSC_MAX_PATH_LEN]; /* quadratic: file of eigenvalues, "" = generated */
+  char           plugin_file[PETSC_MAX_PATH_LEN]; /* plugin: the shared library (hessa/plugin.h) */
+  char           plugin_options[PETSC_MAX_PATH_LEN]; /* plugin: text for its create */
+  double        *plugin_theta0;  /* plugin: its starting point (full length) */
   HessaData      data;          /* not owned */
   HessaObjective obj;
   Vec            theta;         /* sharded point */
@@ -122,7 +125,7 @@ PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model
 /* Collective. Options: -hessa_model, -hessa_model_weights, -hessa_model_init, -hessa_model_seed,
  * -hessa_model_point, -hessa_model_dim, -hessa_model_spectrum, -hessa_mlp_hidden,
  * -hessa_mlp_activation, -hessa_mlp_loss, -hessa_mlp_weight_decay, -hessa_mlp_chunk,
- * -hessa_mlp_cache_mb. */
+ * -hessa_mlp_cache_mb, -hessa_plugin_file, -hessa_plugin_options. */
 PetscErrorCode HessaModelSetFromOptions(HessaModel model);
 /* Collective: builds the objective and the point (loads weights or initialises). */
 PetscErrorCode HessaModelSetUp(HessaModel model);

@@ -223,8 +223,4 @@ PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[
 PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[], PetscInt k, double tol, HessaOperator op, HessaExtremes ex[2], PetscBool done[2], PetscBool *found);
 PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[]);
 
-/* Random streams of this layer (see HessaRandomFill). */
-#define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)   /* "slq": probe p uses stream + p */
-#define HESSA_STREAM_TRACE UINT64_C(0x7472616365000000) /* "trace": probe i uses stream + i */
-
 #endif

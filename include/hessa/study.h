@@ -20,9 +20,6 @@ typedef enum { HESSA_TRAIN_GD, HESSA_TRAIN_SGD, HESSA_TRAIN_ADAM, HESSA_TRAIN_NE
 /* What is minimised: the loss L, or 1/2 |grad L|^2 (gradient H g: finds critical points). */
 typedef enum { HESSA_TRAIN_LOSS, HESSA_TRAIN_GRADNORM } HessaTrainObjective;
 
-/* Mini-batch stream ("trbatch"): step t draws its batch from entries t*N .. t*N + B - 1. */
-#define HESSA_STREAM_TRAIN_BATCH UINT64_C(0x7472626174636800)
-
 typedef struct _p_HessaTrainer *HessaTrainer;
 struct _p_HessaTrainer {
   MPI_Comm            comm;

@@ -25,12 +25,26 @@ struct _n_HessaFile {
 /* ---- fault injection ------------------------------------------------------------- */
 static PetscBool fail_hook_set = PETSC_FALSE; /* PETSC_FALSE: not yet read from the environment */
 static char      fail_hook[PETSC_MAX_PATH_LEN];
+static long      fail_from = 1, fail_seen = 0; /* "pattern@k": the k-th match and later ones fail */
 
 /* HessaFileSetFailHook - not collective. See core.h. */
 void HessaFileSetFailHook(const char pattern[])
 {
+  char *at;
+
   fail_hook_set = PETSC_TRUE;
+  fail_from     = 1;
+  fail_seen     = 0;
   snprintf(fail_hook, sizeof fail_hook, "%s", pattern ? pattern : "");
+  at = strrchr(fail_hook, '@');
+  if (at) {
+    char *end;
+    long  k = strtol(at + 1, &end, 10);
+    if (end != at + 1 && !*end && k >= 1) {
+      fail_from = k;
+      *at       = 0;
+    }
+  }
 }
 
 /* Should the write of path fail on purpose? Compares the file name without its folder. */
@@ -39,8 +53,8 @@ static PetscBool FailInjected(const char path[])
   const char *base = strrchr(path, '/');
 
   if (!fail_hook_set) HessaFileSetFailHook(getenv("HESSA_TEST_FAIL_WRITE"));
-  if (!fail_hook[0]) return PETSC_FALSE;
-  return fnmatch(fail_hook, base ? base + 1 : path, 0) == 0 ? PETSC_TRUE : PETSC_FALSE;
+  if (!fail_hook[0] || fnmatch(fail_hook, base ? base + 1 : path, 0) != 0) return PETSC_FALSE;
+  return ++fail_seen >= fail_from ? PETSC_TRUE : PETSC_FALSE;
 }
 
 /* fsync that tolerates file systems without it (EINVAL: pipes, some FUSE mounts). */
@@ -56,9 +70,12 @@ static void SyncFolderOf(const char path[])
   const char *slash = strrchr(path, '/');
   int         fd;
 
-  if (!slash) snprintf(folder, sizeof folder, ".");
-  else if (slash == path) snprintf(folder, sizeof folder, "/");
-  else snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
+  if (!slash)
+    snprintf(folder, sizeof folder, ".");
+  else if (slash == path)
+    snprintf(folder, sizeof folder, "/");
+  else
+    snprintf(folder, sizeof folder, "%.*s", (int)(slash - path), path);
   fd = open(folder, O_RDONLY | O_DIRECTORY);
   if (fd < 0) return;
   (void)fsync(fd);
@@ -118,7 +135,7 @@ const char *HessaFileTempPath(HessaFile file)
  * Output: st records "cannot write '<path>': <reason>" on failure; *file = NULL. */
 PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
 {
-  HessaFile fl = *file;
+  HessaFile fl  = *file;
   int       err = 0;
 
   PetscFunctionBegin;
@@ -132,7 +149,8 @@ PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
   } else {
     /* written by name (PLplot): reopen to sync what the library wrote */
     int fd = open(fl->tmp, O_RDONLY);
-    if (fd < 0) err = errno;
+    if (fd < 0)
+      err = errno;
     else {
       if (SyncFd(fd) != 0) err = errno;
       close(fd);
@@ -143,7 +161,8 @@ PetscErrorCode HessaFileCommit(HessaFile *file, HessaStatus *st)
   if (err) {
     remove(fl->tmp);
     if (!st->code) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "cannot write '%s': %s", fl->path, strerror(err));
-  } else SyncFolderOf(fl->path);
+  } else
+    SyncFolderOf(fl->path);
   free(fl);
   PetscFunctionReturn(0);
 }
@@ -189,7 +208,7 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
 {
   struct stat sb;
   size_t      len = text ? strlen(text) : 0, done = 0;
-  int         fd, err = 0;
+  int         fd, err                             = 0;
 
   PetscFunctionBegin;
   if (st->code) PetscFunctionReturn(0);
@@ -202,8 +221,10 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
   while (!err && done < len) {
     ssize_t w = write(fd, text + done, len - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) err = w < 0 ? errno : EIO;
-    else done += (size_t)w;
+    if (w <= 0)
+      err = w < 0 ? errno : EIO;
+    else
+      done += (size_t)w;
   }
   if (!err && SyncFd(fd) != 0) err = errno;
   if (!err && FailInjected(path)) err = ENOSPC;

@@ -243,7 +243,10 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
     HessaTextFree(&json);
   }
   free(text);
-  if (st->code) PetscFunctionReturn(0);
+  if (st->code) {
+    (void)RemoveFolder(tmp); /* a failed checkpoint leaves nothing behind */
+    PetscFunctionReturn(0);
+  }
   /* replace an existing folder: move it aside, rename the new one in, remove the old */
   snprintf(old, sizeof old, "%s.old", folder);
   if (rename(folder, old) == 0) {

@@ -51,7 +51,7 @@ PetscErrorCode HessaOperatorCheck(HessaOperator op, PetscInt trials, double step
     double gnorm = 0, gu = 0, dfd = 0, unorm = 0, err = 0, hnorm = 0, xhy, yhx, xn, yn, hxn, hyn;
 
     /* gradient: directional derivative along a random unit u over all parameters */
-    HessaRandomFill(HESSA_RANDOM_NORMAL, seed, 1000 + (uint64_t)t, 0, n, u);
+    HessaRandomFill(HESSA_RANDOM_NORMAL, seed, HESSA_STREAM_CHECK + (uint64_t)t, 0, n, u);
     for (PetscInt i = 0; i < n; i++) unorm += u[i] * u[i];
     unorm = sqrt(unorm);
     for (PetscInt i = 0; i < n; i++) {

@@ -8,7 +8,7 @@
 #include <hessa/operator.h>
 #include <string.h>
 
-static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", NULL};
+static const char *const model_kinds[] = {"mlp", "quadratic", "linear-toy", "x2+y4", "x2-y4", "rosenbrock", "monkey-saddle", "plugin", NULL};
 
 /* HessaModelCreate - collective. data may be NULL (analytic objectives). */
 PetscErrorCode HessaModelCreate(MPI_Comm comm, HessaData data, HessaModel *model)
@@ -45,7 +45,7 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscStrncpy(act, HessaActivationName(m->arch.activation), sizeof act));
   PetscCall(PetscStrncpy(loss, HessaLossName(m->arch.loss), sizeof loss));
   PetscOptionsBegin(m->comm, NULL, "hessa model options", NULL);
-  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 7, model_kinds[kind], &kind, NULL));
+  PetscCall(PetscOptionsEList("-hessa_model", "objective", "HessaModelSetFromOptions", model_kinds, 8, model_kinds[kind], &kind, NULL));
   PetscCall(PetscOptionsString("-hessa_model_weights", "weight folder to load (docs/weights.md); empty: initialise", "HessaModelSetFromOptions", m->weights, m->weights, sizeof m->weights, NULL));
   PetscCall(PetscOptionsString("-hessa_model_init", "initialisation when no weights are given: glorot, he, or teacher (the teacher network's weights)", "HessaModelSetFromOptions", m->init, m->init, sizeof m->init, NULL));
   PetscCall(PetscOptionsInt("-hessa_model_seed", "seed of the initial weights", "HessaModelSetFromOptions", m->seed, &m->seed, NULL));
@@ -65,6 +65,8 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscOptionsString("-hessa_mlp_loss", "loss: cross-entropy or mse", "HessaModelSetFromOptions", loss, loss, sizeof loss, NULL));
   PetscCall(PetscOptionsReal("-hessa_mlp_weight_decay", "L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->arch.weight_decay, &m->arch.weight_decay, NULL));
   PetscCall(PetscOptionsInt("-hessa_mlp_chunk", "samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->arch.chunk, &m->arch.chunk, NULL));
+  PetscCall(PetscOptionsString("-hessa_plugin_file", "plugin: the shared library implementing hessa/plugin.h", "HessaPluginCreate", m->plugin_file, m->plugin_file, sizeof m->plugin_file, NULL));
+  PetscCall(PetscOptionsString("-hessa_plugin_options", "plugin: text handed to the plugin's create", "HessaPluginCreate", m->plugin_options, m->plugin_options, sizeof m->plugin_options, NULL));
   PetscCall(PetscOptionsReal("-hessa_mlp_cache_mb", "memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->arch.cache_mb, &m->arch.cache_mb, NULL));
   PetscOptionsEnd();
   PetscCall(PetscStrncpy(m->kind, model_kinds[kind], sizeof m->kind));
@@ -145,6 +147,11 @@ static PetscErrorCode CreateObjective(HessaModel m)
     m->arch.widths[m->arch.n_layers] = outputs;
     if (d->task == HESSA_TASK_REGRESSION && m->arch.loss == HESSA_LOSS_CROSS_ENTROPY) m->arch.loss = HESSA_LOSS_MSE;
     PetscCall(HessaMLPCreate(&m->arch, d, &m->obj));
+  } else if (!strcmp(m->kind, "plugin")) {
+    /* a user's shared library (hessa/plugin.h); every rank loads it, its starting point is kept for SetUp */
+    HessaStatus st = {0};
+    PetscCall(HessaPluginCreate(m->plugin_file, m->plugin_options, m->data, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj, &m->plugin_theta0, &st));
+    PetscCall(HessaSyncError(m->comm, &st));
   } else if (!strcmp(m->kind, "quadratic")) {
     double *lambda;
     PetscCheck(m->analytic_n > 0, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_model_dim must be positive");
@@ -157,7 +164,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
     HessaAnalyticKind k;
     PetscBool         found;
     PetscCall(HessaAnalyticFromName(m->kind, &k, &found));
-    PetscCheck(found, m->comm, HESSA_ERR_INPUT, "model '%s' is not known (weights '%s'): expected mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock or monkey-saddle", m->kind, m->weights);
+    PetscCheck(found, m->comm, HESSA_ERR_INPUT, "model '%s' is not known (weights '%s'): expected mlp, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle or plugin", m->kind, m->weights);
     PetscCall(HessaAnalyticCreate(k, m->analytic_n, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
   }
   PetscFunctionReturn(0);
@@ -209,6 +216,8 @@ PetscErrorCode HessaModelSetUp(HessaModel m)
       PetscCall(HessaMLPTeacherTargets(m->obj, full, m->data));
       PetscCall(PetscFree(full));
     }
+  } else if (!strcmp(m->kind, "plugin") && m->n_point == 0) {
+    PetscCall(HessaVecSetFromFull(m->theta, m->plugin_theta0)); /* the plugin's initial_point */
   } else {
     PetscInt n = m->obj->n;
     PetscCheck(m->n_point == 0 || m->n_point == n, m->comm, PETSC_ERR_ARG_SIZ, "-hessa_model_point: the %s objective has %" PetscInt_FMT " parameters, found %" PetscInt_FMT " values", m->kind, n, m->n_point);
@@ -251,6 +260,7 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
   if (!*model) PetscFunctionReturn(0);
   PetscCall(VecDestroy(&(*model)->theta));
   PetscCall(HessaObjectiveDestroy(&(*model)->obj));
+  PetscCall(PetscFree((*model)->plugin_theta0));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(0);
 }
@@ -259,11 +269,13 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
 static PetscErrorCode SetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
 {
   char      kind[64] = "mlp";
-  PetscBool analytic;
+  PetscBool analytic, data_given;
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, NULL));
-  analytic = strcmp(kind, "mlp") ? PETSC_TRUE : PETSC_FALSE;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_data_source", &data_given));
+  /* a plugin uses data only when it is asked for */
+  analytic = strcmp(kind, "mlp") && !(!strcmp(kind, "plugin") && data_given) ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(HessaDataCreate(comm, data));
   if (analytic) (*data)->source = HESSA_DATA_NONE;
   PetscCall(HessaDataSetFromOptions(*data));

@@ -217,6 +217,27 @@ static void DrawContour(const Figure *fig)
   plcolorbar(&bar_w, &bar_h, PL_COLORBAR_SHADE | PL_COLORBAR_SHADE_LABEL, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.03, 0.0, 0.04, 0.78, COLOR_WHITE, COLOR_BLACK, 1, 0.0, 0.0, 0, 0.0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
 }
 
+/* Does the file end as a complete PNG (the IEND chunk) or SVG ("</svg>") does? */
+static PetscBool PlotFileComplete(const char path[], const char ext[])
+{
+  static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+  unsigned char              tail[64];
+  size_t                     n;
+  long                       size;
+  FILE                      *f = fopen(path, "rb");
+
+  if (!f) return PETSC_FALSE;
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 12 || fseek(f, size > (long)sizeof tail ? size - (long)sizeof tail : 0, SEEK_SET) != 0) {
+    fclose(f);
+    return PETSC_FALSE;
+  }
+  n = fread(tail, 1, sizeof tail, f);
+  fclose(f);
+  if (!strcmp(ext, "png")) return n >= 12 && !memcmp(tail + n - 12, iend, 12) ? PETSC_TRUE : PETSC_FALSE;
+  while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r')) n--;
+  return n >= 6 && !memcmp(tail + n - 6, "</svg>", 6) ? PETSC_TRUE : PETSC_FALSE;
+}
+
 /* Draws fig into folder/name.ext through the PLplot device: PLplot renders into the
  * core's temporary file by name, and the commit renames it into place. */
 static void Render(const Figure *fig, const char folder[], const char name[], const char device[], const char ext[], HessaPlotResult *result, HessaStatus *st)
@@ -247,6 +268,13 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
   else Draw(fig);
   plend1();
   plsexit(NULL);
+  /* PLplot (cairo) does not report failed writes: a full disk would give a truncated
+   * plot under its final name, so the file's ending is checked before the commit. */
+  if (!PlotFileComplete(HessaFileTempPath(file), ext)) {
+    (void)HessaFileAbort(&file);
+    HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "cannot write '%s': the plotting library wrote an incomplete file (disk full?)", path);
+    return;
+  }
   if (HessaFileCommit(&file, st)) HessaStatusSet(st, PETSC_ERR_LIB, "report file '%s': internal error", path);
 }
 

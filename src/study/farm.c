@@ -81,58 +81,61 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 
 /* ---- results.jsonl / results.csv (rank 0) ---- */
 
-static void CsvField(FILE *f, const cJSON *v)
+static void CsvField(HessaText *t, const cJSON *v)
 {
   if (!v || cJSON_IsNull(v)) return;
-  if (cJSON_IsNumber(v)) fprintf(f, "%.17g", v->valuedouble);
-  else if (cJSON_IsBool(v)) fputs(cJSON_IsTrue(v) ? "true" : "false", f);
+  if (cJSON_IsNumber(v)) HessaTextPrintf(t, "%.17g", v->valuedouble);
+  else if (cJSON_IsBool(v)) HessaTextPrintf(t, "%s", cJSON_IsTrue(v) ? "true" : "false");
   else if (cJSON_IsString(v)) {
     /* RFC 4180: quote, double the quotes; newlines would split the row */
-    fputc('"', f);
+    HessaTextPrintf(t, "\"");
     for (const char *c = v->valuestring; *c; c++) {
-      if (*c == '"') fputc('"', f);
-      fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
+      if (*c == '"') HessaTextPrintf(t, "\"");
+      HessaTextPrintf(t, "%c", *c == '\n' || *c == '\r' ? ' ' : *c);
     }
-    fputc('"', f);
+    HessaTextPrintf(t, "\"");
   }
 }
 
-static void CsvRow(FILE *f, const cJSON *line)
+static void CsvRow(HessaText *t, const cJSON *line)
 {
   for (int c = 0; csv_columns[c]; c++) {
-    if (c) fputc(',', f);
-    CsvField(f, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
+    if (c) HessaTextPrintf(t, ",");
+    CsvField(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
   }
-  fputc('\n', f);
+  HessaTextPrintf(t, "\n");
 }
 
-static void CsvHeader(FILE *f)
+static void CsvHeader(HessaText *t)
 {
-  for (int c = 0; csv_columns[c]; c++) fprintf(f, "%s%s", c ? "," : "", csv_columns[c]);
-  fputc('\n', f);
+  for (int c = 0; csv_columns[c]; c++) HessaTextPrintf(t, "%s%s", c ? "," : "", csv_columns[c]);
+  HessaTextPrintf(t, "\n");
 }
 
-/* Append one result: a JSON line and a CSV row, flushed to disk before the next point. */
+/* Append one result: a JSON line and a CSV row, each appended whole (or not at all)
+ * and fsync'd before the next point (core HessaFileAppend). */
 static void AppendResult(HessaStudy s, const cJSON *line, HessaStatus *st)
 {
-  char  path[PETSC_MAX_PATH_LEN + 32], *text = cJSON_PrintUnformatted(line);
-  FILE *f;
+  char        path[PETSC_MAX_PATH_LEN + 32], *text = cJSON_PrintUnformatted(line);
+  HessaText   json = {0}, csv = {0};
+  struct stat sb;
 
   if (!text) {
     HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
     return;
   }
-  snprintf(path, sizeof path, "%s/results.jsonl", s->output);
-  f = fopen(path, "a");
-  if (!f || fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "study file '%s': cannot append: %s", path, strerror(errno));
-  if (f) fclose(f);
+  HessaTextPrintf(&json, "%s\n", text);
   free(text);
+  snprintf(path, sizeof path, "%s/results.jsonl", s->output);
+  if (json.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+  else if (HessaFileAppend(path, json.data, st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
   snprintf(path, sizeof path, "%s/results.csv", s->output);
-  f = fopen(path, "a");
-  if (f && ftell(f) == 0) CsvHeader(f);
-  if (f) CsvRow(f, line);
-  if (!f || fflush(f) != 0 || fsync(fileno(f)) != 0) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "study file '%s': cannot append: %s", path, strerror(errno));
-  if (f) fclose(f);
+  if (stat(path, &sb) != 0 || sb.st_size == 0) CsvHeader(&csv);
+  CsvRow(&csv, line);
+  if (csv.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+  else if (HessaFileAppend(path, csv.data, st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
+  HessaTextFree(&json);
+  HessaTextFree(&csv);
 }
 
 static PetscInt PointIndex(const HessaManifest *m, const char name[])
@@ -147,7 +150,7 @@ static PetscInt PointIndex(const HessaManifest *m, const char name[])
  * (atomically) with what is kept, so nothing is duplicated when the rest is appended. */
 static void LoadEarlierResults(HessaStudy s, HessaStatus *st)
 {
-  char     path[PETSC_MAX_PATH_LEN + 32], tmp[PETSC_MAX_PATH_LEN + 40], *buf = NULL;
+  char     path[PETSC_MAX_PATH_LEN + 32], *buf = NULL;
   size_t   cap = 0;
   ssize_t  len;
   FILE    *f;
@@ -184,24 +187,22 @@ static void LoadEarlierResults(HessaStudy s, HessaStatus *st)
   if (foreign) fprintf(stderr, "hessa: study: %" PetscInt_FMT " finished point%s in %s %s not in the manifest; kept in results.jsonl, left out of the report\n", foreign, foreign > 1 ? "s" : "", path, foreign > 1 ? "are" : "is");
   for (int which = 0; which < 2 && !st->code; which++) {
     const cJSON *line;
+    HessaText    t = {0};
     snprintf(path, sizeof path, "%s/%s", s->output, which ? "results.csv" : "results.jsonl");
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    if (!f) {
-      HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "study file '%s': cannot write: %s", tmp, strerror(errno));
-      break;
-    }
-    if (which) CsvHeader(f);
+    if (which) CsvHeader(&t);
     cJSON_ArrayForEach(line, s->lines)
     {
-      if (which) CsvRow(f, line);
+      if (which) CsvRow(&t, line);
       else {
         char *text = cJSON_PrintUnformatted(line);
-        if (text) fprintf(f, "%s\n", text);
+        if (text) HessaTextPrintf(&t, "%s\n", text);
+        else t.failed = 1;
         free(text);
       }
     }
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "study file '%s': cannot write: %s", path, strerror(errno));
+    if (t.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+    else if (HessaWriteFileAtomic(path, HessaTextString(&t), st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
+    HessaTextFree(&t);
   }
 }
 

@@ -1,26 +1,21 @@
-/* hessa study: training. Gradient descent, SGD with momentum and Adam on the loss or on
- * 1/2 |grad L|^2, with checkpoints that carry the optimiser state, a training log written
- * as it goes, and a graceful stop that a later -resume continues bitwise (docs/training.md).
+/* hessa study: the training loop. Gradient descent, SGD with momentum, Adam, Newton-MINRES
+ * and Levenberg-Marquardt on the loss or on 1/2 |grad L|^2, and a graceful stop that a later
+ * -resume continues bitwise (docs/training.md). Checkpoints live in checkpoint.c, the
+ * training log, train.json and the plot in train_log.c.
  */
-#include <hessa/study.h>
+#include "train_impl.h"
 #include <petscksp.h>
-#include <cJSON.h>
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *const method_names[]    = {"gd", "sgd", "adam", "newton", "lm", NULL};
 static const char *const objective_names[] = {"loss", "gradnorm", NULL};
 
-#define LOG_NAME     "train_log.csv"
-#define LOG_HEADER   "step,loss,gradient_norm,lambda_max\n"
-#define SUMMARY_NAME "train.json"
-#define MAX_CHECKPOINTS 100000
-
 const char *HessaTrainMethodName(HessaTrainMethod method) { return method_names[method]; }
+
+/* Not collective: "loss" or "gradnorm". */
+const char *HessaTrainObjectiveName(HessaTrainObjective objective) { return objective_names[objective]; }
 
 PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr)
 {
@@ -115,301 +110,6 @@ PetscErrorCode HessaTrainerSetModel(HessaTrainer tr, HessaModel model, HessaOper
   PetscFunctionReturn(0);
 }
 
-/* ---- checkpoints: folder step-NNNNNN (weights) + step-NNNNNN.state.npy (optimiser) ---- */
-
-static PetscErrorCode CheckpointPaths(HessaTrainer tr, PetscInt step, char weights[], char state[])
-{
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(weights, PETSC_MAX_PATH_LEN, "%s/step-%06" PetscInt_FMT, tr->output, step));
-  PetscCall(PetscSNPrintf(state, PETSC_MAX_PATH_LEN, "%s/step-%06" PetscInt_FMT ".state.npy", tr->output, step));
-  PetscFunctionReturn(0);
-}
-
-static PetscBool FileExists(const char path[])
-{
-  struct stat sb;
-  return stat(path, &sb) == 0 ? PETSC_TRUE : PETSC_FALSE;
-}
-
-/* Not collective (rank 0): ascending steps of the complete checkpoints in the output folder
- * (a weight folder with model.json and its state file; the state is written first). */
-static PetscErrorCode ListCheckpoints(HessaTrainer tr, PetscInt steps[], PetscInt *count)
-{
-  DIR           *dir = opendir(tr->output);
-  struct dirent *e;
-
-  PetscFunctionBegin;
-  *count = 0;
-  if (!dir) PetscFunctionReturn(0);
-  while ((e = readdir(dir)) && *count < MAX_CHECKPOINTS) {
-    int  step, used = 0;
-    char weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN], model_json[PETSC_MAX_PATH_LEN + 16];
-    if (sscanf(e->d_name, "step-%d%n", &step, &used) != 1 || e->d_name[used] != '\0' || step < 0) continue;
-    PetscCall(CheckpointPaths(tr, step, weights, state));
-    PetscCall(PetscSNPrintf(model_json, sizeof model_json, "%s/model.json", weights));
-    if (FileExists(model_json) && FileExists(state)) steps[(*count)++] = step;
-  }
-  closedir(dir);
-  PetscCall(PetscSortInt(*count, steps));
-  PetscFunctionReturn(0);
-}
-
-/* Collective: the newest complete checkpoint's step (-1: none) and how many there are. */
-static PetscErrorCode NewestCheckpoint(HessaTrainer tr, PetscInt *newest, PetscInt *count)
-{
-  PetscMPIInt rank;
-  PetscInt    found[2] = {-1, 0}, *steps;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  if (rank == 0) {
-    PetscCall(PetscMalloc1(MAX_CHECKPOINTS, &steps));
-    PetscCall(ListCheckpoints(tr, steps, &found[1]));
-    if (found[1] > 0) found[0] = steps[found[1] - 1];
-    PetscCall(PetscFree(steps));
-  }
-  PetscCallMPI(MPI_Bcast(found, 2, MPIU_INT, 0, tr->comm));
-  *newest = found[0];
-  *count  = found[1];
-  PetscFunctionReturn(0);
-}
-
-/* Collective: write the checkpoint of the current step (state file first, then the weight
- * folder, both atomically), unless it exists already. */
-static PetscErrorCode SaveCheckpoint(HessaTrainer tr, PetscInt *last_saved)
-{
-  PetscMPIInt rank;
-  PetscInt    n = tr->model->obj->n;
-  char        weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN];
-  double     *both = NULL;
-  HessaStatus st   = {0};
-
-  PetscFunctionBegin;
-  if (*last_saved == tr->step) PetscFunctionReturn(0);
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  PetscCall(CheckpointPaths(tr, tr->step, weights, state));
-  if (rank == 0) PetscCall(PetscMalloc1(2 * (size_t)n, &both));
-  PetscCall(HessaVecGatherToZero(tr->first_moment, both));
-  PetscCall(HessaVecGatherToZero(tr->second_moment, rank == 0 ? both + n : NULL));
-  if (rank == 0) {
-    const int64_t shape[2] = {2, n};
-    /* a failed write is recorded as this rank's status, so every rank raises it */
-    if (HessaWriteNPY(state, 2, shape, both, 0)) {
-      char msg[512];
-      HessaErrorTake(msg, sizeof msg);
-      HessaStatusSet(&st, HESSA_ERR_INPUT, "checkpoint state '%s': %s", state, msg);
-    }
-  }
-  PetscCall(PetscFree(both));
-  PetscCall(HessaSyncError(tr->comm, &st));
-  PetscCall(HessaModelSave(tr->model, tr->theta, weights));
-  *last_saved = tr->step;
-  PetscFunctionReturn(0);
-}
-
-/* Collective: theta and the optimiser state from checkpoint `step` (rank 0 reads, all get). */
-static PetscErrorCode LoadCheckpoint(HessaTrainer tr, PetscInt step)
-{
-  PetscMPIInt rank;
-  PetscInt    n = tr->model->obj->n;
-  char        weights[PETSC_MAX_PATH_LEN], state[PETSC_MAX_PATH_LEN];
-  double     *full;
-  HessaStatus st = {0};
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  PetscCall(CheckpointPaths(tr, step, weights, state));
-  PetscCall(PetscMalloc1(3 * (size_t)n, &full));
-  if (rank == 0) {
-    HessaArray arr = {0};
-    PetscCall(HessaWeightsRead(weights, tr->model->obj, full, &st));
-    if (!st.code) HessaReadNPY(state, 0, -1, &arr, &st);
-    if (!st.code && (arr.ndim != 2 || arr.shape[0] != 2 || arr.shape[1] != n)) HessaStatusSet(&st, HESSA_ERR_INPUT, "checkpoint state '%s': expected a 2 x %" PetscInt_FMT " array (first and second moments), found %d dimensions of shape %lld x %lld", state, n, arr.ndim, (long long)arr.shape[0], (long long)(arr.ndim > 1 ? arr.shape[1] : 0));
-    if (!st.code) PetscCall(PetscArraycpy(full + n, arr.values, 2 * (size_t)n));
-    HessaArrayFree(&arr);
-  }
-  PetscCall(HessaSyncError(tr->comm, &st));
-  PetscCallMPI(MPI_Bcast(full, (PetscMPIInt)(3 * n), MPI_DOUBLE, 0, tr->comm));
-  PetscCall(HessaVecSetFromFull(tr->theta, full));
-  PetscCall(HessaVecSetFromFull(tr->first_moment, full + n));
-  PetscCall(HessaVecSetFromFull(tr->second_moment, full + 2 * n));
-  PetscCall(PetscFree(full));
-  tr->step = step;
-  PetscFunctionReturn(0);
-}
-
-/* ---- the training log ---- */
-
-/* Collective: a fresh log (header only), or on resume the log cut to the steps before the
- * checkpoint, so that every step appears once even after a kill between checkpoints. */
-static PetscErrorCode StartLog(HessaTrainer tr)
-{
-  PetscMPIInt rank;
-  HessaStatus st = {0};
-  char        path[PETSC_MAX_PATH_LEN];
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
-  if (rank == 0) {
-    char  *text, line[512];
-    size_t len = strlen(LOG_HEADER), cap = 1 << 16;
-    FILE  *f   = tr->resume ? fopen(path, "r") : NULL;
-    PetscCall(PetscMalloc1(cap, &text));
-    PetscCall(PetscStrcpy(text, LOG_HEADER));
-    while (f && fgets(line, sizeof line, f)) {
-      long   step;
-      size_t l = strlen(line);
-      if (sscanf(line, "%ld,", &step) != 1 || step >= tr->step) continue; /* the header, or a step to redo */
-      if (len + l + 1 > cap) {
-        char *bigger;
-        PetscCall(PetscMalloc1(2 * cap, &bigger));
-        PetscCall(PetscArraycpy(bigger, text, len + 1));
-        PetscCall(PetscFree(text));
-        text = bigger, cap *= 2;
-      }
-      PetscCall(PetscArraycpy(text + len, line, l + 1));
-      len += l;
-    }
-    if (f) fclose(f);
-    PetscCall(HessaWriteFileAtomic(path, text, &st));
-    PetscCall(PetscFree(text));
-  }
-  PetscCall(HessaSyncError(tr->comm, &st));
-  PetscFunctionReturn(0);
-}
-
-/* Collective: append one row (rank 0), flushed so a killed run keeps it. */
-static PetscErrorCode AppendLog(HessaTrainer tr, double lambda_max)
-{
-  PetscMPIInt rank;
-  HessaStatus st = {0};
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  if (rank == 0) {
-    char  path[PETSC_MAX_PATH_LEN], lambda[64] = "";
-    FILE *f;
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
-    if (isfinite(lambda_max)) PetscCall(PetscSNPrintf(lambda, sizeof lambda, "%.17g", lambda_max));
-    f = fopen(path, "a");
-    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': cannot append: %s", path, strerror(errno));
-    else {
-      int bad = fprintf(f, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda) < 0;
-      if (fclose(f) || bad) HessaStatusSet(&st, HESSA_ERR_INPUT, "training log '%s': write failed: %s", path, strerror(errno));
-    }
-  }
-  PetscCall(HessaSyncError(tr->comm, &st));
-  PetscFunctionReturn(0);
-}
-
-/* Not collective (rank 0): loss and |g| against step from the whole log, log y when positive. */
-static PetscErrorCode PlotLog(HessaTrainer tr, HessaStatus *st)
-{
-  char      path[PETSC_MAX_PATH_LEN], line[512], note[256] = "";
-  FILE     *f;
-  double   *x, *loss, *gnorm;
-  int       n = 0, cap = 1024;
-  PetscBool positive = PETSC_TRUE;
-
-  PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
-  f = fopen(path, "r");
-  if (!f) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc3(cap, &x, cap, &loss, cap, &gnorm));
-  while (fgets(line, sizeof line, f)) {
-    double s, l, g;
-    if (sscanf(line, "%lf,%lf,%lf", &s, &l, &g) != 3) continue;
-    if (n == cap) {
-      double *x2, *l2, *g2;
-      PetscCall(PetscMalloc3(2 * cap, &x2, 2 * cap, &l2, 2 * cap, &g2));
-      PetscCall(PetscArraycpy(x2, x, n));
-      PetscCall(PetscArraycpy(l2, loss, n));
-      PetscCall(PetscArraycpy(g2, gnorm, n));
-      PetscCall(PetscFree3(x, loss, gnorm));
-      x = x2, loss = l2, gnorm = g2, cap *= 2;
-    }
-    x[n] = s, loss[n] = l, gnorm[n] = g;
-    if (!(l > 0) || !(g > 0)) positive = PETSC_FALSE;
-    n++;
-  }
-  fclose(f);
-  {
-    HessaPlotSeries series[2] = {
-      {x, loss,  n, "loss",       PETSC_FALSE, PETSC_TRUE},
-      {x, gnorm, n, "|gradient|", PETSC_FALSE, PETSC_TRUE}
-    };
-    HessaPlotXY(tr->output, "train_log", "training", "step", positive ? "loss, |gradient| (log)" : "loss, |gradient|", positive, 2, series, note, sizeof note, st);
-  }
-  PetscCall(PetscFree3(x, loss, gnorm));
-  PetscFunctionReturn(0);
-}
-
-/* Collective: rank 0 writes train.json (atomically) and, at the end of a run, the plot. */
-static PetscErrorCode WriteSummary(HessaTrainer tr, PetscBool plot)
-{
-  PetscMPIInt rank;
-  HessaStatus st = {0};
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
-  if (rank == 0) {
-    cJSON   *doc = cJSON_CreateObject(), *opt = cJSON_CreateObject(), *list = cJSON_CreateArray();
-    char     path[PETSC_MAX_PATH_LEN], final_json[PETSC_MAX_PATH_LEN + 16], *text;
-    PetscInt count, *steps;
-
-    cJSON_AddStringToObject(doc, "format", "hessa-train");
-    cJSON_AddNumberToObject(doc, "version", 1);
-    cJSON_AddStringToObject(doc, "method", method_names[tr->method]);
-    cJSON_AddStringToObject(doc, "objective", objective_names[tr->objective]);
-    cJSON_AddStringToObject(doc, "model", tr->model->obj->description);
-    cJSON_AddNumberToObject(opt, "lr", tr->lr);
-    if (tr->method == HESSA_TRAIN_SGD) cJSON_AddNumberToObject(opt, "momentum", tr->momentum);
-    if (tr->method == HESSA_TRAIN_ADAM) {
-      cJSON_AddNumberToObject(opt, "beta1", tr->beta1);
-      cJSON_AddNumberToObject(opt, "beta2", tr->beta2);
-      cJSON_AddNumberToObject(opt, "eps", tr->eps);
-    }
-    if (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
-    cJSON_AddNumberToObject(opt, "steps", (double)tr->steps);
-    cJSON_AddNumberToObject(opt, "gtol", tr->gtol);
-    cJSON_AddNumberToObject(opt, "seed", (double)tr->seed);
-    cJSON_AddNumberToObject(opt, "checkpoint_every", (double)tr->checkpoint_every);
-    cJSON_AddNumberToObject(opt, "lambda_every", (double)tr->lambda_every);
-    cJSON_AddNumberToObject(opt, "max_steps_per_run", (double)tr->max_steps_per_run);
-    cJSON_AddItemToObject(doc, "options", opt);
-    cJSON_AddNumberToObject(doc, "steps_done", (double)tr->step);
-    cJSON_AddNumberToObject(doc, "run_started_at_step", (double)tr->start_step);
-    /* loss and |g| of the last logged step (a stopped run has not evaluated the current one) */
-    if (isfinite(tr->loss)) cJSON_AddNumberToObject(doc, "final_loss", tr->loss);
-    else cJSON_AddNullToObject(doc, "final_loss");
-    if (isfinite(tr->gradient_norm)) cJSON_AddNumberToObject(doc, "final_gradient_norm", tr->gradient_norm);
-    else cJSON_AddNullToObject(doc, "final_gradient_norm");
-    cJSON_AddBoolToObject(doc, "converged", tr->converged);
-    cJSON_AddBoolToObject(doc, "stopped", tr->stopped);
-    PetscCall(PetscMalloc1(MAX_CHECKPOINTS, &steps));
-    PetscCall(ListCheckpoints(tr, steps, &count));
-    for (PetscInt i = 0; i < count; i++) {
-      char name[32];
-      PetscCall(PetscSNPrintf(name, sizeof name, "step-%06" PetscInt_FMT, steps[i]));
-      cJSON_AddItemToArray(list, cJSON_CreateString(name));
-    }
-    PetscCall(PetscFree(steps));
-    PetscCall(PetscSNPrintf(final_json, sizeof final_json, "%s/final/model.json", tr->output));
-    if (FileExists(final_json)) cJSON_AddItemToArray(list, cJSON_CreateString("final"));
-    cJSON_AddItemToObject(doc, "checkpoints", list);
-    text = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, SUMMARY_NAME));
-    if (!text) HessaStatusSet(&st, PETSC_ERR_MEM, "%s: out of memory", path);
-    else PetscCall(HessaWriteFileAtomic(path, text, &st));
-    free(text);
-    if (plot && !st.code) PetscCall(PlotLog(tr, &st));
-  }
-  PetscCall(HessaSyncError(tr->comm, &st));
-  PetscFunctionReturn(0);
-}
-
 /* HessaTrainerSetUp - collective: start afresh (refusing an output folder that holds
  * checkpoints already) or resume from its newest checkpoint. */
 PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
@@ -425,16 +125,16 @@ PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
   PetscCall(VecDuplicate(tr->theta, &tr->second_moment));
   PetscCall(VecZeroEntries(tr->first_moment));
   PetscCall(VecZeroEntries(tr->second_moment));
-  PetscCall(NewestCheckpoint(tr, &newest, &count));
+  PetscCall(HessaTrainNewestCheckpoint(tr, &newest, &count));
   if (tr->resume) {
     PetscCheck(newest >= 0, tr->comm, HESSA_ERR_INPUT, "-resume: no checkpoint in output folder '%s' (expected a folder step-NNNNNN with model.json and its step-NNNNNN.state.npy); run without -resume to start training", tr->output);
-    PetscCall(LoadCheckpoint(tr, newest));
+    PetscCall(HessaTrainLoadCheckpoint(tr, newest));
     PetscCall(HessaLog(tr->comm, "train: resuming from %s/step-%06" PetscInt_FMT, tr->output, newest));
   } else {
     PetscCheck(count == 0, tr->comm, HESSA_ERR_ARG, "output folder '%s' already holds %" PetscInt_FMT " checkpoint%s (newest step-%06" PetscInt_FMT "): pass -resume to continue that training, or choose another -hessa_train_output", tr->output, count, count > 1 ? "s" : "", newest);
   }
   tr->start_step = tr->step;
-  PetscCall(StartLog(tr));
+  PetscCall(HessaTrainLogStart(tr));
   PetscFunctionReturn(0);
 }
 
@@ -753,7 +453,7 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
       break;
     }
     PetscCall(Evaluate(tr, grad, dir, &lambda_max));
-    PetscCall(AppendLog(tr, lambda_max));
+    PetscCall(HessaTrainLogAppend(tr, lambda_max));
     if (tr->step % report_every == 0) PetscCall(HessaLog(tr->comm, "train: step %" PetscInt_FMT " loss %.10g |g| %.6g", tr->step, tr->loss, tr->gradient_norm));
     if (tr->gradient_norm <= tr->gtol) {
       tr->converged = PETSC_TRUE;
@@ -774,20 +474,20 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
     }
     tr->step++;
     if (tr->checkpoint_every > 0 && tr->step % tr->checkpoint_every == 0) {
-      PetscCall(SaveCheckpoint(tr, &last_saved));
-      PetscCall(WriteSummary(tr, PETSC_FALSE));
+      PetscCall(HessaTrainSaveCheckpoint(tr, &last_saved));
+      PetscCall(HessaTrainWriteSummary(tr, PETSC_FALSE));
     }
   }
   PetscCall(HessaTimerStop("train"));
   if (tr->stopped) {
-    PetscCall(SaveCheckpoint(tr, &last_saved));
+    PetscCall(HessaTrainSaveCheckpoint(tr, &last_saved));
     PetscCall(HessaLog(tr->comm, "train: stopped at step %" PetscInt_FMT "; checkpoint %s/step-%06" PetscInt_FMT " (rerun with -resume)", tr->step, tr->output, tr->step));
   } else {
     PetscCall(PetscSNPrintf(final, sizeof final, "%s/final", tr->output));
     PetscCall(HessaModelSave(tr->model, tr->theta, final));
     PetscCall(HessaLog(tr->comm, "train: %s at step %" PetscInt_FMT ": loss %.12g, |g| %.6g", tr->converged ? "converged" : "done", tr->step, tr->loss, tr->gradient_norm));
   }
-  PetscCall(WriteSummary(tr, PETSC_TRUE));
+  PetscCall(HessaTrainWriteSummary(tr, PETSC_TRUE));
   PetscCall(PetscPrintf(tr->comm, "train: %s, step %" PetscInt_FMT ", loss %.12g, |g| %.6g\n", tr->stopped ? "stopped" : (tr->converged ? "converged" : "done"), tr->step, tr->loss, tr->gradient_norm));
   if (tr->stopped) HessaStopMarkStopped();
   PetscCall(VecDestroy(&grad));

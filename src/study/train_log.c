@@ -1,0 +1,182 @@
+/* hessa study: the training log (train_log.csv, one row per step, appended whole as the
+ * run goes), the run summary train.json and the loss/gradient plot, all written by rank 0
+ * through the core's atomic files.
+ */
+#include "train_impl.h"
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_NAME "train_log.csv"
+#define LOG_HEADER "step,loss,gradient_norm,lambda_max\n"
+#define SUMMARY_NAME "train.json"
+
+/* Collective: a fresh log (header only), or on resume the log cut to the steps before the
+ * checkpoint, so that every step appears once even after a kill between checkpoints. */
+PetscErrorCode HessaTrainLogStart(HessaTrainer tr)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+  char        path[PETSC_MAX_PATH_LEN];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+  if (rank == 0) {
+    char  *text, line[512];
+    size_t len = strlen(LOG_HEADER), cap = 1 << 16;
+    FILE  *f = tr->resume ? fopen(path, "r") : NULL;
+    PetscCall(PetscMalloc1(cap, &text));
+    PetscCall(PetscStrcpy(text, LOG_HEADER));
+    while (f && fgets(line, sizeof line, f)) {
+      long   step;
+      size_t l = strlen(line);
+      if (sscanf(line, "%ld,", &step) != 1 || step >= tr->step) continue; /* the header, or a step to redo */
+      if (len + l + 1 > cap) {
+        char *bigger;
+        PetscCall(PetscMalloc1(2 * cap, &bigger));
+        PetscCall(PetscArraycpy(bigger, text, len + 1));
+        PetscCall(PetscFree(text));
+        text = bigger, cap *= 2;
+      }
+      PetscCall(PetscArraycpy(text + len, line, l + 1));
+      len += l;
+    }
+    if (f) fclose(f);
+    PetscCall(HessaWriteFileAtomic(path, text, &st));
+    PetscCall(PetscFree(text));
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: append one row (rank 0), whole and fsync'd, so a killed run keeps it. */
+PetscErrorCode HessaTrainLogAppend(HessaTrainer tr, double lambda_max)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  if (rank == 0) {
+    char path[PETSC_MAX_PATH_LEN], lambda[64] = "", row[256];
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+    if (isfinite(lambda_max)) PetscCall(PetscSNPrintf(lambda, sizeof lambda, "%.17g", lambda_max));
+    PetscCall(PetscSNPrintf(row, sizeof row, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda));
+    PetscCall(HessaFileAppend(path, row, &st));
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
+
+/* Not collective (rank 0): loss and |g| against step from the whole log, log y when positive. */
+static PetscErrorCode HessaTrainLogPlot(HessaTrainer tr, HessaStatus *st)
+{
+  char      path[PETSC_MAX_PATH_LEN], line[512], note[256] = "";
+  FILE     *f;
+  double   *x, *loss, *gnorm;
+  int       n = 0, cap = 1024;
+  PetscBool positive = PETSC_TRUE;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
+  f = fopen(path, "r");
+  if (!f) PetscFunctionReturn(0);
+  PetscCall(PetscMalloc3(cap, &x, cap, &loss, cap, &gnorm));
+  while (fgets(line, sizeof line, f)) {
+    double s, l, g;
+    if (sscanf(line, "%lf,%lf,%lf", &s, &l, &g) != 3) continue;
+    if (n == cap) {
+      double *x2, *l2, *g2;
+      PetscCall(PetscMalloc3(2 * cap, &x2, 2 * cap, &l2, 2 * cap, &g2));
+      PetscCall(PetscArraycpy(x2, x, n));
+      PetscCall(PetscArraycpy(l2, loss, n));
+      PetscCall(PetscArraycpy(g2, gnorm, n));
+      PetscCall(PetscFree3(x, loss, gnorm));
+      x = x2, loss = l2, gnorm = g2, cap *= 2;
+    }
+    x[n] = s, loss[n] = l, gnorm[n] = g;
+    if (!(l > 0) || !(g > 0)) positive = PETSC_FALSE;
+    n++;
+  }
+  fclose(f);
+  {
+    HessaPlotSeries series[2] = {{x, loss, n, "loss", PETSC_FALSE, PETSC_TRUE}, {x, gnorm, n, "|gradient|", PETSC_FALSE, PETSC_TRUE}};
+    HessaPlotXY(tr->output, "train_log", "training", "step", positive ? "loss, |gradient| (log)" : "loss, |gradient|", positive, 2, series, note, sizeof note, st);
+  }
+  PetscCall(PetscFree3(x, loss, gnorm));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: rank 0 writes train.json (atomically) and, at the end of a run, the plot. */
+PetscErrorCode HessaTrainWriteSummary(HessaTrainer tr, PetscBool plot)
+{
+  PetscMPIInt rank;
+  HessaStatus st = {0};
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
+  if (rank == 0) {
+    cJSON   *doc = cJSON_CreateObject(), *opt = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    char     path[PETSC_MAX_PATH_LEN], final_json[PETSC_MAX_PATH_LEN + 16], *text;
+    PetscInt count, *steps;
+
+    cJSON_AddStringToObject(doc, "format", "hessa-train");
+    cJSON_AddNumberToObject(doc, "version", 1);
+    cJSON_AddStringToObject(doc, "method", HessaTrainMethodName(tr->method));
+    cJSON_AddStringToObject(doc, "objective", HessaTrainObjectiveName(tr->objective));
+    cJSON_AddStringToObject(doc, "model", tr->model->obj->description);
+    cJSON_AddNumberToObject(opt, "lr", tr->lr);
+    if (tr->method == HESSA_TRAIN_SGD) cJSON_AddNumberToObject(opt, "momentum", tr->momentum);
+    if (tr->method == HESSA_TRAIN_ADAM) {
+      cJSON_AddNumberToObject(opt, "beta1", tr->beta1);
+      cJSON_AddNumberToObject(opt, "beta2", tr->beta2);
+      cJSON_AddNumberToObject(opt, "eps", tr->eps);
+    }
+    if (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
+    cJSON_AddNumberToObject(opt, "steps", (double)tr->steps);
+    cJSON_AddNumberToObject(opt, "gtol", tr->gtol);
+    cJSON_AddNumberToObject(opt, "seed", (double)tr->seed);
+    cJSON_AddNumberToObject(opt, "checkpoint_every", (double)tr->checkpoint_every);
+    cJSON_AddNumberToObject(opt, "lambda_every", (double)tr->lambda_every);
+    cJSON_AddNumberToObject(opt, "max_steps_per_run", (double)tr->max_steps_per_run);
+    cJSON_AddItemToObject(doc, "options", opt);
+    cJSON_AddNumberToObject(doc, "steps_done", (double)tr->step);
+    cJSON_AddNumberToObject(doc, "run_started_at_step", (double)tr->start_step);
+    /* loss and |g| of the last logged step (a stopped run has not evaluated the current one) */
+    if (isfinite(tr->loss))
+      cJSON_AddNumberToObject(doc, "final_loss", tr->loss);
+    else
+      cJSON_AddNullToObject(doc, "final_loss");
+    if (isfinite(tr->gradient_norm))
+      cJSON_AddNumberToObject(doc, "final_gradient_norm", tr->gradient_norm);
+    else
+      cJSON_AddNullToObject(doc, "final_gradient_norm");
+    cJSON_AddBoolToObject(doc, "converged", tr->converged);
+    cJSON_AddBoolToObject(doc, "stopped", tr->stopped);
+    PetscCall(PetscMalloc1(HESSA_TRAIN_MAX_CHECKPOINTS, &steps));
+    PetscCall(HessaTrainListCheckpoints(tr, steps, &count));
+    for (PetscInt i = 0; i < count; i++) {
+      char name[32];
+      PetscCall(PetscSNPrintf(name, sizeof name, "step-%06" PetscInt_FMT, steps[i]));
+      cJSON_AddItemToArray(list, cJSON_CreateString(name));
+    }
+    PetscCall(PetscFree(steps));
+    PetscCall(PetscSNPrintf(final_json, sizeof final_json, "%s/final/model.json", tr->output));
+    if (HessaTrainFileExists(final_json)) cJSON_AddItemToArray(list, cJSON_CreateString("final"));
+    cJSON_AddItemToObject(doc, "checkpoints", list);
+    text = cJSON_Print(doc);
+    cJSON_Delete(doc);
+    PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, SUMMARY_NAME));
+    if (!text)
+      HessaStatusSet(&st, PETSC_ERR_MEM, "%s: out of memory", path);
+    else
+      PetscCall(HessaWriteFileAtomic(path, text, &st));
+    free(text);
+    if (plot && !st.code) PetscCall(HessaTrainLogPlot(tr, &st));
+  }
+  PetscCall(HessaSyncError(tr->comm, &st));
+  PetscFunctionReturn(0);
+}
