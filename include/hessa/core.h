@@ -161,7 +161,8 @@ PetscErrorCode HessaFileAbort(HessaFile *file);
 /* Write text (NULL: empty) to path through Begin/Commit. */
 PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaStatus *st);
 /* Append one record (text) to path (created if missing) and fsync it: the file ends up
- * with the whole record or, on a fault, is cut back to its previous length. For logs
+ * with the whole record or, on a fault, is cut back to its previous length (removed if
+ * the append created it). For logs
  * that grow as a run goes (train_log.csv, results.jsonl). */
 PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus *st);
 /* Tests: make every later commit or append whose final file name (without folder)

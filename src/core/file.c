@@ -203,16 +203,22 @@ PetscErrorCode HessaWriteFileAtomic(const char path[], const char *text, HessaSt
 
 /* HessaFileAppend - not collective. Appends text to path (created if missing) with
  * one write sequence and an fsync; on a fault the file is cut back to its previous
- * length, so it never ends in half a record. Output: st records a fault. */
+ * length (or removed if this call created it), so it never ends in half a record.
+ * Output: st records a fault. */
 PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus *st)
 {
   struct stat sb;
   size_t      len = text ? strlen(text) : 0, done = 0;
   int         fd, err                             = 0;
+  PetscBool   created = PETSC_FALSE;
 
   PetscFunctionBegin;
   if (st->code) PetscFunctionReturn(0);
-  fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0666);
+  fd = open(path, O_WRONLY | O_APPEND);
+  if (fd < 0 && errno == ENOENT) {
+    fd      = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0666);
+    created = fd >= 0 ? PETSC_TRUE : PETSC_FALSE;
+  }
   if (fd < 0 || fstat(fd, &sb) != 0) {
     HessaStatusSet(st, PETSC_ERR_FILE_OPEN, "cannot append to '%s': %s", path, strerror(errno));
     if (fd >= 0) close(fd);
@@ -229,8 +235,11 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
   if (!err && SyncFd(fd) != 0) err = errno;
   if (!err && FailInjected(path)) err = ENOSPC;
   if (err) {
-    /* cut the partial record off again (and sync the cut) */
-    if (ftruncate(fd, sb.st_size) == 0) (void)SyncFd(fd);
+    /* cut the partial record off again (and sync the cut); a file this call created goes */
+    if (created)
+      (void)unlink(path);
+    else if (ftruncate(fd, sb.st_size) == 0)
+      (void)SyncFd(fd);
     HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "cannot append to '%s': %s", path, strerror(err));
   }
   if (close(fd) != 0 && !err) HessaStatusSet(st, PETSC_ERR_FILE_WRITE, "cannot append to '%s': %s", path, strerror(errno));

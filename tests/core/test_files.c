@@ -3,7 +3,8 @@
  * 2. a commit that fails (hook "name") keeps the previous content of path, removes
  *    path.tmp and records "cannot write '<path>'"; so does HessaFileAbort;
  * 3. "name@2" lets the first write succeed and fails the second;
- * 4. HessaFileAppend appends whole records; a failing append leaves the file as it was;
+ * 4. HessaFileAppend appends whole records; a failing append leaves the file as it was
+ *    (a file it would have created does not appear);
  * 5. HessaTextPrintf builds 10000 lines of text equal to the expected string.
  * Rank 0 only works on files (a folder named after the rank count). */
 #include <hessa/core.h>
@@ -89,8 +90,13 @@ static PetscErrorCode Run(void)
   CHECK(st.code, "the append should fail");
   PetscCall(Read(path, buf, sizeof buf));
   CHECK(!strcmp(buf, "one\nr1\n"), "after a failed append: '%s'", buf);
-  HessaFileSetFailHook(NULL);
+  memset(&st, 0, sizeof st);
   remove(path);
+  HessaFileSetFailHook("a.txt");
+  PetscCall(HessaFileAppend(path, "r0\n", &st));
+  CHECK(st.code && !Exists(path), "a failed append to a new file left it behind");
+  memset(&st, 0, sizeof st);
+  HessaFileSetFailHook(NULL);
 
   /* 5 */
   {

@@ -30,6 +30,8 @@ foreach(np 1 2)
   hessa_add_valgrind_test(NAME test_random NP ${np} COMMAND $<TARGET_FILE:test_random>)
   hessa_add_valgrind_test(NAME test_errors NP ${np} COMMAND $<TARGET_FILE:test_errors>)
 endforeach()
+# the core's atomic files, appends and text buffer
+hessa_add_valgrind_test(NAME test_files NP 1 COMMAND $<TARGET_FILE:test_files>)
 hessa_add_valgrind_test(NAME test_operator NP 2 TIMEOUT 900 COMMAND $<TARGET_FILE:test_operator>)
 hessa_add_valgrind_test(NAME test_mlp_fd NP 1 COMMAND $<TARGET_FILE:test_mlp_fd>)
 hessa_add_valgrind_test(NAME check_linear_toy NP 2
