@@ -73,6 +73,13 @@ PetscErrorCode HessaReportSpectrum(MPI_Comm comm, const char folder[], const Hes
  * PREFIX_density.csv and PREFIX_slq_nodes.csv, each atomically with the tables above. */
 PetscErrorCode HessaReportSpectrumCSV(MPI_Comm comm, const char prefix[], const HessaExtremes ex[2], const HessaFullSpectrum *full, const HessaDensity *d);
 
+/* ---- `hessa landscape` (docs/landscape.md) ---- */
+/* Collective on comm: rank 0 writes folder/landscape.json ("partial" after a graceful stop:
+ * losses null where not done) and, for a complete scan, line.csv or plane.csv and the line or
+ * contour plot; the directions as direction_<k>.npy always. distance: plot the axes as
+ * distances alpha |d| instead of coefficients. */
+PetscErrorCode HessaReportLandscape(MPI_Comm comm, const char folder[], const HessaScanSpec *spec, PetscBool distance, const HessaScan *scan);
+
 /* Atomic files (HessaFileBegin/Commit, HessaWriteFileAtomic) and the text buffer
  * (HessaText) live in hessa/core.h. */
 
