@@ -32,6 +32,7 @@ ranks, so the same tolerances hold at 1, 2 and 3 ranks.
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -50,7 +51,8 @@ from weight_folders import save_torch  # noqa: E402
 torch.set_default_dtype(torch.float64)
 mpiexec, nprocs, hessa, work, case = sys.argv[1], sys.argv[2], sys.argv[3], os.path.abspath(sys.argv[4]), sys.argv[5]
 root = os.path.join(work, f"onnx_{case}_np{nprocs}")
-os.makedirs(root, exist_ok=True)
+shutil.rmtree(root, ignore_errors=True)  # a rerun starts afresh (hessa train refuses a used output folder)
+os.makedirs(root)
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 failures = []
 TOL = 1e-10
