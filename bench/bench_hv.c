@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include "bench_common.h"
 
-
 /* GEMM flops of one Hv for the MLP (forward pass cached): layer 1 has two GEMMs
  * (R-forward X V_W^T and R-backward R(dZ)^T X); every later layer six. */
 static double MLPHvFlops(const HessaMLPArch *arch, double samples)

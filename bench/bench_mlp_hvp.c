@@ -26,8 +26,10 @@ static PetscErrorCode Time(HessaObjective obj, Op op, const double *theta, Petsc
   PetscFunctionBegin;
   for (PetscInt r = -1; r < reps; r++) {
     PetscCall(PetscTime(&t0));
-    if (op == OP_GRADIENT) PetscCall(HessaObjectiveGradient(obj, theta, &loss, out));
-    else PetscCall(HessaObjectiveHessianBlock(obj, theta, b, V, out));
+    if (op == OP_GRADIENT)
+      PetscCall(HessaObjectiveGradient(obj, theta, &loss, out));
+    else
+      PetscCall(HessaObjectiveHessianBlock(obj, theta, b, V, out));
     PetscCall(PetscTime(&t1));
     if (r >= 0) t[r] = t1 - t0;
   }
@@ -55,7 +57,7 @@ static PetscErrorCode Run(void)
   PetscCall(PetscMalloc2((size_t)N * 784, &data->x, N, &data->labels));
   HessaRandomFill(HESSA_RANDOM_UNIFORM, 1, 1, 0, N * 784, data->x);
   for (PetscInt i = 0; i < N; i++) data->labels[i] = (int)(HessaRandomUniform(1, 2, (uint64_t)i) * 10);
-  arch.n_layers = 3;
+  arch.n_layers  = 3;
   arch.widths[0] = 784, arch.widths[1] = 128, arch.widths[2] = 64, arch.widths[3] = 10;
   arch.activation = HESSA_ACT_TANH;
   arch.loss       = HESSA_LOSS_CROSS_ENTROPY;

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include "bench_common.h"
 
-
 static PetscErrorCode RunSLQ(void)
 {
   HessaData            data;

@@ -16,14 +16,14 @@
 static char fuzz_dir[64]; /* /tmp/hessa-fuzz-<pid>: per process, so -jobs/-workers do not collide */
 
 /* Crash on purpose so libFuzzer records the input. */
-#define FUZZ_CHECK(cond, ...) \
-  do { \
-    if (!(cond)) { \
-      fprintf(stderr, "fuzz invariant violated (%s): ", #cond); \
-      fprintf(stderr, __VA_ARGS__); \
-      fputc('\n', stderr); \
-      abort(); \
-    } \
+#define FUZZ_CHECK(cond, ...)                                                                                                                                                                                                                            \
+  do {                                                                                                                                                                                                                                                   \
+    if (!(cond)) {                                                                                                                                                                                                                                       \
+      fprintf(stderr, "fuzz invariant violated (%s): ", #cond);                                                                                                                                                                                          \
+      fprintf(stderr, __VA_ARGS__);                                                                                                                                                                                                                      \
+      fputc('\n', stderr);                                                                                                                                                                                                                               \
+      abort();                                                                                                                                                                                                                                           \
+    }                                                                                                                                                                                                                                                    \
   } while (0)
 
 static inline void FuzzCleanup(void)

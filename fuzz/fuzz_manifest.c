@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   }
   FUZZ_CHECK(m.n_points >= 1 && m.points, "no points without a fault");
   for (PetscInt i = 0; i < m.n_points; i++) {
-    const HessaStudyPoint *p = &m.points[i];
+    const HessaStudyPoint *p   = &m.points[i];
     size_t                 len = strnlen(p->name, sizeof p->name);
     FUZZ_CHECK(len > 0 && len < sizeof p->name && p->name[0] != '.', "point %d: name", (int)i);
     for (size_t k = 0; k < len; k++) FUZZ_CHECK(isalnum((unsigned char)p->name[k]) || strchr("._-", p->name[k]), "point %d: name byte %d", (int)i, (int)(unsigned char)p->name[k]);

@@ -6,13 +6,12 @@
 #include "fuzz_common.h"
 #include <hessa/objective.h>
 
-static const char fuzz_manifest[] =
-  "{\"format\": \"hessa-weights\", \"version\": 1, \"model\": \"mlp\", \"widths\": [3, 4, 2],"
-  " \"activation\": \"tanh\", \"loss\": \"cross-entropy\", \"tensors\": ["
-  "{\"name\": \"layers.0.weight\", \"file\": \"layers.0.weight.npy\", \"shape\": [4, 3]},"
-  "{\"name\": \"layers.0.bias\", \"file\": \"layers.0.bias.npy\", \"shape\": [4]},"
-  "{\"name\": \"layers.1.weight\", \"file\": \"layers.1.weight.npy\", \"shape\": [2, 4]},"
-  "{\"name\": \"layers.1.bias\", \"file\": \"layers.1.bias.npy\", \"shape\": [2]}]}\n";
+static const char fuzz_manifest[] = "{\"format\": \"hessa-weights\", \"version\": 1, \"model\": \"mlp\", \"widths\": [3, 4, 2],"
+                                    " \"activation\": \"tanh\", \"loss\": \"cross-entropy\", \"tensors\": ["
+                                    "{\"name\": \"layers.0.weight\", \"file\": \"layers.0.weight.npy\", \"shape\": [4, 3]},"
+                                    "{\"name\": \"layers.0.bias\", \"file\": \"layers.0.bias.npy\", \"shape\": [4]},"
+                                    "{\"name\": \"layers.1.weight\", \"file\": \"layers.1.weight.npy\", \"shape\": [2, 4]},"
+                                    "{\"name\": \"layers.1.bias\", \"file\": \"layers.1.bias.npy\", \"shape\": [2]}]}\n";
 
 static HessaObjective fuzz_obj;
 static double        *fuzz_theta;
@@ -20,10 +19,10 @@ static double        *fuzz_theta;
 /* The objective and a valid folder in fuzz_dir (model.json and four tensors). */
 static void FuzzWeightsInit(void)
 {
-  static double       x[6] = {0.1, -0.2, 0.3, 0.4, 0.5, -0.6};
+  static double       x[6]      = {0.1, -0.2, 0.3, 0.4, 0.5, -0.6};
   static int          labels[2] = {0, 1};
   static const double zeros[12] = {0};
-  HessaMLPArch        arch = {.n_layers = 2, .widths = {3, 4, 2}, .activation = HESSA_ACT_TANH, .loss = HESSA_LOSS_CROSS_ENTROPY, .cache_mb = -1};
+  HessaMLPArch        arch      = {.n_layers = 2, .widths = {3, 4, 2}, .activation = HESSA_ACT_TANH, .loss = HESSA_LOSS_CROSS_ENTROPY, .cache_mb = -1};
   HessaData           d;
   char                path[160];
 

@@ -13,8 +13,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  HessaMLPArch arch    = {0};
-  HessaStatus  st      = {0};
+  HessaMLPArch arch     = {0};
+  HessaStatus  st       = {0};
   char         kind[64] = "";
 
   FuzzWrite("model.json", data, size);

@@ -36,10 +36,8 @@ int main(int argc, char **argv)
     return 2;
   }
   file = H5Fcreate(argv[1], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  ok   = file >= 0 && Write(file, "features", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d2, features, 0) &&
-       Write(file, "labels", H5T_STD_I64BE, H5T_NATIVE_LLONG, 1, d1, labels, 0) &&
-       Write(file, "features32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, d3, features32, 1) &&
-       Write(file, "pixels", H5T_STD_U8LE, H5T_NATIVE_UCHAR, 2, d2, pixels, 0);
+  ok   = file >= 0 && Write(file, "features", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, d2, features, 0) && Write(file, "labels", H5T_STD_I64BE, H5T_NATIVE_LLONG, 1, d1, labels, 0) &&
+       Write(file, "features32", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 3, d3, features32, 1) && Write(file, "pixels", H5T_STD_U8LE, H5T_NATIVE_UCHAR, 2, d2, pixels, 0);
   if (file >= 0) H5Fclose(file);
   return ok ? 0 : 1;
 }

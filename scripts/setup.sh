@@ -19,6 +19,7 @@ PACKAGES=(
   dataset-fashion-mnist                            # the embedded default data set
   python3-numpy python3-scipy python3-torch        # independent references in tests and benchmarks
   clang libclang-rt-14-dev                         # sanitizers and fuzzing
+  clang-format                                     # the committed .clang-format, checked by scripts/check-format.sh in the test run
   protobuf-c-compiler libprotobuf-c-dev           # protoc-c generates the ONNX model parser at build time; its runtime library
   libonnx-dev                                      # onnx.proto, the schema the ONNX parser is generated from
   libonnx-testdata                                 # ONNX node conformance cases (tests/onnx)

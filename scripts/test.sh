@@ -1,5 +1,5 @@
 #!/bin/bash
-# Set up (scripts/setup.sh) and run the whole test suite: ctest on the release build at
+# Set up (scripts/setup.sh) and run the whole test suite: the formatting check, ctest on the release build at
 # 1, 2 and 3 ranks (with the valgrind memcheck runs of tests/valgrind), then again on an
 # AddressSanitizer + UndefinedBehaviorSanitizer build (every test at 1 and 2 ranks; the
 # 3-rank runs repeat the same code paths; not the valgrind and Slurm tests), then the libFuzzer
@@ -22,6 +22,9 @@ tally() {
   f=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
   passed=$((passed + t - f)); failed=$((failed + f))
 }
+
+echo "test: formatting (scripts/check-format.sh)"
+if scripts/check-format.sh 2>&1 | tail -5; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 echo "test: ctest (release build)"
 (cd build && ctest --output-on-failure -j 2 --timeout 600) 2>&1 | tee "$log"

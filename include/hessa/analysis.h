@@ -28,7 +28,7 @@ typedef struct {
   double            zero_tol;
   char              zero_tol_reason[256];
   PetscInt          n;
-  PetscInt          n_negative, n_zero, n_positive; /* -1 when not known exactly */
+  PetscInt          n_negative, n_zero, n_positive;          /* -1 when not known exactly */
   double            negative_fraction, negative_fraction_se; /* se < 0: exact */
   double            minimum_ratio, minimum_ratio_se;
   double            lambda_min, lambda_max;
@@ -38,10 +38,10 @@ typedef struct {
 /* What the classification is given: the gradient norm, the loss, and the spectrum
  * information that was computed (any of full / density may be NULL). */
 typedef struct {
-  PetscInt                 n;             /* operator size */
+  PetscInt                 n; /* operator size */
   double                   loss, gradient_norm;
-  double                   gradient_tol;  /* < 0: default 1e-6 max(1, |loss|) */
-  double                   zero_tol;      /* < 0: derived from residuals and round-off */
+  double                   gradient_tol; /* < 0: default 1e-6 max(1, |loss|) */
+  double                   zero_tol;     /* < 0: derived from residuals and round-off */
   const HessaExtremes     *largest, *smallest;
   const HessaFullSpectrum *full;
   const HessaDensity      *density;
@@ -54,10 +54,10 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v);
 typedef struct {
   PetscInt n_alpha;
   double   alpha[8];
-  double   predicted[8];        /* the quadratic model's change, +alpha */
-  double   predicted_minus[8];  /* and at -alpha (differs when g.d != 0) */
+  double   predicted[8];                    /* the quadratic model's change, +alpha */
+  double   predicted_minus[8];              /* and at -alpha (differs when g.d != 0) */
   double   change_plus[8], change_minus[8]; /* L(theta +- alpha d) - L(theta) */
-  double   noise;               /* changes below this are round-off */
+  double   noise;                           /* changes below this are round-off */
 } HessaLineProbe;
 
 /* Collective: probe the loss along the unit vector d (length n_op) of eigenvalue lambda;
@@ -68,13 +68,13 @@ PetscErrorCode HessaProbeDirection(HessaOperator op, Vec d, double lambda, Vec g
 const char *HessaProbeBehaviour(const HessaLineProbe *probe);
 
 typedef struct {
-  double   curvature;          /* g^T H g / g^T g */
+  double    curvature; /* g^T H g / g^T g */
   PetscBool has_best_step;
-  double   best_step, predicted_decrease, true_decrease; /* at theta - best_step g */
-  double   stability_limit;    /* 2 / lambda_max (lambda_max > 0) */
-  PetscInt top_k;
-  double   top_k_share;        /* |P_k g| / |g| onto the top-k eigenvectors */
-  double   condition_number;   /* lambda_max / lambda_min when lambda_min > 0, else -1 */
+  double    best_step, predicted_decrease, true_decrease; /* at theta - best_step g */
+  double    stability_limit;                              /* 2 / lambda_max (lambda_max > 0) */
+  PetscInt  top_k;
+  double    top_k_share;      /* |P_k g| / |g| onto the top-k eigenvectors */
+  double    condition_number; /* lambda_max / lambda_min when lambda_min > 0, else -1 */
 } HessaGradientGeometry;
 
 /* Collective. g: the gradient restricted to the operator (length n_op). largest: the
@@ -89,8 +89,8 @@ typedef struct {
   PetscInt  n_line;
   double    line_t[9], line_loss[9]; /* L(theta + t d) */
   /* saddle-free Newton -|H|^-1 g in the Krylov space of (H, g) */
-  PetscInt  sf_dimension;
-  double    sf_step_norm, sf_loss_after, sf_angle_deg;
+  PetscInt sf_dimension;
+  double   sf_step_norm, sf_loss_after, sf_angle_deg;
 } HessaNewton;
 
 /* Collective: Newton d = -H^-1 g with MINRES (options prefix hessa_newton_, e.g.
@@ -114,7 +114,7 @@ typedef struct {
   PetscInt  n_alpha;                    /* steps of the line probes, 1..8 */
   PetscBool full, density, newton;
   PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
-  PetscBool stoppable;                  /* ask HessaStopAgree at the safe points between phases */
+  PetscBool stoppable; /* ask HessaStopAgree at the safe points between phases */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */
@@ -202,43 +202,43 @@ extern const char *const HessaScanDirectionNames[]; /* "checkpoints", "random", 
 
 typedef struct {
   HessaScanDirection direction;
-  PetscBool          plane;        /* two directions (not with checkpoints) */
+  PetscBool          plane;                                            /* two directions (not with checkpoints) */
   char               from[PETSC_MAX_PATH_LEN], to[PETSC_MAX_PATH_LEN]; /* checkpoints */
-  HessaWhich         which;        /* eigenvector: which end of the spectrum */
-  PetscInt           index;        /* eigenvector line: 0-based index from that end (a plane uses 0 and 1) */
-  double             eps_tol;      /* eigenvector: relative tolerance (<= 0: SLEPc's default) */
-  uint64_t           seed;         /* random: direction k is stream HESSA_STREAM_LANDSCAPE + k */
-  double             lo, hi;       /* coefficient range of each axis, lo < hi */
-  PetscInt           points;       /* grid points per axis, >= 2 (a plane has points^2) */
-  PetscInt           group_size;   /* ranks per group; <= 0: HessaScanDefaultGroupSize */
-  PetscBool          stoppable;    /* ask HessaStopAgree (whole communicator) before each round of
-                                      grid points (one point per group) and stop when agreed */
-  const double      *resume_loss;  /* [total points] losses of a stopped scan (HessaScanStateRead), or NULL */
-  const PetscBool   *resume_done;  /* [total points] which of them were finished: not evaluated again */
+  HessaWhich         which;                                            /* eigenvector: which end of the spectrum */
+  PetscInt           index;                                            /* eigenvector line: 0-based index from that end (a plane uses 0 and 1) */
+  double             eps_tol;                                          /* eigenvector: relative tolerance (<= 0: SLEPc's default) */
+  uint64_t           seed;                                             /* random: direction k is stream HESSA_STREAM_LANDSCAPE + k */
+  double             lo, hi;                                           /* coefficient range of each axis, lo < hi */
+  PetscInt           points;                                           /* grid points per axis, >= 2 (a plane has points^2) */
+  PetscInt           group_size;                                       /* ranks per group; <= 0: HessaScanDefaultGroupSize */
+  PetscBool          stoppable;                                        /* ask HessaStopAgree (whole communicator) before each round of
+                                                                          grid points (one point per group) and stop when agreed */
+  const double    *resume_loss;                                        /* [total points] losses of a stopped scan (HessaScanStateRead), or NULL */
+  const PetscBool *resume_done;                                        /* [total points] which of them were finished: not evaluated again */
 } HessaScanSpec;
 
 typedef struct {
-  PetscInt n;             /* parameters */
-  PetscInt n_dirs;        /* 1 (line) or 2 (plane) */
-  double  *theta;         /* [n] the point (checkpoints: A) */
-  double  *target;        /* [n] checkpoints: B; NULL otherwise */
-  double  *dirs[2];       /* [n] d1, d2 (checkpoints: B - A) */
-  double   norms[2];      /* |d1|, |d2| */
-  double   eigenvalues[2];/* eigenvector directions: their eigenvalues; NaN otherwise */
-  double   residuals[2];  /* eigenvector directions: |Hv - lambda v|; NaN otherwise */
-  PetscInt points;
-  double  *grid;          /* [points] the coefficients of each axis */
-  double  *loss;          /* [points] line, [points * points] plane: loss[i * points + j] at (grid[i], grid[j]) */
-  double   loss_at_theta; /* L(theta) (checkpoints: L(A)) */
-  double   loss_at_target;/* checkpoints: L(B); NaN otherwise */
-  PetscInt group_size, n_groups;
-  char     model[64];     /* model kind */
-  char     description[512];
-  PetscInt n_blocks;      /* parameter table (for saving directions per tensor) */
+  PetscInt         n;              /* parameters */
+  PetscInt         n_dirs;         /* 1 (line) or 2 (plane) */
+  double          *theta;          /* [n] the point (checkpoints: A) */
+  double          *target;         /* [n] checkpoints: B; NULL otherwise */
+  double          *dirs[2];        /* [n] d1, d2 (checkpoints: B - A) */
+  double           norms[2];       /* |d1|, |d2| */
+  double           eigenvalues[2]; /* eigenvector directions: their eigenvalues; NaN otherwise */
+  double           residuals[2];   /* eigenvector directions: |Hv - lambda v|; NaN otherwise */
+  PetscInt         points;
+  double          *grid;           /* [points] the coefficients of each axis */
+  double          *loss;           /* [points] line, [points * points] plane: loss[i * points + j] at (grid[i], grid[j]) */
+  double           loss_at_theta;  /* L(theta) (checkpoints: L(A)) */
+  double           loss_at_target; /* checkpoints: L(B); NaN otherwise */
+  PetscInt         group_size, n_groups;
+  char             model[64]; /* model kind */
+  char             description[512];
+  PetscInt         n_blocks; /* parameter table (for saving directions per tensor) */
   HessaParamBlock *blocks;
-  PetscBool *done;        /* [points or points^2] finished grid points (all unless stopped) */
-  PetscInt   n_done;
-  PetscBool  stopped;     /* a graceful stop ended the scan early: loss is NaN where not done */
+  PetscBool       *done; /* [points or points^2] finished grid points (all unless stopped) */
+  PetscInt         n_done;
+  PetscBool        stopped; /* a graceful stop ended the scan early: loss is NaN where not done */
 } HessaScan;
 
 /* Collective on comm: the default group size. The whole communicator for an MLP (one

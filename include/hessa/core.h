@@ -15,7 +15,7 @@
 
 /* Error codes of hessa's own checks (PETSc codes stay as they are). */
 #define HESSA_ERR_INPUT PETSC_ERR_FILE_UNEXPECTED /* bad or unreadable input file */
-#define HESSA_ERR_ARG   PETSC_ERR_ARG_WRONG       /* bad option value */
+#define HESSA_ERR_ARG PETSC_ERR_ARG_WRONG         /* bad option value */
 
 /* The git commit hessa was built from ("unknown" outside a checkout). */
 const char *HessaCommit(void);
@@ -62,9 +62,9 @@ void HessaErrorTake(char msg[], size_t len);
 #define HESSA_EXIT_STOPPED 75 /* EX_TEMPFAIL: stopped on request, rerun with -resume */
 PetscErrorCode HessaStopInstall(void);
 /* Not collective: the signal received on this rank (0: none). */
-int            HessaStopSignal(void);
+int HessaStopSignal(void);
 /* Not collective: behave as if a stop signal had arrived (tests, time budgets). */
-void           HessaStopRequest(void);
+void HessaStopRequest(void);
 /* Collective on comm: PETSC_TRUE on every rank if any rank has received a signal. */
 PetscErrorCode HessaStopAgree(MPI_Comm comm, PetscBool *stop);
 void           HessaStopMarkStopped(void);
@@ -96,15 +96,15 @@ void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, Petsc
  * the synthetic inputs). A family uses base + k for 0 <= k < span; the large bases are
  * the family name in ASCII. A new user adds a line here and to HessaRandomStreamTable
  * (src/core/random.c); tests/core/test_random.c checks that no two ranges overlap. */
-#define HESSA_STREAM_DATA_CENTRES UINT64_C(1001)               /* blobs: class centres, index class * dim + feature */
-#define HESSA_STREAM_DATA_INPUTS  UINT64_C(1002)               /* blobs/gaussian: inputs, index sample * dim + feature */
-#define HESSA_STREAM_QUADRATIC    UINT64_C(0x7175616472617469) /* "quadrati": Householder normals */
-#define HESSA_STREAM_MLP_INIT     UINT64_C(0x6d6c70696e697400) /* "mlpinit": initial weights */
-#define HESSA_STREAM_CHECK        UINT64_C(0x636865636b000000) /* "check": derivative-check trial t uses stream + t */
-#define HESSA_STREAM_SLQ          UINT64_C(0x736c710000000000) /* "slq": SLQ probe p uses stream + p */
-#define HESSA_STREAM_TRACE        UINT64_C(0x7472616365000000) /* "trace": Hutchinson probe i uses stream + i */
-#define HESSA_STREAM_LANDSCAPE    UINT64_C(0x6c616e6473636170) /* "landscap": random direction k uses stream + k */
-#define HESSA_STREAM_TRAIN_BATCH  UINT64_C(0x7472626174636800) /* "trbatch": step t's batch, entries t*N .. t*N + B - 1 */
+#define HESSA_STREAM_DATA_CENTRES UINT64_C(1001)              /* blobs: class centres, index class * dim + feature */
+#define HESSA_STREAM_DATA_INPUTS UINT64_C(1002)               /* blobs/gaussian: inputs, index sample * dim + feature */
+#define HESSA_STREAM_QUADRATIC UINT64_C(0x7175616472617469)   /* "quadrati": Householder normals */
+#define HESSA_STREAM_MLP_INIT UINT64_C(0x6d6c70696e697400)    /* "mlpinit": initial weights */
+#define HESSA_STREAM_CHECK UINT64_C(0x636865636b000000)       /* "check": derivative-check trial t uses stream + t */
+#define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)         /* "slq": SLQ probe p uses stream + p */
+#define HESSA_STREAM_TRACE UINT64_C(0x7472616365000000)       /* "trace": Hutchinson probe i uses stream + i */
+#define HESSA_STREAM_LANDSCAPE UINT64_C(0x6c616e6473636170)   /* "landscap": random direction k uses stream + k */
+#define HESSA_STREAM_TRAIN_BATCH UINT64_C(0x7472626174636800) /* "trbatch": step t's batch, entries t*N .. t*N + B - 1 */
 
 /* One registered family: streams [base, base + span). */
 typedef struct {
@@ -123,7 +123,7 @@ PetscErrorCode HessaTimerGet(const char phase[], double *seconds);
 PetscInt       HessaTimerCount(void);
 PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds);
 /* Not collective: forget every phase (study mode times each point on its own). */
-void           HessaTimerReset(void);
+void HessaTimerReset(void);
 /* Collective: rank 0 logs every phase with the max over ranks. */
 PetscErrorCode HessaTimerLogAll(MPI_Comm comm);
 
@@ -147,10 +147,10 @@ typedef struct _n_HessaFile *HessaFile;
  * *file is NULL. */
 PetscErrorCode HessaFileBegin(const char path[], HessaFile *file, HessaStatus *st);
 /* The stream to write to (NULL for a NULL file or after HessaFileTempPath). */
-FILE          *HessaFileStream(HessaFile file);
+FILE *HessaFileStream(HessaFile file);
 /* For a library that opens files by name (PLplot): closes hessa's stream and returns
  * the temporary name, which the caller fills before HessaFileCommit. */
-const char    *HessaFileTempPath(HessaFile file);
+const char *HessaFileTempPath(HessaFile file);
 /* Flush, fsync, close and rename the file to its final name; on any fault the
  * temporary file is removed, the final name is untouched, and st records why.
  * *file is NULL afterwards. A NULL *file does nothing. */
@@ -171,7 +171,7 @@ PetscErrorCode HessaFileAppend(const char path[], const char *text, HessaStatus 
  * writes succeed. NULL clears the hook. Until it is called, the pattern is taken from
  * the environment variable HESSA_TEST_FAIL_WRITE, so that the same fault can be
  * injected into the hessa command. */
-void           HessaFileSetFailHook(const char pattern[]);
+void HessaFileSetFailHook(const char pattern[]);
 
 /* ---- text buffer -------------------------------------------------------------------- */
 /* A growing text buffer (report.md, CSV files, logs): printf appends; on out of memory

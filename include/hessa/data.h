@@ -37,11 +37,11 @@ struct _p_HessaData {
   PetscBool       test_split;                           /* fashion-mnist: t10k instead of train */
   PetscInt        limit;                                /* take the first `limit` samples (-1: all) */
   HessaDataScale  scale;
-  PetscInt        seed;                                 /* synthetic generators */
+  PetscInt        seed; /* synthetic generators */
   PetscInt        synth_samples, synth_features, synth_classes;
-  PetscReal       synth_spread;                         /* blobs: std of each blob around its centre */
-  PetscInt        synth_targets;                        /* gaussian: length of one (zero) target */
-  PetscInt        pool;                                 /* average-pool square images k x k (1: off) */
+  PetscReal       synth_spread;  /* blobs: std of each blob around its centre */
+  PetscInt        synth_targets; /* gaussian: length of one (zero) target */
+  PetscInt        pool;          /* average-pool square images k x k (1: off) */
 
   /* results of HessaDataLoad */
   PetscInt n_global;   /* samples over all ranks */
@@ -54,7 +54,7 @@ struct _p_HessaData {
   int     *labels;     /* [n_local] (classification), else NULL */
   double  *y;          /* [n_local][n_targets] (regression), else NULL */
   /* x, labels and y are malloc'd (readers hand over their buffers without a copy) */
-  char     description[512];
+  char description[512];
 };
 
 /* Collective. Defaults: Fashion-MNIST training set, pixels scaled to [0,1], all samples. */
@@ -84,14 +84,14 @@ PetscErrorCode HessaDataDestroy(HessaData *data);
  * NaN or Inf in a float file is a fault naming the sample.
  * HessaArray is a dense array of up to 4 dimensions converted to double. */
 typedef struct {
-  int      ndim;
-  int64_t  shape[4];
-  int64_t  rows;  /* shape[0]: rows in the file */
-  int64_t  row_length; /* product of shape[1..] */
-  int64_t  first, count; /* the rows that were read */
-  double  *values; /* count * row_length doubles (malloc'd; free with free()) */
-  int      is_integer; /* the file's dtype was an integer type */
-  char     dtype[16];  /* the file's element type: "uint8", "float32", "int64", ... */
+  int     ndim;
+  int64_t shape[4];
+  int64_t rows;         /* shape[0]: rows in the file */
+  int64_t row_length;   /* product of shape[1..] */
+  int64_t first, count; /* the rows that were read */
+  double *values;       /* count * row_length doubles (malloc'd; free with free()) */
+  int     is_integer;   /* the file's dtype was an integer type */
+  char    dtype[16];    /* the file's element type: "uint8", "float32", "int64", ... */
 } HessaArray;
 
 void HessaArrayFree(HessaArray *a);

@@ -41,7 +41,7 @@ typedef struct {
   char     name[128]; /* e.g. "layers.0.weight", or an ONNX initializer's name */
   int      ndim;      /* 1 .. HESSA_PARAM_MAX_DIMS (0 for a scalar) */
   PetscInt shape[HESSA_PARAM_MAX_DIMS];
-  PetscInt offset;    /* index of the first entry in the flat vector */
+  PetscInt offset; /* index of the first entry in the flat vector */
   PetscInt count;
 } HessaParamBlock;
 
@@ -49,16 +49,16 @@ typedef struct {
 void HessaParamBlockShapeString(const HessaParamBlock *b, char *buf, size_t len);
 
 struct _p_HessaObjective {
-  char              type[64];    /* "quadratic", "mlp", ... */
+  char              type[64]; /* "quadratic", "mlp", ... */
   char              description[512];
-  PetscInt          n;           /* number of parameters */
-  PetscInt          n_samples;   /* global sample count the local sums are divided by */
-  PetscReal         weight_decay;/* L2 coefficient added by the operator layer */
-  PetscInt          n_blocks;    /* parameter table */
+  PetscInt          n;            /* number of parameters */
+  PetscInt          n_samples;    /* global sample count the local sums are divided by */
+  PetscReal         weight_decay; /* L2 coefficient added by the operator layer */
+  PetscInt          n_blocks;     /* parameter table */
   HessaParamBlock  *blocks;
   HessaObjectiveOps ops;
-  void             *impl;        /* implementation context */
-  HessaData         data;        /* the local shard (not owned), NULL for analytic objectives */
+  void             *impl; /* implementation context */
+  HessaData         data; /* the local shard (not owned), NULL for analytic objectives */
 };
 
 /* ---- generic calls (not collective; local sums) ---- */
@@ -72,12 +72,12 @@ PetscErrorCode HessaObjectiveCreateEmpty(const char type[], PetscInt n, HessaObj
 
 /* ---- analytic objectives (closed-form gradient and Hessian) ---- */
 typedef enum {
-  HESSA_ANALYTIC_QUADRATIC,     /* 1/2 x^T Q diag(lambda) Q^T x (x0 = 0: the critical point is the origin) */
-  HESSA_ANALYTIC_LINEAR_TOY,    /* (1 - w1 w2)^2 */
-  HESSA_ANALYTIC_X2_PLUS_Y4,    /* x^2 + y^4 */
-  HESSA_ANALYTIC_X2_MINUS_Y4,   /* x^2 - y^4 */
-  HESSA_ANALYTIC_ROSENBROCK,    /* sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 */
-  HESSA_ANALYTIC_MONKEY_SADDLE  /* x^3 - 3 x y^2 */
+  HESSA_ANALYTIC_QUADRATIC,    /* 1/2 x^T Q diag(lambda) Q^T x (x0 = 0: the critical point is the origin) */
+  HESSA_ANALYTIC_LINEAR_TOY,   /* (1 - w1 w2)^2 */
+  HESSA_ANALYTIC_X2_PLUS_Y4,   /* x^2 + y^4 */
+  HESSA_ANALYTIC_X2_MINUS_Y4,  /* x^2 - y^4 */
+  HESSA_ANALYTIC_ROSENBROCK,   /* sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2 */
+  HESSA_ANALYTIC_MONKEY_SADDLE /* x^3 - 3 x y^2 */
 } HessaAnalyticKind;
 
 /* Quadratic with a prescribed spectrum lambda[0..n): Q is a product of `reflections`
@@ -103,15 +103,15 @@ typedef enum { HESSA_ACT_IDENTITY, HESSA_ACT_TANH, HESSA_ACT_SIGMOID, HESSA_ACT_
 typedef enum { HESSA_LOSS_CROSS_ENTROPY, HESSA_LOSS_MSE } HessaLossKind;
 
 typedef struct {
-  PetscInt        n_layers;     /* dense layers */
-  PetscInt        widths[16];   /* widths[0] = inputs, widths[n_layers] = outputs */
-  HessaActivation activation;   /* hidden layers; the output layer is linear */
-  HessaLossKind   loss;         /* cross-entropy: mean over samples of -log softmax(z)_y;
-                                   mse: mean over samples and outputs of (z - y)^2 (torch's mse_loss) */
-  PetscReal       weight_decay; /* adds (weight_decay/2)|theta|^2 */
-  PetscInt        chunk;        /* samples per chunk (bounds memory); <= 0: 1000 */
-  PetscReal       cache_mb;     /* budget (MB) for caching the forward pass at a fixed theta;
-                                   < 0 (e.g. PETSC_DEFAULT): 512; 0 disables the cache */
+  PetscInt        n_layers;   /* dense layers */
+  PetscInt        widths[16]; /* widths[0] = inputs, widths[n_layers] = outputs */
+  HessaActivation activation; /* hidden layers; the output layer is linear */
+  HessaLossKind   loss;       /* cross-entropy: mean over samples of -log softmax(z)_y;
+                                 mse: mean over samples and outputs of (z - y)^2 (torch's mse_loss) */
+  PetscReal weight_decay;     /* adds (weight_decay/2)|theta|^2 */
+  PetscInt  chunk;            /* samples per chunk (bounds memory); <= 0: 1000 */
+  PetscReal cache_mb;         /* budget (MB) for caching the forward pass at a fixed theta;
+                                 < 0 (e.g. PETSC_DEFAULT): 512; 0 disables the cache */
 } HessaMLPArch;
 
 PetscErrorCode HessaActivationFromName(const char name[], HessaActivation *act, PetscBool *found);
@@ -143,10 +143,10 @@ PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference)
 /* ---- ONNX models (docs/onnx.md): the user's own network ---- */
 typedef struct {
   char          path[PETSC_MAX_PATH_LEN]; /* the .onnx file */
-  HessaLossKind loss;         /* applied to the graph's output, as for the MLP */
-  PetscReal     weight_decay; /* adds (weight_decay/2)|theta|^2 */
-  PetscInt      chunk;        /* samples per chunk (bounds memory); <= 0: 256 */
-  PetscReal     cache_mb;     /* forward-pass cache budget (MB); < 0: 512; 0 disables */
+  HessaLossKind loss;                     /* applied to the graph's output, as for the MLP */
+  PetscReal     weight_decay;             /* adds (weight_decay/2)|theta|^2 */
+  PetscInt      chunk;                    /* samples per chunk (bounds memory); <= 0: 256 */
+  PetscReal     cache_mb;                 /* forward-pass cache budget (MB); < 0: 512; 0 disables */
 } HessaONNXArch;
 
 /* Not collective (every rank reads the file). Loads the graph, checks it against the data
@@ -174,8 +174,8 @@ PetscErrorCode HessaPluginCreate(const char path[], const char options[], HessaD
  * (docs/weights.md, docs/weights.schema.json). Non-zero and st set (naming path) on the
  * first violation. Every reader of weight folders calls it. */
 struct cJSON;
-int            HessaWeightsValidateManifest(const struct cJSON *root, const char path[], HessaStatus *st);
-void           HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
+int  HessaWeightsValidateManifest(const struct cJSON *root, const char path[], HessaStatus *st);
+void HessaWeightsReadArch(const char folder[], char kind[64], HessaMLPArch *arch, HessaStatus *st);
 /* Not collective. All tensors into theta[0..n), shapes checked against obj's parameter table. */
 PetscErrorCode HessaWeightsRead(const char folder[], HessaObjective obj, double *theta, HessaStatus *st);
 /* Not collective (one rank): write folder atomically (folder.tmp, then rename). */

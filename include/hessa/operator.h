@@ -27,30 +27,30 @@ typedef enum { HESSA_CURVATURE_HESSIAN, HESSA_CURVATURE_GGN } HessaCurvature;
 typedef struct _p_HessaOperator *HessaOperator;
 struct _p_HessaOperator {
   MPI_Comm       comm;
-  HessaObjective obj;        /* not owned */
+  HessaObjective obj; /* not owned */
   HessaCurvature curvature;
   char           subset_spec[256]; /* "" = all, else e.g. "layers.0.weight,layers.1" or "weights" */
-  PetscInt       n;          /* full parameter count */
-  PetscInt       n_op;       /* operator size (subset size, or n) */
-  PetscInt      *subset;     /* [n_op] global parameter indices of the subset, NULL for all */
+  PetscInt       n;                /* full parameter count */
+  PetscInt       n_op;             /* operator size (subset size, or n) */
+  PetscInt      *subset;           /* [n_op] global parameter indices of the subset, NULL for all */
 
-  Vec        theta;          /* [n] sharded: the point */
-  double    *theta_all;      /* [n] full replica of theta on every rank */
-  Vec        full_seq;       /* [n] sequential work vector, the target of the Allgather */
-  VecScatter full_to_all;    /* sharded [n] -> full_seq on every rank */
-  VecScatter op_to_all;      /* sharded [n_op] -> full_seq (subset positions) on every rank */
-  Vec        op_template;    /* [n_op] sharded, for VecDuplicate */
+  Vec        theta;       /* [n] sharded: the point */
+  double    *theta_all;   /* [n] full replica of theta on every rank */
+  Vec        full_seq;    /* [n] sequential work vector, the target of the Allgather */
+  VecScatter full_to_all; /* sharded [n] -> full_seq on every rank */
+  VecScatter op_to_all;   /* sharded [n_op] -> full_seq (subset positions) on every rank */
+  Vec        op_template; /* [n_op] sharded, for VecDuplicate */
 
   double  *block_in, *block_out; /* [capacity][n] full-length direction and product buffers */
   PetscInt block_capacity;
-  Vec     *seq_in, *seq_out;     /* [capacity] sequential Vecs wrapping the rows of block_in/out */
+  Vec     *seq_in, *seq_out; /* [capacity] sequential Vecs wrapping the rows of block_in/out */
 
-  Mat H;                     /* MatShell of size n_op applying the curvature */
+  Mat H; /* MatShell of size n_op applying the curvature */
 
   /* cost, kept for reports */
-  PetscInt64 n_products;     /* curvature-vector products (a block of b counts b) */
+  PetscInt64 n_products;          /* curvature-vector products (a block of b counts b) */
   PetscInt64 stop_after_products; /* > 0: a stop request (as from a signal) once n_products reaches it */
-  PetscInt64 n_gradients;    /* loss+gradient evaluations */
+  PetscInt64 n_gradients;         /* loss+gradient evaluations */
   double     product_seconds, comm_seconds;
 };
 
@@ -103,9 +103,9 @@ PetscErrorCode HessaOperatorDestroy(HessaOperator *op);
 typedef struct _p_HessaModel *HessaModel;
 struct _p_HessaModel {
   MPI_Comm       comm;
-  char           kind[64];      /* mlp, onnx, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle, plugin */
+  char           kind[64];                    /* mlp, onnx, quadratic, linear-toy, x2+y4, x2-y4, rosenbrock, monkey-saddle, plugin */
   char           weights[PETSC_MAX_PATH_LEN]; /* weight folder to load, "" = initialise */
-  char           init[32];      /* glorot | he | point */
+  char           init[32];                    /* glorot | he | point */
   PetscInt       seed;
   HessaMLPArch   arch;
   HessaONNXArch  onnx;          /* onnx: the graph file (from -hessa_model_file, or the weight folder's model.onnx) and its options */
@@ -114,14 +114,14 @@ struct _p_HessaModel {
   PetscInt       analytic_n;    /* dimension of rosenbrock / quadratic */
   PetscReal      point[16];     /* analytic objectives: the point, when given */
   PetscInt       n_point;
-  char           spectrum[PETSC_MAX_PATH_LEN]; /* quadratic: file of eigenvalues, "" = generated */
-  char           plugin_file[PETSC_MAX_PATH_LEN]; /* plugin: the shared library (hessa/plugin.h) */
-  char           plugin_options[PETSC_MAX_PATH_LEN]; /* plugin: text for its create */
-  double        *plugin_theta0;  /* plugin: its starting point (full length) */
+  char           spectrum[PETSC_MAX_PATH_LEN];                   /* quadratic: file of eigenvalues, "" = generated */
+  char           plugin_file[PETSC_MAX_PATH_LEN];                /* plugin: the shared library (hessa/plugin.h) */
+  char           plugin_options[PETSC_MAX_PATH_LEN];             /* plugin: text for its create */
+  double        *plugin_theta0;                                  /* plugin: its starting point (full length) */
   PetscBool      kind_set, hidden_set, activation_set, loss_set; /* given as options: a weight folder must agree */
-  HessaData      data;          /* not owned */
+  HessaData      data;                                           /* not owned */
   HessaObjective obj;
-  Vec            theta;         /* sharded point */
+  Vec            theta; /* sharded point */
 };
 
 /* Collective. data may be NULL for analytic objectives. */
@@ -149,9 +149,9 @@ PetscErrorCode HessaSetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel 
 
 /* ---- checks ---- */
 typedef struct {
-  double grad_fd_rel;      /* |g.u - FD(L, u)| / max(|g.u|, scale) over random u, worst */
-  double hv_fd_rel;        /* |Hv - FD(g, v)| / |Hv|, worst over random v */
-  double symmetry_rel;     /* |u.Hv - v.Hu| / (|u||Hv| + |v||Hu|), worst */
+  double   grad_fd_rel;  /* |g.u - FD(L, u)| / max(|g.u|, scale) over random u, worst */
+  double   hv_fd_rel;    /* |Hv - FD(g, v)| / |Hv|, worst over random v */
+  double   symmetry_rel; /* |u.Hv - v.Hu| / (|u||Hv| + |v||Hu|), worst */
   PetscInt trials;
 } HessaCheckResult;
 /* Collective: gradient vs central differences of the loss, Hv vs central differences of

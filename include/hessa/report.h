@@ -109,6 +109,7 @@ void HessaPlotXY(const char folder[], const char name[], const char title[], con
  * smaller than 2 x 2, not increasing, no finite value, or PLplot failed) the files are not
  * written and note says why (note may be NULL); a file that cannot be written is an error
  * recorded in st. */
-void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[], size_t note_len, HessaStatus *st);
+void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[],
+                      size_t note_len, HessaStatus *st);
 
 #endif

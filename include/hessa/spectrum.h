@@ -35,11 +35,11 @@ typedef struct {
 /* How an extreme-eigenvalue solve judges convergence and how large its search space is.
  * The rule every command uses is HessaExtremesSettingsForEnd. */
 typedef struct {
-  double   tol;   /* relative tolerance (<= 0: SLEPc's default, 1e-8) */
-  double   scale; /* > 0: a known spectral scale max|lambda| (e.g. |lambda_max| from the other
-                     end): residuals are judged against tol * scale (absolute test), or
-                     eigenvalues near zero never converge; 0: relative test */
-  PetscInt ncv;   /* > 0: search-space size (-hessa_eps_ncv still wins); 0: SLEPc's default */
+  double tol;   /* relative tolerance (<= 0: SLEPc's default, 1e-8) */
+  double scale; /* > 0: a known spectral scale max|lambda| (e.g. |lambda_max| from the other
+                   end): residuals are judged against tol * scale (absolute test), or
+                   eigenvalues near zero never converge; 0: relative test */
+  PetscInt ncv; /* > 0: search-space size (-hessa_eps_ncv still wins); 0: SLEPc's default */
 } HessaExtremesSettings;
 
 /* Not collective: the settings of one end, the same for `hessa spectrum`, `hessa analyze`
@@ -98,11 +98,11 @@ typedef enum { HESSA_SMOOTHING_RELATIVE, HESSA_SMOOTHING_PYHESSIAN } HessaSmooth
 /* How to run SLQ. HessaDensitySettingsDefault fills the defaults below;
  * HessaDensitySettingsSetFromOptions reads the -hessa_slq_* options over them. */
 typedef struct {
-  PetscInt       probes;     /* n_v Rademacher probe vectors (default 10) */
-  PetscInt       steps;      /* m Lanczos steps per probe, m <= n (default 80) */
-  uint64_t       seed;       /* probe p is stream HESSA_STREAM_SLQ + p of this seed (default 1) */
-  PetscBool      block;      /* advance probes together: one block product per step */
-  PetscInt       block_size; /* block mode: probes per group, groups run one after another (0: all);
+  PetscInt  probes;          /* n_v Rademacher probe vectors (default 10) */
+  PetscInt  steps;           /* m Lanczos steps per probe, m <= n (default 80) */
+  uint64_t  seed;            /* probe p is stream HESSA_STREAM_SLQ + p of this seed (default 1) */
+  PetscBool block;           /* advance probes together: one block product per step */
+  PetscInt  block_size;      /* block mode: probes per group, groups run one after another (0: all);
                                 a group is the unit a graceful stop keeps or discards */
   PetscInt       n_grid;     /* grid points of the smoothed density (default 1000) */
   HessaSmoothing smoothing;  /* relative: sigma = sigma_rel * range; pyhessian: variance 1e-5 max(1, range) */
@@ -168,12 +168,12 @@ typedef struct {
   double     seconds;
   /* resumable progress (graceful stop) */
   uint64_t  seed;
-  PetscInt  n_q;           /* quadratic forms of the Hutchinson part: samples, or k for Hutch++ */
-  double   *q;             /* [n_q] z_i^T H z_i (deflated for Hutch++); [0, done) are finished */
+  PetscInt  n_q; /* quadratic forms of the Hutchinson part: samples, or k for Hutch++ */
+  double   *q;   /* [n_q] z_i^T H z_i (deflated for Hutch++); [0, done) are finished */
   PetscInt  done;
   PetscBool low_rank_done; /* Hutch++: low_rank = tr(Q^T H Q) is final */
   double    low_rank;
-  PetscBool stopped;       /* a graceful stop ended the run early (estimate not set) */
+  PetscBool stopped; /* a graceful stop ended the run early (estimate not set) */
 } HessaTrace;
 
 /* Collective: Hutchinson (Rademacher probes) or Hutch++ with `samples` products.

@@ -28,17 +28,17 @@ struct _p_HessaTrainer {
   HessaTrainMethod    method;
   HessaTrainObjective objective;
   PetscReal           lr, momentum, beta1, beta2, eps, gtol;
-  PetscReal           damping;       /* lm: the current mu of (H^2 + mu I) d = H g */
+  PetscReal           damping; /* lm: the current mu of (H^2 + mu I) d = H g */
   PetscInt            steps, batch, seed, checkpoint_every, lambda_every, max_steps_per_run;
   PetscBool           resume;
   char                output[PETSC_MAX_PATH_LEN];
 
   /* state */
-  Vec       theta;          /* the point being trained (sharded, length n) */
-  Vec       first_moment;   /* sgd: velocity; adam: m (sharded) */
-  Vec       second_moment;  /* adam: v (sharded) */
-  PetscInt  step;           /* updates done so far (over all runs) */
-  PetscInt  start_step;     /* step this run started from */
+  Vec       theta;               /* the point being trained (sharded, length n) */
+  Vec       first_moment;        /* sgd: velocity; adam: m (sharded) */
+  Vec       second_moment;       /* adam: v (sharded) */
+  PetscInt  step;                /* updates done so far (over all runs) */
+  PetscInt  start_step;          /* step this run started from */
   double    loss, gradient_norm; /* at theta (full data), after the last evaluation */
   PetscBool converged, stopped;
 };
@@ -67,7 +67,7 @@ typedef struct {
   char     weights[PETSC_MAX_PATH_LEN];
   char     options[2048]; /* "-key value ..." added to the study's options for this point */
   PetscInt step;
-  char     series[128];   /* the trajectory it belongs to ("" = none), for the plots */
+  char     series[128]; /* the trajectory it belongs to ("" = none), for the plots */
 } HessaStudyPoint;
 
 /* The manifest: options for every point plus the list of points. */

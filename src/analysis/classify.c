@@ -37,8 +37,10 @@ static void DensityFractions(const HessaDensity *d, double zt, double *neg, doub
     double fn = 0, fp = 0;
     for (PetscInt i = 0; i < d->probe_steps[p]; i++) {
       double node = d->nodes[p * d->steps + i], w = d->weights[p * d->steps + i];
-      if (node < -zt) fn += w;
-      else if (node > zt) fp += w;
+      if (node < -zt)
+        fn += w;
+      else if (node > zt)
+        fp += w;
     }
     sn += fn, sn2 += fn * fn, sp += fp, sp2 += fp * fp;
   }
@@ -75,10 +77,11 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
   if (in->zero_tol >= 0) {
     v->zero_tol = in->zero_tol;
     snprintf(v->zero_tol_reason, sizeof v->zero_tol_reason, "given (-hessa_analyze_zero_tol)");
-  } else DefaultZeroTolerance(in, scale, v);
-  zt      = v->zero_tol;
-  has_neg = v->lambda_min < -zt ? PETSC_TRUE : PETSC_FALSE;
-  has_pos = v->lambda_max > zt ? PETSC_TRUE : PETSC_FALSE;
+  } else
+    DefaultZeroTolerance(in, scale, v);
+  zt             = v->zero_tol;
+  has_neg        = v->lambda_min < -zt ? PETSC_TRUE : PETSC_FALSE;
+  has_pos        = v->lambda_max > zt ? PETSC_TRUE : PETSC_FALSE;
   zero_at_bottom = fabs(v->lambda_min) <= zt ? PETSC_TRUE : PETSC_FALSE;
   zero_at_top    = fabs(v->lambda_max) <= zt ? PETSC_TRUE : PETSC_FALSE;
 
@@ -91,19 +94,24 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
       v->n_negative = v->n_zero = v->n_positive = 0;
       for (PetscInt i = 0; i < v->n; i++) {
         double l = in->full->values[i];
-        if (l < -zt) v->n_negative++;
-        else if (l > zt) v->n_positive++;
-        else v->n_zero++;
+        if (l < -zt)
+          v->n_negative++;
+        else if (l > zt)
+          v->n_positive++;
+        else
+          v->n_zero++;
       }
     }
     v->negative_fraction = (double)v->n_negative / (double)v->n;
     v->minimum_ratio     = (double)v->n_positive / (double)v->n;
   } else {
-    PetscInt found = 0;
+    PetscInt  found        = 0;
     PetscBool all_negative = PETSC_TRUE;
     for (PetscInt i = 0; i < in->smallest->nconv; i++) {
-      if (in->smallest->values[i] < -zt) found++;
-      else all_negative = PETSC_FALSE;
+      if (in->smallest->values[i] < -zt)
+        found++;
+      else
+        all_negative = PETSC_FALSE;
     }
     v->n_zero = v->n_positive = -1;
     if (!all_negative) {
@@ -115,7 +123,8 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
       if (in->density) {
         double pos, pos_se;
         DensityFractions(in->density, zt, &v->negative_fraction, &v->negative_fraction_se, &pos, &pos_se);
-      } else v->negative_fraction = (double)found / (double)v->n; /* a lower bound */
+      } else
+        v->negative_fraction = (double)found / (double)v->n; /* a lower bound */
     }
     if (!has_neg && !zero_at_bottom) { /* lambda_min > zt: every eigenvalue is positive */
       v->minimum_ratio = 1.0;
@@ -126,31 +135,44 @@ PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v)
     } else if (in->density) {
       double neg, neg_se;
       DensityFractions(in->density, zt, &neg, &neg_se, &v->minimum_ratio, &v->minimum_ratio_se);
-    } else v->minimum_ratio = 1.0 - v->negative_fraction;
+    } else
+      v->minimum_ratio = 1.0 - v->negative_fraction;
   }
 
-  if (!v->critical) v->type = HESSA_VERDICT_NOT_CRITICAL;
-  else if (has_neg && has_pos) v->type = HESSA_VERDICT_SADDLE;
-  else if (!has_neg && !zero_at_bottom) v->type = HESSA_VERDICT_LOCAL_MINIMUM; /* every eigenvalue > zt */
-  else if (!has_pos && !zero_at_top) v->type = HESSA_VERDICT_LOCAL_MAXIMUM;   /* every eigenvalue < -zt */
-  else v->type = HESSA_VERDICT_DEGENERATE;
+  if (!v->critical)
+    v->type = HESSA_VERDICT_NOT_CRITICAL;
+  else if (has_neg && has_pos)
+    v->type = HESSA_VERDICT_SADDLE;
+  else if (!has_neg && !zero_at_bottom)
+    v->type = HESSA_VERDICT_LOCAL_MINIMUM; /* every eigenvalue > zt */
+  else if (!has_pos && !zero_at_top)
+    v->type = HESSA_VERDICT_LOCAL_MAXIMUM; /* every eigenvalue < -zt */
+  else
+    v->type = HESSA_VERDICT_DEGENERATE;
 
   switch (v->type) {
   case HESSA_VERDICT_NOT_CRITICAL:
-    snprintf(v->summary, sizeof v->summary, "Not a critical point: the gradient norm %.3e is above the tolerance %.3e (the curvature below describes the point all the same; eigenvalues from %.6g to %.6g).", v->gradient_norm, v->gradient_tol, v->lambda_min, v->lambda_max);
+    snprintf(v->summary, sizeof v->summary, "Not a critical point: the gradient norm %.3e is above the tolerance %.3e (the curvature below describes the point all the same; eigenvalues from %.6g to %.6g).", v->gradient_norm, v->gradient_tol,
+             v->lambda_min, v->lambda_max);
     break;
   case HESSA_VERDICT_SADDLE:
-    if (v->n_negative >= 0) snprintf(v->summary, sizeof v->summary, "Saddle point of index %" PetscInt_FMT " (%" PetscInt_FMT " of %" PetscInt_FMT " eigenvalues negative; most negative %.6g, largest %.6g): the loss falls along negative curvature.", v->n_negative, v->n_negative, v->n, v->lambda_min, v->lambda_max);
-    else snprintf(v->summary, sizeof v->summary, "Saddle point: an estimated %.4g%% of the %" PetscInt_FMT " eigenvalues are negative (most negative %.6g, largest %.6g): the loss falls along negative curvature.", 100 * v->negative_fraction, v->n, v->lambda_min, v->lambda_max);
+    if (v->n_negative >= 0)
+      snprintf(v->summary, sizeof v->summary, "Saddle point of index %" PetscInt_FMT " (%" PetscInt_FMT " of %" PetscInt_FMT " eigenvalues negative; most negative %.6g, largest %.6g): the loss falls along negative curvature.", v->n_negative,
+               v->n_negative, v->n, v->lambda_min, v->lambda_max);
+    else
+      snprintf(v->summary, sizeof v->summary, "Saddle point: an estimated %.4g%% of the %" PetscInt_FMT " eigenvalues are negative (most negative %.6g, largest %.6g): the loss falls along negative curvature.", 100 * v->negative_fraction, v->n,
+               v->lambda_min, v->lambda_max);
     break;
   case HESSA_VERDICT_LOCAL_MINIMUM:
-    snprintf(v->summary, sizeof v->summary, "Strict local minimum: the gradient norm %.3e is below %.3e and every eigenvalue is positive (smallest %.6g above the zero tolerance %.3e; condition number %.4g).", v->gradient_norm, v->gradient_tol, v->lambda_min, zt, v->lambda_max / v->lambda_min);
+    snprintf(v->summary, sizeof v->summary, "Strict local minimum: the gradient norm %.3e is below %.3e and every eigenvalue is positive (smallest %.6g above the zero tolerance %.3e; condition number %.4g).", v->gradient_norm, v->gradient_tol,
+             v->lambda_min, zt, v->lambda_max / v->lambda_min);
     break;
   case HESSA_VERDICT_LOCAL_MAXIMUM:
     snprintf(v->summary, sizeof v->summary, "Strict local maximum: the gradient norm %.3e is below %.3e and every eigenvalue is negative (largest %.6g below -%.3e).", v->gradient_norm, v->gradient_tol, v->lambda_max, zt);
     break;
   case HESSA_VERDICT_DEGENERATE:
-    snprintf(v->summary, sizeof v->summary, "Degenerate critical point: no eigenvalue is %s but some are zero within the tolerance %.3e (eigenvalues from %.6g to %.6g), so the second-order test is inconclusive; see the probes along the zero-curvature directions.",
+    snprintf(v->summary, sizeof v->summary,
+             "Degenerate critical point: no eigenvalue is %s but some are zero within the tolerance %.3e (eigenvalues from %.6g to %.6g), so the second-order test is inconclusive; see the probes along the zero-curvature directions.",
              has_neg ? "positive" : "negative", zt, v->lambda_min, v->lambda_max);
     break;
   }

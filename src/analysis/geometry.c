@@ -21,11 +21,11 @@ PetscErrorCode HessaProbeDirection(HessaOperator op, Vec d, double lambda, Vec g
     double lp, lm, a = alpha[k];
     PetscCall(HessaOperatorLossAlong(op, d, a, &lp));
     PetscCall(HessaOperatorLossAlong(op, d, -a, &lm));
-    probe->alpha[k]        = a;
+    probe->alpha[k]           = a;
     probe->predicted[k]       = 0.5 * lambda * a * a + gd * a;
     probe->predicted_minus[k] = 0.5 * lambda * a * a - gd * a;
-    probe->change_plus[k]  = lp - loss;
-    probe->change_minus[k] = lm - loss;
+    probe->change_plus[k]     = lp - loss;
+    probe->change_minus[k]    = lm - loss;
   }
   PetscFunctionReturn(0);
 }
@@ -56,7 +56,7 @@ PetscErrorCode HessaGradientGeometryCompute(HessaOperator op, Vec g_op, double l
   PetscCall(VecDot(g_op, g_op, &gg));
   geo->condition_number = -1;
   if (largest && largest->nconv > 0) {
-    double lmax = largest->values[0];
+    double lmax          = largest->values[0];
     geo->stability_limit = lmax > 0 ? 2.0 / lmax : -1;
     if (lambda_min > 0) geo->condition_number = lmax / lambda_min;
   }

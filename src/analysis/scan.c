@@ -57,7 +57,7 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, const HessaScanSpec *spec,
 {
   PetscMPIInt  rank;
   HessaStatus  st = {0};
-  HessaMLPArch a  = {0}, b = {0};
+  HessaMLPArch a = {0}, b = {0};
   char         kind_b[64] = "";
 
   PetscFunctionBegin;
@@ -71,9 +71,9 @@ static PetscErrorCode CheckCheckpoints(MPI_Comm comm, const HessaScanSpec *spec,
       for (PetscInt i = 0; same && i <= a.n_layers; i++)
         if (a.widths[i] != b.widths[i]) same = PETSC_FALSE;
       for (int c = 0; !same && c < 2; c++) {
-        const char        *k = c ? kind_b : kind;
+        const char         *k = c ? kind_b : kind;
         const HessaMLPArch *x = c ? &b : &a;
-        size_t             len;
+        size_t              len;
         snprintf(desc[c], sizeof desc[c], "%s", k);
         if (strcmp(k, "mlp")) continue;
         for (PetscInt i = 0; i <= x->n_layers; i++) {
@@ -292,7 +292,8 @@ PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan 
   PetscCheck(!(spec->plane && spec->direction == HESSA_SCAN_CHECKPOINTS), comm, PETSC_ERR_ARG_INCOMP, "a scan between two checkpoints is a line, not a plane");
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (group_size <= 0) PetscCall(HessaScanDefaultGroupSize(comm, spec, &group_size));
+  if (group_size <= 0)
+    PetscCall(HessaScanDefaultGroupSize(comm, spec, &group_size));
   else if (spec->direction == HESSA_SCAN_CHECKPOINTS) {
     char kind[64];
     PetscCall(CheckCheckpoints(comm, spec, kind));
@@ -304,7 +305,9 @@ PetscErrorCode HessaScanRun(MPI_Comm comm, const HessaScanSpec *spec, HessaScan 
      * JSON text per point on rank 0) checked before anything is allocated */
     uint64_t  total = (uint64_t)spec->points, bytes = 0;
     PetscBool over;
-    if (spec->plane) PetscCheck(HessaSizeMul(total, total, &total) && total <= (uint64_t)PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_landscape_points %" PetscInt_FMT ": a plane of %" PetscInt_FMT " x %" PetscInt_FMT " grid points is more than %d points", spec->points, spec->points, spec->points, (int)PETSC_MAX_INT);
+    if (spec->plane)
+      PetscCheck(HessaSizeMul(total, total, &total) && total <= (uint64_t)PETSC_MAX_INT, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_landscape_points %" PetscInt_FMT ": a plane of %" PetscInt_FMT " x %" PetscInt_FMT " grid points is more than %d points",
+                 spec->points, spec->points, spec->points, (int)PETSC_MAX_INT);
     over = HessaSizeMul(total, 2 * sizeof(double) + 120, &bytes) ? PETSC_FALSE : PETSC_TRUE;
     PetscCall(HessaMemoryCheck(comm, "the landscape grid", bytes, over));
   }

@@ -41,11 +41,14 @@ static PetscErrorCode PrintOutcome(MPI_Comm comm, const HessaAnalyzeOptions *o, 
 
   PetscFunctionBegin;
   if (a->stopped) {
-    PetscCall(PetscPrintf(comm, "stopped on request (signal %d) before the %s phase after %" PetscInt64_FMT " products; partial report in %s/report.json; a rerun starts the analysis again\n", HessaStopSignal(), HessaAnalysisPhaseNames[a->stopped_at], a->products, o->output));
+    PetscCall(PetscPrintf(comm, "stopped on request (signal %d) before the %s phase after %" PetscInt64_FMT " products; partial report in %s/report.json; a rerun starts the analysis again\n", HessaStopSignal(), HessaAnalysisPhaseNames[a->stopped_at],
+                          a->products, o->output));
     PetscFunctionReturn(0);
   }
   PetscCall(PetscPrintf(comm, "verdict: %s\n%s\n", HessaVerdictTypeNames[a->verdict.type], a->verdict.summary));
-  if (a->have_escape) PetscCall(PetscPrintf(comm, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%g (predicted %.3e)\n", a->escape_lambda, e->change_plus[e->n_alpha - 1], e->change_minus[e->n_alpha - 1], e->alpha[e->n_alpha - 1], e->predicted[e->n_alpha - 1]));
+  if (a->have_escape)
+    PetscCall(PetscPrintf(comm, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%g (predicted %.3e)\n", a->escape_lambda, e->change_plus[e->n_alpha - 1], e->change_minus[e->n_alpha - 1], e->alpha[e->n_alpha - 1],
+                          e->predicted[e->n_alpha - 1]));
   PetscCall(PetscPrintf(comm, "report: %s/report.md (and report.json, CSV, plots); %" PetscInt64_FMT " Hessian-vector products\n", o->output, a->products));
   PetscFunctionReturn(0);
 }

@@ -30,9 +30,11 @@ PetscErrorCode HessaCliCheck(void)
   ok_grad = res.grad_fd_rel <= tol_fd ? PETSC_TRUE : PETSC_FALSE;
   ok_hv   = res.hv_fd_rel <= tol_fd ? PETSC_TRUE : PETSC_FALSE;
   ok_sym  = res.symmetry_rel <= tol_sym ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "check %s\n  operator: %s on %" PetscInt_FMT " of %" PetscInt_FMT " parameters; %" PetscInt_FMT " samples; %" PetscInt_FMT " random directions; 4-point differences with step %g\n", model->obj->description, op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton" : "Hessian", op->n_op, op->n, model->obj->n_samples, trials, (double)step));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "check %s\n  operator: %s on %" PetscInt_FMT " of %" PetscInt_FMT " parameters; %" PetscInt_FMT " samples; %" PetscInt_FMT " random directions; 4-point differences with step %g\n", model->obj->description,
+                        op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton" : "Hessian", op->n_op, op->n, model->obj->n_samples, trials, (double)step));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  gradient vs finite differences of the loss      rel %.3e  tol %.1e  %s\n", res.grad_fd_rel, tol_fd, ok_grad ? "pass" : "FAIL"));
-  if (res.hv_fd_rel >= 0) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  Hv vs finite differences of the gradient        rel %.3e  tol %.1e  %s\n", res.hv_fd_rel, tol_fd, ok_hv ? "pass" : "FAIL"));
+  if (res.hv_fd_rel >= 0)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  Hv vs finite differences of the gradient        rel %.3e  tol %.1e  %s\n", res.hv_fd_rel, tol_fd, ok_hv ? "pass" : "FAIL"));
   else {
     ok_hv = PETSC_TRUE;
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  Gv (Gauss-Newton): no finite-difference check (G is not the derivative of the gradient)\n"));

@@ -5,14 +5,7 @@ static const struct {
   const char *name;
   PetscErrorCode (*run)(void);
 } hessa_commands[] = {
-  {"analyze", HessaCliAnalyze},
-  {"spectrum", HessaCliSpectrum},
-  {"check", HessaCliCheck},
-  {"info", HessaCliInfo},
-  {"train", HessaCliTrain},
-  {"landscape", HessaCliLandscape},
-  {"study", HessaCliStudy},
-  {"hvp", HessaCliHvp},
+    {"analyze", HessaCliAnalyze}, {"spectrum", HessaCliSpectrum}, {"check", HessaCliCheck}, {"info", HessaCliInfo}, {"train", HessaCliTrain}, {"landscape", HessaCliLandscape}, {"study", HessaCliStudy}, {"hvp", HessaCliHvp},
 };
 
 /* HessaCliRun - collective: run one subcommand, then log the phase timers. */

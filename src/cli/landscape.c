@@ -100,13 +100,15 @@ PetscErrorCode HessaCliLandscape(void)
   total = scan.n_dirs == 2 ? scan.points * scan.points : scan.points;
   if (scan.stopped) {
     PetscCall(HessaScanStateWrite(PETSC_COMM_WORLD, o.output, &o.spec, &scan));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d): %" PetscInt_FMT " of %" PetscInt_FMT " grid points finished; state in %s/%s, partial %s/landscape.json; rerun with -resume to continue\n", HessaStopSignal(), scan.n_done, total, o.output, HESSA_SCAN_STATE_FILE, o.output));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d): %" PetscInt_FMT " of %" PetscInt_FMT " grid points finished; state in %s/%s, partial %s/landscape.json; rerun with -resume to continue\n", HessaStopSignal(), scan.n_done,
+                          total, o.output, HESSA_SCAN_STATE_FILE, o.output));
     HessaStopMarkStopped();
     PetscCall(HessaScanDestroy(&scan));
     PetscFunctionReturn(0);
   }
   PetscCall(HessaScanStateRemove(PETSC_COMM_WORLD, o.output));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s of %" PetscInt_FMT " points (%s), loss at the start %.17g; %" PetscInt_FMT " group%s of %" PetscInt_FMT " rank%s\n", scan.n_dirs == 1 ? "line" : "plane", total, HessaScanDirectionNames[o.spec.direction], scan.loss_at_theta, scan.n_groups, scan.n_groups > 1 ? "s" : "", scan.group_size, scan.group_size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s of %" PetscInt_FMT " points (%s), loss at the start %.17g; %" PetscInt_FMT " group%s of %" PetscInt_FMT " rank%s\n", scan.n_dirs == 1 ? "line" : "plane", total,
+                        HessaScanDirectionNames[o.spec.direction], scan.loss_at_theta, scan.n_groups, scan.n_groups > 1 ? "s" : "", scan.group_size, scan.group_size > 1 ? "s" : ""));
   if (scan.target) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: loss at the end %.17g\n", scan.loss_at_target));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "landscape: %s/%s, landscape.json, direction NPY files and plots\n", o.output, scan.n_dirs == 1 ? "line.csv" : "plane.csv"));
   PetscCall(HessaScanDestroy(&scan));

@@ -126,7 +126,8 @@ static PetscErrorCode RunSetUp(SpectrumRun *r)
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
   if (!k_given) plan->extremes = PetscMin(plan->extremes, r->op->n_op);
   if (!m_given) plan->slq.steps = PetscMin(plan->slq.steps, r->op->n_op);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", r->op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", r->model->obj->description, r->op->n_op, r->op->n));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", r->op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", r->model->obj->description,
+                        r->op->n_op, r->op->n));
   /* every phase is resumable: extremes keep the pairs converged so far, density and trace
      the finished probes; each checks for a stop at its safe points */
   PetscCall(SpectrumKeyFill(plan, r->op, r->model->obj->description, &r->key));
@@ -136,8 +137,11 @@ static PetscErrorCode RunSetUp(SpectrumRun *r)
   if (!plan->resume) PetscFunctionReturn(0);
   PetscCall(HessaSpectrumStateRead(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr));
   if (plan->extremes > 0) PetscCall(HessaSpectrumExtremesStateRead(PETSC_COMM_WORLD, plan->output, plan->extremes, plan->tol, r->op, r->ex_prev, r->ex_done, &r->ex_found));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan->output, HESSA_SPECTRUM_STATE_FILE, r->dens.probes_done, r->dens.probes, r->tr[0].done, r->tr[1].done));
-  if (r->ex_found) PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  extremes: largest %s (%" PetscInt_FMT " pairs), smallest %s (%" PetscInt_FMT " pairs)\n", r->ex_done[0] ? "done" : "resumed", r->ex_prev[0].nconv, r->ex_done[1] ? "done" : "resumed", r->ex_prev[1].nconv));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "resumed from %s/%s: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes, %" PetscInt_FMT " + %" PetscInt_FMT " trace probes finished\n", plan->output, HESSA_SPECTRUM_STATE_FILE, r->dens.probes_done,
+                        r->dens.probes, r->tr[0].done, r->tr[1].done));
+  if (r->ex_found)
+    PetscCall(
+        PetscPrintf(PETSC_COMM_WORLD, "  extremes: largest %s (%" PetscInt_FMT " pairs), smallest %s (%" PetscInt_FMT " pairs)\n", r->ex_done[0] ? "done" : "resumed", r->ex_prev[0].nconv, r->ex_done[1] ? "done" : "resumed", r->ex_prev[1].nconv));
   PetscFunctionReturn(0);
 }
 
@@ -195,7 +199,8 @@ static PetscErrorCode RunDensity(SpectrumRun *r)
   PetscCall(HessaTimerStop("density"));
   r->stopped = d->stopped;
   if (r->stopped) PetscFunctionReturn(0);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", d->probes, d->steps, (PetscInt64)d->seed, r->plan.slq.block ? "block" : "probe at a time", d->products, d->seconds));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "density (SLQ, %" PetscInt_FMT " probes x %" PetscInt_FMT " Lanczos steps, seed %" PetscInt64_FMT ", %s): %" PetscInt64_FMT " products, %.2f s\n", d->probes, d->steps, (PetscInt64)d->seed,
+                        r->plan.slq.block ? "block" : "probe at a time", d->products, d->seconds));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative fraction   %.4f +- %.4f\n", d->negative_fraction, d->negative_fraction_se));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  positive fraction   %.4f +- %.4f (minimum ratio)\n", d->positive_fraction, d->positive_fraction_se));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  near zero fraction  %.4f +- %.4f (|lambda| <= %.2e)\n", d->near_zero_fraction, d->near_zero_fraction_se, d->near_zero_width));
@@ -231,7 +236,9 @@ static PetscErrorCode RunFinish(SpectrumRun *r)
     PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr));
     if (plan->extremes > 0) PetscCall(HessaSpectrumExtremesStateWrite(PETSC_COMM_WORLD, plan->output, plan->extremes, plan->tol, op->n_op, r->ex, r->ex_done));
     PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr, PETSC_TRUE, op->n_products));
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n", HessaStopSignal(), op->n_products, r->dens.probes_done, r->dens.probes, plan->output, HESSA_SPECTRUM_STATE_FILE, plan->output));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                          "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n",
+                          HessaStopSignal(), op->n_products, r->dens.probes_done, r->dens.probes, plan->output, HESSA_SPECTRUM_STATE_FILE, plan->output));
   } else if (r->stopped) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
   } else if (plan->output[0]) {

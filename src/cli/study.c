@@ -43,8 +43,9 @@ PetscErrorCode HessaCliStudy(void)
   }
   PetscCall(HessaStudyGetCounts(study, &total, &ok, &failed, &skipped));
   PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_study_output", output, sizeof output, NULL));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "study: %" PetscInt_FMT " point%s: %" PetscInt_FMT " analysed now, %" PetscInt_FMT " failed, %" PetscInt_FMT " finished earlier%s\nreport: %s/study.md (and study.json, results.jsonl, results.csv, plots, points/)\n", total, total == 1 ? "" : "s", ok, failed, skipped,
-                        HessaStopWasStopped() ? "; STOPPED: rerun to finish" : "", output));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD,
+                        "study: %" PetscInt_FMT " point%s: %" PetscInt_FMT " analysed now, %" PetscInt_FMT " failed, %" PetscInt_FMT " finished earlier%s\nreport: %s/study.md (and study.json, results.jsonl, results.csv, plots, points/)\n", total,
+                        total == 1 ? "" : "s", ok, failed, skipped, HessaStopWasStopped() ? "; STOPPED: rerun to finish" : "", output));
   PetscCall(HessaStudyDestroy(&study));
   PetscFunctionReturn(0);
 }

@@ -20,11 +20,11 @@
 
 static char      hessa_first_msg[2048];
 static char      hessa_first_where[512];
-static PetscBool hessa_have_msg = PETSC_FALSE;
-static PetscBool hessa_traceback = PETSC_FALSE;
+static PetscBool hessa_have_msg   = PETSC_FALSE;
+static PetscBool hessa_traceback  = PETSC_FALSE;
 static MPI_Comm  hessa_error_comm = MPI_COMM_NULL;
-PetscBool        hessa_quiet = PETSC_FALSE;
-static PetscBool hessa_began_mpi = PETSC_FALSE; /* MPI_Init was ours: so is MPI_Finalize */
+PetscBool        hessa_quiet      = PETSC_FALSE;
+static PetscBool hessa_began_mpi  = PETSC_FALSE; /* MPI_Init was ours: so is MPI_Finalize */
 
 /* A YAML options file parses, and its top level is a mapping (what PETSc accepts). */
 static void HessaYAMLCheck(FILE *f, const char *path, HessaStatus *st)
@@ -39,7 +39,8 @@ static void HessaYAMLCheck(FILE *f, const char *path, HessaStatus *st)
   }
   yaml_parser_set_input_file(&parser, f);
   if (!yaml_parser_load(&parser, &doc)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "options file '%s': not valid YAML: %s at line %lu, column %lu", path, parser.problem ? parser.problem : "syntax error", (unsigned long)parser.problem_mark.line + 1, (unsigned long)parser.problem_mark.column + 1);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "options file '%s': not valid YAML: %s at line %lu, column %lu", path, parser.problem ? parser.problem : "syntax error", (unsigned long)parser.problem_mark.line + 1,
+                   (unsigned long)parser.problem_mark.column + 1);
     yaml_parser_delete(&parser);
     return;
   }
@@ -184,7 +185,7 @@ int HessaFinalize(PetscErrorCode err)
 void HessaErrorTake(char msg[], size_t len)
 {
   if (len) snprintf(msg, len, "%s", hessa_have_msg ? hessa_first_msg : "");
-  hessa_have_msg = PETSC_FALSE;
+  hessa_have_msg     = PETSC_FALSE;
   hessa_first_msg[0] = 0;
 }
 
@@ -221,9 +222,15 @@ PetscErrorCode HessaSyncError(MPI_Comm comm, const HessaStatus *st)
   SETERRQ(comm, (PetscErrorCode)code, "%s", msg);
 }
 
-PetscBool HessaIsQuiet(void) { return hessa_quiet; }
+PetscBool HessaIsQuiet(void)
+{
+  return hessa_quiet;
+}
 
-const char *HessaCommit(void) { return HESSA_COMMIT; }
+const char *HessaCommit(void)
+{
+  return HESSA_COMMIT;
+}
 
 PetscErrorCode HessaLog(MPI_Comm comm, const char fmt[], ...)
 {

@@ -41,9 +41,15 @@ void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, Petsc
   for (PetscInt i = 0; i < count; i++) {
     uint64_t k = (uint64_t)(first + i);
     switch (kind) {
-    case HESSA_RANDOM_UNIFORM: x[i] = HessaRandomUniform(seed, stream, k); break;
-    case HESSA_RANDOM_NORMAL: x[i] = HessaRandomNormal(seed, stream, k); break;
-    case HESSA_RANDOM_RADEMACHER: x[i] = HessaRandomRademacher(seed, stream, k); break;
+    case HESSA_RANDOM_UNIFORM:
+      x[i] = HessaRandomUniform(seed, stream, k);
+      break;
+    case HESSA_RANDOM_NORMAL:
+      x[i] = HessaRandomNormal(seed, stream, k);
+      break;
+    case HESSA_RANDOM_RADEMACHER:
+      x[i] = HessaRandomRademacher(seed, stream, k);
+      break;
     }
   }
 }
@@ -51,15 +57,11 @@ void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, Petsc
 /* The registry of stream families (core.h): the spans are generous bounds on
  * how many streams of a family one run can use (probes, trials, directions). */
 static const HessaRandomStream stream_table[] = {
-  {"HESSA_STREAM_DATA_CENTRES", HESSA_STREAM_DATA_CENTRES, 1                 },
-  {"HESSA_STREAM_DATA_INPUTS",  HESSA_STREAM_DATA_INPUTS,  1                 },
-  {"HESSA_STREAM_QUADRATIC",    HESSA_STREAM_QUADRATIC,    1                 },
-  {"HESSA_STREAM_MLP_INIT",     HESSA_STREAM_MLP_INIT,     1                 },
-  {"HESSA_STREAM_CHECK",        HESSA_STREAM_CHECK,        UINT64_C(1) << 32},
-  {"HESSA_STREAM_SLQ",          HESSA_STREAM_SLQ,          UINT64_C(1) << 32},
-  {"HESSA_STREAM_TRACE",        HESSA_STREAM_TRACE,        UINT64_C(1) << 24},
-  {"HESSA_STREAM_LANDSCAPE",    HESSA_STREAM_LANDSCAPE,    UINT64_C(1) << 8 },
-  {"HESSA_STREAM_TRAIN_BATCH",  HESSA_STREAM_TRAIN_BATCH,  1                 },
+    {"HESSA_STREAM_DATA_CENTRES", HESSA_STREAM_DATA_CENTRES, 1},   {"HESSA_STREAM_DATA_INPUTS", HESSA_STREAM_DATA_INPUTS, 1},
+    {"HESSA_STREAM_QUADRATIC", HESSA_STREAM_QUADRATIC, 1},         {"HESSA_STREAM_MLP_INIT", HESSA_STREAM_MLP_INIT, 1},
+    {"HESSA_STREAM_CHECK", HESSA_STREAM_CHECK, UINT64_C(1) << 32}, {"HESSA_STREAM_SLQ", HESSA_STREAM_SLQ, UINT64_C(1) << 32},
+    {"HESSA_STREAM_TRACE", HESSA_STREAM_TRACE, UINT64_C(1) << 24}, {"HESSA_STREAM_LANDSCAPE", HESSA_STREAM_LANDSCAPE, UINT64_C(1) << 8},
+    {"HESSA_STREAM_TRAIN_BATCH", HESSA_STREAM_TRAIN_BATCH, 1},
 };
 
 /* HessaRandomStreamTable - not collective. Output: *count entries of the registry. */

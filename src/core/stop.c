@@ -58,7 +58,10 @@ PetscErrorCode HessaStopInstall(void)
   PetscFunctionReturn(0);
 }
 
-int HessaStopSignal(void) { return (int)hessa_stop_signal; }
+int HessaStopSignal(void)
+{
+  return (int)hessa_stop_signal;
+}
 
 void HessaStopRequest(void)
 {
@@ -75,5 +78,11 @@ PetscErrorCode HessaStopAgree(MPI_Comm comm, PetscBool *stop)
   PetscFunctionReturn(0);
 }
 
-void      HessaStopMarkStopped(void) { hessa_stopped = PETSC_TRUE; }
-PetscBool HessaStopWasStopped(void) { return hessa_stopped; }
+void HessaStopMarkStopped(void)
+{
+  hessa_stopped = PETSC_TRUE;
+}
+PetscBool HessaStopWasStopped(void)
+{
+  return hessa_stopped;
+}

@@ -61,9 +61,15 @@ PetscErrorCode HessaTimerGet(const char phase[], double *seconds)
   PetscFunctionReturn(0);
 }
 
-PetscInt HessaTimerCount(void) { return hessa_n_phases; }
+PetscInt HessaTimerCount(void)
+{
+  return hessa_n_phases;
+}
 
-void HessaTimerReset(void) { hessa_n_phases = 0; }
+void HessaTimerReset(void)
+{
+  hessa_n_phases = 0;
+}
 
 PetscErrorCode HessaTimerEntry(PetscInt i, const char **name, double *seconds)
 {

@@ -102,8 +102,7 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
     const double *row = a->values + r * a->row_length;
     for (int64_t j = 0; j < a->row_length; j++) {
       if (!isfinite(row[j])) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': row %lld has %s at position %lld (of %lld values per row); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j,
-                       (long long)a->row_length);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': row %lld has %s at position %lld (of %lld values per row); hessa needs finite numbers", path, (long long)(a->first + r), isnan(row[j]) ? "NaN" : "Inf", (long long)j, (long long)a->row_length);
         HessaArrayFree(a);
         return;
       }
@@ -115,7 +114,7 @@ void HessaArrayCheckFinite(const char *path, HessaArray *a, HessaStatus *st)
 int64_t HessaRowLength(int ndim, const uint64_t shape[], int item_size)
 {
   const uint64_t limit = (uint64_t)1 << 62;
-  uint64_t       row = 1, bytes;
+  uint64_t       row   = 1, bytes;
 
   for (int d = 0; d < ndim; d++)
     if (shape[d] > limit || (d > 0 && !HessaSizeMul(row, shape[d], &row))) return -1;

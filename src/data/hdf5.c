@@ -110,7 +110,8 @@ static int DescribeDataSet(const char *path, const char *dataset, hid_t dset, He
     H5Fget_filesize(file, &size);
     H5Fclose(file);
     if (offset == HADDR_UNDEF || (uint64_t)offset > (uint64_t)size || bytes > (uint64_t)size - (uint64_t)offset) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but the file (%llu bytes) does not hold them: truncated or corrupt", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)size);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but the file (%llu bytes) does not hold them: truncated or corrupt", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes,
+                     (unsigned long long)size);
       goto done;
     }
   }
@@ -122,10 +123,11 @@ static int DescribeDataSet(const char *path, const char *dataset, hid_t dset, He
    * data can be at most about 1032 times what is stored: a claim beyond that is a
    * corrupt header, not data to allocate for. */
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
-    uint64_t stored = (uint64_t)H5Dget_storage_size(dset), bound;
+    uint64_t stored  = (uint64_t)H5Dget_storage_size(dset), bound;
     int      filters = H5Pget_nfilters(dcpl);
     if (!HessaSizeMul(stored, filters > 0 ? 1100 : 1, &bound) || bytes > bound) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but stores %llu bytes%s: corrupt or unwritten", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes, (unsigned long long)stored, filters > 0 ? " (compressed data expand at most about 1000 times)" : "");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': data set '%s' has shape %s of %s (%llu bytes of data) but stores %llu bytes%s: corrupt or unwritten", path, dataset, shape_str, HessaDTypeName(&t), (unsigned long long)bytes,
+                     (unsigned long long)stored, filters > 0 ? " (compressed data expand at most about 1000 times)" : "");
       goto done;
     }
   }
@@ -135,7 +137,7 @@ static int DescribeDataSet(const char *path, const char *dataset, hid_t dset, He
   }
   out->ndim = ndim;
   for (int d = 0; d < ndim; d++) out->shape[d] = (int64_t)shape[d];
-  out->rows = (int64_t)shape[0];
+  out->rows       = (int64_t)shape[0];
   out->is_integer = t.kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(&t));
   ok = 1;

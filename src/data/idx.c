@@ -123,7 +123,7 @@ static int64_t ReadHeader(const char *path, gzFile f, int is_gzip, uint64_t file
   }
   out->ndim = ndim;
   for (int d = 0; d < ndim; d++) out->shape[d] = (int64_t)shape[d];
-  out->rows = (int64_t)shape[0];
+  out->rows       = (int64_t)shape[0];
   out->is_integer = t->kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(t));
   header_bytes = 4 + 4 * (uint64_t)ndim;

@@ -163,10 +163,11 @@ static PetscErrorCode Pool(HessaData data)
   double  *x;
 
   PetscFunctionBegin;
-  PetscCheck(side * side == data->n_features && side % k == 0, data->comm, HESSA_ERR_ARG, "-hessa_data_pool %" PetscInt_FMT ": expected square images whose side is a multiple of %" PetscInt_FMT ", found %" PetscInt_FMT " features per sample", k, k, data->n_features);
+  PetscCheck(side * side == data->n_features && side % k == 0, data->comm, HESSA_ERR_ARG, "-hessa_data_pool %" PetscInt_FMT ": expected square images whose side is a multiple of %" PetscInt_FMT ", found %" PetscInt_FMT " features per sample", k, k,
+             data->n_features);
   out   = side / k;
   n_out = out * out;
-  x = malloc((size_t)PetscMax(data->n_local, 1) * (size_t)n_out * sizeof(double)); /* readers hand over malloc'd buffers: keep x malloc'd */
+  x     = malloc((size_t)PetscMax(data->n_local, 1) * (size_t)n_out * sizeof(double)); /* readers hand over malloc'd buffers: keep x malloc'd */
   PetscCheck(x, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory pooling the features (%" PetscInt_FMT " samples x %" PetscInt_FMT ")", data->n_local, n_out);
   for (PetscInt i = 0; i < data->n_local; i++) {
     const double *img = data->x + (size_t)i * (size_t)data->n_features;

@@ -286,7 +286,7 @@ static int64_t ReadHeader(const char *path, FILE *f, uint64_t file_size, HessaAr
   }
   out->ndim = h.ndim;
   for (int d = 0; d < h.ndim; d++) out->shape[d] = (int64_t)h.shape[d];
-  out->rows = (int64_t)h.shape[0];
+  out->rows       = (int64_t)h.shape[0];
   out->is_integer = t->kind != 'f';
   snprintf(out->dtype, sizeof out->dtype, "%s", HessaDTypeName(t));
   if (file_size - prefix - hlen != data_bytes) {

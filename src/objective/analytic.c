@@ -54,8 +54,10 @@ static double AnalyticValue(const Analytic *a, PetscInt n, const double *x)
     double r = 1.0 - x[0] * x[1];
     return r * r;
   }
-  case HESSA_ANALYTIC_X2_PLUS_Y4: return x[0] * x[0] + x[1] * x[1] * x[1] * x[1];
-  case HESSA_ANALYTIC_X2_MINUS_Y4: return x[0] * x[0] - x[1] * x[1] * x[1] * x[1];
+  case HESSA_ANALYTIC_X2_PLUS_Y4:
+    return x[0] * x[0] + x[1] * x[1] * x[1] * x[1];
+  case HESSA_ANALYTIC_X2_MINUS_Y4:
+    return x[0] * x[0] - x[1] * x[1] * x[1] * x[1];
   case HESSA_ANALYTIC_ROSENBROCK: {
     double f = 0;
     for (PetscInt i = 0; i + 1 < n; i++) {
@@ -64,8 +66,10 @@ static double AnalyticValue(const Analytic *a, PetscInt n, const double *x)
     }
     return f;
   }
-  case HESSA_ANALYTIC_MONKEY_SADDLE: return x[0] * x[0] * x[0] - 3.0 * x[0] * x[1] * x[1];
-  case HESSA_ANALYTIC_QUADRATIC: break;
+  case HESSA_ANALYTIC_MONKEY_SADDLE:
+    return x[0] * x[0] * x[0] - 3.0 * x[0] * x[1] * x[1];
+  case HESSA_ANALYTIC_QUADRATIC:
+    break;
   }
   return 0;
 }
@@ -98,7 +102,8 @@ static void AnalyticGradient(const Analytic *a, PetscInt n, const double *x, dou
     g[0] = 3.0 * x[0] * x[0] - 3.0 * x[1] * x[1];
     g[1] = -6.0 * x[0] * x[1];
     break;
-  case HESSA_ANALYTIC_QUADRATIC: break;
+  case HESSA_ANALYTIC_QUADRATIC:
+    break;
   }
 }
 
@@ -133,7 +138,8 @@ static void AnalyticHessianApply(const Analytic *a, PetscInt n, const double *x,
     hv[0] = 6.0 * x[0] * v[0] - 6.0 * x[1] * v[1];
     hv[1] = -6.0 * x[1] * v[0] - 6.0 * x[0] * v[1];
     break;
-  case HESSA_ANALYTIC_QUADRATIC: break;
+  case HESSA_ANALYTIC_QUADRATIC:
+    break;
   }
 }
 
@@ -149,7 +155,8 @@ static PetscErrorCode AnalyticLoss(HessaObjective obj, const double *theta, doub
   if (a->kind == HESSA_ANALYTIC_QUADRATIC) {
     QuadraticApply(a, obj->n, PETSC_TRUE, theta, a->work);
     for (PetscInt i = 0; i < obj->n; i++) *loss += 0.5 * a->lambda[i] * a->work[i] * a->work[i];
-  } else *loss = AnalyticValue(a, obj->n, theta);
+  } else
+    *loss = AnalyticValue(a, obj->n, theta);
   PetscFunctionReturn(0);
 }
 
@@ -163,8 +170,10 @@ static PetscErrorCode AnalyticGradientOp(HessaObjective obj, const double *theta
     PetscCall(PetscArrayzero(grad, obj->n));
     PetscFunctionReturn(0);
   }
-  if (a->kind == HESSA_ANALYTIC_QUADRATIC) QuadraticHessianApply(a, obj->n, theta, grad);
-  else AnalyticGradient(a, obj->n, theta, grad);
+  if (a->kind == HESSA_ANALYTIC_QUADRATIC)
+    QuadraticHessianApply(a, obj->n, theta, grad);
+  else
+    AnalyticGradient(a, obj->n, theta, grad);
   PetscFunctionReturn(0);
 }
 
@@ -179,8 +188,10 @@ static PetscErrorCode AnalyticHessianBlock(HessaObjective obj, const double *the
     PetscFunctionReturn(0);
   }
   for (PetscInt j = 0; j < b; j++) {
-    if (a->kind == HESSA_ANALYTIC_QUADRATIC) QuadraticHessianApply(a, n, V + (size_t)j * n, HV + (size_t)j * n);
-    else AnalyticHessianApply(a, n, theta, V + (size_t)j * n, HV + (size_t)j * n);
+    if (a->kind == HESSA_ANALYTIC_QUADRATIC)
+      QuadraticHessianApply(a, n, V + (size_t)j * n, HV + (size_t)j * n);
+    else
+      AnalyticHessianApply(a, n, theta, V + (size_t)j * n, HV + (size_t)j * n);
   }
   PetscFunctionReturn(0);
 }
@@ -247,14 +258,13 @@ PetscErrorCode HessaQuadraticCreate(PetscInt n, const double *lambda, PetscInt r
     PetscCheck(norm > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "quadratic: zero Householder normal");
     for (PetscInt i = 0; i < n; i++) u[i] /= norm;
   }
-  (*obj)->impl               = a;
-  (*obj)->ops.loss           = AnalyticLoss;
-  (*obj)->ops.gradient       = AnalyticGradientOp;
-  (*obj)->ops.hessian_block  = AnalyticHessianBlock;
-  (*obj)->ops.ggn_block      = AnalyticHessianBlock; /* a quadratic is its own Gauss-Newton model */
-  (*obj)->ops.destroy        = AnalyticDestroy;
-  PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "quadratic 1/2 x^T Q diag(lambda) Q^T x, n = %" PetscInt_FMT ", %" PetscInt_FMT " Householder reflections, seed %llu", n, reflections,
-                          (unsigned long long)seed));
+  (*obj)->impl              = a;
+  (*obj)->ops.loss          = AnalyticLoss;
+  (*obj)->ops.gradient      = AnalyticGradientOp;
+  (*obj)->ops.hessian_block = AnalyticHessianBlock;
+  (*obj)->ops.ggn_block     = AnalyticHessianBlock; /* a quadratic is its own Gauss-Newton model */
+  (*obj)->ops.destroy       = AnalyticDestroy;
+  PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "quadratic 1/2 x^T Q diag(lambda) Q^T x, n = %" PetscInt_FMT ", %" PetscInt_FMT " Householder reflections, seed %llu", n, reflections, (unsigned long long)seed));
   PetscFunctionReturn(0);
 }
 
@@ -299,17 +309,27 @@ PetscErrorCode HessaAnalyticCreate(HessaAnalyticKind kind, PetscInt n, PetscBool
 
   PetscFunctionBegin;
   switch (kind) {
-  case HESSA_ANALYTIC_QUADRATIC: SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "the quadratic needs a spectrum: use HessaQuadraticCreate");
-  case HESSA_ANALYTIC_LINEAR_TOY: formula = "(1 - w1 w2)^2"; break;
-  case HESSA_ANALYTIC_X2_PLUS_Y4: formula = "x^2 + y^4"; break;
-  case HESSA_ANALYTIC_X2_MINUS_Y4: formula = "x^2 - y^4"; break;
+  case HESSA_ANALYTIC_QUADRATIC:
+    SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "the quadratic needs a spectrum: use HessaQuadraticCreate");
+  case HESSA_ANALYTIC_LINEAR_TOY:
+    formula = "(1 - w1 w2)^2";
+    break;
+  case HESSA_ANALYTIC_X2_PLUS_Y4:
+    formula = "x^2 + y^4";
+    break;
+  case HESSA_ANALYTIC_X2_MINUS_Y4:
+    formula = "x^2 - y^4";
+    break;
   case HESSA_ANALYTIC_ROSENBROCK:
     PetscCheck(n >= 2, PETSC_COMM_SELF, HESSA_ERR_ARG, "Rosenbrock needs n >= 2, got %" PetscInt_FMT, n);
     dim     = n;
     formula = "sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2";
     break;
-  case HESSA_ANALYTIC_MONKEY_SADDLE: formula = "x^3 - 3 x y^2"; break;
-  default: SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "unknown analytic objective %d", (int)kind);
+  case HESSA_ANALYTIC_MONKEY_SADDLE:
+    formula = "x^3 - 3 x y^2";
+    break;
+  default:
+    SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "unknown analytic objective %d", (int)kind);
   }
   PetscCall(HessaObjectiveCreateEmpty(HessaAnalyticName(kind), dim, obj));
   PetscCall(PetscNew(&a));

@@ -21,7 +21,7 @@ static size_t StatePerSample(const MLP *mlp)
 {
   size_t per = 0;
   for (PetscInt l = 1; l < mlp->L; l++) per += (size_t)mlp->w[l] * (mlp->has_d2 ? 4 : 3); /* A, D1, (E), dZ */
-  per += (size_t)mlp->w[mlp->L] * (mlp->arch.loss == HESSA_LOSS_CROSS_ENTROPY ? 2 : 1);  /* dZ_L, P */
+  per += (size_t)mlp->w[mlp->L] * (mlp->arch.loss == HESSA_LOSS_CROSS_ENTROPY ? 2 : 1);   /* dZ_L, P */
   return per;
 }
 
@@ -38,7 +38,7 @@ static PetscErrorCode StateAllocate(MLP *mlp, PetscInt m, MLPState *st)
   for (PetscInt l = 1; l <= mlp->L; l++) {
     const size_t count = (size_t)m * mlp->w[l];
     if (l < mlp->L) {
-      st->A[l] = p, p += count;
+      st->A[l]  = p, p += count;
       st->D1[l] = p, p += count;
       if (mlp->has_d2) st->E[l] = p, p += count;
     }
@@ -71,7 +71,8 @@ static PetscErrorCode CachePrepare(MLP *mlp, const double *theta, PetscBool *reu
     }
     PetscCall(PetscMalloc1(mlp->n, &mlp->cache_theta));
   }
-  if (mlp->cache_valid && !memcmp(theta, mlp->cache_theta, (size_t)mlp->n * sizeof(double))) *reuse = PETSC_TRUE;
+  if (mlp->cache_valid && !memcmp(theta, mlp->cache_theta, (size_t)mlp->n * sizeof(double)))
+    *reuse = PETSC_TRUE;
   else {
     mlp->cache_valid = PETSC_FALSE; /* stays false if a pass fails half-way */
     PetscCall(PetscArraycpy(mlp->cache_theta, theta, mlp->n));
@@ -94,7 +95,10 @@ static PetscErrorCode ChunkState(MLP *mlp, const double *theta, PetscInt c, Pets
 }
 
 /* R-pass rows per sub-chunk for b directions, bounding the R buffers by rows * R_DIRS. */
-static PetscInt RRows(const MLP *mlp, PetscInt b) { return PetscMax(1, PetscMin(mlp->rows, (mlp->rows * HESSA_MLP_R_DIRS) / b)); }
+static PetscInt RRows(const MLP *mlp, PetscInt b)
+{
+  return PetscMax(1, PetscMin(mlp->rows, (mlp->rows * HESSA_MLP_R_DIRS) / b));
+}
 
 /* Size the R buffers, packs and accumulators for b directions (grow only). */
 static PetscErrorCode EnsureRWork(MLP *mlp, PetscInt b)
@@ -154,13 +158,14 @@ static PetscErrorCode MLPLoss(HessaObjective obj, const double *theta, double *l
   PetscBool cached;
 
   PetscFunctionBegin;
-  *loss  = 0;
+  *loss = 0;
   /* use the cache if it holds theta, but never rebuild it for a loss alone */
   cached = mlp->n_cached > 0 && mlp->cache_valid && !memcmp(theta, mlp->cache_theta, (size_t)mlp->n * sizeof(double));
   for (PetscInt c = 0; c < mlp->n_chunks; c++) {
     PetscInt c0, m;
     ChunkRange(mlp, c, &c0, &m);
-    if (cached && c < mlp->n_cached) *loss += mlp->cache[c].loss;
+    if (cached && c < mlp->n_cached)
+      *loss += mlp->cache[c].loss;
     else {
       PetscCall(HessaMLPForwardChunk(mlp, theta, m, mlp->data->x + (size_t)c0 * mlp->w[0], mlp->zout));
       *loss += HessaMLPChunkLoss(mlp, c0, m, mlp->zout);
@@ -289,7 +294,8 @@ static PetscErrorCode CheckArchitecture(const HessaMLPArch *arch, HessaData data
   } else if (arch->loss == HESSA_LOSS_MSE) {
     PetscCheck(data->task == HESSA_TASK_REGRESSION, PETSC_COMM_SELF, HESSA_ERR_ARG, "MLP: mse needs a regression data set (targets y), this one is classification");
     PetscCheck(arch->widths[L] == data->n_targets, PETSC_COMM_SELF, HESSA_ERR_ARG, "MLP output width %" PetscInt_FMT " does not match the data's %" PetscInt_FMT " targets (mse)", arch->widths[L], data->n_targets);
-  } else SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "MLP: unknown loss %d", (int)arch->loss);
+  } else
+    SETERRQ(PETSC_COMM_SELF, HESSA_ERR_ARG, "MLP: unknown loss %d", (int)arch->loss);
   PetscCheck(data->n_local >= 0 && data->n_global >= data->n_local && data->n_global > 0, PETSC_COMM_SELF, HESSA_ERR_ARG, "MLP: the data has %" PetscInt_FMT " samples in all, %" PetscInt_FMT " here", data->n_global, data->n_local);
   if (data->n_local > 0) {
     PetscCheck(data->x, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "MLP: the data has %" PetscInt_FMT " local samples but no features", data->n_local);
@@ -297,7 +303,8 @@ static PetscErrorCode CheckArchitecture(const HessaMLPArch *arch, HessaData data
       PetscCheck(data->labels, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "MLP: the data has no labels");
       for (PetscInt i = 0; i < data->n_local; i++)
         PetscCheck(data->labels[i] >= 0 && data->labels[i] < data->n_classes, PETSC_COMM_SELF, HESSA_ERR_INPUT, "MLP: label %d of sample %" PetscInt_FMT " is outside [0, %" PetscInt_FMT ")", data->labels[i], data->first + i, data->n_classes);
-    } else PetscCheck(data->y, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "MLP: the data has no targets");
+    } else
+      PetscCheck(data->y, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "MLP: the data has no targets");
   }
   PetscFunctionReturn(0);
 }
@@ -386,7 +393,7 @@ PetscErrorCode HessaMLPCreate(const HessaMLPArch *arch, HessaData data, HessaObj
   }
   /* snprintf, not PetscSNPrintf: PETSc's %g prints 0 as "0." */
   snprintf((*obj)->description, sizeof((*obj)->description), "mlp %s, %s, %s, n = %" PetscInt_FMT ", weight decay %g, chunk %" PetscInt_FMT ", forward cache %" PetscInt_FMT "/%" PetscInt_FMT " chunks (%.0f MB)", widths,
-                          HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0);
+           HessaActivationName(arch->activation), HessaLossName(arch->loss), mlp->n, (double)arch->weight_decay, mlp->rows, mlp->n_cached, mlp->n_chunks, (double)used / 1048576.0);
   PetscFunctionReturn(0);
 }
 
@@ -456,8 +463,7 @@ PetscErrorCode HessaMLPInitialize(HessaObjective obj, const char scheme[], uint6
     const PetscInt wlo = PetscMax(first, mlp->offW[l]), whi = PetscMin(first + count, mlp->offb[l]);
     const PetscInt blo = PetscMax(first, mlp->offb[l]), bhi = PetscMin(first + count, mlp->offb[l] + fan_out);
     const double   bound = sqrt(6.0 / (double)(fan_in + fan_out)), std = sqrt(2.0 / (double)fan_in);
-    for (PetscInt i = wlo; i < whi; i++)
-      theta_slice[i - first] = glorot ? bound * (2.0 * HessaRandomUniform(seed, HESSA_STREAM_MLP_INIT, (uint64_t)i) - 1.0) : std * HessaRandomNormal(seed, HESSA_STREAM_MLP_INIT, (uint64_t)i);
+    for (PetscInt i = wlo; i < whi; i++) theta_slice[i - first] = glorot ? bound * (2.0 * HessaRandomUniform(seed, HESSA_STREAM_MLP_INIT, (uint64_t)i) - 1.0) : std * HessaRandomNormal(seed, HESSA_STREAM_MLP_INIT, (uint64_t)i);
     for (PetscInt i = blo; i < bhi; i++) theta_slice[i - first] = 0.0;
   }
   PetscFunctionReturn(0);
@@ -481,10 +487,10 @@ PetscErrorCode HessaMLPUseReference(HessaObjective obj, PetscBool use_reference)
 
   PetscFunctionBegin;
   PetscCall(GetMLP(obj, "HessaMLPUseReference", &mlp));
-  mlp->use_reference        = use_reference;
-  obj->ops.loss             = use_reference ? HessaMLPReferenceLoss : MLPLoss;
-  obj->ops.gradient         = use_reference ? HessaMLPReferenceGradient : MLPGradient;
-  obj->ops.hessian_block    = use_reference ? HessaMLPReferenceHessianBlock : MLPHessianBlock;
-  obj->ops.ggn_block        = use_reference ? HessaMLPReferenceGGNBlock : MLPGGNBlock;
+  mlp->use_reference     = use_reference;
+  obj->ops.loss          = use_reference ? HessaMLPReferenceLoss : MLPLoss;
+  obj->ops.gradient      = use_reference ? HessaMLPReferenceGradient : MLPGradient;
+  obj->ops.hessian_block = use_reference ? HessaMLPReferenceHessianBlock : MLPHessianBlock;
+  obj->ops.ggn_block     = use_reference ? HessaMLPReferenceGGNBlock : MLPGGNBlock;
   PetscFunctionReturn(0);
 }

@@ -15,50 +15,50 @@
 #include <hessa/objective.h>
 
 #define HESSA_MLP_MAX_LAYERS 15 /* widths[16] holds L + 1 widths */
-#define HESSA_MLP_R_DIRS     8  /* an R pass holds at most chunk * 8 (sample, direction) rows */
+#define HESSA_MLP_R_DIRS 8      /* an R pass holds at most chunk * 8 (sample, direction) rows */
 
 /* What the backward passes need about one chunk at a fixed theta (the forward cache). */
 typedef struct {
-  PetscInt m;                              /* samples in the chunk */
-  double   loss;                           /* sum of the chunk's per-sample losses */
-  double  *A[HESSA_MLP_MAX_LAYERS + 1];    /* A[l]  [m][w_l], l = 1..L-1 (A_0 is the data) */
-  double  *D1[HESSA_MLP_MAX_LAYERS + 1];   /* D1[l] [m][w_l] act'(Z_l), l = 1..L-1 */
-  double  *E[HESSA_MLP_MAX_LAYERS + 1];    /* E[l]  [m][w_l] dA_l * act''(Z_l), l = 1..L-1; NULL when act'' = 0 */
-  double  *dZ[HESSA_MLP_MAX_LAYERS + 1];   /* dZ[l] [m][w_l] d(sum of losses)/dZ_l, l = 1..L */
-  double  *P;                              /* [m][w_L] softmax(Z_L) (cross-entropy), else NULL */
-  double  *mem;                            /* the one allocation all the above point into */
+  PetscInt m;                            /* samples in the chunk */
+  double   loss;                         /* sum of the chunk's per-sample losses */
+  double  *A[HESSA_MLP_MAX_LAYERS + 1];  /* A[l]  [m][w_l], l = 1..L-1 (A_0 is the data) */
+  double  *D1[HESSA_MLP_MAX_LAYERS + 1]; /* D1[l] [m][w_l] act'(Z_l), l = 1..L-1 */
+  double  *E[HESSA_MLP_MAX_LAYERS + 1];  /* E[l]  [m][w_l] dA_l * act''(Z_l), l = 1..L-1; NULL when act'' = 0 */
+  double  *dZ[HESSA_MLP_MAX_LAYERS + 1]; /* dZ[l] [m][w_l] d(sum of losses)/dZ_l, l = 1..L */
+  double  *P;                            /* [m][w_L] softmax(Z_L) (cross-entropy), else NULL */
+  double  *mem;                          /* the one allocation all the above point into */
 } MLPState;
 
 typedef struct {
-  HessaMLPArch arch;      /* with defaults applied */
-  PetscInt     L;         /* number of layers */
-  PetscInt     n;         /* number of parameters */
+  HessaMLPArch arch; /* with defaults applied */
+  PetscInt     L;    /* number of layers */
+  PetscInt     n;    /* number of parameters */
   PetscInt     w[HESSA_MLP_MAX_LAYERS + 1];
   PetscInt     offW[HESSA_MLP_MAX_LAYERS + 1], offb[HESSA_MLP_MAX_LAYERS + 1]; /* flat offsets of layer l */
-  PetscInt     wmax;      /* max over l >= 1 of w_l (the input width is never buffered) */
-  PetscBool    has_d2;    /* act'' is not identically 0 */
+  PetscInt     wmax;                                                           /* max over l >= 1 of w_l (the input width is never buffered) */
+  PetscBool    has_d2;                                                         /* act'' is not identically 0 */
   PetscBool    use_reference;
   HessaData    data;
-  PetscInt     rows;      /* samples per chunk */
-  PetscInt     n_chunks;  /* chunks of the local shard */
+  PetscInt     rows;     /* samples per chunk */
+  PetscInt     n_chunks; /* chunks of the local shard */
 
   /* forward-only and scratch work, allocated at create */
-  double  *fwd[2];        /* [rows][wmax] ping-pong for forward-only passes */
-  double  *zout;          /* [rows][w_L] outputs of a forward-only pass */
-  MLPState scratch;       /* state of a chunk that is not cached */
+  double  *fwd[2];  /* [rows][wmax] ping-pong for forward-only passes */
+  double  *zout;    /* [rows][w_L] outputs of a forward-only pass */
+  MLPState scratch; /* state of a chunk that is not cached */
 
   /* forward cache: chunks 0..n_cached-1 keep their state while theta does not change */
   PetscInt  n_cached;
-  MLPState *cache;        /* [n_cached], allocated on first use */
+  MLPState *cache; /* [n_cached], allocated on first use */
   PetscBool cache_valid;
-  double   *cache_theta;  /* [n] the theta the cache was built for */
+  double   *cache_theta; /* [n] the theta the cache was built for */
 
   /* R-pass work, sized for the largest block seen */
-  PetscInt rcap;          /* capacity in (sample, direction) rows */
-  PetscInt bcap;          /* directions the pack and accumulators hold */
+  PetscInt rcap;                         /* capacity in (sample, direction) rows */
+  PetscInt bcap;                         /* directions the pack and accumulators hold */
   double  *RZ[HESSA_MLP_MAX_LAYERS + 1]; /* [rcap][w_l] l = 1..L-1 */
   double  *RA[HESSA_MLP_MAX_LAYERS + 1]; /* [rcap][w_l] l = 1..L-1 */
-  double  *Rbuf[2];       /* [rcap][wmax] R(dZ) / R(dA) ping-pong */
+  double  *Rbuf[2];                      /* [rcap][wmax] R(dZ) / R(dA) ping-pong */
   double  *rmem;
   double  *VWstack[HESSA_MLP_MAX_LAYERS + 1]; /* [b][w_l][w_{l-1}] directions' weight blocks */
   double  *VWcat[HESSA_MLP_MAX_LAYERS + 1];   /* [w_l][b][w_{l-1}] the same, interleaved (l >= 2) */

@@ -26,13 +26,18 @@ static inline void Gemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, PetscI
 /* ---- activations --------------------------------------------------------------------- */
 #define SOFTPLUS_THRESHOLD 20.0 /* PyTorch's default: softplus(z) = z above it */
 
-static inline double Sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
+static inline double Sigmoid(double z)
+{
+  return 1.0 / (1.0 + exp(-z));
+}
 
 /* HessaMLPActivateScalar - f = act(z), d1 = act'(z), d2 = act''(z). Not collective. */
 void HessaMLPActivateScalar(HessaActivation act, double z, double *f, double *d1, double *d2)
 {
   switch (act) {
-  case HESSA_ACT_IDENTITY: *f = z, *d1 = 1.0, *d2 = 0.0; break;
+  case HESSA_ACT_IDENTITY:
+    *f = z, *d1 = 1.0, *d2 = 0.0;
+    break;
   case HESSA_ACT_TANH: {
     double t = tanh(z);
     *f = t, *d1 = 1.0 - t * t, *d2 = -2.0 * t * (1.0 - t * t);
@@ -41,9 +46,12 @@ void HessaMLPActivateScalar(HessaActivation act, double z, double *f, double *d1
     double s = Sigmoid(z);
     *f = s, *d1 = s * (1.0 - s), *d2 = s * (1.0 - s) * (1.0 - 2.0 * s);
   } break;
-  case HESSA_ACT_RELU: *f = z > 0 ? z : 0.0, *d1 = z > 0 ? 1.0 : 0.0, *d2 = 0.0; break;
+  case HESSA_ACT_RELU:
+    *f = z > 0 ? z : 0.0, *d1 = z > 0 ? 1.0 : 0.0, *d2 = 0.0;
+    break;
   case HESSA_ACT_SOFTPLUS:
-    if (z > SOFTPLUS_THRESHOLD) *f = z, *d1 = 1.0, *d2 = 0.0;
+    if (z > SOFTPLUS_THRESHOLD)
+      *f = z, *d1 = 1.0, *d2 = 0.0;
     else {
       double s = Sigmoid(z);
       *f = log1p(exp(z)), *d1 = s, *d2 = s * (1.0 - s);
@@ -159,7 +167,10 @@ static double OutputLoss(const MLP *mlp, PetscInt c0, PetscInt m, const double *
 }
 
 /* HessaMLPChunkLoss - see mlp_impl.h. */
-double HessaMLPChunkLoss(const MLP *mlp, PetscInt c0, PetscInt m, const double *Z) { return OutputLoss(mlp, c0, m, Z, NULL, NULL); }
+double HessaMLPChunkLoss(const MLP *mlp, PetscInt c0, PetscInt m, const double *Z)
+{
+  return OutputLoss(mlp, c0, m, Z, NULL, NULL);
+}
 
 /* HessaMLPComputeState - forward pass (A, act', act''), loss and backward pass (dZ, and
  * E = dA act'') of the st->m samples starting at c0. */
@@ -180,10 +191,10 @@ PetscErrorCode HessaMLPComputeState(MLP *mlp, const double *theta, PetscInt c0, 
   Dense(m, w[L - 1], w[L], in, theta + mlp->offW[L], theta + mlp->offb[L], st->dZ[L]);
   st->loss = OutputLoss(mlp, c0, m, st->dZ[L], st->P, st->dZ[L]);
   for (PetscInt l = L; l >= 2; l--) {
-    double        *dA = st->dZ[l - 1]; /* [m][w_{l-1}]: dA first, dZ after the loop below */
-    const double  *D1 = st->D1[l - 1];
-    double        *E  = st->E[l - 1];
-    const size_t   count = (size_t)m * w[l - 1];
+    double       *dA    = st->dZ[l - 1]; /* [m][w_{l-1}]: dA first, dZ after the loop below */
+    const double *D1    = st->D1[l - 1];
+    double       *E     = st->E[l - 1];
+    const size_t  count = (size_t)m * w[l - 1];
     Gemm(CblasNoTrans, CblasNoTrans, m, w[l - 1], w[l], st->dZ[l], w[l], theta + mlp->offW[l], w[l - 1], 0.0, dA, w[l - 1]);
     if (E)
       for (size_t k = 0; k < count; k++) E[k] *= dA[k];
@@ -236,7 +247,7 @@ static void RForward(MLP *mlp, const double *theta, PetscInt c0, const MLPState 
 
   for (PetscInt l = 1; l <= L; l++) {
     const double *Aprev = l == 1 ? mlp->data->x + (size_t)(c0 + s0) * w[0] : st->A[l - 1] + (size_t)s0 * w[l - 1]; /* [r][w_{l-1}] */
-    double       *RZ    = l < L ? mlp->RZ[l] : mlp->Rbuf[0];                                                        /* [r][b][w_l] */
+    double       *RZ    = l < L ? mlp->RZ[l] : mlp->Rbuf[0];                                                       /* [r][b][w_l] */
     /* A_{l-1} V_W^T for all directions: [r][w_{l-1}] x [w_{l-1}][b*w_l] */
     Gemm(CblasNoTrans, CblasTrans, r, b * w[l], w[l - 1], Aprev, w[l - 1], mlp->VWstack[l], w[l - 1], 0.0, RZ, b * w[l]);
     /* R(A_{l-1}) W^T: [r*b][w_{l-1}] x [w_{l-1}][w_l] (R(A_0) = 0: the inputs do not depend on theta) */
@@ -276,8 +287,8 @@ static void LossHessian(MLP *mlp, const MLPState *st, PetscInt s0, PetscInt r, P
       }
     }
   } else {
-    const double  scale = 2.0 / (double)d; /* H = (2/d) I */
-    const size_t  count = (size_t)r * b * d;
+    const double scale = 2.0 / (double)d; /* H = (2/d) I */
+    const size_t count = (size_t)r * b * d;
     for (size_t k = 0; k < count; k++) RZ[k] *= scale;
   }
 }
@@ -295,7 +306,7 @@ PetscErrorCode HessaMLPRPass(MLP *mlp, const double *theta, PetscInt c0, const M
   LossHessian(mlp, st, s0, r, b);
   for (PetscInt l = L; l >= 1; l--) {
     const double *Aprev = l == 1 ? mlp->data->x + (size_t)(c0 + s0) * w[0] : st->A[l - 1] + (size_t)s0 * w[l - 1]; /* [r][w_{l-1}] */
-    const double *dZ    = st->dZ[l] + (size_t)s0 * w[l];                                                             /* [r][w_l] */
+    const double *dZ    = st->dZ[l] + (size_t)s0 * w[l];                                                           /* [r][w_l] */
     /* R(dZ_l)^T A_{l-1} for all directions: [b*w_l][r] x [r][w_{l-1}] -> acc1 [b][w_l][w_{l-1}] */
     Gemm(CblasTrans, CblasNoTrans, b * w[l], w[l - 1], r, cur, b * w[l], Aprev, w[l - 1], 1.0, mlp->acc1[l], w[l - 1]);
     /* dZ_l^T R(A_{l-1}): [w_l][r] x [r][b*w_{l-1}] -> acc2 [w_l][b][w_{l-1}] */
@@ -310,9 +321,9 @@ PetscErrorCode HessaMLPRPass(MLP *mlp, const double *theta, PetscInt c0, const M
     if (hessian) Gemm(CblasNoTrans, CblasNoTrans, r, b * w[l - 1], w[l], dZ, w[l], mlp->VWcat[l], b * w[l - 1], 1.0, other, b * w[l - 1]);
     {
       const PetscInt wp = w[l - 1];
-      const double  *D1 = st->D1[l - 1] + (size_t)s0 * wp;                                       /* [r][wp] */
-      const double  *E  = hessian && st->E[l - 1] ? st->E[l - 1] + (size_t)s0 * wp : NULL;       /* [r][wp] */
-      const double  *RZ = mlp->RZ[l - 1];                                                         /* [r][b][wp] */
+      const double  *D1 = st->D1[l - 1] + (size_t)s0 * wp;                                 /* [r][wp] */
+      const double  *E  = hessian && st->E[l - 1] ? st->E[l - 1] + (size_t)s0 * wp : NULL; /* [r][wp] */
+      const double  *RZ = mlp->RZ[l - 1];                                                  /* [r][b][wp] */
       double        *tmp;
       for (PetscInt s = 0; s < r; s++)
         for (PetscInt j = 0; j < b; j++) {
@@ -337,7 +348,7 @@ void HessaMLPScatterAccumulators(MLP *mlp, PetscInt b, PetscBool hessian, double
 
   for (PetscInt j = 0; j < b; j++)
     for (PetscInt l = 1; l <= mlp->L; l++) {
-      const PetscInt wp = w[l - 1];
+      const PetscInt wp  = w[l - 1];
       double        *dst = HV + (size_t)j * n + mlp->offW[l];
       const double  *a1  = mlp->acc1[l] + (size_t)j * w[l] * wp;
       if (hessian && l > 1) {
@@ -345,7 +356,8 @@ void HessaMLPScatterAccumulators(MLP *mlp, PetscInt b, PetscBool hessian, double
           const double *a2 = mlp->acc2[l] + ((size_t)o * b + j) * wp;
           for (PetscInt i = 0; i < wp; i++) dst[(size_t)o * wp + i] = a1[(size_t)o * wp + i] + a2[i];
         }
-      } else memcpy(dst, a1, (size_t)w[l] * wp * sizeof(double));
+      } else
+        memcpy(dst, a1, (size_t)w[l] * wp * sizeof(double));
       memcpy(HV + (size_t)j * n + mlp->offb[l], mlp->accb[l] + (size_t)j * w[l], (size_t)w[l] * sizeof(double));
     }
 }

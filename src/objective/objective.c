@@ -5,8 +5,7 @@
 #include <string.h>
 
 /* Raise a clear error when an operation is missing (e.g. an objective without a GGN). */
-#define HessaCheckOp(obj, op, what) \
-  PetscCheck((obj)->ops.op, PETSC_COMM_SELF, PETSC_ERR_SUP, "objective '%s' does not implement %s", (obj)->type, what)
+#define HessaCheckOp(obj, op, what) PetscCheck((obj)->ops.op, PETSC_COMM_SELF, PETSC_ERR_SUP, "objective '%s' does not implement %s", (obj)->type, what)
 
 /* HessaObjectiveLoss - local sum of per-sample losses at theta. Not collective.
  * Input: theta (n). Output: *loss. */
@@ -104,22 +103,26 @@ typedef struct {
 } HessaNameEntry;
 
 static const HessaNameEntry activation_names[] = {
-  {"identity", HESSA_ACT_IDENTITY}, {"tanh", HESSA_ACT_TANH},         {"sigmoid", HESSA_ACT_SIGMOID},
-  {"relu", HESSA_ACT_RELU},         {"softplus", HESSA_ACT_SOFTPLUS}, {"gelu", HESSA_ACT_GELU},
-  {"linear", HESSA_ACT_IDENTITY}, /* alias */
+    {"identity", HESSA_ACT_IDENTITY}, {"tanh", HESSA_ACT_TANH}, {"sigmoid", HESSA_ACT_SIGMOID}, {"relu", HESSA_ACT_RELU}, {"softplus", HESSA_ACT_SOFTPLUS}, {"gelu", HESSA_ACT_GELU}, {"linear", HESSA_ACT_IDENTITY}, /* alias */
 };
 static const HessaNameEntry loss_names[] = {
-  {"cross-entropy", HESSA_LOSS_CROSS_ENTROPY}, /* the name the options and docs/weights.md use */
-  {"mse", HESSA_LOSS_MSE},
-  {"ce", HESSA_LOSS_CROSS_ENTROPY}, /* aliases */
-  {"cross_entropy", HESSA_LOSS_CROSS_ENTROPY},
+    {"cross-entropy", HESSA_LOSS_CROSS_ENTROPY}, /* the name the options and docs/weights.md use */
+    {"mse", HESSA_LOSS_MSE},
+    {"ce", HESSA_LOSS_CROSS_ENTROPY}, /* aliases */
+    {"cross_entropy", HESSA_LOSS_CROSS_ENTROPY},
 };
 static const HessaNameEntry analytic_names[] = {
-  {"quadratic", HESSA_ANALYTIC_QUADRATIC},     {"linear_toy", HESSA_ANALYTIC_LINEAR_TOY}, {"x2_plus_y4", HESSA_ANALYTIC_X2_PLUS_Y4},
-  {"x2_minus_y4", HESSA_ANALYTIC_X2_MINUS_Y4}, {"rosenbrock", HESSA_ANALYTIC_ROSENBROCK}, {"monkey_saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
-  /* the spellings of -hessa_model */
-  {"linear-toy", HESSA_ANALYTIC_LINEAR_TOY},   {"x2+y4", HESSA_ANALYTIC_X2_PLUS_Y4},       {"x2-y4", HESSA_ANALYTIC_X2_MINUS_Y4},
-  {"monkey-saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
+    {"quadratic", HESSA_ANALYTIC_QUADRATIC},
+    {"linear_toy", HESSA_ANALYTIC_LINEAR_TOY},
+    {"x2_plus_y4", HESSA_ANALYTIC_X2_PLUS_Y4},
+    {"x2_minus_y4", HESSA_ANALYTIC_X2_MINUS_Y4},
+    {"rosenbrock", HESSA_ANALYTIC_ROSENBROCK},
+    {"monkey_saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
+    /* the spellings of -hessa_model */
+    {"linear-toy", HESSA_ANALYTIC_LINEAR_TOY},
+    {"x2+y4", HESSA_ANALYTIC_X2_PLUS_Y4},
+    {"x2-y4", HESSA_ANALYTIC_X2_MINUS_Y4},
+    {"monkey-saddle", HESSA_ANALYTIC_MONKEY_SADDLE},
 };
 
 /* Case-insensitive lookup; *found says whether name is in the table. */

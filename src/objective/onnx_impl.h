@@ -56,16 +56,16 @@
 #include <stdint.h>
 
 #define HESSA_ONNX_MAX_DIMS 8
-#define HESSA_ONNX_BATCH    INT64_C(-4611686018427387904) /* the symbolic batch entry of a shape */
+#define HESSA_ONNX_BATCH INT64_C(-4611686018427387904) /* the symbolic batch entry of a shape */
 
 typedef enum { HESSA_ONNX_CONST, HESSA_ONNX_PARAM, HESSA_ONNX_INPUT, HESSA_ONNX_RUNTIME } HessaOnnxValueKind;
 
 typedef struct {
-  char              *name;           /* the ONNX name (malloc'd) */
+  char              *name; /* the ONNX name (malloc'd) */
   HessaOnnxValueKind kind;
-  int                elem_type;      /* onnx TensorProto.DataType of the source: 1 float, 11 double, 7 int64, 6 int32, 9 bool */
-  int                is_int;         /* integer or bool data: in ivalue, not value */
-  int                ndim;           /* full rank, the batch included when batched */
+  int                elem_type; /* onnx TensorProto.DataType of the source: 1 float, 11 double, 7 int64, 6 int32, 9 bool */
+  int                is_int;    /* integer or bool data: in ivalue, not value */
+  int                ndim;      /* full rank, the batch included when batched */
   int64_t            dims[HESSA_ONNX_MAX_DIMS];
   int                batched;        /* dims[0] is the batch; stored as rows of `size` */
   int                differentiable; /* depends on theta */
@@ -83,59 +83,59 @@ typedef struct {
   HessaOnnxAttrType type;
   double            f;
   int64_t           i;
-  char             *s;        /* STRING (malloc'd, NUL-terminated) */
-  int64_t           n;        /* FLOATS / INTS count */
-  double           *floats;   /* malloc'd */
-  int64_t          *ints;     /* malloc'd */
-  int               tensor;   /* TENSOR: index of a CONST value the loader made of it */
+  char             *s;      /* STRING (malloc'd, NUL-terminated) */
+  int64_t           n;      /* FLOATS / INTS count */
+  double           *floats; /* malloc'd */
+  int64_t          *ints;   /* malloc'd */
+  int               tensor; /* TENSOR: index of a CONST value the loader made of it */
 } HessaOnnxAttr;
 
 struct HessaOnnxOp;
 
 typedef struct {
-  char                     *name;     /* node name ("" when the model has none: messages use "#index") */
-  char                     *op_type;  /* e.g. "Conv" */
-  const struct HessaOnnxOp *op;       /* the kernels (NULL only for nodes folded at load) */
+  char                     *name;    /* node name ("" when the model has none: messages use "#index") */
+  char                     *op_type; /* e.g. "Conv" */
+  const struct HessaOnnxOp *op;      /* the kernels (NULL only for nodes folded at load) */
   int                       n_in, n_out;
-  int                      *in;       /* value indices; -1 for an absent optional input */
-  int                      *out;      /* value indices */
+  int                      *in;  /* value indices; -1 for an absent optional input */
+  int                      *out; /* value indices */
   int                       n_attr;
   HessaOnnxAttr            *attr;
-  void                     *op_data;  /* what the op's infer parsed (attributes, shapes); free()d with the graph */
+  void                     *op_data;        /* what the op's infer parsed (attributes, shapes); free()d with the graph */
   size_t                    aux_per_sample; /* doubles of per-chunk aux the forward keeps for the other passes */
-  int                       phase;    /* 0: parameter phase (no batched input), 1: sample phase */
-  int                       file_index; /* position in the model file's node list (messages) */
+  int                       phase;          /* 0: parameter phase (no batched input), 1: sample phase */
+  int                       file_index;     /* position in the model file's node list (messages) */
 } HessaOnnxNode;
 
 typedef struct {
-  char           path[PETSC_MAX_PATH_LEN]; /* the file, for messages */
-  int64_t        opset;                    /* default-domain opset version */
-  int            n_values, n_nodes;
+  char            path[PETSC_MAX_PATH_LEN]; /* the file, for messages */
+  int64_t         opset;                    /* default-domain opset version */
+  int             n_values, n_nodes;
   HessaOnnxValue *values;
-  HessaOnnxNode  *nodes;                   /* topological order */
-  int            input;                    /* the data input value */
-  int            output;                   /* the model's output (logits or predictions) */
-  PetscInt       n_params;                 /* length of theta */
-  int            n_param_values;           /* PARAM values in graph order ... */
-  int           *param_values;             /* ... their value indices */
+  HessaOnnxNode  *nodes;          /* topological order */
+  int             input;          /* the data input value */
+  int             output;         /* the model's output (logits or predictions) */
+  PetscInt        n_params;       /* length of theta */
+  int             n_param_values; /* PARAM values in graph order ... */
+  int            *param_values;   /* ... their value indices */
 } HessaOnnxGraph;
 
 /* Everything a kernel call sees. Entries for absent inputs are NULL. */
 typedef struct {
   const HessaOnnxGraph *g;
   const HessaOnnxNode  *node;
-  PetscInt              m;      /* samples (1 in the parameter phase) */
-  PetscInt              nb;     /* backward: rows per sample of dy/dx (1 or b); jvp/sot: b */
-  const double        **x;      /* [n_in] input values (batched: [m][size]; else [size]) */
-  double              **y;      /* [n_out] output values (written by forward, read by the others) */
-  const double        **tx;     /* [n_in] jvp/sot: input tangents (NULL: constant input) */
-  double              **ty;     /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
-  const double        **dy;     /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
-  double              **dx;     /* [n_in] backward/sot: ADD to (NULL: not wanted) */
-  double               *aux;    /* [m * node->aux_per_sample] kept from the forward of this chunk, sample-major
-                                   (sample i at i * aux_per_sample): the product passes may run on a sub-range
-                                   of the chunk's samples and then pass values, adjoints and aux from its first */
-  void                 *scratch_owner; /* pass to HessaOnnxScratch */
+  PetscInt              m;   /* samples (1 in the parameter phase) */
+  PetscInt              nb;  /* backward: rows per sample of dy/dx (1 or b); jvp/sot: b */
+  const double        **x;   /* [n_in] input values (batched: [m][size]; else [size]) */
+  double              **y;   /* [n_out] output values (written by forward, read by the others) */
+  const double        **tx;  /* [n_in] jvp/sot: input tangents (NULL: constant input) */
+  double              **ty;  /* [n_out] jvp: output tangents [m*b][size] (overwrite) */
+  const double        **dy;  /* [n_out] backward: [m*nb][size]; sot: first-order adjoint [m][size] */
+  double              **dx;  /* [n_in] backward/sot: ADD to (NULL: not wanted) */
+  double               *aux; /* [m * node->aux_per_sample] kept from the forward of this chunk, sample-major
+                                (sample i at i * aux_per_sample): the product passes may run on a sub-range
+                                of the chunk's samples and then pass values, adjoints and aux from its first */
+  void *scratch_owner;       /* pass to HessaOnnxScratch */
 } HessaOnnxKernel;
 
 typedef struct HessaOnnxOp {
@@ -148,9 +148,9 @@ typedef struct HessaOnnxOp {
   PetscErrorCode (*backward)(HessaOnnxKernel *K);
   PetscErrorCode (*jvp)(HessaOnnxKernel *K);
   PetscErrorCode (*sot)(HessaOnnxKernel *K); /* NULL: linear in the differentiable inputs */
-  uint32_t constant_inputs; /* bit i set: input i is never differentiable (BatchNorm's mean and var,
-                               Reshape's shape, Pad's pads): an initializer there is a CONST, not a
-                               parameter. Every other float initializer input is a parameter. */
+  uint32_t constant_inputs;                  /* bit i set: input i is never differentiable (BatchNorm's mean and var,
+                                                Reshape's shape, Pad's pads): an initializer there is a CONST, not a
+                                                parameter. Every other float initializer input is a parameter. */
 } HessaOnnxOp;
 
 /* ---- the op table (onnx_ops.c): every supported op ---- */
@@ -158,13 +158,13 @@ const HessaOnnxOp *HessaOnnxOpFind(const char op_type[]);
 /* "Add, AveragePool, ..." for messages. */
 const char *HessaOnnxSupportedOps(void);
 /* Kernels of each family (each file defines its table and its count). */
-extern const HessaOnnxOp HessaOnnxOpsLinear[];    /* onnx_ops_linear.c: Gemm, MatMul, Add, Sub, Mul, Div */
+extern const HessaOnnxOp HessaOnnxOpsLinear[]; /* onnx_ops_linear.c: Gemm, MatMul, Add, Sub, Mul, Div */
 extern const int         HessaOnnxOpsLinearCount;
 extern const HessaOnnxOp HessaOnnxOpsPointwise[]; /* onnx_ops_pointwise.c: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity, Dropout */
 extern const int         HessaOnnxOpsPointwiseCount;
-extern const HessaOnnxOp HessaOnnxOpsShape[];     /* onnx_ops_shape.c: Flatten, Reshape, Transpose, Pad, Concat */
+extern const HessaOnnxOp HessaOnnxOpsShape[]; /* onnx_ops_shape.c: Flatten, Reshape, Transpose, Pad, Concat */
 extern const int         HessaOnnxOpsShapeCount;
-extern const HessaOnnxOp HessaOnnxOpsSpatial[];   /* onnx_ops_spatial.c: Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool */
+extern const HessaOnnxOp HessaOnnxOpsSpatial[]; /* onnx_ops_spatial.c: Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool */
 extern const int         HessaOnnxOpsSpatialCount;
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
@@ -173,11 +173,11 @@ const HessaOnnxAttr *HessaOnnxAttrGet(const HessaOnnxNode *node, const char name
 int64_t              HessaOnnxAttrInt(const HessaOnnxNode *node, const char name[], int64_t dflt);
 double               HessaOnnxAttrFloat(const HessaOnnxNode *node, const char name[], double dflt);
 /* "node 'conv1' (Conv)" or "node #3 (Conv)" for messages. */
-const char          *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len);
+const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len);
 /* Set value v's shape (dims[0] = HESSA_ONNX_BATCH when batched) and its size. */
-void                 HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
+void HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
 /* Scratch memory of at least `bytes`, valid until the next call with the same owner. */
-void                *HessaOnnxScratch(void *scratch_owner, size_t bytes, int slot);
+void *HessaOnnxScratch(void *scratch_owner, size_t bytes, int slot);
 
 /* ---- the executor (onnx_exec.c) ---- */
 typedef struct _p_HessaOnnxExec *HessaOnnxExec;

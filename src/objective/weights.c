@@ -76,8 +76,10 @@ static int CheckKeys(const cJSON *obj, const char *const known[], const char *wh
     if (ok) continue;
     near = HessaClosestName(key, known);
     for (int i = 0; known[i]; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
-    if (near) HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unknown key \"%s\" in %s (did you mean \"%s\"? known keys: %s)", path, key, where, near, list);
-    else HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unknown key \"%s\" in %s (known keys: %s)", path, key, where, list);
+    if (near)
+      HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unknown key \"%s\" in %s (did you mean \"%s\"? known keys: %s)", path, key, where, near, list);
+    else
+      HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unknown key \"%s\" in %s (known keys: %s)", path, key, where, list);
     return 1;
   }
   return 0;
@@ -115,8 +117,10 @@ int HessaWeightsValidateManifest(const cJSON *root, const char path[], HessaStat
   }
   v = cJSON_GetObjectItemCaseSensitive(root, "version");
   if (!v || !cJSON_IsNumber(v) || v->valuedouble != 1) {
-    if (cJSON_IsNumber(v)) HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unsupported \"version\": %g (this hessa reads version 1)", path, v->valuedouble);
-    else HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': expected \"version\": 1, found %s", path, v ? "a value that is not a number" : "no version field");
+    if (cJSON_IsNumber(v))
+      HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': unsupported \"version\": %g (this hessa reads version 1)", path, v->valuedouble);
+    else
+      HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': expected \"version\": 1, found %s", path, v ? "a value that is not a number" : "no version field");
     return 1;
   }
   v = cJSON_GetObjectItemCaseSensitive(root, "model");
@@ -438,8 +442,10 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
   if (!st->code) {
     HessaText json = {0};
     HessaTextPrintf(&json, "%s\n", text ? text : "");
-    if (!text || json.failed) HessaStatusSet(st, PETSC_ERR_MEM, "weights file '%s': out of memory", path);
-    else PetscCall(HessaWriteFileAtomic(path, json.data, st));
+    if (!text || json.failed)
+      HessaStatusSet(st, PETSC_ERR_MEM, "weights file '%s': out of memory", path);
+    else
+      PetscCall(HessaWriteFileAtomic(path, json.data, st));
     HessaTextFree(&json);
   }
   free(text);
@@ -452,6 +458,7 @@ PetscErrorCode HessaWeightsWrite(const char folder[], HessaObjective obj, const 
   if (rename(folder, old) == 0) {
     if (rename(tmp, folder)) HessaStatusSet(st, HESSA_ERR_INPUT, "weights folder '%s': cannot rename %s into place: %s", folder, tmp, strerror(errno));
     if (!st->code && RemoveFolder(old)) HessaStatusSet(st, HESSA_ERR_INPUT, "weights folder '%s': cannot remove %s", folder, old);
-  } else if (rename(tmp, folder)) HessaStatusSet(st, HESSA_ERR_INPUT, "weights folder '%s': cannot rename %s into place: %s", folder, tmp, strerror(errno));
+  } else if (rename(tmp, folder))
+    HessaStatusSet(st, HESSA_ERR_INPUT, "weights folder '%s': cannot rename %s into place: %s", folder, tmp, strerror(errno));
   PetscFunctionReturn(0);
 }

@@ -28,7 +28,7 @@ static PetscErrorCode FullGradient(HessaOperator op, const double *theta, double
  * (G is not the derivative of the gradient) and hv_fd_rel is returned as -1. */
 PetscErrorCode HessaOperatorCheck(HessaOperator op, PetscInt trials, double step, uint64_t seed, HessaCheckResult *res)
 {
-  const PetscInt n = op->n;
+  const PetscInt n    = op->n;
   const double   w[4] = {1.0 / 12, -8.0 / 12, 8.0 / 12, -1.0 / 12}, s[4] = {-2, -1, 1, 2};
   double        *theta = op->theta_all, *g0, *u, *hv, *pert, *gp, *fd, loss0;
   Vec            x, y, hx, hy;

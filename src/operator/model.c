@@ -75,8 +75,10 @@ PetscErrorCode HessaModelSetFromOptions(HessaModel m)
   PetscCall(PetscOptionsString("-hessa_plugin_file", "plugin: the shared library implementing hessa/plugin.h", "HessaPluginCreate", m->plugin_file, m->plugin_file, sizeof m->plugin_file, NULL));
   PetscCall(PetscOptionsString("-hessa_plugin_options", "plugin: text handed to the plugin's create", "HessaPluginCreate", m->plugin_options, m->plugin_options, sizeof m->plugin_options, NULL));
   PetscCall(PetscOptionsReal("-hessa_mlp_cache_mb", "memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->arch.cache_mb, &m->arch.cache_mb, NULL));
-  PetscCall(PetscOptionsString("-hessa_model_file", "onnx: the ONNX graph (exported with tools/onnx_export.py, docs/onnx.md); default with -hessa_model_weights: the folder's model.onnx", "HessaModelSetFromOptions", m->onnx.path, m->onnx.path, sizeof m->onnx.path, NULL));
-  PetscCall(PetscOptionsString("-hessa_onnx_loss", "onnx: loss at the graph output, cross-entropy or mse (default: cross-entropy for classification data, mse for regression)", "HessaModelSetFromOptions", onnx_loss, onnx_loss, sizeof onnx_loss, &m->onnx_loss_set));
+  PetscCall(PetscOptionsString("-hessa_model_file", "onnx: the ONNX graph (exported with tools/onnx_export.py, docs/onnx.md); default with -hessa_model_weights: the folder's model.onnx", "HessaModelSetFromOptions", m->onnx.path, m->onnx.path,
+                               sizeof m->onnx.path, NULL));
+  PetscCall(PetscOptionsString("-hessa_onnx_loss", "onnx: loss at the graph output, cross-entropy or mse (default: cross-entropy for classification data, mse for regression)", "HessaModelSetFromOptions", onnx_loss, onnx_loss, sizeof onnx_loss,
+                               &m->onnx_loss_set));
   PetscCall(PetscOptionsReal("-hessa_onnx_weight_decay", "onnx: L2 coefficient: adds (wd/2)|theta|^2", "HessaModelSetFromOptions", m->onnx.weight_decay, &m->onnx.weight_decay, NULL));
   PetscCall(PetscOptionsInt("-hessa_onnx_chunk", "onnx: samples per chunk (bounds memory)", "HessaModelSetFromOptions", m->onnx.chunk, &m->onnx.chunk, NULL));
   PetscCall(PetscOptionsReal("-hessa_onnx_cache_mb", "onnx: memory budget (MB per rank) for caching the forward pass at a fixed point; 0 disables", "HessaModelSetFromOptions", m->onnx.cache_mb, &m->onnx.cache_mb, NULL));
@@ -105,8 +107,8 @@ static PetscErrorCode QuadraticSpectrum(HessaModel m, double *lambda)
     PetscFunctionReturn(0);
   }
   {
-    HessaStatus st = {0};
-    FILE       *f  = HessaOpenRegularFile(m->spectrum, "spectrum file", "a text file of eigenvalues", &st);
+    HessaStatus st    = {0};
+    FILE       *f     = HessaOpenRegularFile(m->spectrum, "spectrum file", "a text file of eigenvalues", &st);
     PetscInt    count = 0;
     if (f) {
       while (count < m->analytic_n && fscanf(f, "%lf", &lambda[count]) == 1) {
@@ -151,7 +153,8 @@ static PetscErrorCode ReadArchitecture(HessaModel m)
       for (PetscInt i = 1; i < m->arch.n_layers; i++) PetscCall(PetscSNPrintf(opt + strlen(opt), sizeof opt - strlen(opt), "%s%" PetscInt_FMT, i > 1 ? "," : "", m->arch.widths[i]));
       SETERRQ(m->comm, HESSA_ERR_ARG, "-hessa_mlp_hidden %s conflicts with weights file '%s/model.json', whose hidden widths are %s", opt, m->weights, file[0] ? file : "none");
     }
-    PetscCheck(!m->activation_set || arch.activation == m->arch.activation, m->comm, HESSA_ERR_ARG, "-hessa_mlp_activation %s conflicts with weights file '%s/model.json', whose \"activation\" is \"%s\"", HessaActivationName(m->arch.activation), m->weights, HessaActivationName(arch.activation));
+    PetscCheck(!m->activation_set || arch.activation == m->arch.activation, m->comm, HESSA_ERR_ARG, "-hessa_mlp_activation %s conflicts with weights file '%s/model.json', whose \"activation\" is \"%s\"", HessaActivationName(m->arch.activation),
+               m->weights, HessaActivationName(arch.activation));
     PetscCheck(!m->loss_set || arch.loss == m->arch.loss, m->comm, HESSA_ERR_ARG, "-hessa_mlp_loss %s conflicts with weights file '%s/model.json', whose \"loss\" is \"%s\"", HessaLossName(m->arch.loss), m->weights, HessaLossName(arch.loss));
   }
   m->arch.n_layers   = arch.n_layers;
@@ -201,7 +204,8 @@ static PetscErrorCode CheckModelSize(HessaModel m)
     n = (uint64_t)m->analytic_n;
     if (!strcmp(m->kind, "quadratic")) copies += 6;
   }
-  PetscCheck(!over && n <= (uint64_t)PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s model has %s%llu parameters: more than %d, the largest vector length of this PETSc (32-bit indices)", m->kind, over ? "more than " : "", over ? (unsigned long long)1 << 62 : (unsigned long long)n, (int)PETSC_MAX_INT);
+  PetscCheck(!over && n <= (uint64_t)PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s model has %s%llu parameters: more than %d, the largest vector length of this PETSc (32-bit indices)", m->kind, over ? "more than " : "",
+             over ? (unsigned long long)1 << 62 : (unsigned long long)n, (int)PETSC_MAX_INT);
   PetscCall(PetscSNPrintf(what, sizeof what, "the %s model (%llu parameters)", m->kind, (unsigned long long)n));
   over = !HessaSizeMul(n, copies * sizeof(double), &bytes) ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(HessaMemoryCheck(m->comm, what, bytes, over));
@@ -218,11 +222,12 @@ static PetscErrorCode CreateObjective(HessaModel m)
   if (!strcmp(m->kind, "mlp")) {
     HessaData d = m->data;
     PetscCheck(d && d->source != HESSA_DATA_NONE, m->comm, PETSC_ERR_ARG_WRONG, "the mlp model needs data (-hessa_data_source)");
-    PetscInt  outputs = d->task == HESSA_TASK_CLASSIFICATION ? d->n_classes : d->n_targets;
+    PetscInt outputs = d->task == HESSA_TASK_CLASSIFICATION ? d->n_classes : d->n_targets;
     if (m->weights[0]) {
       /* the weights' architecture must fit the data */
       PetscCheck(m->arch.widths[0] == d->n_features, m->comm, HESSA_ERR_INPUT, "weights '%s': the network takes %" PetscInt_FMT " inputs but the data has %" PetscInt_FMT " features", m->weights, m->arch.widths[0], d->n_features);
-      PetscCheck(m->arch.widths[m->arch.n_layers] == outputs, m->comm, HESSA_ERR_INPUT, "weights '%s': the network has %" PetscInt_FMT " outputs but the data has %" PetscInt_FMT " %s", m->weights, m->arch.widths[m->arch.n_layers], outputs, d->task == HESSA_TASK_CLASSIFICATION ? "classes" : "targets");
+      PetscCheck(m->arch.widths[m->arch.n_layers] == outputs, m->comm, HESSA_ERR_INPUT, "weights '%s': the network has %" PetscInt_FMT " outputs but the data has %" PetscInt_FMT " %s", m->weights, m->arch.widths[m->arch.n_layers], outputs,
+                 d->task == HESSA_TASK_CLASSIFICATION ? "classes" : "targets");
     }
     m->arch.widths[0]                = d->n_features;
     m->arch.widths[m->arch.n_layers] = outputs;

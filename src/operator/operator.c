@@ -238,7 +238,7 @@ PetscErrorCode HessaOperatorGetMat(HessaOperator op, Mat *H)
  * theta is a sharded Vec of length n (need not be the operator's point). */
 PetscErrorCode HessaOperatorLoss(HessaOperator op, Vec theta, double *loss)
 {
-  double local, global, nrm2 = 0;
+  double  local, global, nrm2 = 0;
   double *full;
 
   PetscFunctionBegin;
@@ -255,7 +255,7 @@ PetscErrorCode HessaOperatorLoss(HessaOperator op, Vec theta, double *loss)
 /* HessaOperatorGradient - collective: loss and gradient (sharded, length n) at the point. */
 PetscErrorCode HessaOperatorGradient(HessaOperator op, double *loss, Vec grad)
 {
-  double local, global, nrm2 = 0;
+  double  local, global, nrm2 = 0;
   double *g = op->block_out; /* [n] local sums of the gradient */
 
   PetscFunctionBegin;
@@ -293,8 +293,10 @@ PetscErrorCode HessaOperatorApplyBlock(HessaOperator op, PetscInt b, Vec X[], Ve
   }
   PetscCall(PetscLogEventEnd(HESSA_EVENT_COMM, 0, 0, 0, 0));
   tc += MPI_Wtime() - t0;
-  if (op->curvature == HESSA_CURVATURE_GGN) PetscCall(HessaObjectiveGGNBlock(op->obj, op->theta_all, b, op->block_in, op->block_out));
-  else PetscCall(HessaObjectiveHessianBlock(op->obj, op->theta_all, b, op->block_in, op->block_out));
+  if (op->curvature == HESSA_CURVATURE_GGN)
+    PetscCall(HessaObjectiveGGNBlock(op->obj, op->theta_all, b, op->block_in, op->block_out));
+  else
+    PetscCall(HessaObjectiveHessianBlock(op->obj, op->theta_all, b, op->block_in, op->block_out));
   t1 = MPI_Wtime();
   PetscCall(PetscLogEventBegin(HESSA_EVENT_COMM, 0, 0, 0, 0));
   for (PetscInt j = 0; j < b; j++) {

@@ -297,7 +297,8 @@ void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wr
   PetscBool    partial = PETSC_FALSE;
 
   /* a run stopped by a signal says so before anything else */
-  if (HessaJBool(doc, "partial", &partial) && partial) HessaTextPrintf(md, "**PARTIAL report**: the run was stopped on request before the %s phase; only the parts before it are below.\n\n", HessaJString(doc, "stopped_before") ? HessaJString(doc, "stopped_before") : "next");
+  if (HessaJBool(doc, "partial", &partial) && partial)
+    HessaTextPrintf(md, "**PARTIAL report**: the run was stopped on request before the %s phase; only the parts before it are below.\n\n", HessaJString(doc, "stopped_before") ? HessaJString(doc, "stopped_before") : "next");
   Verdict(md, HessaJObject(doc, "verdict"));
   HessaTextPrintf(md, "Loss %s, gradient norm %s.\n\n", N(results, "loss", "%.10g"), N(results, "gradient_norm", "%.3e"));
   ExtremesTable(md, HessaJObject(results, "extremes"));

@@ -44,15 +44,15 @@ typedef struct {
 
 #define MAX_SERIES 6
 typedef struct {
-  const char *title, *xlabel, *ylabel;
-  Series      series[MAX_SERIES];
-  int         n_series;
-  PetscBool   log_y;           /* y values are already log10; axes labelled as powers of ten */
-  PetscBool   zero_x;          /* draw the vertical line x = 0 when in range */
-  PetscBool   zero_y;          /* draw the horizontal line y = 0 when in range */
-  double      mark_x;          /* an extra vertical dashed line when finite (e.g. t = 1) */
-  PLINT       legend_position; /* PL_POSITION_* flags: where the data leave room; 0: top right */
-  const struct Contour *contour; /* a filled contour plot instead of the series */
+  const char           *title, *xlabel, *ylabel;
+  Series                series[MAX_SERIES];
+  int                   n_series;
+  PetscBool             log_y;           /* y values are already log10; axes labelled as powers of ten */
+  PetscBool             zero_x;          /* draw the vertical line x = 0 when in range */
+  PetscBool             zero_y;          /* draw the horizontal line y = 0 when in range */
+  double                mark_x;          /* an extra vertical dashed line when finite (e.g. t = 1) */
+  PLINT                 legend_position; /* PL_POSITION_* flags: where the data leave room; 0: top right */
+  const struct Contour *contour;         /* a filled contour plot instead of the series */
 } Figure;
 
 /* A filled contour plot: z[i * ny + j] at (x[i], y[j]), all finite. */
@@ -92,9 +92,9 @@ static void Range(const Figure *fig, int axis, double *lo, double *hi)
      width PLplot can label: it loops on tick spacings at the resolution of a double */
   if (!(b - a > 1e-9 * PetscMax(fabs(a), fabs(b)))) {
     double mid = 0.5 * (a + b);
-    pad = fabs(mid) > 0 ? 1e-6 * fabs(mid) : 1.0;
-    a   = mid - pad;
-    b   = mid + pad;
+    pad        = fabs(mid) > 0 ? 1e-6 * fabs(mid) : 1.0;
+    a          = mid - pad;
+    b          = mid + pad;
   }
   pad = 0.05 * (b - a);
   *lo = a - pad;
@@ -183,7 +183,7 @@ static void DrawContour(const Figure *fig)
   const char    *axis_opts[1] = {"bcvtm"};
   PLFLT          ticks[1]     = {0.0};
   PLINT          sub_ticks[1] = {0}, n_values[1] = {CONTOUR_SHADES};
-  const PLFLT   *values[1]    = {levels};
+  const PLFLT   *values[1] = {levels};
   const char    *labels[1];
   PLINT          label_opts[1] = {PL_COLORBAR_LABEL_RIGHT};
 
@@ -214,7 +214,8 @@ static void DrawContour(const Figure *fig)
   plbox("bcnst", 0.0, 0, "bcnstv", 0.0, 0);
   pllab(fig->xlabel, fig->ylabel, fig->title);
   labels[0] = c->zlabel;
-  plcolorbar(&bar_w, &bar_h, PL_COLORBAR_SHADE | PL_COLORBAR_SHADE_LABEL, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.03, 0.0, 0.04, 0.78, COLOR_WHITE, COLOR_BLACK, 1, 0.0, 0.0, 0, 0.0, 1, label_opts, labels, 1, axis_opts, ticks, sub_ticks, n_values, values);
+  plcolorbar(&bar_w, &bar_h, PL_COLORBAR_SHADE | PL_COLORBAR_SHADE_LABEL, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE | PL_POSITION_VIEWPORT, 0.03, 0.0, 0.04, 0.78, COLOR_WHITE, COLOR_BLACK, 1, 0.0, 0.0, 0, 0.0, 1, label_opts, labels, 1, axis_opts,
+             ticks, sub_ticks, n_values, values);
 }
 
 /* Does the file end as a complete PNG (the IEND chunk) or SVG ("</svg>") does? */
@@ -264,8 +265,10 @@ static void Render(const Figure *fig, const char folder[], const char name[], co
   plsfam(0, -1, -1);
   SetPalette();
   plinit();
-  if (fig->contour) DrawContour(fig);
-  else Draw(fig);
+  if (fig->contour)
+    DrawContour(fig);
+  else
+    Draw(fig);
   plend1();
   plsexit(NULL);
   /* PLplot (cairo) does not report failed writes: a full disk would give a truncated
@@ -495,10 +498,10 @@ void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *pl
 void HessaPlotXY(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], PetscBool log_y, int n_series, const HessaPlotSeries series[], char note[], size_t note_len, HessaStatus *st)
 {
   static const int colors[MAX_SERIES] = {COLOR_BLUE, COLOR_ORANGE, COLOR_GREEN, COLOR_RED, COLOR_PURPLE, COLOR_BLACK};
-  Figure           fig              = {0};
-  HessaPlots       plots            = {0};
-  double          *buf[MAX_SERIES]  = {NULL};
-  int              total            = 0;
+  Figure           fig                = {0};
+  HessaPlots       plots              = {0};
+  double          *buf[MAX_SERIES]    = {NULL};
+  int              total              = 0;
 
   if (note && note_len) note[0] = 0;
   fig.title  = title;
@@ -518,7 +521,7 @@ void HessaPlotXY(const char folder[], const char name[], const char title[], con
       double y = S->y[i];
       if (log_y) y = y > 0 ? log10(y) : NAN;
       if (!isfinite(S->x[i]) || !isfinite(y)) continue;
-      buf[s][m]         = S->x[i];
+      buf[s][m]        = S->x[i];
       buf[s][S->n + m] = y;
       m++;
     }
@@ -531,14 +534,15 @@ done:
   for (int s = 0; s < MAX_SERIES; s++) free(buf[s]);
 }
 
-void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[], size_t note_len, HessaStatus *st)
+void HessaPlotContour(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], const char zlabel[], int nx, int ny, const double x[], const double y[], const double z[], PetscBool mark_origin, char note[],
+                      size_t note_len, HessaStatus *st)
 {
-  Figure     fig   = {0};
-  HessaPlots plots = {0};
-  Contour    c     = {nx, ny, x, y, NULL, zlabel, mark_origin};
-  double    *zz    = NULL, zmax = -INFINITY;
-  const char *skip = NULL;
-  int        finite = 0;
+  Figure      fig   = {0};
+  HessaPlots  plots = {0};
+  Contour     c     = {nx, ny, x, y, NULL, zlabel, mark_origin};
+  double     *zz = NULL, zmax = -INFINITY;
+  const char *skip   = NULL;
+  int         finite = 0;
 
   if (note && note_len) note[0] = 0;
   if (nx < 2 || ny < 2) skip = "plot skipped: a contour plot needs at least 2 x 2 grid points";

@@ -9,7 +9,6 @@
 #include <hessa/report.h>
 #include <stdarg.h>
 
-
 /* ---- reading the document (NULL or false when absent, null or of the wrong type) ---- */
 const cJSON *HessaJObject(const cJSON *o, const char key[]);
 const cJSON *HessaJArray(const cJSON *o, const char key[]);

@@ -290,7 +290,7 @@ PetscErrorCode HessaSpectrumDensityContinue(HessaOperator op, const HessaDensity
   out->near_zero_width = width;
   PetscCall(PetscFree3(neg, pos, zero));
   PetscCall(HessaDensitySmooth(out, s));
-  out->seconds  = MPI_Wtime() - t0;
+  out->seconds = MPI_Wtime() - t0;
   PetscFunctionReturn(0);
 }
 

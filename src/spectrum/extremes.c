@@ -107,8 +107,10 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   PetscCall(EPSSetType(eps, EPSKRYLOVSCHUR));
   PetscCall(EPSSetWhichEigenpairs(eps, which == HESSA_WHICH_LARGEST ? EPS_LARGEST_REAL : EPS_SMALLEST_REAL));
   /* s->ncv: a search-space size chosen by the caller (-hessa_eps_ncv still wins) */
-  if (s->ncv > k_new && op->n_op > 2 * k_new) PetscCall(EPSSetDimensions(eps, k_new, PetscMin(op->n_op - n_prev, s->ncv), PETSC_DEFAULT));
-  else PetscCall(EPSSetDimensions(eps, k_new, PETSC_DEFAULT, PETSC_DEFAULT));
+  if (s->ncv > k_new && op->n_op > 2 * k_new)
+    PetscCall(EPSSetDimensions(eps, k_new, PetscMin(op->n_op - n_prev, s->ncv), PETSC_DEFAULT));
+  else
+    PetscCall(EPSSetDimensions(eps, k_new, PETSC_DEFAULT, PETSC_DEFAULT));
   /* pairs of a stopped solve: the search continues orthogonally to them */
   if (n_prev) PetscCall(EPSSetDeflationSpace(eps, n_prev, prev->vectors));
   if (stoppable) PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));

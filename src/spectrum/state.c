@@ -15,7 +15,10 @@
 static const char *trace_names[2] = {"hutchinson", "hutchpp"};
 
 /* Is trace method i (0 Hutchinson, 1 Hutch++) part of the run? */
-static PetscBool TraceOn(const HessaSpectrumKey *key, int i) { return key->trace && (key->trace_method == 2 || key->trace_method == i) ? PETSC_TRUE : PETSC_FALSE; }
+static PetscBool TraceOn(const HessaSpectrumKey *key, int i)
+{
+  return key->trace && (key->trace_method == 2 || key->trace_method == i) ? PETSC_TRUE : PETSC_FALSE;
+}
 
 static void PutReals(FILE *f, const char *key, PetscInt n, const double *x)
 {
@@ -27,9 +30,9 @@ static void PutReals(FILE *f, const char *key, PetscInt n, const double *x)
 /* Rank 0: the state as text (free with free()). */
 static char *StateText(const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2])
 {
-  char    *buf = NULL;
-  size_t   len = 0;
-  FILE    *f   = open_memstream(&buf, &len);
+  char    *buf  = NULL;
+  size_t   len  = 0;
+  FILE    *f    = open_memstream(&buf, &len);
   PetscInt done = key->density ? d->probes_done : 0;
 
   if (!f) return NULL;
@@ -62,8 +65,10 @@ PetscErrorCode HessaSpectrumStateWrite(MPI_Comm comm, const char folder[], const
   if (rank == 0) {
     char *text = StateText(key, d, t);
     PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, HESSA_SPECTRUM_STATE_FILE));
-    if (!text) HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
-    else PetscCall(HessaWriteFileAtomic(path, text, &st));
+    if (!text)
+      HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
+    else
+      PetscCall(HessaWriteFileAtomic(path, text, &st));
     free(text);
   }
   PetscCall(HessaSyncError(comm, &st));
@@ -103,8 +108,10 @@ static void Int(Parser *ps, const char *what, PetscInt lo, PetscInt hi, PetscInt
   if (ps->st->code) return;
   tok = Token(ps);
   x   = tok ? strtol(tok, &end, 10) : 0;
-  if (!tok || *end || x < lo || x > hi) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %s, an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "], found '%.40s'", ps->path, what, lo, hi, tok ? tok : "end of file");
-  else *v = (PetscInt)x;
+  if (!tok || *end || x < lo || x > hi)
+    HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %s, an integer in [%" PetscInt_FMT ", %" PetscInt_FMT "], found '%.40s'", ps->path, what, lo, hi, tok ? tok : "end of file");
+  else
+    *v = (PetscInt)x;
 }
 
 static void Reals(Parser *ps, const char *what, PetscInt n, double *x)
@@ -112,8 +119,9 @@ static void Reals(Parser *ps, const char *what, PetscInt n, double *x)
   Key(ps, what);
   for (PetscInt i = 0; i < n && !ps->st->code; i++) {
     char *tok = Token(ps), *end = NULL;
-    x[i]      = tok ? strtod(tok, &end) : 0;
-    if (!tok || *end || PetscIsInfOrNanReal(x[i])) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %" PetscInt_FMT " finite numbers after '%s', found '%.40s' at %" PetscInt_FMT, ps->path, n, what, tok ? tok : "end of file", i);
+    x[i] = tok ? strtod(tok, &end) : 0;
+    if (!tok || *end || PetscIsInfOrNanReal(x[i]))
+      HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %" PetscInt_FMT " finite numbers after '%s', found '%.40s' at %" PetscInt_FMT, ps->path, n, what, tok ? tok : "end of file", i);
   }
 }
 
@@ -124,7 +132,8 @@ static void Match(Parser *ps, const char *key, PetscInt expected, const char *op
   Key(ps, key);
   Int(ps, key, PETSC_MIN_INT, PETSC_MAX_INT, &found);
   if (!ps->st->code && found != expected)
-    HessaStatusSet(ps->st, HESSA_ERR_ARG, "resume state '%s': the stopped run had %s %" PetscInt_FMT ", this run has %" PetscInt_FMT " (%s): resume with the options of the stopped run, or start afresh without -resume", ps->path, key, found, expected, option);
+    HessaStatusSet(ps->st, HESSA_ERR_ARG, "resume state '%s': the stopped run had %s %" PetscInt_FMT ", this run has %" PetscInt_FMT " (%s): resume with the options of the stopped run, or start afresh without -resume", ps->path, key, found, expected,
+                   option);
 }
 
 static void ParseState(Parser *ps, const HessaSpectrumKey *key, HessaDensity *d, HessaTrace t[2])
@@ -136,7 +145,7 @@ static void ParseState(Parser *ps, const HessaSpectrumKey *key, HessaDensity *d,
   Int(ps, "the format version", 1, 1, &version);
   Key(ps, "model");
   if (ps->st->code) return;
-  line = ps->p + (*ps->p == ' ');
+  line  = ps->p + (*ps->p == ' ');
   ps->p = strchr(line, '\n');
   if (!ps->p) {
     HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: the model line has no end", ps->path);
@@ -177,7 +186,7 @@ static void ParseState(Parser *ps, const HessaSpectrumKey *key, HessaDensity *d,
     Key(ps, "low_rank");
     if (!ps->st->code) {
       char *tok = Token(ps), *end = NULL;
-      low_rank  = tok ? strtod(tok, &end) : 0;
+      low_rank = tok ? strtod(tok, &end) : 0;
       if (!tok || *end || PetscIsInfOrNanReal(low_rank)) HessaStatusSet(ps->st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected a number after low_rank, found '%.40s'", ps->path, tok ? tok : "end of file");
     }
     Reals(ps, "q", n, n ? t[i].q : NULL);
@@ -204,12 +213,14 @@ PetscErrorCode HessaSpectrumStateRead(MPI_Comm comm, const char folder[], const 
     FILE *f = fopen(path, "rb");
     char *text;
     long  len = -1;
-    if (!f) HessaStatusSet(&st, HESSA_ERR_INPUT, "-resume: cannot open the resume state '%s': %s (expected the state a stopped hessa spectrum wrote into its -hessa_spectrum_output folder; without a state, run without -resume)", path, strerror(errno));
+    if (!f)
+      HessaStatusSet(&st, HESSA_ERR_INPUT, "-resume: cannot open the resume state '%s': %s (expected the state a stopped hessa spectrum wrote into its -hessa_spectrum_output folder; without a state, run without -resume)", path, strerror(errno));
     else {
       if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
       rewind(f);
       PetscCall(PetscMalloc1(len > 0 ? len + 1 : 1, &text));
-      if (len <= 0 || fread(text, 1, (size_t)len, f) != (size_t)len) HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected the state text, found an empty or unreadable file", path);
+      if (len <= 0 || fread(text, 1, (size_t)len, f) != (size_t)len)
+        HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected the state text, found an empty or unreadable file", path);
       else {
         Parser ps = {text, path, &st};
         text[len] = 0;
@@ -276,7 +287,7 @@ static PetscErrorCode GatherVectors(const HessaExtremes *e, PetscInt n, double *
 PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[], PetscInt k, double tol, PetscInt n_op, const HessaExtremes ex[2], const PetscBool done[2])
 {
   PetscMPIInt rank;
-  HessaStatus st = {0, ""};
+  HessaStatus st      = {0, ""};
   double     *rows[2] = {NULL, NULL};
   char        path[PETSC_MAX_PATH_LEN];
 
@@ -308,8 +319,10 @@ PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[
       fclose(f);
     }
     PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
-    if (!buf) HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
-    else PetscCall(HessaWriteFileAtomic(path, buf, &st));
+    if (!buf)
+      HessaStatusSet(&st, PETSC_ERR_MEM, "resume state '%s': out of memory", path);
+    else
+      PetscCall(HessaWriteFileAtomic(path, buf, &st));
     free(buf);
     PetscCall(PetscFree(rows[0]));
     PetscCall(PetscFree(rows[1]));
@@ -331,12 +344,15 @@ static void ParseExtremes(char *text, const char path[], PetscInt k, double tol,
     HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': not a hessa extremes state (expected 'hessa-extremes-state 1' first)", path);
     return;
   }
-  if (!NEXT() || strcmp(tok, "k") || !NEXT() || sscanf(tok, "%" PetscInt_FMT, &fk) != 1 || !NEXT() || strcmp(tok, "tol") || !NEXT() || sscanf(tok, "%la", &ftol) != 1 || !NEXT() || strcmp(tok, "n_op") || !NEXT() || sscanf(tok, "%" PetscInt_FMT, &fn) != 1) {
+  if (!NEXT() || strcmp(tok, "k") || !NEXT() || sscanf(tok, "%" PetscInt_FMT, &fk) != 1 || !NEXT() || strcmp(tok, "tol") || !NEXT() || sscanf(tok, "%la", &ftol) != 1 || !NEXT() || strcmp(tok, "n_op") || !NEXT() ||
+      sscanf(tok, "%" PetscInt_FMT, &fn) != 1) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected 'k K tol T n_op N' on line 2", path);
     return;
   }
   if (fk != k || fn != n_op || ftol != tol) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': the stopped run had k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT "; this run has k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT " (-hessa_spectrum_extremes, -hessa_spectrum_tol, the model)", path, fk, ftol, fn, k, tol, n_op);
+    HessaStatusSet(st, HESSA_ERR_INPUT,
+                   "resume state '%s': the stopped run had k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT "; this run has k = %" PetscInt_FMT ", tol %g, n = %" PetscInt_FMT " (-hessa_spectrum_extremes, -hessa_spectrum_tol, the model)", path, fk,
+                   ftol, fn, k, tol, n_op);
     return;
   }
   for (int e = 0; e < 2 && !st->code; e++) {
@@ -369,9 +385,12 @@ static void ParseExtremes(char *text, const char path[], PetscInt k, double tol,
           HessaStatusSet(st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected %" PetscInt_FMT " numbers after '%s' (%s end)", path, m, want, end_names[e]);
           return;
         }
-        if (field == 0) ex[e].values[i] = v;
-        else if (field == 1) ex[e].residuals[i] = v;
-        else ex[e].converged[i] = c ? PETSC_TRUE : PETSC_FALSE;
+        if (field == 0)
+          ex[e].values[i] = v;
+        else if (field == 1)
+          ex[e].residuals[i] = v;
+        else
+          ex[e].converged[i] = c ? PETSC_TRUE : PETSC_FALSE;
       }
     }
   }
@@ -395,8 +414,10 @@ PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[]
     if (f) {
       char  *text = NULL;
       size_t cap  = 0;
-      if (getdelim(&text, &cap, '\0', f) < 0) HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': cannot read: %s", path, strerror(errno));
-      else ParseExtremes(text, path, k, tol, op->n_op, ex, done, &st);
+      if (getdelim(&text, &cap, '\0', f) < 0)
+        HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': cannot read: %s", path, strerror(errno));
+      else
+        ParseExtremes(text, path, k, tol, op->n_op, ex, done, &st);
       free(text);
       fclose(f);
       *found = PETSC_TRUE;
@@ -420,10 +441,10 @@ PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[]
     PetscCallMPI(MPI_Bcast(ex[e].converged, (int)PetscMax(m, 1), MPIU_BOOL, 0, comm));
     if (!done[e] && m > 0) {
       /* the converged vectors of a stopped end: every rank reads the file and keeps its slice */
-      char       npy[PETSC_MAX_PATH_LEN];
-      HessaArray a = {0};
+      char        npy[PETSC_MAX_PATH_LEN];
+      HessaArray  a   = {0};
       HessaStatus vst = {0, ""};
-      Vec        tmpl;
+      Vec         tmpl;
       PetscCall(PetscSNPrintf(npy, sizeof npy, "%s/extremes_%s.npy", folder, end_names[e]));
       HessaReadNPY(npy, 0, m, &a, &vst);
       if (!vst.code && (a.ndim != 2 || a.shape[0] != m || a.shape[1] != op->n_op)) HessaStatusSet(&vst, HESSA_ERR_INPUT, "resume state '%s': expected %" PetscInt_FMT " x %" PetscInt_FMT " eigenvectors", npy, m, op->n_op);
@@ -447,8 +468,10 @@ PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder
   if (rank == 0) {
     char path[PETSC_MAX_PATH_LEN];
     for (int e = 0; e < 3; e++) {
-      if (e < 2) PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes_%s.npy", folder, end_names[e]));
-      else PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
+      if (e < 2)
+        PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes_%s.npy", folder, end_names[e]));
+      else
+        PetscCall(PetscSNPrintf(path, sizeof path, "%s/extremes.state", folder));
       (void)remove(path);
     }
   }

@@ -58,7 +58,7 @@ static PetscErrorCode QuadraticForms(HessaOperator op, PetscInt count, uint64_t 
 static PetscErrorCode HutchPlusPlus(HessaOperator op, PetscBool stoppable, HessaTrace *out, HessaProgress *prog)
 {
   PetscInt samples = out->samples, k = out->n_q, r = 0;
-  uint64_t seed    = out->seed;
+  uint64_t seed = out->seed;
   BV       Q;
   Vec      tmpl, s, hs, *HQ, *Qv;
   double   low_rank = 0, mean, se;

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define TAG_REQUEST 7101 /* leader -> collector: the finished point's result line ("" at first) */
-#define TAG_ASSIGN  7102 /* collector -> leader: a point index, or -1 = no more work */
+#define TAG_ASSIGN 7102  /* collector -> leader: a point index, or -1 = no more work */
 
 struct _p_HessaStudy {
   MPI_Comm      comm;
@@ -37,17 +37,18 @@ struct _p_HessaStudy {
   char          output[PETSC_MAX_PATH_LEN];
   PetscInt      group_size, max_points;
   HessaManifest m;
-  char         *finished;      /* rank 0: per point, 1 if results.jsonl already has it */
-  cJSON        *lines;         /* rank 0: every kept or new result line */
+  char         *finished; /* rank 0: per point, 1 if results.jsonl already has it */
+  cJSON        *lines;    /* rank 0: every kept or new result line */
   PetscInt      n_skipped, n_ok, n_failed, n_stopped_pending;
   double        record_seconds, wall_seconds; /* rank 0: time spent writing results; the whole run */
-  MPI_Comm      group;         /* a worker's group, MPI_COMM_NULL on the collector */
+  MPI_Comm      group;                        /* a worker's group, MPI_COMM_NULL on the collector */
   int           group_index, n_groups;
   PetscBool     setup;
   char          lock[PETSC_MAX_PATH_LEN + 16]; /* rank 0: the output folder's lock file ("" = none held) */
 };
 
-static const char *csv_columns[] = {"name", "status", "series", "step", "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction", "lambda_min", "lambda_max", "n", "negative", "zero", "positive", "seconds", "group", "error", NULL};
+static const char *csv_columns[] = {"name",       "status",     "series", "step",     "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction",
+                                    "lambda_min", "lambda_max", "n",      "negative", "zero", "positive",      "seconds",  "group",   "error",         NULL};
 
 PetscErrorCode HessaStudyCreate(MPI_Comm comm, HessaStudy *study)
 {
@@ -85,8 +86,10 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 static void CsvField(HessaText *t, const cJSON *v)
 {
   if (!v || cJSON_IsNull(v)) return;
-  if (cJSON_IsNumber(v)) HessaTextPrintf(t, "%.17g", v->valuedouble);
-  else if (cJSON_IsBool(v)) HessaTextPrintf(t, "%s", cJSON_IsTrue(v) ? "true" : "false");
+  if (cJSON_IsNumber(v))
+    HessaTextPrintf(t, "%.17g", v->valuedouble);
+  else if (cJSON_IsBool(v))
+    HessaTextPrintf(t, "%s", cJSON_IsTrue(v) ? "true" : "false");
   else if (cJSON_IsString(v)) {
     /* RFC 4180: quote, double the quotes; newlines would split the row */
     HessaTextPrintf(t, "\"");
@@ -128,13 +131,17 @@ static void AppendResult(HessaStudy s, const cJSON *line, HessaStatus *st)
   HessaTextPrintf(&json, "%s\n", text);
   free(text);
   snprintf(path, sizeof path, "%s/results.jsonl", s->output);
-  if (json.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
-  else if (HessaFileAppend(path, json.data, st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
+  if (json.failed)
+    HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+  else if (HessaFileAppend(path, json.data, st))
+    HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
   snprintf(path, sizeof path, "%s/results.csv", s->output);
   if (stat(path, &sb) != 0 || sb.st_size == 0) CsvHeader(&csv);
   CsvRow(&csv, line);
-  if (csv.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
-  else if (HessaFileAppend(path, csv.data, st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
+  if (csv.failed)
+    HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+  else if (HessaFileAppend(path, csv.data, st))
+    HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
   HessaTextFree(&json);
   HessaTextFree(&csv);
 }
@@ -178,8 +185,10 @@ static void LoadEarlierResults(HessaStudy s, HessaStatus *st)
       cJSON_Delete(line);
       continue;
     }
-    if (i >= 0) s->finished[i] = 1, s->n_skipped++;
-    else foreign++;
+    if (i >= 0)
+      s->finished[i] = 1, s->n_skipped++;
+    else
+      foreign++;
     cJSON_AddItemToArray(s->lines, line);
   }
   free(buf);
@@ -193,16 +202,21 @@ static void LoadEarlierResults(HessaStudy s, HessaStatus *st)
     if (which) CsvHeader(&t);
     cJSON_ArrayForEach(line, s->lines)
     {
-      if (which) CsvRow(&t, line);
+      if (which)
+        CsvRow(&t, line);
       else {
         char *text = cJSON_PrintUnformatted(line);
-        if (text) HessaTextPrintf(&t, "%s\n", text);
-        else t.failed = 1;
+        if (text)
+          HessaTextPrintf(&t, "%s\n", text);
+        else
+          t.failed = 1;
         free(text);
       }
     }
-    if (t.failed) HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
-    else if (HessaWriteFileAtomic(path, HessaTextString(&t), st)) HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
+    if (t.failed)
+      HessaStatusSet(st, PETSC_ERR_MEM, "study file '%s': out of memory", path);
+    else if (HessaWriteFileAtomic(path, HessaTextString(&t), st))
+      HessaStatusSet(st, PETSC_ERR_LIB, "study file '%s': internal error", path);
     HessaTextFree(&t);
   }
 }
@@ -255,8 +269,8 @@ PetscErrorCode HessaStudySetUp(HessaStudy s)
     s->group_index = 0;
     s->n_groups    = 1;
   }
-  PetscCall(HessaLog(s->comm, "study: %" PetscInt_FMT " points from %s, %" PetscInt_FMT " finished earlier; %d group%s of %s%" PetscInt_FMT " rank%s%s", n, s->manifest_path, s->n_skipped, s->n_groups, s->n_groups > 1 ? "s" : "", size > 1 && (size - 1) % s->group_size ? "up to " : "", size > 1 ? PetscMin(s->group_size, (PetscInt)size - 1) : 1,
-                     s->group_size > 1 ? "s" : "", size > 1 ? ", rank 0 collects" : ""));
+  PetscCall(HessaLog(s->comm, "study: %" PetscInt_FMT " points from %s, %" PetscInt_FMT " finished earlier; %d group%s of %s%" PetscInt_FMT " rank%s%s", n, s->manifest_path, s->n_skipped, s->n_groups, s->n_groups > 1 ? "s" : "",
+                     size > 1 && (size - 1) % s->group_size ? "up to " : "", size > 1 ? PetscMin(s->group_size, (PetscInt)size - 1) : 1, s->group_size > 1 ? "s" : "", size > 1 ? ", rank 0 collects" : ""));
   s->setup = PETSC_TRUE;
   PetscFunctionReturn(0);
 }
@@ -313,7 +327,8 @@ static PetscErrorCode RunPoint(HessaStudy s, PetscInt i, HessaStudyWorker worker
       cJSON_AddStringToObject(line, "error", msg[0] ? msg : "failed on another rank of the group");
       cJSON_AddNumberToObject(line, "seconds", seconds);
       cJSON_AddNumberToObject(line, "group", s->group_index);
-    } else line = HessaStudySummary(pt, doc, seconds, s->group_index);
+    } else
+      line = HessaStudySummary(pt, doc, seconds, s->group_index);
     *line_text = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
     PetscCheck(*line_text, PETSC_COMM_SELF, PETSC_ERR_MEM, "study: out of memory");
@@ -338,13 +353,17 @@ static void Record(HessaStudy s, const char *text, HessaStatus *st)
   AppendResult(s, line, st);
   status  = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(line, "status"));
   verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(line, "verdict"));
-  if (status && !strcmp(status, "ok")) s->n_ok++;
-  else s->n_failed++;
+  if (status && !strcmp(status, "ok"))
+    s->n_ok++;
+  else
+    s->n_failed++;
   done = s->n_skipped + s->n_ok + s->n_failed;
   if (!HessaIsQuiet()) {
     const cJSON *sec = cJSON_GetObjectItemCaseSensitive(line, "seconds");
-    if (status && !strcmp(status, "ok")) fprintf(stderr, "hessa: study: %" PetscInt_FMT "/%" PetscInt_FMT " %s: %s (%.1f s)\n", done, s->m.n_points, name, verdict ? verdict : "?", cJSON_IsNumber(sec) ? sec->valuedouble : 0.0);
-    else fprintf(stderr, "hessa: study: %" PetscInt_FMT "/%" PetscInt_FMT " %s: FAILED: %s\n", done, s->m.n_points, name, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(line, "error")));
+    if (status && !strcmp(status, "ok"))
+      fprintf(stderr, "hessa: study: %" PetscInt_FMT "/%" PetscInt_FMT " %s: %s (%.1f s)\n", done, s->m.n_points, name, verdict ? verdict : "?", cJSON_IsNumber(sec) ? sec->valuedouble : 0.0);
+    else
+      fprintf(stderr, "hessa: study: %" PetscInt_FMT "/%" PetscInt_FMT " %s: FAILED: %s\n", done, s->m.n_points, name, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(line, "error")));
     fflush(stderr);
   }
   cJSON_AddItemToArray(s->lines, line);
@@ -370,7 +389,7 @@ static void Nap(void)
 static PetscErrorCode Collect(HessaStudy s, HessaStatus *st)
 {
   PetscInt  cursor = 0, handed = 0;
-  int       active = s->n_groups;
+  int       active   = s->n_groups;
   PetscBool stopping = PETSC_FALSE;
 
   PetscFunctionBegin;
@@ -472,7 +491,7 @@ static cJSON *Collector(HessaStudy s, PetscMPIInt size)
 PetscErrorCode HessaStudyRun(HessaStudy s, HessaStudyWorker worker, void *ctx)
 {
   PetscMPIInt rank, size;
-  HessaStatus st = {0};
+  HessaStatus st      = {0};
   PetscInt    pending = 0, counts[3];
 
   PetscFunctionBegin;
@@ -480,9 +499,12 @@ PetscErrorCode HessaStudyRun(HessaStudy s, HessaStudyWorker worker, void *ctx)
   PetscCallMPI(MPI_Comm_rank(s->comm, &rank));
   PetscCallMPI(MPI_Comm_size(s->comm, &size));
   s->wall_seconds = MPI_Wtime();
-  if (size == 1) PetscCall(RunAlone(s, worker, ctx, &st));
-  else if (rank == 0) PetscCall(Collect(s, &st));
-  else PetscCall(Work(s, worker, ctx));
+  if (size == 1)
+    PetscCall(RunAlone(s, worker, ctx, &st));
+  else if (rank == 0)
+    PetscCall(Collect(s, &st));
+  else
+    PetscCall(Work(s, worker, ctx));
 
   if (rank == 0 && !st.code) {
     for (PetscInt i = 0; i < s->m.n_points; i++) pending += s->finished[i] ? 0 : 1;

@@ -49,8 +49,10 @@ static void Printable(const char *s, size_t len, char out[], size_t out_len)
   size_t o = 0;
   for (size_t i = 0; i < len && o + 5 < out_len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c >= 32 && c < 127) out[o++] = (char)c;
-    else o += (size_t)snprintf(out + o, out_len - o, "\\x%02x", c);
+    if (c >= 32 && c < 127)
+      out[o++] = (char)c;
+    else
+      o += (size_t)snprintf(out + o, out_len - o, "\\x%02x", c);
   }
   out[o] = 0;
 }
@@ -152,11 +154,16 @@ static HessaStudyPoint *NewPoint(Parse *p)
 
 static void JoinPath(const char base[], const char rel[], char out[], size_t len)
 {
-  if (rel[0] == '/' || !base[0]) snprintf(out, len, "%s", rel);
-  else snprintf(out, len, "%s/%s", base, rel);
+  if (rel[0] == '/' || !base[0])
+    snprintf(out, len, "%s", rel);
+  else
+    snprintf(out, len, "%s/%s", base, rel);
 }
 
-static int CompareNames(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int CompareNames(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 /* Step of a checkpoint folder named like step-000100 (-1 otherwise). */
 static PetscInt StepOf(const char name[])
@@ -181,7 +188,7 @@ static void ExpandFolder(Parse *p, const char folder[], const char prefix[], con
   size_t         n = 0, cap = 0;
 
   if (IsWeightFolder(folder)) {
-    HessaStudyPoint *pt = NewPoint(p);
+    HessaStudyPoint *pt    = NewPoint(p);
     const char      *slash = strrchr(folder, '/');
     if (!pt) return;
     snprintf(pt->name, sizeof pt->name, "%s", prefix[0] ? prefix : (slash ? slash + 1 : folder));
@@ -227,8 +234,10 @@ static void ExpandFolder(Parse *p, const char folder[], const char prefix[], con
       HessaStatusSet(p->st, HESSA_ERR_INPUT, "manifest '%s': %s: checkpoint '%s' in '%s': folder names of points may hold only letters, digits, '.', '_' and '-'", p->label, where, shown, folder);
       break;
     }
-    if (prefix[0]) snprintf(pt->name, sizeof pt->name, "%.60s-%.60s", prefix, names[i]);
-    else snprintf(pt->name, sizeof pt->name, "%s", names[i]);
+    if (prefix[0])
+      snprintf(pt->name, sizeof pt->name, "%.60s-%.60s", prefix, names[i]);
+    else
+      snprintf(pt->name, sizeof pt->name, "%s", names[i]);
     snprintf(pt->weights, sizeof pt->weights, "%s/%s", folder, names[i]);
     snprintf(pt->options, sizeof pt->options, "%s", options);
     snprintf(pt->series, sizeof pt->series, "%s", series);
@@ -241,7 +250,7 @@ static void ExpandFolder(Parse *p, const char folder[], const char prefix[], con
 static void ParsePoint(Parse *p, yaml_node_t *node, PetscInt index)
 {
   char             where[64], weights[PETSC_MAX_PATH_LEN] = "", name[128] = "", series[128] = "", options[2048] = "", folder[PETSC_MAX_PATH_LEN] = "", shown[512];
-  PetscInt         step = -1;
+  PetscInt         step         = -1;
   PetscBool        have_weights = PETSC_FALSE, have_folder = PETSC_FALSE;
   HessaStudyPoint *pt;
 
@@ -284,8 +293,10 @@ static void ParsePoint(Parse *p, yaml_node_t *node, PetscInt index)
         return;
       }
       JoinPath(p->base, vs, dst, PETSC_MAX_PATH_LEN);
-      if (dst == weights) have_weights = PETSC_TRUE;
-      else have_folder = PETSC_TRUE;
+      if (dst == weights)
+        have_weights = PETSC_TRUE;
+      else
+        have_folder = PETSC_TRUE;
     } else if (Key(k, "step")) {
       char *end;
       long  s = strtol(vs, &end, 10);
@@ -374,8 +385,10 @@ PetscErrorCode HessaManifestParse(const char *text, size_t len, const char base[
     yaml_node_t *points = NULL;
     for (yaml_node_pair_t *pair = root->data.mapping.pairs.start; pair < root->data.mapping.pairs.top && !st->code; pair++) {
       yaml_node_t *k = yaml_document_get_node(&doc, pair->key), *v = yaml_document_get_node(&doc, pair->value);
-      if (Key(k, "options")) AppendOptions(&p, v, "top level", m->options, sizeof m->options);
-      else if (Key(k, "points")) points = v;
+      if (Key(k, "options"))
+        AppendOptions(&p, v, "top level", m->options, sizeof m->options);
+      else if (Key(k, "points"))
+        points = v;
       else {
         size_t      kl = 0;
         const char *ks = Scalar(k, &kl);
@@ -430,8 +443,10 @@ PetscErrorCode HessaManifestRead(const char path[], HessaManifest *m, HessaStatu
   fclose(f);
   if (!st->code) {
     const char *slash = strrchr(path, '/');
-    if (slash) snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
-    else base[0] = 0;
+    if (slash)
+      snprintf(base, sizeof base, "%.*s", (int)(slash - path), path);
+    else
+      base[0] = 0;
     if (slash == path) snprintf(base, sizeof base, "/");
     text[size] = 0;
     PetscCall(HessaManifestParse(text, (size_t)size, base, path, m, st));

@@ -41,8 +41,10 @@ cJSON *HessaStudySummary(const HessaStudyPoint *pt, const cJSON *doc, double sec
   cJSON_AddStringToObject(line, "status", "ok");
   cJSON_AddStringToObject(line, "weights", pt->weights);
   cJSON_AddStringToObject(line, "series", pt->series);
-  if (pt->step >= 0) cJSON_AddNumberToObject(line, "step", (double)pt->step);
-  else cJSON_AddNullToObject(line, "step");
+  if (pt->step >= 0)
+    cJSON_AddNumberToObject(line, "step", (double)pt->step);
+  else
+    cJSON_AddNullToObject(line, "step");
   Copy(line, "loss", doc, "results.loss");
   Copy(line, "gradient_norm", doc, "results.gradient_norm");
   Copy(line, "critical", doc, "verdict.critical");
@@ -96,8 +98,10 @@ static const cJSON *LineOf(const cJSON *results, const char name[])
 static void Fmt(char out[], size_t len, const cJSON *line, const char key[], const char fmt[])
 {
   double x;
-  if (Number(line, key, &x)) snprintf(out, len, fmt, x);
-  else snprintf(out, len, "-");
+  if (Number(line, key, &x))
+    snprintf(out, len, fmt, x);
+  else
+    snprintf(out, len, "-");
 }
 
 static void PlotRatioVsLoss(const char folder[], const HessaManifest *m, const cJSON *results, char note[], size_t len, HessaStatus *st)
@@ -114,8 +118,10 @@ static void PlotRatioVsLoss(const char folder[], const HessaManifest *m, const c
     const cJSON *line = LineOf(results, m->points[i].name);
     double       loss, ratio;
     if (!line || strcmp(String(line, "status"), "ok") || !Number(line, "loss", &loss) || !Number(line, "minimum_ratio", &ratio)) continue;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "critical"))) buf[nc] = loss, buf[m->n_points + nc] = ratio, nc++;
-    else buf[2 * m->n_points + nn] = loss, buf[3 * m->n_points + nn] = ratio, nn++;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "critical")))
+      buf[nc] = loss, buf[m->n_points + nc] = ratio, nc++;
+    else
+      buf[2 * m->n_points + nn] = loss, buf[3 * m->n_points + nn] = ratio, nn++;
   }
   series[0] = (HessaPlotSeries){buf, buf + m->n_points, nc, "critical points", PETSC_TRUE, PETSC_FALSE};
   series[1] = (HessaPlotSeries){buf + 2 * m->n_points, buf + 3 * m->n_points, nn, "not critical (|g| above tolerance)", PETSC_TRUE, PETSC_FALSE};
@@ -161,8 +167,10 @@ static void PlotTrajectory(const char folder[], const HessaManifest *m, const cJ
       }
     series[s] = (HessaPlotSeries){x, y, count[s], names[s][0] ? names[s] : NULL, PETSC_TRUE, PETSC_TRUE};
   }
-  if (n_series == 0) snprintf(note, len, "%s plot skipped: no point has a training step", name);
-  else HessaPlotXY(folder, name, title, "training step", ylabel, log_y, n_series, series, note, len, st);
+  if (n_series == 0)
+    snprintf(note, len, "%s plot skipped: no point has a training step", name);
+  else
+    HessaPlotXY(folder, name, title, "training step", ylabel, log_y, n_series, series, note, len, st);
   free(buf);
 }
 
@@ -181,14 +189,16 @@ static void PlotVerdicts(const char folder[], const PetscInt counts[], char note
     series[n] = (HessaPlotSeries){xy[n], xy[n] + 5, 5, verdict_names[v], PETSC_FALSE, PETSC_TRUE};
     n++;
   }
-  if (n == 0) snprintf(note, len, "verdicts plot skipped: no result yet");
-  else HessaPlotXY(folder, "verdicts", "Verdicts (bars: local_minimum 0, local_maximum 1, saddle 2, degenerate 3, not_critical 4, failed 5)", "verdict", "points", PETSC_FALSE, n, series, note, len, st);
+  if (n == 0)
+    snprintf(note, len, "verdicts plot skipped: no result yet");
+  else
+    HessaPlotXY(folder, "verdicts", "Verdicts (bars: local_minimum 0, local_maximum 1, saddle 2, degenerate 3, not_critical 4, failed 5)", "verdict", "points", PETSC_FALSE, n, series, note, len, st);
 }
 
 PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, cJSON *collector, HessaStatus *st)
 {
-  PetscInt counts[N_VERDICTS] = {0}, analysed = 0, critical = 0, minima_critical = 0;
-  cJSON   *doc = cJSON_CreateObject(), *c, *pts, *plots;
+  PetscInt  counts[N_VERDICTS] = {0}, analysed = 0, critical = 0, minima_critical = 0;
+  cJSON    *doc = cJSON_CreateObject(), *c, *pts, *plots;
   char     *json, notes[4][256] = {{0}}, path[PETSC_MAX_PATH_LEN + 32];
   HessaText md = {0};
 
@@ -200,7 +210,8 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
     if (!line) continue;
     cJSON_AddItemToArray(pts, cJSON_Duplicate(line, 1));
     analysed++;
-    if (strcmp(String(line, "status"), "ok")) counts[N_VERDICTS - 1]++;
+    if (strcmp(String(line, "status"), "ok"))
+      counts[N_VERDICTS - 1]++;
     else
       for (int v = 0; v < N_VERDICTS - 1; v++)
         if (!strcmp(String(line, "verdict"), verdict_names[v])) counts[v]++;
@@ -236,7 +247,8 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
   HessaTextPrintf(&md, "Manifest: `%s`. %" PetscInt_FMT " point%s, %" PetscInt_FMT " analysed.\n\n", m->path, m->n_points, m->n_points == 1 ? "" : "s", analysed - counts[N_VERDICTS - 1]);
   if (counts[N_VERDICTS - 1]) HessaTextPrintf(&md, "%" PetscInt_FMT " point%s failed (reasons below).\n\n", counts[N_VERDICTS - 1], counts[N_VERDICTS - 1] > 1 ? "s" : "");
   if (partial) HessaTextPrintf(&md, "%" PetscInt_FMT " point%s not analysed yet: rerun the same command with the same output folder to finish; finished points are kept.\n\n", m->n_points - analysed, m->n_points - analysed > 1 ? "s" : "");
-  HessaTextPrintf(&md, "Of the %" PetscInt_FMT " critical point%s (|g| within the tolerance of each report), %" PetscInt_FMT " %s local minim%s. ", critical, critical == 1 ? "" : "s", minima_critical, minima_critical == 1 ? "is a" : "are", minima_critical == 1 ? "um" : "a");
+  HessaTextPrintf(&md, "Of the %" PetscInt_FMT " critical point%s (|g| within the tolerance of each report), %" PetscInt_FMT " %s local minim%s. ", critical, critical == 1 ? "" : "s", minima_critical, minima_critical == 1 ? "is a" : "are",
+                  minima_critical == 1 ? "um" : "a");
   HessaTextPrintf(&md, "A point that is not critical has no minimum/saddle verdict: its minimum ratio still describes the curvature there.\n\n");
   HessaTextPrintf(&md, "| verdict | points |\n|---|---|\n");
   for (int v = 0; v < N_VERDICTS; v++) HessaTextPrintf(&md, "| %s | %" PetscInt_FMT " |\n", verdict_names[v], counts[v]);
@@ -257,7 +269,8 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
     Fmt(lmax, sizeof lmax, line, "lambda_max", "%.4g");
     Fmt(n, sizeof n, line, "n", "%.0f");
     Fmt(sec, sizeof sec, line, "seconds", "%.1f");
-    HessaTextPrintf(&md, "| [%s](points/%s/report.md) | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m->points[i].name, m->points[i].name, step, loss, g, strcmp(String(line, "status"), "ok") ? "**failed**" : String(line, "verdict"), ratio, lmin, lmax, n, sec);
+    HessaTextPrintf(&md, "| [%s](points/%s/report.md) | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m->points[i].name, m->points[i].name, step, loss, g, strcmp(String(line, "status"), "ok") ? "**failed**" : String(line, "verdict"), ratio, lmin,
+                    lmax, n, sec);
   }
   if (counts[N_VERDICTS - 1]) {
     HessaTextPrintf(&md, "\n## Failed points\n\n");
@@ -270,19 +283,25 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
   {
     const char *pn[4] = {"ratio_vs_loss", "trajectory_lambda_max", "trajectory_gradient_norm", "verdicts"};
     for (int k = 0; k < 4; k++) {
-      if (notes[k][0]) HessaTextPrintf(&md, "- %s: %s\n", pn[k], notes[k]);
-      else HessaTextPrintf(&md, "- ![%s](%s.png)\n", pn[k], pn[k]);
+      if (notes[k][0])
+        HessaTextPrintf(&md, "- %s: %s\n", pn[k], notes[k]);
+      else
+        HessaTextPrintf(&md, "- ![%s](%s.png)\n", pn[k], pn[k]);
     }
   }
   HessaTextPrintf(&md, "\nFiles: results.jsonl (one line per point, written as each point finished), results.csv (the same as a table), study.json (this report for programs), points/NAME/ (each point's full report).\n");
 
   json = cJSON_Print(doc);
   snprintf(path, sizeof path, "%s/study.json", folder);
-  if (json) PetscCall(HessaWriteFileAtomic(path, json, st));
-  else HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
+  if (json)
+    PetscCall(HessaWriteFileAtomic(path, json, st));
+  else
+    HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
   snprintf(path, sizeof path, "%s/study.md", folder);
-  if (md.failed || !md.data) HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
-  else PetscCall(HessaWriteFileAtomic(path, md.data, st));
+  if (md.failed || !md.data)
+    HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
+  else
+    PetscCall(HessaWriteFileAtomic(path, md.data, st));
   free(json);
   HessaTextFree(&md);
   cJSON_Delete(doc);

@@ -12,10 +12,16 @@
 static const char *const method_names[]    = {"gd", "sgd", "adam", "newton", "lm", NULL};
 static const char *const objective_names[] = {"loss", "gradnorm", NULL};
 
-const char *HessaTrainMethodName(HessaTrainMethod method) { return method_names[method]; }
+const char *HessaTrainMethodName(HessaTrainMethod method)
+{
+  return method_names[method];
+}
 
 /* Not collective: "loss" or "gradnorm". */
-const char *HessaTrainObjectiveName(HessaTrainObjective objective) { return objective_names[objective]; }
+const char *HessaTrainObjectiveName(HessaTrainObjective objective)
+{
+  return objective_names[objective];
+}
 
 PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr)
 {
@@ -62,7 +68,10 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCall(PetscStrncpy(method, method_names[tr->method], sizeof method));
   PetscCall(PetscStrncpy(objective, objective_names[tr->objective], sizeof objective));
   PetscOptionsBegin(tr->comm, NULL, "hessa train options", NULL);
-  PetscCall(PetscOptionsString("-hessa_train_method", "optimiser: gd (full batch), sgd (momentum, mini-batches), adam (mini-batches), newton (Newton-MINRES steps -H^-1 g with backtracking on |g|) or lm (Levenberg-Marquardt on 1/2 |g|^2: (H^2 + mu I) d = H g); newton and lm find critical points, saddles included", "HessaTrainerRun", method, method, sizeof method, NULL));
+  PetscCall(PetscOptionsString("-hessa_train_method",
+                               "optimiser: gd (full batch), sgd (momentum, mini-batches), adam (mini-batches), newton (Newton-MINRES steps -H^-1 g with backtracking on |g|) or lm (Levenberg-Marquardt on 1/2 |g|^2: (H^2 + mu I) d = H g); newton and "
+                               "lm find critical points, saddles included",
+                               "HessaTrainerRun", method, method, sizeof method, NULL));
   PetscCall(PetscOptionsString("-hessa_train_objective", "what is minimised: loss, or gradnorm (1/2 |grad L|^2, finds critical points)", "HessaTrainerRun", objective, objective, sizeof objective, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_lr", "learning rate", "HessaTrainerRun", tr->lr, &tr->lr, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_momentum", "sgd: momentum mu (v <- mu v + g)", "HessaTrainerRun", tr->momentum, &tr->momentum, NULL));
@@ -117,7 +126,8 @@ PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
   PetscInt newest, count;
 
   PetscFunctionBegin;
-  PetscCheck((tr->objective != HESSA_TRAIN_GRADNORM && tr->method != HESSA_TRAIN_NEWTON && tr->method != HESSA_TRAIN_LM) || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP, "-hessa_train_objective gradnorm and -hessa_train_method newton/lm need the Hessian on all parameters (H g, H^-1 g): drop -hessa_operator_subset and -hessa_operator ggn");
+  PetscCheck((tr->objective != HESSA_TRAIN_GRADNORM && tr->method != HESSA_TRAIN_NEWTON && tr->method != HESSA_TRAIN_LM) || (tr->op->n_op == tr->op->n && tr->op->curvature == HESSA_CURVATURE_HESSIAN), tr->comm, PETSC_ERR_ARG_INCOMP,
+             "-hessa_train_objective gradnorm and -hessa_train_method newton/lm need the Hessian on all parameters (H g, H^-1 g): drop -hessa_operator_subset and -hessa_operator ggn");
   PetscCheck(tr->model && tr->op, tr->comm, PETSC_ERR_ORDER, "HessaTrainerSetModel must come before HessaTrainerSetUp");
   PetscCall(VecDuplicate(tr->model->theta, &tr->theta));
   PetscCall(VecCopy(tr->model->theta, tr->theta));
@@ -131,7 +141,8 @@ PetscErrorCode HessaTrainerSetUp(HessaTrainer tr)
     PetscCall(HessaTrainLoadCheckpoint(tr, newest));
     PetscCall(HessaLog(tr->comm, "train: resuming from %s/step-%06" PetscInt_FMT, tr->output, newest));
   } else {
-    PetscCheck(count == 0, tr->comm, HESSA_ERR_ARG, "output folder '%s' already holds %" PetscInt_FMT " checkpoint%s (newest step-%06" PetscInt_FMT "): pass -resume to continue that training, or choose another -hessa_train_output", tr->output, count, count > 1 ? "s" : "", newest);
+    PetscCheck(count == 0, tr->comm, HESSA_ERR_ARG, "output folder '%s' already holds %" PetscInt_FMT " checkpoint%s (newest step-%06" PetscInt_FMT "): pass -resume to continue that training, or choose another -hessa_train_output", tr->output, count,
+               count > 1 ? "s" : "", newest);
   }
   tr->start_step = tr->step;
   PetscCall(HessaTrainLogStart(tr));
@@ -166,7 +177,7 @@ static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *bat
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&s));
-  *s = *full; /* description, task, sizes; the buffers are replaced below */
+  *s   = *full; /* description, task, sizes; the buffers are replaced below */
   s->x = NULL, s->labels = NULL, s->y = NULL;
   for (PetscInt j = 0; j < B; j++)
     if (batch[j] >= lo && batch[j] < hi) k++;
@@ -199,8 +210,10 @@ static PetscErrorCode ObjectiveGradient(HessaTrainer tr, HessaOperator op, doubl
   PetscFunctionBegin;
   PetscCall(HessaOperatorSetPoint(op, tr->theta));
   PetscCall(HessaOperatorGradient(op, loss, grad));
-  if (tr->objective == HESSA_TRAIN_GRADNORM) PetscCall(HessaOperatorApply(op, grad, dir));
-  else PetscCall(VecCopy(grad, dir));
+  if (tr->objective == HESSA_TRAIN_GRADNORM)
+    PetscCall(HessaOperatorApply(op, grad, dir));
+  else
+    PetscCall(VecCopy(grad, dir));
   PetscFunctionReturn(0);
 }
 
@@ -446,7 +459,10 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
 
   PetscFunctionBegin;
   /* analytic objectives are one sample, and a batch of all samples is the full gradient */
-  stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && (!strcmp(tr->model->obj->type, "mlp") || !strcmp(tr->model->obj->type, "onnx")) && tr->batch < tr->model->obj->n_samples ? PETSC_TRUE : PETSC_FALSE;
+  stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && (!strcmp(tr->model->obj->type, "mlp") || !strcmp(tr->model->obj->type, "onnx")) &&
+                       tr->batch < tr->model->obj->n_samples
+                   ? PETSC_TRUE
+                   : PETSC_FALSE;
   PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
   PetscCall(HessaOperatorCreateParameterVec(tr->op, &grad));
   PetscCall(VecDuplicate(grad, &dir));
@@ -471,8 +487,10 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
     if (tr->step >= tr->steps) break;
     if (tr->method == HESSA_TRAIN_NEWTON || tr->method == HESSA_TRAIN_LM) {
       PetscBool stalled;
-      if (tr->method == HESSA_TRAIN_NEWTON) PetscCall(NewtonStep(tr, grad, dir, &stalled));
-      else PetscCall(LMStep(tr, grad, &stalled));
+      if (tr->method == HESSA_TRAIN_NEWTON)
+        PetscCall(NewtonStep(tr, grad, dir, &stalled));
+      else
+        PetscCall(LMStep(tr, grad, &stalled));
       if (stalled) {
         PetscCall(HessaLog(tr->comm, "train: %s: no step lowers |g| (%.3e) at step %" PetscInt_FMT "; stopping", method_names[tr->method], tr->gradient_norm, tr->step));
         break;

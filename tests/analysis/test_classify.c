@@ -16,8 +16,8 @@ static HessaExtremes Make(const double *values, PetscInt k, double residual)
   static double    vals[2][8], res[2][8];
   static PetscBool conv[2][8];
   static int       slot = 0;
-  HessaExtremes    e = {0};
-  slot = 1 - slot;
+  HessaExtremes    e    = {0};
+  slot                  = 1 - slot;
   for (PetscInt i = 0; i < k; i++) vals[slot][i] = values[i], res[slot][i] = residual, conv[slot][i] = PETSC_TRUE;
   e.nev = e.nconv = k;
   e.values = vals[slot], e.residuals = res[slot], e.converged = conv[slot];
@@ -44,8 +44,8 @@ static PetscErrorCode Run(void)
     HessaExtremes l = Make(top, 5, 1e-9), s = Make(low, 5, 1e-9);
     double        nodes[8] = {-1, 2, -1, 2, -1, 2, -1, 2}, weights[8] = {0.05, 0.95, 0.15, 0.85, 0.1, 0.9, 0.1, 0.9};
     PetscInt      steps[4] = {2, 2, 2, 2};
-    HessaDensity  d = {0};
-    double        sd = sqrt((0.0025 + 0.0025 + 0 + 0) / 3);
+    HessaDensity  d        = {0};
+    double        sd       = sqrt((0.0025 + 0.0025 + 0 + 0) / 3);
     d.probes = 4, d.steps = 2, d.probe_steps = steps, d.nodes = nodes, d.weights = weights;
     in = (HessaClassifyInput){.n = 1000, .loss = 1, .gradient_norm = 0, .gradient_tol = -1, .zero_tol = -1, .largest = &l, .smallest = &s, .density = &d};
     PetscCall(HessaClassify(&in, &v));
@@ -83,11 +83,12 @@ static PetscErrorCode Run(void)
   }
   { /* 7 */
     double            values[4] = {-1e-7, 1e-9, 0.5, 2};
-    HessaFullSpectrum f = {0};
+    HessaFullSpectrum f         = {0};
     f.n = 4, f.values = values, f.zero_tol = 1e-10, f.n_negative = 1, f.n_zero = 1, f.n_positive = 2;
     in = (HessaClassifyInput){.n = 4, .loss = 1, .gradient_norm = 0, .gradient_tol = -1, .zero_tol = 1e-6, .full = &f};
     PetscCall(HessaClassify(&in, &v));
-    PetscCheck(v.type == HESSA_VERDICT_DEGENERATE && v.n_negative == 0 && v.n_zero == 2 && v.n_positive == 2, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case 7: type %d counts %" PetscInt_FMT "/%" PetscInt_FMT "/%" PetscInt_FMT, (int)v.type, v.n_negative, v.n_zero, v.n_positive);
+    PetscCheck(v.type == HESSA_VERDICT_DEGENERATE && v.n_negative == 0 && v.n_zero == 2 && v.n_positive == 2, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case 7: type %d counts %" PetscInt_FMT "/%" PetscInt_FMT "/%" PetscInt_FMT, (int)v.type, v.n_negative,
+               v.n_zero, v.n_positive);
   }
   PetscFunctionReturn(0);
 }

@@ -18,7 +18,10 @@
 
 static PetscBool verbose = PETSC_FALSE;
 
-static double Rel(double a, double b) { return fabs(a - b) / PetscMax(fabs(b), 1e-300); }
+static double Rel(double a, double b)
+{
+  return fabs(a - b) / PetscMax(fabs(b), 1e-300);
+}
 
 static PetscErrorCode SaveCheckpoint(PetscInt seed, const char folder[], double *loss)
 {
@@ -133,12 +136,12 @@ static PetscErrorCode Checkpoints(void)
 
 static PetscErrorCode Quadratic(void)
 {
-  HessaScanSpec spec = {0};
-  HessaScan     eig, rnd;
-  HessaData     data;
-  HessaModel    model;
-  HessaOperator op;
-  double        lambda[40], worst_eig = 0, worst_rnd = 0, *x, *y;
+  HessaScanSpec  spec = {0};
+  HessaScan      eig, rnd;
+  HessaData      data;
+  HessaModel     model;
+  HessaOperator  op;
+  double         lambda[40], worst_eig = 0, worst_rnd = 0, *x, *y;
   const PetscInt n = 40;
 
   PetscFunctionBegin;

@@ -54,7 +54,10 @@ static inline double TestDot(PetscInt n, const double *a, const double *b)
   return s;
 }
 
-static inline double TestNorm(PetscInt n, const double *a) { return sqrt(TestDot(n, a, a)); }
+static inline double TestNorm(PetscInt n, const double *a)
+{
+  return sqrt(TestDot(n, a, a));
+}
 
 /* ||a - b|| / ||b|| (absolute when ||b|| = 0) */
 static inline double TestRelErr(PetscInt n, const double *a, const double *b)

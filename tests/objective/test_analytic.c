@@ -143,7 +143,7 @@ static void ClosedForm(HessaAnalyticKind kind, PetscInt n, const double *x, doub
   case HESSA_ANALYTIC_X2_PLUS_Y4:
   case HESSA_ANALYTIC_X2_MINUS_Y4: {
     double s = kind == HESSA_ANALYTIC_X2_PLUS_Y4 ? 1 : -1;
-    *f = x[0] * x[0] + s * pow(x[1], 4);
+    *f       = x[0] * x[0] + s * pow(x[1], 4);
     g[0] = 2 * x[0], g[1] = 4 * s * pow(x[1], 3);
     H[0] = 2, H[3] = 12 * s * x[1] * x[1];
   } break;
@@ -166,7 +166,8 @@ static void ClosedForm(HessaAnalyticKind kind, PetscInt n, const double *x, doub
     g[0] = 3 * x[0] * x[0] - 3 * x[1] * x[1], g[1] = -6 * x[0] * x[1];
     H[0] = 6 * x[0], H[1] = H[2] = -6 * x[1], H[3] = -6 * x[0];
     break;
-  case HESSA_ANALYTIC_QUADRATIC: break;
+  case HESSA_ANALYTIC_QUADRATIC:
+    break;
   }
 }
 
@@ -251,8 +252,8 @@ static PetscErrorCode TestSmall(void)
   {
     double Hmin[36] = {0};
     for (PetscInt i = 0; i < 6; i++) {
-      x[i]             = 1;
-      Hmin[i * 6 + i]  = (i < 5 ? 802.0 : 0.0) + (i > 0 ? 200.0 : 0.0);
+      x[i]            = 1;
+      Hmin[i * 6 + i] = (i < 5 ? 802.0 : 0.0) + (i > 0 ? 200.0 : 0.0);
       if (i < 5) Hmin[i * 6 + i + 1] = Hmin[(i + 1) * 6 + i] = -400;
     }
     PetscCall(CheckPoint(obj, HESSA_ANALYTIC_ROSENBROCK, x, Hmin));

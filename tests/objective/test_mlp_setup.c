@@ -53,16 +53,16 @@ static PetscErrorCode TestTableAndChecks(void)
   PetscFunctionBegin;
   PetscCall(TestDataCreate(HESSA_TASK_CLASSIFICATION, 12, 5, 3, 1, &cls));
   PetscCall(TestDataCreate(HESSA_TASK_REGRESSION, 12, 5, 2, 1, &reg));
-  cls->n_global    = 30; /* as if other ranks held more */
-  arch.n_layers    = 2;
-  arch.widths[0]   = 5, arch.widths[1] = 7, arch.widths[2] = 3;
-  arch.activation  = HESSA_ACT_TANH;
-  arch.loss        = HESSA_LOSS_CROSS_ENTROPY;
+  cls->n_global  = 30; /* as if other ranks held more */
+  arch.n_layers  = 2;
+  arch.widths[0] = 5, arch.widths[1] = 7, arch.widths[2] = 3;
+  arch.activation   = HESSA_ACT_TANH;
+  arch.loss         = HESSA_LOSS_CROSS_ENTROPY;
   arch.weight_decay = 0.01;
-  arch.cache_mb    = -1;
+  arch.cache_mb     = -1;
   PetscCall(HessaMLPCreate(&arch, cls, &obj));
   {
-    const char    *names[4]  = {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"};
+    const char    *names[4]    = {"layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"};
     const PetscInt shape[4][2] = {{7, 5}, {7, 1}, {3, 7}, {3, 1}}, offset[4] = {0, 35, 42, 63}, count[4] = {35, 7, 21, 3};
     CHECK(obj->n == 66 && obj->n_blocks == 4, "n = %d, %d blocks", (int)obj->n, (int)obj->n_blocks);
     for (int k = 0; k < 4; k++) {
@@ -82,7 +82,7 @@ static PetscErrorCode TestTableAndChecks(void)
   PetscCall(ExpectCreateError(&arch, reg, "4", "2 targets"));
   arch.widths[2] = 3;
   PetscCall(ExpectCreateError(&arch, cls, "mse", "classification"));
-  arch.loss    = HESSA_LOSS_CROSS_ENTROPY;
+  arch.loss      = HESSA_LOSS_CROSS_ENTROPY;
   cls->labels[4] = 3;
   PetscCall(ExpectCreateError(&arch, cls, "label 3", "[0, 3)"));
   PetscCall(TestDataDestroy(&cls));
@@ -200,7 +200,8 @@ static PetscErrorCode TestInitialize(void)
       double bound = sqrt(6.0 / 300.0);
       for (PetscInt i = 0; i < 20000; i++) CHECK(fabs(whole[i]) <= bound, "glorot weight %g beyond %g", whole[i], bound);
       CHECK(fabs(var / (bound * bound / 3) - 1) < 0.05, "glorot variance %g, expected %g", var, bound * bound / 3);
-    } else CHECK(fabs(var / (2.0 / 200) - 1) < 0.05, "he variance %g, expected %g", var, 2.0 / 200);
+    } else
+      CHECK(fabs(var / (2.0 / 200) - 1) < 0.05, "he variance %g, expected %g", var, 2.0 / 200);
   }
   PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
   code = HessaMLPInitialize(obj, "lecun", 1, 0, n, whole);

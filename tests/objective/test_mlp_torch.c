@@ -22,7 +22,7 @@
 
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 #define N_CASES 5
-#define N_DIRS  3
+#define N_DIRS 3
 #define N_SAMPLES 100
 
 typedef struct {
@@ -33,11 +33,8 @@ typedef struct {
 } Case;
 
 static const Case cases[N_CASES] = {
-  {3, {20, 16, 12, 5}, HESSA_ACT_TANH, HESSA_LOSS_CROSS_ENTROPY, 0.0},
-  {3, {20, 16, 12, 5}, HESSA_ACT_RELU, HESSA_LOSS_MSE, 0.0},
-  {3, {20, 16, 12, 5}, HESSA_ACT_SOFTPLUS, HESSA_LOSS_CROSS_ENTROPY, 0.01},
-  {2, {20, 16, 5, 0}, HESSA_ACT_GELU, HESSA_LOSS_CROSS_ENTROPY, 0.0},
-  {3, {20, 16, 12, 5}, HESSA_ACT_SIGMOID, HESSA_LOSS_MSE, 0.0},
+    {3, {20, 16, 12, 5}, HESSA_ACT_TANH, HESSA_LOSS_CROSS_ENTROPY, 0.0}, {3, {20, 16, 12, 5}, HESSA_ACT_RELU, HESSA_LOSS_MSE, 0.0},    {3, {20, 16, 12, 5}, HESSA_ACT_SOFTPLUS, HESSA_LOSS_CROSS_ENTROPY, 0.01},
+    {2, {20, 16, 5, 0}, HESSA_ACT_GELU, HESSA_LOSS_CROSS_ENTROPY, 0.0},  {3, {20, 16, 12, 5}, HESSA_ACT_SIGMOID, HESSA_LOSS_MSE, 0.0},
 };
 
 /* A minimal NPY (version 1.0) writer: float64 or int64, C order. */
@@ -57,7 +54,7 @@ static PetscErrorCode WriteNPY(const char *path, int ndim, const PetscInt *shape
   len = strlen(header);
   while ((10 + len + 1) % 64) header[len++] = ' '; /* pad so the data starts 64-byte aligned */
   header[len++] = '\n';
-  f = fopen(path, "wb");
+  f             = fopen(path, "wb");
   CHECK(f, "cannot write %s", path);
   {
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
@@ -68,7 +65,8 @@ static PetscErrorCode WriteNPY(const char *path, int ndim, const PetscInt *shape
     if (ivalues) {
       int64_t v = ivalues[i];
       fwrite(&v, sizeof v, 1, f);
-    } else fwrite(&dvalues[i], sizeof(double), 1, f);
+    } else
+      fwrite(&dvalues[i], sizeof(double), 1, f);
   }
   CHECK(fclose(f) == 0, "error writing %s", path);
   PetscFunctionReturn(0);
@@ -228,8 +226,10 @@ int main(int argc, char **argv)
   const char    *src = getenv("HESSA_SOURCE");
   PetscErrorCode ierr;
 
-  if (argc > 1 && argv[1][0] != '-') snprintf(script, sizeof script, "%s", argv[1]);
-  else snprintf(script, sizeof script, "%s/tests/objective/torch_reference.py", src ? src : ".");
+  if (argc > 1 && argv[1][0] != '-')
+    snprintf(script, sizeof script, "%s", argv[1]);
+  else
+    snprintf(script, sizeof script, "%s/tests/objective/torch_reference.py", src ? src : ".");
   ierr = HessaInitialize(&argc, &argv, NULL);
   if (!ierr) ierr = Run(script);
   return HessaFinalize(ierr);

@@ -227,8 +227,10 @@ static PetscErrorCode TestMLPAcrossRanks(void)
     PetscCall(HessaOperatorSetCurvature(op, which ? HESSA_CURVATURE_GGN : HESSA_CURVATURE_HESSIAN));
     PetscCall(HessaOperatorApply(op, x, y));
     PetscCall(ToFull(y, got));
-    if (which) PetscCall(HessaObjectiveGGNBlock(serial, full, 1, v, ref));
-    else PetscCall(HessaObjectiveHessianBlock(serial, full, 1, v, ref));
+    if (which)
+      PetscCall(HessaObjectiveGGNBlock(serial, full, 1, v, ref));
+    else
+      PetscCall(HessaObjectiveHessianBlock(serial, full, 1, v, ref));
     for (PetscInt i = 0; i < n; i++) ref[i] = ref[i] / 301 + 1e-3 * v[i];
     PetscCheck(RelDiff(n, got, ref) < 1e-12, PETSC_COMM_SELF, PETSC_ERR_PLIB, "MLP %s product differs from the unsharded one: %g", which ? "GGN" : "Hessian", RelDiff(n, got, ref));
   }
