@@ -118,6 +118,106 @@ static void WriteParams(const char folder[], HessaObjective obj, HessaStatus *st
   free(text);
 }
 
+/* What hvp computed, for summary.json and the printed lines. */
+typedef struct {
+  double    loss, gnorm, vnorm, vhv, vgv;
+  PetscBool has_gv;
+} HvpResult;
+
+/* Rank 0: summary.json (loss, |g|, v.Hv, v.Gv, n, samples, ranks, where v came from). */
+static void WriteSummary(const HvpOptions *o, HessaObjective obj, PetscInt n, int size, const HvpResult *r, HessaStatus *st)
+{
+  char   path[PETSC_MAX_PATH_LEN + 64], *text;
+  cJSON *root = cJSON_CreateObject();
+
+  cJSON_AddStringToObject(root, "command", "hvp");
+  cJSON_AddStringToObject(root, "model", obj->type);
+  cJSON_AddStringToObject(root, "description", obj->description);
+  cJSON_AddNumberToObject(root, "n", (double)n);
+  cJSON_AddNumberToObject(root, "samples", (double)obj->n_samples);
+  cJSON_AddNumberToObject(root, "ranks", (double)size);
+  cJSON_AddItemToObject(root, "loss", Num(r->loss));
+  cJSON_AddItemToObject(root, "weight_decay", Num(obj->weight_decay));
+  cJSON_AddItemToObject(root, "gradient_norm", Num(r->gnorm));
+  if (o->direction[0])
+    cJSON_AddStringToObject(root, "direction", o->direction);
+  else {
+    char what[96];
+    snprintf(what, sizeof what, "rademacher (seed %" PetscInt_FMT ")", o->seed);
+    cJSON_AddStringToObject(root, "direction", what);
+  }
+  cJSON_AddItemToObject(root, "direction_norm", Num(r->vnorm));
+  cJSON_AddItemToObject(root, "v_hv", Num(r->vhv));
+  if (r->has_gv)
+    cJSON_AddItemToObject(root, "v_gv", Num(r->vgv));
+  else
+    cJSON_AddStringToObject(root, "gv_note", "no gv.npy: this objective has no Gauss-Newton products");
+  text = cJSON_Print(root);
+  cJSON_Delete(root);
+  snprintf(path, sizeof path, "%s/summary.json", o->output);
+  if (!st->code && HessaWriteFileAtomic(path, text, st)) HessaStatusSet(st, PETSC_ERR_LIB, "hvp output '%s': internal error", path);
+  free(text);
+}
+
+/* Collective: g, H v and (when the objective has one, gv != NULL) G v at the operator's point. */
+static PetscErrorCode ComputeProducts(HessaOperator op, Vec v, Vec g, Vec hv, Vec gv, HvpResult *r)
+{
+  PetscFunctionBegin;
+  PetscCall(HessaTimerStart("hvp"));
+  PetscCall(HessaOperatorGradient(op, &r->loss, g));
+  PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_HESSIAN));
+  PetscCall(HessaOperatorApply(op, v, hv));
+  r->has_gv = gv ? PETSC_TRUE : PETSC_FALSE;
+  r->vgv    = 0;
+  if (gv) {
+    PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_GGN));
+    PetscCall(HessaOperatorApply(op, v, gv));
+    PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_HESSIAN));
+    PetscCall(VecDot(v, gv, &r->vgv));
+  }
+  PetscCall(HessaTimerStop("hvp"));
+  PetscCall(VecNorm(g, NORM_2, &r->gnorm));
+  PetscCall(VecNorm(v, NORM_2, &r->vnorm));
+  PetscCall(VecDot(v, hv, &r->vhv));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: gather each vector to rank 0 in turn, which writes it (and summary.json,
+ * params.json); every rank raises the same error on a failed write. */
+static PetscErrorCode WriteOutputs(const HvpOptions *o, HessaObjective obj, PetscInt n, Vec v, Vec g, Vec hv, Vec gv, const HvpResult *r)
+{
+  MPI_Comm    comm = PETSC_COMM_WORLD;
+  PetscMPIInt rank, size;
+  HessaStatus st  = {0};
+  double     *all = NULL;
+  const struct {
+    Vec         x;
+    const char *file;
+  } out[] = {
+      {v, "direction.npy"},
+      {g, "gradient.npy"},
+      {hv, "hv.npy"},
+      {gv, "gv.npy"},
+  };
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (rank == 0) PetscCall(PetscMalloc1(n, &all));
+  for (size_t k = 0; k < sizeof out / sizeof out[0]; k++) {
+    if (!out[k].x) continue;
+    PetscCall(HessaVecGatherToZero(out[k].x, all));
+    if (rank == 0) WriteVector(o->output, out[k].file, n, all, &st);
+  }
+  if (rank == 0) {
+    WriteSummary(o, obj, n, (int)size, r, &st);
+    WriteParams(o->output, obj, &st);
+  }
+  PetscCall(PetscFree(all));
+  PetscCall(HessaSyncError(comm, &st));
+  PetscFunctionReturn(0);
+}
+
 /* HessaCliHvp - collective on PETSC_COMM_WORLD. hessa hvp: at the model's point, the loss
  * (mean over all samples + L2), the gradient g, H v and, when the objective has one, the
  * Gauss-Newton product G v, for one direction v over all n parameters.
@@ -133,15 +233,12 @@ PetscErrorCode HessaCliHvp(void)
   HessaData     data;
   HessaModel    model;
   HessaOperator op;
-  Vec           v, g, hv, gv          = NULL;
-  double        loss, gnorm, vhv, vgv = 0, vnorm;
-  PetscMPIInt   rank, size;
+  Vec           v, g, hv, gv = NULL;
+  HvpResult     r;
+  PetscMPIInt   size;
   PetscInt      n;
-  HessaStatus   st  = {0};
-  double       *all = NULL;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(ReadOptions(&o));
   PetscCall(HessaReportCheckFolder(comm, o.output));
@@ -151,80 +248,14 @@ PetscErrorCode HessaCliHvp(void)
   PetscCall(HessaOperatorCreateParameterVec(op, &v));
   PetscCall(VecDuplicate(v, &g));
   PetscCall(VecDuplicate(v, &hv));
+  if (model->obj->ops.ggn_block) PetscCall(VecDuplicate(v, &gv));
   PetscCall(ReadDirection(comm, &o, n, v));
-
-  PetscCall(HessaTimerStart("hvp"));
-  PetscCall(HessaOperatorGradient(op, &loss, g));
-  PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_HESSIAN));
-  PetscCall(HessaOperatorApply(op, v, hv));
-  if (model->obj->ops.ggn_block) {
-    PetscCall(VecDuplicate(v, &gv));
-    PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_GGN));
-    PetscCall(HessaOperatorApply(op, v, gv));
-    PetscCall(HessaOperatorSetCurvature(op, HESSA_CURVATURE_HESSIAN));
-    PetscCall(VecDot(v, gv, &vgv));
-  }
-  PetscCall(HessaTimerStop("hvp"));
-  PetscCall(VecNorm(g, NORM_2, &gnorm));
-  PetscCall(VecNorm(v, NORM_2, &vnorm));
-  PetscCall(VecDot(v, hv, &vhv));
-
-  /* gather each vector to rank 0 in turn and write it there */
-  if (rank == 0) PetscCall(PetscMalloc1(n, &all));
-  {
-    const struct {
-      Vec         x;
-      const char *file;
-    } out[] = {
-        {v, "direction.npy"},
-        {g, "gradient.npy"},
-        {hv, "hv.npy"},
-        {gv, "gv.npy"},
-    };
-    for (size_t k = 0; k < sizeof out / sizeof out[0]; k++) {
-      if (!out[k].x) continue;
-      PetscCall(HessaVecGatherToZero(out[k].x, all));
-      if (rank == 0) WriteVector(o.output, out[k].file, n, all, &st);
-    }
-  }
-  if (rank == 0) {
-    char   path[PETSC_MAX_PATH_LEN + 64], *text;
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "command", "hvp");
-    cJSON_AddStringToObject(root, "model", model->obj->type);
-    cJSON_AddStringToObject(root, "description", model->obj->description);
-    cJSON_AddNumberToObject(root, "n", (double)n);
-    cJSON_AddNumberToObject(root, "samples", (double)model->obj->n_samples);
-    cJSON_AddNumberToObject(root, "ranks", (double)size);
-    cJSON_AddItemToObject(root, "loss", Num(loss));
-    cJSON_AddItemToObject(root, "weight_decay", Num(model->obj->weight_decay));
-    cJSON_AddItemToObject(root, "gradient_norm", Num(gnorm));
-    if (o.direction[0])
-      cJSON_AddStringToObject(root, "direction", o.direction);
-    else {
-      char what[96];
-      snprintf(what, sizeof what, "rademacher (seed %" PetscInt_FMT ")", o.seed);
-      cJSON_AddStringToObject(root, "direction", what);
-    }
-    cJSON_AddItemToObject(root, "direction_norm", Num(vnorm));
-    cJSON_AddItemToObject(root, "v_hv", Num(vhv));
-    if (gv)
-      cJSON_AddItemToObject(root, "v_gv", Num(vgv));
-    else
-      cJSON_AddStringToObject(root, "gv_note", "no gv.npy: this objective has no Gauss-Newton products");
-    text = cJSON_Print(root);
-    cJSON_Delete(root);
-    snprintf(path, sizeof path, "%s/summary.json", o.output);
-    if (!st.code && HessaWriteFileAtomic(path, text, &st)) HessaStatusSet(&st, PETSC_ERR_LIB, "hvp output '%s': internal error", path);
-    free(text);
-    WriteParams(o.output, model->obj, &st);
-  }
-  PetscCall(PetscFree(all));
-  PetscCall(HessaSyncError(comm, &st));
-  PetscCall(
-      PetscPrintf(comm, "hvp %s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.12g, |gradient| %.12g, v'Hv %.12g%s", model->obj->description, n, model->obj->n_samples, (int)size, loss, gnorm, vhv, gv ? "" : "\n"));
+  PetscCall(ComputeProducts(op, v, g, hv, gv, &r));
+  PetscCall(WriteOutputs(&o, model->obj, n, v, g, hv, gv, &r));
+  PetscCall(PetscPrintf(comm, "hvp %s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.12g, |gradient| %.12g, v'Hv %.12g%s", model->obj->description, n, model->obj->n_samples, (int)size, r.loss, r.gnorm, r.vhv,
+                        gv ? "" : "\n"));
   if (gv)
-    PetscCall(PetscPrintf(comm, ", v'Gv %.12g\n", vgv));
+    PetscCall(PetscPrintf(comm, ", v'Gv %.12g\n", r.vgv));
   else
     PetscCall(PetscPrintf(comm, "  (no Gauss-Newton products for this objective: gv.npy not written)\n"));
   PetscCall(PetscPrintf(comm, "  written to %s/\n", o.output));
