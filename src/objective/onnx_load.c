@@ -1594,8 +1594,10 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
          Identity(earlier): two PyTorch parameters would become one tied parameter here and
          the Hessian would be that of another model, so refuse rather than analyse it */
       if (!strcmp(node->op_type, "Identity") && node->n_in > 0 && node->in[0] >= 0 && (L->pcand[node->in[0]] || g->values[node->in[0]].kind == HESSA_ONNX_PARAM)) {
-        LoadError(L, "%s: the float initializer '%s' is passed on through Identity as '%s', which ties two parameters into one (torch.onnx.export merges initializers with equal values); export with tools/onnx_export.py, which keeps them apart (docs/onnx.md)", label,
-                  g->values[node->in[0]].name, node->out[0] >= 0 ? g->values[node->out[0]].name : "?");
+        LoadError(
+            L,
+            "%s: the float initializer '%s' is passed on through Identity as '%s', which ties two parameters into one (torch.onnx.export merges initializers with equal values); export with tools/onnx_export.py, which keeps them apart (docs/onnx.md)",
+            label, g->values[node->in[0]].name, node->out[0] >= 0 ? g->values[node->out[0]].name : "?");
         break;
       }
       for (int i = 0; i < node->n_in; i++) {
