@@ -323,7 +323,9 @@ PetscErrorCode HessaOptionsCheckUnused(MPI_Comm comm, const char command[])
         char      value[256] = "";
         PetscBool set;
         char      name[256];
-        snprintf(name, sizeof name, "-%s", p);
+        /* option names are short; a longer word would be cut, never overflow */
+        name[0] = '-';
+        PetscCall(PetscStrncpy(name + 1, p, sizeof name - 1));
         PetscCall(PetscOptionsGetString(NULL, NULL, name, value, sizeof value, &set));
         HessaStatusSet(&st, HESSA_ERR_ARG, "option %s%s%s was given but not used by hessa %s (it belongs to another command, or needs an option that enables it)", name, value[0] ? " " : "", value, command);
         break;

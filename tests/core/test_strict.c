@@ -19,7 +19,7 @@
 static PetscErrorCode Run(void)
 {
   PetscMPIInt rank;
-  char        dir[256], path[512], lock[600], host[256] = "";
+  char        dir[256], path[1024], lock[600], host[256] = "";
   HessaStatus st = {0};
   FILE       *f;
 

@@ -17,7 +17,7 @@
  *     no file left behind on a failure;
  *   - bad inputs: each gives exactly its one message.
  * Usage: test_onnx_load make_models.py folder. Runs /usr/bin/python3. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath, mkfifo */
 #include "../../src/objective/onnx_impl.h"
 #include <math.h>
 #include <stdio.h>
