@@ -64,11 +64,16 @@ static PetscErrorCode ReadOptions(LandscapeOptions *o)
 /* Collective: with -resume, the finished points of the stopped scan into the spec. */
 static PetscErrorCode ReadResumeState(LandscapeOptions *o, double **loss, PetscBool **done)
 {
-  PetscInt total = o->spec.plane ? o->spec.points * o->spec.points : o->spec.points;
+  int64_t  total64 = o->spec.plane ? (int64_t)o->spec.points * (int64_t)o->spec.points : (int64_t)o->spec.points;
+  PetscInt total;
 
   PetscFunctionBegin;
   *loss = NULL, *done = NULL;
   if (!o->resume) PetscFunctionReturn(0);
+  /* the scan checks the grid's size and memory; a state can only belong to a grid it ran */
+  PetscCheck(total64 <= PETSC_MAX_INT, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_landscape_points %" PetscInt_FMT ": a plane of %" PetscInt_FMT " x %" PetscInt_FMT " grid points is more than %d points", o->spec.points, o->spec.points, o->spec.points,
+             PETSC_MAX_INT);
+  total = (PetscInt)total64;
   PetscCall(PetscMalloc2(total, loss, total, done));
   PetscCall(HessaScanStateRead(PETSC_COMM_WORLD, o->output, &o->spec, total, *loss, *done));
   o->spec.resume_loss = *loss;
