@@ -602,7 +602,7 @@ static PetscErrorCode DropoutChecks(void)
   PetscCall(Refused(&c, "mask output"));
   /* an integer input */
   CaseInit(&c, "Relu");
-  In(&c, AddConstInts(&c, 2, dims + 1));
+  In(&c, AddConstInts(&c, 2, dims));
   Out(&c);
   PetscCall(Refused(&c, "expected a floating-point input"));
   PetscFunctionReturn(0);
