@@ -1191,6 +1191,24 @@ static int FoldConstant(Loader *L, HessaOnnxNode *node)
 }
 
 /* ---- the graph ------------------------------------------------------------------------- */
+
+/* Free what a node owns (names, inputs, outputs, attributes, op_data); not the node. */
+static void NodeClear(HessaOnnxNode *n)
+{
+  free(n->name);
+  free(n->op_type);
+  free(n->in);
+  free(n->out);
+  for (int a = 0; a < n->n_attr; a++) {
+    free(n->attr[a].name);
+    free(n->attr[a].s);
+    free(n->attr[a].floats);
+    free(n->attr[a].ints);
+  }
+  free(n->attr);
+  free(n->op_data);
+}
+
 /* HessaOnnxGraphDestroy - free a graph and everything it owns; *g becomes NULL. */
 void HessaOnnxGraphDestroy(HessaOnnxGraph **gp)
 {
@@ -1198,19 +1216,7 @@ void HessaOnnxGraphDestroy(HessaOnnxGraph **gp)
   if (!g) return;
   for (int i = 0; i < g->n_values; i++) HessaOnnxValueClear(&g->values[i]);
   for (int i = 0; i < g->n_nodes; i++) {
-    HessaOnnxNode *n = &g->nodes[i];
-    free(n->name);
-    free(n->op_type);
-    free(n->in);
-    free(n->out);
-    for (int a = 0; a < n->n_attr; a++) {
-      free(n->attr[a].name);
-      free(n->attr[a].s);
-      free(n->attr[a].floats);
-      free(n->attr[a].ints);
-    }
-    free(n->attr);
-    free(n->op_data);
+    NodeClear(&g->nodes[i]);
   }
   free(g->values);
   free(g->nodes);
@@ -1871,18 +1877,7 @@ static void FoldConstantNodes(Loader *L)
         g->nodes[kept++] = *n;
         continue;
       }
-      free(n->name);
-      free(n->op_type);
-      free(n->in);
-      free(n->out);
-      for (int a = 0; a < n->n_attr; a++) {
-        free(n->attr[a].name);
-        free(n->attr[a].s);
-        free(n->attr[a].floats);
-        free(n->attr[a].ints);
-      }
-      free(n->attr);
-      free(n->op_data);
+      NodeClear(n);
     }
     for (int v = 0; v < g->n_values; v++)
       if (g->values[v].producer >= 0) g->values[v].producer = newi[g->values[v].producer];
