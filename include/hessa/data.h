@@ -21,8 +21,14 @@ typedef enum {
   HESSA_DATA_HDF5,          /* one HDF5 file with a features and a labels data set */
   HESSA_DATA_BLOBS,         /* synthetic Gaussian blobs (classification) */
   HESSA_DATA_GAUSSIAN,      /* synthetic N(0,1) inputs with zero targets; used for teacher-student */
+  HESSA_DATA_TOKENS,        /* integer token sequences (NPY [N, T]), next-token or class targets */
   HESSA_DATA_NONE           /* no samples: analytic objectives */
 } HessaDataSource;
+
+/* What a token sequence is asked to predict: every next token (language modelling: the
+ * cross-entropy of each predicted position, averaged over all predicted positions) or one
+ * class per sequence (labels file, as classification). */
+typedef enum { HESSA_SEQ_NEXT_TOKEN, HESSA_SEQ_CLASS } HessaSeqTarget;
 
 typedef enum { HESSA_SCALE_NONE, HESSA_SCALE_UNIT, HESSA_SCALE_STANDARDIZE } HessaDataScale;
 
@@ -42,6 +48,9 @@ struct _p_HessaData {
   PetscReal       synth_spread;  /* blobs: std of each blob around its centre */
   PetscInt        synth_targets; /* gaussian: length of one (zero) target */
   PetscInt        pool;          /* average-pool square images k x k (1: off) */
+  HessaSeqTarget  seq_target;    /* tokens: what is predicted */
+  char            mask_path[PETSC_MAX_PATH_LEN]; /* tokens: optional padding mask [N, T] (0: padding) */
+  PetscInt        vocab;                         /* tokens: ids must lie in [0, vocab); PETSC_DECIDE: max id + 1 */
 
   /* results of HessaDataLoad */
   PetscInt n_global;   /* samples over all ranks */
@@ -53,7 +62,12 @@ struct _p_HessaData {
   double  *x;          /* [n_local][n_features], row-major; NULL when n_local == 0 */
   int     *labels;     /* [n_local] (classification), else NULL */
   double  *y;          /* [n_local][n_targets] (regression), else NULL */
-  /* x, labels and y are malloc'd (readers hand over their buffers without a copy) */
+  /* tokens: x holds the ids as doubles [n_local][T] (exact: ids < 2^31), n_features = T */
+  PetscInt seq_length;  /* tokens: T, the tokens per sequence; 0 for other sources */
+  int     *targets;     /* next-token: [n_local][T] the token position t predicts (the id at t+1),
+                           -1 where nothing counts (the last position, masked targets); else NULL */
+  PetscInt n_predicted; /* next-token: predicted positions over all ranks (the loss is their mean) */
+  /* x, labels, y and targets are malloc'd (readers hand over their buffers without a copy) */
   char description[512];
 };
 
@@ -62,7 +76,8 @@ PetscErrorCode HessaDataCreate(MPI_Comm comm, HessaData *data);
 /* Collective. Options: -hessa_data_source, -hessa_data_features, -hessa_data_labels,
  * -hessa_data_hdf5_features, -hessa_data_hdf5_labels, -hessa_data_test, -hessa_data_limit,
  * -hessa_data_scale, -hessa_data_seed, -hessa_data_samples, -hessa_data_dim,
- * -hessa_data_classes, -hessa_data_spread, -hessa_data_targets, -hessa_data_task.
+ * -hessa_data_classes, -hessa_data_spread, -hessa_data_targets, -hessa_data_task,
+ * -hessa_data_target (tokens: next-token or class), -hessa_data_mask, -hessa_data_vocab.
  * The scale defaults to unit for fashion-mnist and to none for every other source. */
 PetscErrorCode HessaDataSetFromOptions(HessaData data);
 /* Collective. Reads (or generates) this rank's shard; any fault on any rank ends
@@ -75,6 +90,9 @@ PetscErrorCode HessaDataChecksum(HessaData data, double *feature_sum, double *la
 /* Collective: rank 0 logs what was loaded and how it is sharded. */
 PetscErrorCode HessaDataView(HessaData data);
 PetscErrorCode HessaDataDestroy(HessaData *data);
+/* Not collective: the number of terms the loss is the mean of (predicted positions for
+ * next-token targets, else samples), over all ranks. */
+PetscInt HessaDataLossTerms(HessaData data);
 
 /* Single-file readers, used by HessaDataLoad and by the fuzz harnesses. They read
  * rows [first, first+count) of the file (count < 0: all; count == 0: the header

@@ -54,6 +54,7 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_data_spread", OPT_REAL, 0, 1e6, 0, NONE},
     {"-hessa_data_pool", OPT_INT, 1, 1e4, 0, NONE},
     {"-hessa_data_targets", OPT_INT, 1, 1e8, 0, NONE},
+    {"-hessa_data_vocab", OPT_INT, 1, 1e8, 0, NONE},
     /* analyze */
     {"-hessa_analyze_k", OPT_INT, 0, 1e6, 0, NONE},
     {"-hessa_analyze_eps_tol", OPT_REAL, 0, 1, 1, NONE},

@@ -3,9 +3,10 @@
 #include "data_impl.h"
 #include <stdlib.h>
 
-static const char *const HessaDataSources[] = {"fashion-mnist", "idx", "npy", "hdf5", "blobs", "gaussian", "none", "HessaDataSource", "HESSA_DATA_", NULL};
+static const char *const HessaDataSources[] = {"fashion-mnist", "idx", "npy", "hdf5", "blobs", "gaussian", "tokens", "none", "HessaDataSource", "HESSA_DATA_", NULL};
 static const char *const HessaDataScales[]  = {"none", "unit", "standardize", "HessaDataScale", "HESSA_SCALE_", NULL};
 static const char *const HessaTasks[]       = {"classification", "regression", "HessaTask", "HESSA_TASK_", NULL};
+static const char *const HessaSeqTargets[]  = {"next-token", "class", "HessaSeqTarget", "HESSA_SEQ_", NULL};
 
 /* HessaDataCreate - collective on comm (no communication). Creates an empty data
  * object with the defaults: Fashion-MNIST training set, pixels scaled to [0, 1],
@@ -29,6 +30,8 @@ PetscErrorCode HessaDataCreate(MPI_Comm comm, HessaData *data)
   d->synth_classes  = PETSC_DECIDE;
   d->synth_spread   = 0.5;
   d->synth_targets  = 1;
+  d->seq_target     = HESSA_SEQ_NEXT_TOKEN;
+  d->vocab          = PETSC_DECIDE;
   PetscCall(PetscStrncpy(d->hdf5_features, "features", sizeof d->hdf5_features));
   PetscCall(PetscStrncpy(d->hdf5_labels, "labels", sizeof d->hdf5_labels));
   PetscCall(PetscStrncpy(d->description, "(not loaded)", sizeof d->description));
@@ -45,7 +48,7 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
 
   PetscFunctionBegin;
   PetscOptionsBegin(data->comm, NULL, "hessa data options", NULL);
-  PetscCall(PetscOptionsEnum("-hessa_data_source", "where the samples come from: fashion-mnist (Debian's dataset-fashion-mnist), idx, npy, hdf5 (files named below), blobs, gaussian (synthetic), none", "HessaDataSetFromOptions", HessaDataSources,
+  PetscCall(PetscOptionsEnum("-hessa_data_source", "where the samples come from: fashion-mnist (Debian's dataset-fashion-mnist), idx, npy, hdf5 (files named below), blobs, gaussian (synthetic), tokens (NPY integer sequences [N, T] in -hessa_data_features), none", "HessaDataSetFromOptions", HessaDataSources,
                              (PetscEnum)data->source, (PetscEnum *)&data->source, NULL));
   if (data->source != HESSA_DATA_FASHION_MNIST && data->scale == HESSA_SCALE_UNIT) data->scale = HESSA_SCALE_NONE;
   PetscCall(PetscOptionsString("-hessa_data_features", "features file (idx, npy, hdf5; fashion-mnist: default " HESSA_FASHION_MNIST_DIR "/<split>-images-idx3-ubyte.gz)", "HessaDataSetFromOptions", data->features_path, data->features_path,
@@ -66,6 +69,10 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCall(PetscOptionsReal("-hessa_data_spread", "blobs: standard deviation of each blob around its centre", "HessaDataSetFromOptions", data->synth_spread, &data->synth_spread, NULL));
   PetscCall(PetscOptionsInt("-hessa_data_pool", "average-pool square images over k x k blocks (Fashion-MNIST with 4: 7 x 7 = 49 features); 1: off", "HessaDataLoad", data->pool, &data->pool, NULL));
   PetscCall(PetscOptionsInt("-hessa_data_targets", "gaussian: length of each (zero) target", "HessaDataSetFromOptions", data->synth_targets, &data->synth_targets, NULL));
+  PetscCall(PetscOptionsEnum("-hessa_data_target", "tokens: what is predicted: next-token (every position predicts the next token; cross-entropy averaged over the predicted positions) or class (one label per sequence in -hessa_data_labels)",
+                             "HessaDataSetFromOptions", HessaSeqTargets, (PetscEnum)data->seq_target, (PetscEnum *)&data->seq_target, NULL));
+  PetscCall(PetscOptionsString("-hessa_data_mask", "tokens, next-token: NPY [N, T] bool or 0/1 padding mask; the prediction of token t counts only where mask[t] is 1", "HessaDataSetFromOptions", data->mask_path, data->mask_path, sizeof data->mask_path, NULL));
+  PetscCall(PetscOptionsInt("-hessa_data_vocab", "tokens: vocabulary size; ids outside [0, V) are an error (default: the largest id + 1)", "HessaDataSetFromOptions", data->vocab, &data->vocab, NULL));
   PetscOptionsEnd();
 
   PetscCheck(data->limit == -1 || data->limit >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_limit %" PetscInt_FMT ": expected a positive number of samples or -1 (all)", data->limit);
@@ -76,6 +83,13 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCheck(data->synth_spread >= 0, data->comm, HESSA_ERR_ARG, "-hessa_data_spread %g: expected a non-negative standard deviation", (double)data->synth_spread);
   PetscCheck(data->pool >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_pool %" PetscInt_FMT ": expected a block size of at least 1 (1: no pooling)", data->pool);
   PetscCheck(data->synth_targets >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_targets %" PetscInt_FMT ": expected at least 1", data->synth_targets);
+  PetscCheck(data->vocab == PETSC_DECIDE || data->vocab >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_vocab %" PetscInt_FMT ": expected at least 1 token", data->vocab);
+  if (data->source == HESSA_DATA_TOKENS) {
+    PetscCheck(!set || data->task == HESSA_TASK_CLASSIFICATION, data->comm, HESSA_ERR_ARG, "-hessa_data_source tokens predicts tokens or classes; drop -hessa_data_task regression");
+    PetscCheck(!data->mask_path[0] || data->seq_target == HESSA_SEQ_NEXT_TOKEN, data->comm, HESSA_ERR_ARG, "-hessa_data_mask applies to -hessa_data_target next-token (masked positions are left out of the loss); with class targets the loss has one term per sequence");
+    PetscCheck(data->scale == HESSA_SCALE_NONE && data->pool == 1, data->comm, HESSA_ERR_ARG, "-hessa_data_source tokens: token ids are not scaled or pooled; drop -hessa_data_scale and -hessa_data_pool");
+    data->task = HESSA_TASK_CLASSIFICATION;
+  }
   if (data->source == HESSA_DATA_BLOBS) {
     PetscCheck(!set || data->task == HESSA_TASK_CLASSIFICATION, data->comm, HESSA_ERR_ARG, "-hessa_data_source blobs is a classification data set; drop -hessa_data_task regression");
     data->task = HESSA_TASK_CLASSIFICATION;
@@ -103,7 +117,11 @@ PetscErrorCode HessaDataChecksum(HessaData data, double *feature_sum, double *la
     double        s      = 0;
     for (PetscInt j = 0; j < data->n_features; j++) s += (double)(j + 1) * row[j];
     local[0] += s;
-    if (data->labels)
+    if (data->targets) {
+      double t = 0;
+      for (PetscInt k = 0; k < data->seq_length; k++) t += (double)(k + 1) * data->targets[(size_t)i * (size_t)data->seq_length + (size_t)k];
+      local[1] += weight * t;
+    } else if (data->labels)
       local[1] += weight * data->labels[i];
     else if (data->y) {
       double t = 0;
@@ -131,7 +149,11 @@ PetscErrorCode HessaDataView(HessaData data)
   if (rank == 0) PetscCall(PetscMalloc1(2 * (size_t)size, &all));
   PetscCallMPI(MPI_Gather(mine, 2, MPIU_INT, all, 2, MPIU_INT, 0, data->comm));
   PetscCall(HessaLog(data->comm, "data: %s", data->description));
-  if (data->task == HESSA_TASK_CLASSIFICATION)
+  if (data->source == HESSA_DATA_TOKENS && data->seq_target == HESSA_SEQ_NEXT_TOKEN)
+    PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens, vocabulary %" PetscInt_FMT ", next-token targets: %" PetscInt_FMT " predicted positions", data->n_global, data->seq_length, data->n_classes, data->n_predicted));
+  else if (data->source == HESSA_DATA_TOKENS)
+    PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens, one of %" PetscInt_FMT " classes per sequence", data->n_global, data->seq_length, data->n_classes));
+  else if (data->task == HESSA_TASK_CLASSIFICATION)
     PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " samples x %" PetscInt_FMT " features, classification with %" PetscInt_FMT " classes, scale %s", data->n_global, data->n_features, data->n_classes, HessaDataScales[data->scale]));
   else
     PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " samples x %" PetscInt_FMT " features, regression with %" PetscInt_FMT " targets, scale %s", data->n_global, data->n_features, data->n_targets, HessaDataScales[data->scale]));
@@ -154,6 +176,14 @@ PetscErrorCode HessaDataDestroy(HessaData *data)
   free((*data)->x); /* the arrays are malloc'd: the readers hand over their buffers */
   free((*data)->labels);
   free((*data)->y);
+  free((*data)->targets);
   PetscCall(PetscFree(*data));
   PetscFunctionReturn(0);
+}
+
+/* HessaDataLossTerms - not collective. The number of terms the loss is the mean of: the
+ * predicted positions over all ranks for next-token targets, else the global sample count. */
+PetscInt HessaDataLossTerms(HessaData data)
+{
+  return data->source == HESSA_DATA_TOKENS && data->seq_target == HESSA_SEQ_NEXT_TOKEN ? data->n_predicted : data->n_global;
 }

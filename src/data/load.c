@@ -33,6 +33,7 @@ static PetscErrorCode ReadPart(HessaData data, int is_labels, int64_t first, int
   PetscFunctionBegin;
   switch (data->source) {
   case HESSA_DATA_NPY:
+  case HESSA_DATA_TOKENS:
     HessaReadNPY(path, first, count, a, &st);
     break;
   case HESSA_DATA_HDF5:
@@ -42,7 +43,7 @@ static PetscErrorCode ReadPart(HessaData data, int is_labels, int64_t first, int
     HessaReadIDX(path, first, count, a, &st);
     break;
   }
-  PrefixRole(&st, is_labels ? "labels" : "features");
+  PrefixRole(&st, is_labels ? "labels" : data->source == HESSA_DATA_TOKENS ? "tokens" : "features");
   PetscCall(HessaSyncError(data->comm, &st));
   PetscFunctionReturn(0);
 }
@@ -218,6 +219,107 @@ static PetscErrorCode Standardize(HessaData data)
   PetscFunctionReturn(0);
 }
 
+/* Token sequences: the tokens file [N, T] of integer ids, the optional mask [N, T] and, for
+ * class targets, the labels file [N]. Collective; every fault ends every rank with one
+ * message naming the file, the sequence and the position. */
+static PetscErrorCode LoadTokens(HessaData data)
+{
+  HessaArray  th, mh, ta, ma = {0};
+  HessaStatus st = {0};
+  PetscMPIInt size, rank;
+  PetscInt    T, local_count = 0;
+  double      local_max = -1, global_max;
+  char        sh[64], limited[64] = "";
+  const char *tokens = data->features_path;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_size(data->comm, &size));
+  PetscCallMPI(MPI_Comm_rank(data->comm, &rank));
+  PetscCheck(tokens[0], data->comm, HESSA_ERR_ARG, "-hessa_data_source tokens needs -hessa_data_features TOKENS.npy (integer token ids, shape (N, T))");
+  if (data->seq_target == HESSA_SEQ_CLASS)
+    PetscCheck(data->labels_path[0], data->comm, HESSA_ERR_ARG, "-hessa_data_target class needs -hessa_data_labels LABELS.npy (one class per sequence)");
+  else
+    PetscCheck(!data->labels_path[0], data->comm, HESSA_ERR_ARG, "-hessa_data_labels '%s': next-token targets come from the tokens themselves; labels are for -hessa_data_target class", data->labels_path);
+
+  /* (1) headers */
+  PetscCall(ReadPart(data, 0, 0, 0, &th));
+  PetscCheck(th.is_integer && th.ndim == 2, data->comm, HESSA_ERR_INPUT, "tokens file '%s': expected integer token ids (int32 or int64) of shape (sequences, tokens), found %s of %d dimension%s", tokens, th.dtype, th.ndim, th.ndim == 1 ? "" : "s");
+  PetscCheck(th.rows > 0 && th.shape[1] > 0, data->comm, HESSA_ERR_INPUT, "tokens file '%s' holds no tokens (shape (%lld, %lld))", tokens, (long long)th.rows, (long long)th.shape[1]);
+  PetscCheck(th.rows <= PETSC_MAX_INT && th.shape[1] <= PETSC_MAX_INT, data->comm, HESSA_ERR_INPUT, "tokens file '%s' has %lld sequences of %lld tokens; this PETSc build counts with 32-bit integers", tokens, (long long)th.rows, (long long)th.shape[1]);
+  T = (PetscInt)th.shape[1];
+  PetscCall(PetscSNPrintf(sh, sizeof sh, "(%lld, %lld)", (long long)th.rows, (long long)T));
+  if (data->mask_path[0]) {
+    HessaReadNPY(data->mask_path, 0, 0, &mh, &st);
+    PrefixRole(&st, "mask");
+    PetscCall(HessaSyncError(data->comm, &st));
+    PetscCheck(mh.ndim == 2 && mh.rows == th.rows && mh.shape[1] == T, data->comm, HESSA_ERR_INPUT, "mask file '%s': expected shape %s as the tokens file '%s', found %s of %d dimension%s (shape[0] %lld, row length %lld)", data->mask_path, sh, tokens, mh.dtype, mh.ndim,
+               mh.ndim == 1 ? "" : "s", (long long)mh.rows, (long long)mh.row_length);
+    PetscCheck(mh.is_integer, data->comm, HESSA_ERR_INPUT, "mask file '%s': expected bool or integer 0/1 values, found %s", data->mask_path, mh.dtype);
+  }
+  if (data->seq_target == HESSA_SEQ_CLASS) {
+    HessaArray lh;
+    PetscCall(ReadPart(data, 1, 0, 0, &lh));
+    PetscCheck(lh.rows == th.rows && lh.row_length == 1, data->comm, HESSA_ERR_INPUT, "labels file '%s': expected one class per sequence (%lld values) as the tokens file '%s' has %lld sequences, found %lld rows of %lld", data->labels_path,
+               (long long)th.rows, tokens, (long long)th.rows, (long long)lh.rows, (long long)lh.row_length);
+  }
+
+  /* (2) this rank's whole sequences */
+  data->n_global = data->limit > 0 ? PetscMin((PetscInt)th.rows, data->limit) : (PetscInt)th.rows;
+  HessaSplitRange(data->n_global, size, rank, &data->first, &data->n_local);
+  data->n_features = data->seq_length = T;
+  PetscCall(ReadPart(data, 0, data->first, data->n_local, &ta));
+  data->x = ta.values; /* ids as doubles, exact */
+  if (data->mask_path[0]) {
+    HessaReadNPY(data->mask_path, data->first, data->n_local, &ma, &st);
+    PrefixRole(&st, "mask");
+    PetscCall(HessaSyncError(data->comm, &st));
+  }
+
+  /* (3) ids in range, mask 0/1 */
+  for (PetscInt i = 0; i < data->n_local && !st.code; i++)
+    for (PetscInt t = 0; t < T && !st.code; t++) {
+      const double  v = data->x[(size_t)i * (size_t)T + (size_t)t];
+      const int64_t g = (int64_t)data->first + i;
+      if (v < 0 || (data->vocab != PETSC_DECIDE && v >= (double)data->vocab) || v >= (double)PETSC_MAX_INT)
+        HessaStatusSet(&st, HESSA_ERR_INPUT, "tokens file '%s': sequence %lld, position %" PetscInt_FMT ": token id %.0f is outside the vocabulary [0, %" PetscInt_FMT ")%s", tokens, (long long)g, t, v,
+                       data->vocab != PETSC_DECIDE ? data->vocab : (PetscInt)PETSC_MAX_INT, data->vocab != PETSC_DECIDE ? " (-hessa_data_vocab)" : "");
+      else if (ma.values && ma.values[(size_t)i * (size_t)T + (size_t)t] != 0 && ma.values[(size_t)i * (size_t)T + (size_t)t] != 1)
+        HessaStatusSet(&st, HESSA_ERR_INPUT, "mask file '%s': sequence %lld, position %" PetscInt_FMT ": value %g; expected 0 (padding) or 1 (counts)", data->mask_path, (long long)g, t, ma.values[(size_t)i * (size_t)T + (size_t)t]);
+      else
+        local_max = PetscMax(local_max, v);
+    }
+  if (!st.code && data->seq_target == HESSA_SEQ_NEXT_TOKEN && data->n_local > 0 && !(data->targets = malloc((size_t)data->n_local * (size_t)T * sizeof(int))))
+    HessaStatusSet(&st, PETSC_ERR_MEM, "cannot allocate the targets of %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens", data->n_local, T);
+  if (!st.code && data->targets)
+    for (PetscInt i = 0; i < data->n_local; i++)
+      for (PetscInt t = 0; t < T; t++) {
+        const size_t next = (size_t)i * (size_t)T + (size_t)t + 1;
+        const int    use  = t + 1 < T && (!ma.values || ma.values[next] != 0);
+        data->targets[next - 1] = use ? (int)data->x[next] : -1;
+        local_count += use;
+      }
+  HessaArrayFree(&ma);
+  PetscCall(HessaSyncError(data->comm, &st));
+  PetscCallMPI(MPI_Allreduce(&local_max, &global_max, 1, MPI_DOUBLE, MPI_MAX, data->comm));
+  data->n_classes = data->vocab != PETSC_DECIDE ? data->vocab : (PetscInt)global_max + 1;
+  if (data->seq_target == HESSA_SEQ_NEXT_TOKEN) {
+    PetscCallMPI(MPI_Allreduce(&local_count, &data->n_predicted, 1, MPIU_INT, MPI_SUM, data->comm));
+    PetscCheck(data->n_predicted > 0, data->comm, HESSA_ERR_INPUT, "tokens file '%s'%s%s: no position has a next token to predict (sequences of %" PetscInt_FMT " tokens%s)", tokens, data->mask_path[0] ? " with mask file " : "", data->mask_path,
+               T, data->mask_path[0] ? ", every target masked" : "");
+  } else {
+    HessaArray     la;
+    PetscErrorCode ierr;
+    PetscCall(ReadPart(data, 1, data->first, data->n_local, &la));
+    ierr = ConvertLabels(data, &la); /* sets n_classes from the labels */
+    HessaArrayFree(&la);
+    PetscCall(ierr);
+  }
+  if (data->n_global < (PetscInt)th.rows) PetscCall(PetscSNPrintf(limited, sizeof limited, ", using the first %" PetscInt_FMT, data->n_global));
+  PetscCall(PetscSNPrintf(data->description, sizeof data->description, "tokens: '%s' (%s %s%s)%s%s, %s targets%s%s", tokens, sh, th.dtype, limited, data->mask_path[0] ? ", mask " : "", data->mask_path,
+                          data->seq_target == HESSA_SEQ_NEXT_TOKEN ? "next-token" : "class", data->seq_target == HESSA_SEQ_CLASS ? " in " : "", data->seq_target == HESSA_SEQ_CLASS ? data->labels_path : ""));
+  PetscFunctionReturn(0);
+}
+
 /* HessaDataLoad - collective on data->comm. Reads (or generates) this rank's
  * contiguous block of samples (HessaSplitRange of the first -hessa_data_limit
  * samples), converts the labels, and applies the scaling. Any fault on any rank
@@ -232,6 +334,9 @@ PetscErrorCode HessaDataLoad(HessaData data)
   free(data->x);
   free(data->labels);
   free(data->y);
+  free(data->targets);
+  data->targets  = NULL;
+  data->seq_length = data->n_predicted = 0;
   data->x        = NULL;
   data->y        = NULL;
   data->labels   = NULL;
@@ -258,6 +363,9 @@ PetscErrorCode HessaDataLoad(HessaData data)
       PetscCall(PetscSNPrintf(data->description, sizeof data->description, "gaussian: N(0,1) inputs in %" PetscInt_FMT " dimensions, %" PetscInt_FMT " zero target%s (filled by the objective), seed %" PetscInt_FMT, data->n_features, data->n_targets,
                               data->n_targets > 1 ? "s" : "", data->seed));
     }
+    break;
+  case HESSA_DATA_TOKENS:
+    PetscCall(LoadTokens(data));
     break;
   default:
     PetscCall(LoadFiles(data, dtype, sizeof dtype));

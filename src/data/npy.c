@@ -196,11 +196,12 @@ static int NPYDType(const char *descr, HessaDType *t)
   uint16_t probe = 1;
   int      host_big;
 
-  if (!order || !strchr("<>|=", order) || !strchr("fiu", descr[1])) return 0;
+  if (!order || !strchr("<>|=", order) || !strchr("fiub", descr[1])) return 0;
   errno = 0;
   size  = strtol(descr + 2, &endp, 10);
   if (errno || *endp || endp == descr + 2) return 0;
-  t->kind = descr[1];
+  if (descr[1] == 'b' && size != 1) return 0;
+  t->kind = descr[1] == 'b' ? 'u' : descr[1]; /* numpy's bool: one byte 0 or 1, read as uint8 */
   t->size = (int)size;
   if (t->kind == 'f' && size != 4 && size != 8) return 0;
   if (t->kind != 'f' && size != 1 && size != 2 && size != 4 && size != 8) return 0;
@@ -262,7 +263,7 @@ static int64_t ReadHeader(const char *path, FILE *f, uint64_t file_size, HessaAr
   }
   free(text);
   if (!NPYDType(h.descr, t)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': unsupported dtype '%s' (hessa reads '<f4', '<f8', signed '<i1'..'<i8' and unsigned '|u1'..'<u8', either byte order)", path, h.descr);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': unsupported dtype '%s' (hessa reads '<f4', '<f8', signed '<i1'..'<i8' unsigned '|u1'..'<u8' and bool '|b1', either byte order)", path, h.descr);
     return -1;
   }
   if (h.fortran_order) {

@@ -535,26 +535,49 @@ static PetscErrorCode ChunkForward(HessaOnnxExec ex, const ParamState *ps, Chunk
   PetscFunctionReturn(0);
 }
 
-/* Sum of the per-sample losses of outputs Z [m][d] (samples first .. first+m of the shard);
- * dZ [m][d] (may be NULL) gets d loss / dZ. As the MLP: cross-entropy -log softmax(z)_y;
- * MSE sum_k (z_k - y_k)^2 / d. */
-static double ChunkLoss(HessaLossKind loss, HessaData data, PetscInt first, PetscInt m, PetscInt d, const double *Z, double *dZ)
+/* How the loss reads the output: P positions of V logits per sample, each with a target.
+ * Classification: P = 1, V = d, the sample's label. Next-token (token data): the output is
+ * [N, T, V], P = T, the target of position p is data->targets[i][p] (-1: not counted). */
+typedef struct {
+  HessaLossKind kind;
+  PetscInt      P, V;
+  const int    *labels;  /* classification: [n_local] */
+  const int    *targets; /* next-token: [n_local][P] */
+} LossShape;
+
+/* The target of position p of sample i (index in the shard), or -1 when it does not count. */
+static inline int TargetAt(const LossShape *ls, PetscInt i, PetscInt p)
+{
+  return ls->targets ? ls->targets[(size_t)i * (size_t)ls->P + (size_t)p] : ls->labels[i];
+}
+
+/* Sum of the per-term losses of outputs Z [m][d] (samples first .. first+m of the shard);
+ * dZ [m][d] (may be NULL) gets d loss / dZ. As the MLP: cross-entropy -log softmax(z)_y
+ * per counted position (masked positions: no term, zero adjoint); MSE sum_k (z_k - y_k)^2 / d. */
+static double ChunkLoss(const LossShape *ls, HessaData data, PetscInt first, PetscInt m, PetscInt d, const double *Z, double *dZ)
 {
   double sum = 0;
 
-  if (loss == HESSA_LOSS_CROSS_ENTROPY) {
-    const int *labels = data->labels + first;
-    for (PetscInt i = 0; i < m; i++) {
-      const double *z  = Z + (size_t)i * d;
-      double        mx = z[0], se = 0;
-      for (PetscInt k = 1; k < d; k++) mx = z[k] > mx ? z[k] : mx;
-      for (PetscInt k = 0; k < d; k++) se += exp(z[k] - mx);
-      sum += mx + log(se) - z[labels[i]];
-      if (dZ) {
-        double *gz = dZ + (size_t)i * d;
-        for (PetscInt k = 0; k < d; k++) gz[k] = exp(z[k] - mx) / se - (k == labels[i] ? 1.0 : 0.0);
+  if (ls->kind == HESSA_LOSS_CROSS_ENTROPY) {
+    const PetscInt V = ls->V;
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt p = 0; p < ls->P; p++) {
+        const double *z   = Z + (size_t)i * d + (size_t)p * V;
+        const int     lab = TargetAt(ls, first + i, p);
+        double        mx, se = 0;
+        if (lab < 0) {
+          if (dZ) memset(dZ + (size_t)i * d + (size_t)p * V, 0, (size_t)V * sizeof(double));
+          continue;
+        }
+        mx = z[0];
+        for (PetscInt k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
+        for (PetscInt k = 0; k < V; k++) se += exp(z[k] - mx);
+        sum += mx + log(se) - z[lab];
+        if (dZ) {
+          double *gz = dZ + (size_t)i * d + (size_t)p * V;
+          for (PetscInt k = 0; k < V; k++) gz[k] = exp(z[k] - mx) / se - (k == lab ? 1.0 : 0.0);
+        }
       }
-    }
   } else {
     const double *y = data->y + (size_t)first * d;
     for (PetscInt i = 0; i < m; i++) {
@@ -571,27 +594,34 @@ static double ChunkLoss(HessaLossKind loss, HessaData data, PetscInt first, Pets
   return sum;
 }
 
-/* tan [m*bg][d] (output tangents) -> R-adjoints [m*bg][d] = H_loss tan per sample:
- * cross-entropy diag(p) - p p^T with p = softmax(z), MSE (2/d) I. */
-static PetscErrorCode LossHessian(HessaOnnxExec ex, HessaLossKind loss, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
+/* tan [m*bg][d] (output tangents) -> R-adjoints [m*bg][d] = H_loss tan per sample (first: the
+ * shard index of the first sample): cross-entropy diag(p) - p p^T with p = softmax(z) per
+ * counted position (zero at masked ones), MSE (2/d) I. */
+static PetscErrorCode LossHessian(HessaOnnxExec ex, const LossShape *ls, PetscInt first, PetscInt m, PetscInt bg, PetscInt d, const double *Z, const double *tan, double *radj)
 {
   PetscFunctionBegin;
-  if (loss == HESSA_LOSS_CROSS_ENTROPY) {
-    double *pp = (double *)HessaOnnxScratch(ex, (size_t)d * sizeof(double), 0); /* no kernel is running */
-    PetscCheck(pp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %" PetscInt_FMT " softmax probabilities", d);
-    for (PetscInt i = 0; i < m; i++) {
-      const double *z  = Z + (size_t)i * d;
-      double        mx = z[0], se = 0;
-      for (PetscInt k = 1; k < d; k++) mx = z[k] > mx ? z[k] : mx;
-      for (PetscInt k = 0; k < d; k++) se += (pp[k] = exp(z[k] - mx));
-      for (PetscInt k = 0; k < d; k++) pp[k] /= se;
-      for (PetscInt j = 0; j < bg; j++) {
-        const double *t = tan + ((size_t)i * bg + j) * d;
-        double       *r = radj + ((size_t)i * bg + j) * d, pt = 0;
-        for (PetscInt k = 0; k < d; k++) pt += pp[k] * t[k];
-        for (PetscInt k = 0; k < d; k++) r[k] = pp[k] * (t[k] - pt);
+  if (ls->kind == HESSA_LOSS_CROSS_ENTROPY) {
+    const PetscInt V  = ls->V;
+    double        *pp = (double *)HessaOnnxScratch(ex, (size_t)V * sizeof(double), 0); /* no kernel is running */
+    PetscCheck(pp, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory for %" PetscInt_FMT " softmax probabilities", V);
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt p = 0; p < ls->P; p++) {
+        const double *z  = Z + (size_t)i * d + (size_t)p * V;
+        double        mx = z[0], se = 0;
+        if (TargetAt(ls, first + i, p) < 0) {
+          for (PetscInt j = 0; j < bg; j++) memset(radj + ((size_t)i * bg + j) * d + (size_t)p * V, 0, (size_t)V * sizeof(double));
+          continue;
+        }
+        for (PetscInt k = 1; k < V; k++) mx = z[k] > mx ? z[k] : mx;
+        for (PetscInt k = 0; k < V; k++) se += (pp[k] = exp(z[k] - mx));
+        for (PetscInt k = 0; k < V; k++) pp[k] /= se;
+        for (PetscInt j = 0; j < bg; j++) {
+          const double *t = tan + ((size_t)i * bg + j) * d + (size_t)p * V;
+          double       *r = radj + ((size_t)i * bg + j) * d + (size_t)p * V, pt = 0;
+          for (PetscInt k = 0; k < V; k++) pt += pp[k] * t[k];
+          for (PetscInt k = 0; k < V; k++) r[k] = pp[k] * (t[k] - pt);
+        }
       }
-    }
   } else {
     const double scale = 2.0 / (double)d;
     const size_t count = (size_t)m * bg * d;
@@ -646,8 +676,9 @@ static double *InputRAdjoint(HessaOnnxExec ex, const HessaOnnxNode *nd, int i, P
 }
 
 /* The product passes of one chunk for directions j0 .. j0+bg: jvp, R-loss, R-backward
- * (+ sot when hessian), adding the parameter-side R-adjoints into ex->padj. */
-static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *chunk, PetscInt s0, PetscInt m, HessaLossKind loss, PetscInt j0, PetscInt bg, PetscBool hessian)
+ * (+ sot when hessian), adding the parameter-side R-adjoints into ex->padj. first: the shard
+ * index of sample s0 (the loss's targets). */
+static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const ChunkState *chunk, PetscInt s0, PetscInt m, const LossShape *loss, PetscInt first, PetscInt j0, PetscInt bg, PetscBool hessian)
 {
   const HessaOnnxGraph *g  = ex->g;
   ChunkState           *st = &ex->view;
@@ -669,7 +700,7 @@ static PetscErrorCode ChunkProduct(HessaOnnxExec ex, const ParamState *ps, const
     for (int o = 0; o < nd->n_out; o++) ex->kty[o] = ex->tan[nd->out[o]];
     PetscCall(KernelRun(ex, PASS_JVP, &K));
   }
-  PetscCall(LossHessian(ex, loss, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]));
+  PetscCall(LossHessian(ex, loss, first, m, bg, g->values[g->output].size, st->val[g->output], ex->tan[g->output], ex->radj[g->output]));
   for (int v = 0; v < g->n_values; v++)
     if (ex->radj[v] && v != g->output) PetscCall(PetscArrayzero(ex->radj[v], (size_t)m * bg * g->values[v].size));
   for (int k = g->n_nodes - 1; k >= 0; k--) {
@@ -699,6 +730,7 @@ typedef struct {
   PetscBool       own_graph;
   HessaOnnxExec   ex;
   HessaData       data;
+  LossShape       ls; /* how the loss reads the output */
 } OnnxObjective;
 
 /* A product or gradient with an Inf or NaN is an error, never a number handed on. */
@@ -762,14 +794,14 @@ static PetscErrorCode ExecPass(OnnxObjective *oo, const double *theta, PetscInt 
     ChunkState    *st = c < ex->n_cached ? &ex->cache[c] : &ex->scratch;
     if (!(reuse && c < ex->n_cached)) {
       PetscCall(ChunkForward(ex, &ex->pt, st, m, data->x + (size_t)c0 * nin));
-      st->loss = ChunkLoss(oo->arch.loss, data, c0, m, d, st->val[g->output], st->adj[g->output]);
+      st->loss = ChunkLoss(&oo->ls, data, c0, m, d, st->val[g->output], st->adj[g->output]);
       PetscCheck(isfinite(st->loss), PETSC_COMM_SELF, PETSC_ERR_FP, "%s: the loss of samples %" PetscInt_FMT "..%" PetscInt_FMT " of this rank is not finite at this theta (the model's outputs overflow or are NaN)", g->path, c0, c0 + m - 1);
       PetscCall(ChunkBackward(ex, &ex->pt, st, reuse ? PETSC_FALSE : PETSC_TRUE));
       if (!reuse) ex->point_loss += st->loss;
     }
     for (PetscInt j0 = 0; j0 < b; j0 += HESSA_ONNX_R_DIRS) {
       const PetscInt bg = PetscMin(HESSA_ONNX_R_DIRS, b - j0), r = PetscMax(1, ex->trows / bg);
-      for (PetscInt s0 = 0; s0 < m; s0 += r) PetscCall(ChunkProduct(ex, &ex->pt, st, s0, PetscMin(r, m - s0), oo->arch.loss, j0, bg, hessian));
+      for (PetscInt s0 = 0; s0 < m; s0 += r) PetscCall(ChunkProduct(ex, &ex->pt, st, s0, PetscMin(r, m - s0), &oo->ls, c0 + s0, j0, bg, hessian));
     }
   }
   if (!reuse) {
@@ -831,7 +863,7 @@ static PetscErrorCode ONNXLoss(HessaObjective obj, const double *theta, double *
     const PetscInt m = PetscMin(ex->rows, ex->n_local - c0);
     double         l;
     PetscCall(ChunkForward(ex, &ex->fo, &ex->scratch, m, oo->data->x + (size_t)c0 * g->values[g->input].size));
-    l = ChunkLoss(oo->arch.loss, oo->data, c0, m, g->values[g->output].size, ex->scratch.val[g->output], NULL);
+    l = ChunkLoss(&oo->ls, oo->data, c0, m, g->values[g->output].size, ex->scratch.val[g->output], NULL);
     PetscCheck(isfinite(l), PETSC_COMM_SELF, PETSC_ERR_FP, "%s: the loss of samples %" PetscInt_FMT "..%" PetscInt_FMT " of this rank is not finite at this theta (the model's outputs overflow or are NaN)", g->path, c0, c0 + m - 1);
     *loss += l;
   }
@@ -901,6 +933,13 @@ PetscErrorCode HessaOnnxExecForward(HessaOnnxExec ex, const double *theta, Petsc
 /* ---- creation -------------------------------------------------------------------------------- */
 
 /* Check the graph against the data and the options; a mismatch goes into st. */
+/* Token data with next-token targets: the loss reads [N, T, V] logits (the same on every rank,
+ * also on one without samples, where targets is NULL). */
+static int NextToken(HessaData data)
+{
+  return data->source == HESSA_DATA_TOKENS && data->seq_target == HESSA_SEQ_NEXT_TOKEN;
+}
+
 static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g, HessaData data, HessaStatus *st)
 {
   const HessaOnnxValue *in = &g->values[g->input], *out = &g->values[g->output];
@@ -911,25 +950,35 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
     HessaStatusSet(st, HESSA_ERR_ARG, "ONNX model %s: weight_decay must be >= 0, got %g", g->path, (double)arch->weight_decay);
   else if (g->n_params <= 0)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the model has no parameters (no float initializer feeds a differentiable input)", g->path);
+  else if (data->source == HESSA_DATA_TOKENS && in->size != data->seq_length)
+    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes sequences of %lld tokens (its context length), the data's sequences in '%s' have %" PetscInt_FMT " tokens", g->path, in->name, (long long)in->size, data->features_path, data->seq_length);
   else if (in->size != data->n_features)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes %lld values per sample, the data has %" PetscInt_FMT " features", g->path, in->name, (long long)in->size, data->n_features);
+  else if (in->is_int && data->source != HESSA_DATA_TOKENS)
+    HessaStatusSet(st, HESSA_ERR_ARG, "ONNX model %s: the input '%s' takes integer token ids; give them with -hessa_data_source tokens", g->path, in->name);
+  else if (NextToken(data) && !(out->ndim == 3 && out->dims[1] == data->seq_length))
+    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: next-token targets need logits of shape (N, %" PetscInt_FMT ", vocabulary) from the output '%s', which has %d dimensions (%lld values per sample)", g->path, data->seq_length, out->name, out->ndim, (long long)out->size);
+  else if (NextToken(data) && out->dims[2] < data->n_classes)
+    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' has logits for %lld tokens, the data's vocabulary has %" PetscInt_FMT " (ids up to %" PetscInt_FMT ")", g->path, out->name, (long long)out->dims[2], data->n_classes, data->n_classes - 1);
   else if (!out->differentiable)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' does not depend on the parameters", g->path, out->name);
   else if (arch->loss == HESSA_LOSS_CROSS_ENTROPY && data->task != HESSA_TASK_CLASSIFICATION)
     HessaStatusSet(st, HESSA_ERR_ARG, "ONNX model %s: cross-entropy needs a classification data set (labels), this one is regression", g->path);
   else if (arch->loss == HESSA_LOSS_MSE && data->task != HESSA_TASK_REGRESSION)
     HessaStatusSet(st, HESSA_ERR_ARG, "ONNX model %s: mse needs a regression data set (targets y), this one is classification", g->path);
-  else if (arch->loss == HESSA_LOSS_CROSS_ENTROPY && out->size != data->n_classes)
+  else if (arch->loss == HESSA_LOSS_CROSS_ENTROPY && !NextToken(data) && out->size != data->n_classes)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' has %lld values per sample, the data has %" PetscInt_FMT " classes (cross-entropy)", g->path, out->name, (long long)out->size, data->n_classes);
   else if (arch->loss == HESSA_LOSS_MSE && out->size != data->n_targets)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' has %lld values per sample, the data has %" PetscInt_FMT " targets (mse)", g->path, out->name, (long long)out->size, data->n_targets);
   else if (data->n_local > 0 && !data->x)
     HessaStatusSet(st, PETSC_ERR_ARG_NULL, "ONNX model %s: the data has %" PetscInt_FMT " local samples but no features", g->path, data->n_local);
-  else if (data->n_local > 0 && arch->loss == HESSA_LOSS_CROSS_ENTROPY && !data->labels)
+  else if (data->n_local > 0 && arch->loss == HESSA_LOSS_CROSS_ENTROPY && !data->labels && !NextToken(data))
     HessaStatusSet(st, PETSC_ERR_ARG_NULL, "ONNX model %s: the data has no labels", g->path);
   else if (data->n_local > 0 && arch->loss == HESSA_LOSS_MSE && !data->y)
     HessaStatusSet(st, PETSC_ERR_ARG_NULL, "ONNX model %s: the data has no targets", g->path);
-  else if (arch->loss == HESSA_LOSS_CROSS_ENTROPY)
+  else if (data->source == HESSA_DATA_TOKENS)
+    HessaOnnxGatherCheckIds(g, data->x, data->n_local, data->first, st);
+  if (!st->code && arch->loss == HESSA_LOSS_CROSS_ENTROPY && !NextToken(data))
     for (PetscInt i = 0; i < data->n_local; i++)
       if (data->labels[i] < 0 || data->labels[i] >= data->n_classes) {
         HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: label %d of sample %" PetscInt_FMT " is outside [0, %" PetscInt_FMT ")", g->path, data->labels[i], data->first + i, data->n_classes);
@@ -976,7 +1025,12 @@ PetscErrorCode HessaOnnxObjectiveCreate(const HessaONNXArch *arch, HessaOnnxGrap
   if (oo->arch.cache_mb < 0) oo->arch.cache_mb = 512;
   PetscCall(PetscStrncpy(oo->arch.path, g->path, sizeof oo->arch.path));
   o->data         = data;
-  o->n_samples    = data->n_global;
+  o->n_samples    = HessaDataLossTerms(data); /* next-token: the predicted positions */
+  oo->ls.kind     = arch->loss;
+  oo->ls.labels   = data->labels;
+  oo->ls.targets  = data->targets;
+  oo->ls.P        = NextToken(data) ? data->seq_length : 1;
+  oo->ls.V        = (PetscInt)(g->values[g->output].size / oo->ls.P);
   o->weight_decay = arch->weight_decay;
   PetscCall(HessaOnnxExecCreate(g, PetscMax(1, PetscMin(oo->arch.chunk, data->n_local)), oo->arch.cache_mb, &oo->ex));
   PetscCall(ExecSetSamples(oo->ex, data->n_local));
@@ -1030,7 +1084,7 @@ PetscErrorCode HessaONNXCreate(const HessaONNXArch *arch, HessaData data, HessaO
   PetscCheck(arch && data && obj && st, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "HessaONNXCreate: NULL argument");
   *obj = NULL;
   if (theta0) *theta0 = NULL;
-  HessaOnnxGraphLoad(arch->path, data->n_features, &g, st);
+  HessaOnnxGraphLoad(arch->path, data->source == HESSA_DATA_TOKENS ? -1 : data->n_features, &g, st); /* tokens: a sequence length message of its own */
   if (st->code || !g) {
     if (!st->code) HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: could not be loaded", arch->path);
     PetscFunctionReturn(0);

@@ -64,7 +64,8 @@ typedef struct {
   char              *name; /* the ONNX name (malloc'd) */
   HessaOnnxValueKind kind;
   int                elem_type; /* onnx TensorProto.DataType of the source: 1 float, 11 double, 7 int64, 6 int32, 9 bool */
-  int                is_int;    /* integer or bool data: in ivalue, not value */
+  int                is_int;    /* integer or bool data: in ivalue, not value (an integer INPUT, token ids, holds
+                                   doubles with integer values like every batched value) */
   int                ndim;      /* full rank, the batch included when batched */
   int64_t            dims[HESSA_ONNX_MAX_DIMS];
   int                batched;        /* dims[0] is the batch; stored as rows of `size` */
@@ -166,6 +167,11 @@ extern const HessaOnnxOp HessaOnnxOpsShape[]; /* onnx_ops_shape.c: Flatten, Resh
 extern const int         HessaOnnxOpsShapeCount;
 extern const HessaOnnxOp HessaOnnxOpsSpatial[]; /* onnx_ops_spatial.c: Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool */
 extern const int         HessaOnnxOpsSpatialCount;
+extern const HessaOnnxOp HessaOnnxOpsEmbedding[]; /* onnx_ops_embedding.c: Gather (embedding tables, constant selections) */
+extern const int         HessaOnnxOpsEmbeddingCount;
+/* onnx_ops_embedding.c: token ids of n samples x [n][input size] against every embedding
+ * table the data input indexes; an id out of range sets st (sample first + i, position, table). */
+void HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt n, PetscInt first, HessaStatus *st);
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
 /* The named attribute of a node, or NULL. */

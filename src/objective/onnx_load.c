@@ -1237,8 +1237,9 @@ static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue
     return;
   }
   et = tt->has_elem_type ? tt->elem_type : 0;
-  if (!ElemIsFloat(et)) {
-    LoadError(L, "graph input '%s' has element type %s; the data input must be float32 or float64", vi->name, ElemTypeName(et));
+  /* integer inputs are token ids (-hessa_data_source tokens): stored as doubles holding integers */
+  if (!ElemIsFloat(et) && et != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 && et != ONNX__TENSOR_PROTO__DATA_TYPE__INT32) {
+    LoadError(L, "graph input '%s' has element type %s; the data input must be float32 or float64 (features) or int64 or int32 (token ids)", vi->name, ElemTypeName(et));
     return;
   }
   if (tt->shape->n_dim < 1 || tt->shape->n_dim > HESSA_ONNX_MAX_DIMS) {
@@ -1257,6 +1258,7 @@ static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue
   }
   v->kind      = HESSA_ONNX_INPUT;
   v->elem_type = et;
+  v->is_int    = !ElemIsFloat(et);
   HessaOnnxValueSetShape(v, (int)tt->shape->n_dim, dims, 1);
   if (v->size > HESSA_ONNX_MAX_CONST_ELEMS) LoadError(L, "graph input '%s' has %lld values per sample, more than hessa handles", vi->name, (long long)v->size);
 }

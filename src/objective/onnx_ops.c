@@ -1,5 +1,5 @@
-/* The ONNX op table: one lookup over the four kernel families (linear, pointwise,
- * shape, spatial), each defined in its own onnx_ops_*.c file. */
+/* The ONNX op table: one lookup over the kernel families (linear, pointwise,
+ * shape, spatial, embedding), each defined in its own onnx_ops_*.c file. */
 #include "onnx_impl.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,7 @@ static const OpFamily families[] = {
     {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount},
     {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
     {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
+    {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),

@@ -222,6 +222,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
   if (!strcmp(m->kind, "mlp")) {
     HessaData d = m->data;
     PetscCheck(d && d->source != HESSA_DATA_NONE, m->comm, PETSC_ERR_ARG_WRONG, "the mlp model needs data (-hessa_data_source)");
+    PetscCheck(!(d->source == HESSA_DATA_TOKENS && d->seq_target == HESSA_SEQ_NEXT_TOKEN), m->comm, HESSA_ERR_ARG, "the mlp model predicts one class per sample; next-token targets need a sequence model (-hessa_model onnx)");
     PetscInt outputs = d->task == HESSA_TASK_CLASSIFICATION ? d->n_classes : d->n_targets;
     if (m->weights[0]) {
       /* the weights' architecture must fit the data */

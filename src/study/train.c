@@ -178,7 +178,7 @@ static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *bat
   PetscFunctionBegin;
   PetscCall(PetscNew(&s));
   *s   = *full; /* description, task, sizes; the buffers are replaced below */
-  s->x = NULL, s->labels = NULL, s->y = NULL;
+  s->x = NULL, s->labels = NULL, s->y = NULL, s->targets = NULL, s->n_predicted = 0; /* next-token: summed over ranks by the caller */
   for (PetscInt j = 0; j < B; j++)
     if (batch[j] >= lo && batch[j] < hi) k++;
   s->n_global = B;
@@ -188,7 +188,8 @@ static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *bat
     s->x = malloc((size_t)k * f * sizeof(double));
     if (full->labels) s->labels = malloc((size_t)k * sizeof(int));
     if (full->y) s->y = malloc((size_t)k * t * sizeof(double));
-    PetscCheck(s->x && (!full->labels || s->labels) && (!full->y || s->y), PETSC_COMM_SELF, PETSC_ERR_MEM, "mini-batch of %" PetscInt_FMT " samples: out of memory", k);
+    if (full->targets) s->targets = malloc((size_t)k * f * sizeof(int));
+    PetscCheck(s->x && (!full->labels || s->labels) && (!full->y || s->y) && (!full->targets || s->targets), PETSC_COMM_SELF, PETSC_ERR_MEM, "mini-batch of %" PetscInt_FMT " samples: out of memory", k);
     k = 0;
     for (PetscInt j = 0; j < B; j++) {
       PetscInt i = batch[j] - lo;
@@ -196,6 +197,8 @@ static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *bat
       PetscCall(PetscArraycpy(s->x + (size_t)k * f, full->x + (size_t)i * f, f));
       if (s->labels) s->labels[k] = full->labels[i];
       if (s->y) PetscCall(PetscArraycpy(s->y + (size_t)k * t, full->y + (size_t)i * t, t));
+      if (s->targets)
+        for (PetscInt p = 0; p < f; p++) s->n_predicted += (s->targets[(size_t)k * f + p] = full->targets[(size_t)i * f + p]) >= 0;
       k++;
     }
   }
@@ -235,6 +238,11 @@ static PetscErrorCode BatchDirection(HessaTrainer tr, Vec dir)
   PetscCall(BatchIndices(tr, full->n_global, tr->batch, work));
   PetscCall(BatchShard(full, tr->batch, work, &shard));
   PetscCall(PetscFree(work));
+  if (full->targets || full->n_predicted) {
+    PetscInt local = shard->n_predicted;
+    PetscCallMPI(MPI_Allreduce(&local, &shard->n_predicted, 1, MPIU_INT, MPI_SUM, tr->comm));
+    PetscCheck(shard->n_predicted > 0, tr->comm, HESSA_ERR_INPUT, "mini-batch of step %" PetscInt_FMT ": its %" PetscInt_FMT " sequences have no predicted position (every target masked); use a larger -hessa_train_batch", tr->step, tr->batch);
+  }
   if (!strcmp(tr->model->obj->type, "onnx")) {
     HessaONNXArch arch;
     HessaStatus   st = {0};
@@ -460,7 +468,7 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
   PetscFunctionBegin;
   /* analytic objectives are one sample, and a batch of all samples is the full gradient */
   stochastic = (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) && tr->model->data && tr->model->data->source != HESSA_DATA_NONE && (!strcmp(tr->model->obj->type, "mlp") || !strcmp(tr->model->obj->type, "onnx")) &&
-                       tr->batch < tr->model->obj->n_samples
+                       tr->batch < tr->model->data->n_global
                    ? PETSC_TRUE
                    : PETSC_FALSE;
   PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
