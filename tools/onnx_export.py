@@ -42,10 +42,11 @@ import torch
 
 def export(model, example, path):
     """Export `model` (a torch.nn.Module) with hessa's recipe; example: one input batch
-    (any batch size, any float dtype). Returns the list of parameter names the graph keeps."""
+    (any batch size, any float dtype, or int64 token ids). Returns the list of parameter names the graph keeps."""
     model.eval()
     model.double()
-    example = example.double()
+    if example.is_floating_point():  # integer examples are token ids (an embedding's input)
+        example = example.double()
     torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
                       do_constant_folding=False, opset_version=17,
                       input_names=["input"], output_names=["logits"],

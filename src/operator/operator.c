@@ -6,6 +6,7 @@
  * samples. Work buffers are allocated once and grown only when a larger block comes.
  */
 #include <hessa/operator.h>
+#include <fnmatch.h>
 #include <string.h>
 
 static PetscLogEvent HESSA_EVENT_PRODUCT, HESSA_EVENT_COMM;
@@ -68,7 +69,7 @@ PetscErrorCode HessaOperatorSetFromOptions(HessaOperator op)
   PetscCall(PetscStrncpy(subset, op->subset_spec, sizeof subset));
   PetscOptionsBegin(op->comm, NULL, "hessa curvature operator options", NULL);
   PetscCall(PetscOptionsEnum("-hessa_operator", "curvature: the Hessian or the generalized Gauss-Newton matrix", "HessaOperatorSetCurvature", names, c, &c, NULL));
-  PetscCall(PetscOptionsString("-hessa_operator_subset", "restrict to parameters: comma-separated names or prefixes from the parameter table, or 'weights' / 'biases' (empty: all)", "HessaOperatorSetSubset", subset, subset, sizeof subset, NULL));
+  PetscCall(PetscOptionsString("-hessa_operator_subset", "restrict to parameters: comma-separated names, prefixes or shell patterns (*attn*) from the parameter table, or 'weights' / 'biases' (empty: all)", "HessaOperatorSetSubset", subset, subset, sizeof subset, NULL));
   PetscCall(PetscOptionsInt("-hessa_stop_after_products", "test hook: request a graceful stop (as SIGUSR1 would) once this many products are done (0: never)", "HessaStopRequest", stop_after, &stop_after, NULL));
   PetscOptionsEnd();
   PetscCheck(stop_after >= 0, op->comm, HESSA_ERR_ARG, "-hessa_stop_after_products %" PetscInt_FMT ": must be >= 0", stop_after);
@@ -85,6 +86,8 @@ static PetscBool SubsetMatches(const HessaParamBlock *b, const char *item)
   if (!strcmp(item, "weights")) return b->ndim == 2 ? PETSC_TRUE : PETSC_FALSE;
   if (!strcmp(item, "biases")) return b->ndim == 1 ? PETSC_TRUE : PETSC_FALSE;
   if (!strcmp(b->name, item)) return PETSC_TRUE;
+  /* a shell pattern such as "*attn*" (every attention parameter of a transformer) */
+  if (strpbrk(item, "*?[")) return fnmatch(item, b->name, 0) == 0 ? PETSC_TRUE : PETSC_FALSE;
   /* a prefix such as "layers.0" matches "layers.0.weight" and "layers.0.bias" */
   return (!strncmp(b->name, item, len) && b->name[len] == '.') ? PETSC_TRUE : PETSC_FALSE;
 }

@@ -144,6 +144,41 @@ class FashionCNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class TokenMLP(nn.Module):
+    """Next-token model without attention: token embedding + positional embedding (Gather
+    of a parameter by the data's ids and by a constant arange), a per-position tanh MLP to
+    logits [N, T, vocab]."""
+
+    def __init__(self, vocab=11, context=8, width=16):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(context, width)
+        self.fc1 = nn.Linear(width, width)
+        self.fc2 = nn.Linear(width, vocab)
+        self.context = context
+
+    def forward(self, idx):
+        h = self.tok(idx) + self.pos(torch.arange(self.context))
+        return self.fc2(torch.tanh(self.fc1(h)))
+
+
+class TokenClassifier(nn.Module):
+    """One class per sequence: embeddings, tanh, then the flattened sequence and the last
+    position (x[:, -1, :], a Gather of a batched value with a constant index) to classes."""
+
+    def __init__(self, vocab=11, context=8, width=6, classes=3):
+        super().__init__()
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(context, width)
+        self.flat = nn.Linear(context * width, classes)
+        self.last = nn.Linear(width, classes)
+        self.context = context
+
+    def forward(self, idx):
+        h = torch.tanh(self.tok(idx) + self.pos(torch.arange(self.context)))
+        return self.flat(h.reshape(h.shape[0], -1)) + self.last(h[:, -1, :])
+
+
 def build(name):
     """(model, per-sample input shape, classes) of a test model."""
     if name == "dense":
@@ -164,4 +199,10 @@ def build(name):
         return TinyCNN(), (1, 8, 8), 3
     if name == "fashion":
         return FashionCNN(), (1, 28, 28), 10
+    # token models: the per-sample shape is (context,), "classes" the vocabulary (token_mlp)
+    # or the sequence classes (token_class)
+    if name == "token_mlp":
+        return TokenMLP(), (8,), 11
+    if name == "token_class":
+        return TokenClassifier(), (8,), 3
     raise KeyError(name)

@@ -30,6 +30,7 @@ CASE
 Every vector comparison is |hessa - torch| / |torch| (2-norm); the whole check runs at NP
 ranks, so the same tolerances hold at 1, 2 and 3 ranks.
 """
+import fnmatch
 import json
 import os
 import shutil
@@ -400,8 +401,89 @@ def case_commands():
     note(f"study of {len(results)} ONNX checkpoints: verdicts {[r.get('verdict') for r in results]}")
 
 
+class SeqReference(Reference):
+    """Token data: x the int64 ids [N, T]; next-token targets [N, T] (-1: not predicted),
+    the loss the mean cross-entropy over the predicted positions; or one class per sequence."""
+
+    def __init__(self, model, params, tokens, targets, wd, next_token=True):
+        super().__init__(model, params, np.zeros((1, 1)), np.zeros(1, dtype=np.int64), wd)
+        self.x = torch.from_numpy(tokens).long()
+        self.y = torch.from_numpy(targets).long()
+        self.next_token = next_token
+
+    def data_loss(self, z):
+        if self.next_token:
+            return F.cross_entropy(z.reshape(-1, z.shape[-1]), self.y.reshape(-1), ignore_index=-1)
+        return F.cross_entropy(z, self.y)
+
+
+def write_tokens(folder, count, context, vocab, seed, mask=True):
+    """Random ids [count, context], a left-aligned padding mask (some sequences shorter) and
+    the next-token targets it implies: position t predicts id t+1 where mask[t+1]."""
+    rng = np.random.default_rng(seed)
+    tokens = rng.integers(0, vocab, (count, context)).astype(np.int64)
+    m = np.ones((count, context), dtype=bool)
+    if mask:
+        for i in range(0, count, 3):
+            m[i, rng.integers(2, context):] = False
+    targets = np.full((count, context), -1, dtype=np.int64)
+    targets[:, :-1] = np.where(m[:, 1:], tokens[:, 1:], -1)
+    np.save(f"{folder}/tokens.npy", tokens)
+    np.save(f"{folder}/mask.npy", m)
+    return tokens, targets
+
+
+def case_tokens(name):
+    """Token models (models.py token_*): hvp and check against PyTorch with -hessa_data_source
+    tokens; next-token with a padding mask, or one class per sequence; then the full spectrum
+    and per-block spectra (embeddings, MLP) against numpy's eigvalsh of PyTorch's Hessian."""
+    torch.manual_seed(5)
+    model, shape, classes = build(name)
+    path = f"{root}/{name}.onnx"
+    export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
+    next_token = name != "token_class"
+    tokens, targets = write_tokens(root, 13, shape[0], 11, seed=29, mask=next_token)
+    data = ["-hessa_data_source", "tokens", "-hessa_data_features", f"{root}/tokens.npy"]
+    if next_token:
+        data += ["-hessa_data_mask", f"{root}/mask.npy"]
+    else:
+        targets = np.arange(len(tokens), dtype=np.int64) % classes
+        np.save(f"{root}/labels.npy", targets)
+        data += ["-hessa_data_target", "class", "-hessa_data_labels", f"{root}/labels.npy"]
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data, "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "4"]
+    run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
+    params = json.load(open(f"{root}/hvp/params.json"))["params"]
+    ref = SeqReference(model, params, tokens, targets, 0.01, next_token)
+    compare_hvp(f"{root}/hvp", ref, name)
+    r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+    check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+    if not next_token:
+        return
+    # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
+    opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
+    ref.wd = 0.0
+    H = ref.hessian()
+    for subset in ("", "tok,pos", "fc*"):
+        prefix = f"{root}/full_{subset.replace(',', '_') or 'all'}"
+        extra = ["-hessa_operator_subset", subset] if subset else []
+        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
+        got = read_full_spectrum(prefix)
+        pats = subset.split(",") if subset else []
+        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
+                              if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
+        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
+        if len(got) != len(want):
+            check(False, f"{name} spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
+            continue
+        e = np.abs(got - want).max() / np.abs(want).max()
+        note(f"{name} spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
+        check(e <= TOL, f"{name} spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+
+
 if case == "mlp":
     case_mlp()
+elif case.startswith("token"):
+    case_tokens(case)
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
     case_net(case)
 elif case == "spectrum":

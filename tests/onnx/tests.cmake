@@ -54,6 +54,11 @@ foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spect
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
+# Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
+# full and per-block spectra) and one class per sequence.
+foreach(case token_mlp token_class)
+  hessa_add_onnx_case(${case})
+endforeach()
 
 # The pointwise and shape ops inside real graphs (PyTorch exports and a hand-written one),
 # through the loader and the executor: ops_models.py writes the models first (a fixture).
