@@ -956,10 +956,12 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes %lld values per sample, the data has %" PetscInt_FMT " features", g->path, in->name, (long long)in->size, data->n_features);
   else if (in->is_int && data->source != HESSA_DATA_TOKENS)
     HessaStatusSet(st, HESSA_ERR_ARG, "ONNX model %s: the input '%s' takes integer token ids; give them with -hessa_data_source tokens", g->path, in->name);
-  else if (NextToken(data) && !(out->ndim == 3 && out->dims[1] == data->seq_length))
+  else if (data->source == HESSA_DATA_TOKENS)
+    HessaOnnxGatherCheckIds(g, data->x, data->n_local, data->first, st); /* first: its message names the id, the position and the table */
+  if (st->code) return;
+  if (NextToken(data) && !(out->ndim == 3 && out->dims[1] == data->seq_length))
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: next-token targets need logits of shape (N, %" PetscInt_FMT ", vocabulary) from the output '%s', which has %d dimensions (%lld values per sample)", g->path, data->seq_length, out->name, out->ndim, (long long)out->size);
-  else if (NextToken(data) && out->dims[2] < data->n_classes)
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' has logits for %lld tokens, the data's vocabulary has %" PetscInt_FMT " (ids up to %" PetscInt_FMT ")", g->path, out->name, (long long)out->dims[2], data->n_classes, data->n_classes - 1);
+
   else if (!out->differentiable)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' does not depend on the parameters", g->path, out->name);
   else if (arch->loss == HESSA_LOSS_CROSS_ENTROPY && data->task != HESSA_TASK_CLASSIFICATION)
@@ -976,8 +978,16 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
     HessaStatusSet(st, PETSC_ERR_ARG_NULL, "ONNX model %s: the data has no labels", g->path);
   else if (data->n_local > 0 && arch->loss == HESSA_LOSS_MSE && !data->y)
     HessaStatusSet(st, PETSC_ERR_ARG_NULL, "ONNX model %s: the data has no targets", g->path);
-  else if (data->source == HESSA_DATA_TOKENS)
-    HessaOnnxGatherCheckIds(g, data->x, data->n_local, data->first, st);
+  /* every local target has a logit (the local ids, not the global vocabulary: a rank whose ids
+     are fine must not report anything else than the rank holding a bad one) */
+  if (!st->code && NextToken(data) && data->targets)
+    for (PetscInt i = 0; i < data->n_local && !st->code; i++)
+      for (PetscInt t = 0; t < data->seq_length; t++) {
+        const int id = data->targets[(size_t)i * (size_t)data->seq_length + (size_t)t];
+        if (id < out->dims[2]) continue;
+        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: token id %d at sequence %" PetscInt_FMT ", position %" PetscInt_FMT " has no logit: the output '%s' scores %lld tokens", g->path, id, data->first + i, t + 1, out->name, (long long)out->dims[2]);
+        break;
+      }
   if (!st->code && arch->loss == HESSA_LOSS_CROSS_ENTROPY && !NextToken(data))
     for (PetscInt i = 0; i < data->n_local; i++)
       if (data->labels[i] < 0 || data->labels[i] >= data->n_classes) {

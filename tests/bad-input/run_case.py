@@ -126,6 +126,27 @@ def onnx_linear(name, shape, outputs):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
 
 
+def onnx_embedding(name, context, vocab, width=4):
+    """A next-token ONNX model (no torch): int64 token ids [batch, context] -> Gather of the
+    embedding table 'tok.weight' [vocab, width] -> MatMul 'head' [width, vocab] -> logits
+    [batch, context, vocab], opset 17."""
+    from onnx import TensorProto, helper, save
+    table = helper.make_tensor("tok.weight", TensorProto.DOUBLE, [vocab, width], [0.01 * (i % 7) for i in range(vocab * width)])
+    head = helper.make_tensor("head", TensorProto.DOUBLE, [width, vocab], [0.02 * (i % 3) for i in range(vocab * width)])
+    nodes = [helper.make_node("Gather", ["tok.weight", "input"], ["h"]), helper.make_node("MatMul", ["h", "head"], ["logits"])]
+    graph = helper.make_graph(nodes, "embedding", [helper.make_tensor_value_info("input", TensorProto.INT64, ["batch", context])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", context, vocab])], initializer=[table, head])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
+
+
+def tokens(name, count, context, vocab, bad=None, descr="<i8"):
+    """count x context token ids in [0, vocab) (id (i + t) % vocab); bad = (i, t, id) puts one id."""
+    values = [(i + t) % vocab for i in range(count) for t in range(context)]
+    if bad:
+        values[bad[0] * context + bad[1]] = bad[2]
+    npy(name, (count, context), descr, values=values)
+
+
 # ---- the driver -------------------------------------------------------------------------
 def weights(folder, widths, activation="tanh", shapes=None, bad=None, manifest=None):
     """A weight folder (docs/weights.md) for an MLP with these widths. shapes: override
