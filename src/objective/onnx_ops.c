@@ -15,6 +15,7 @@ static const OpFamily families[] = {
     {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount},
     {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
     {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
+    {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),
