@@ -46,12 +46,11 @@ static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t l
   return buf;
 }
 
-/* "file: node 'x' (Op)" for messages */
+/* "node 'x' (Op)" for messages (the loader puts "file '...': " in front) */
 static const char *Where(const HessaOnnxGraph *g, const HessaOnnxNode *node, char *buf, size_t len)
 {
-  char lab[256];
-  snprintf(buf, len, "%.240s: %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab)); /* paths past 240 characters are cut in messages */
-  return buf;
+  (void)g;
+  return HessaOnnxNodeLabel(node, buf, len);
 }
 
 /* A FLOAT attribute as the decimal the exporter was given: ONNX stores attributes in
