@@ -73,6 +73,21 @@ static double AttrDecimal(const HessaOnnxNode *node, const char name[], double d
   return f;
 }
 
+/* An INT attribute (dflt when absent); one of another type is an error (st set), never
+ * silently the default. */
+static int64_t AttrIntChecked(const HessaOnnxNode *node, const char name[], int64_t dflt, HessaStatus *st)
+{
+  const HessaOnnxAttr *a = HessaOnnxAttrGet(node, name);
+  char                 at[256];
+
+  if (!a) return dflt;
+  if (a->type != HESSA_ONNX_ATTR_INT) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute %s as an integer, found another type", HessaOnnxNodeLabel(node, at, sizeof at), name);
+    return dflt;
+  }
+  return a->i;
+}
+
 /* Is value v read by any node or the graph's output? */
 static int ValueIsRead(const HessaOnnxGraph *g, int v)
 {
@@ -476,9 +491,10 @@ static void ReduceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", Where(g, node, at, sizeof at), node->n_out);
     return;
   }
-  keepdims = HessaOnnxAttrInt(node, "keepdims", 1) != 0;
-  noop     = HessaOnnxAttrInt(node, "noop_with_empty_axes", 0) != 0;
-  axes     = ReduceAxes(g, node, &n_axes, st);
+  keepdims = AttrIntChecked(node, "keepdims", 1, st) != 0;
+  noop     = AttrIntChecked(node, "noop_with_empty_axes", 0, st) != 0;
+  if (st->code) return;
+  axes = ReduceAxes(g, node, &n_axes, st);
   if (st->code) return;
   if (n_axes <= 0 && noop) { /* no axes and noop_with_empty_axes: the identity */
     if (!(d = (ReduceData *)OpData(g, node, sizeof *d, st))) return;
@@ -650,6 +666,7 @@ static void LayerNormInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   LayerNormData        *d;
   double                eps;
   int                   axis;
+  int64_t               axis_attr;
 
   if (!x) return;
   if (node->n_out > 3) {
@@ -666,11 +683,16 @@ static void LayerNormInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", Where(g, node, at, sizeof at), x->name);
     return;
   }
-  if ((axis = NormAxis(g, node, x, HessaOnnxAttrInt(node, "axis", -1), st)) < 0) return;
+  axis_attr = AttrIntChecked(node, "axis", -1, st);
+  if (st->code || (axis = NormAxis(g, node, x, axis_attr, st)) < 0) return;
   if (!LayerNormWeight(g, node, x, axis, 1, st)) return;
   LayerNormWeight(g, node, x, axis, 2, st);
   if (st->code) return;
   eps = AttrDecimal(node, "epsilon", 1e-5);
+  if (HessaOnnxAttrGet(node, "epsilon") && HessaOnnxAttrGet(node, "epsilon")->type != HESSA_ONNX_ATTR_FLOAT && HessaOnnxAttrGet(node, "epsilon")->type != HESSA_ONNX_ATTR_INT) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute epsilon as a number, found another type", Where(g, node, at, sizeof at));
+    return;
+  }
   if (!isfinite(eps) || eps < 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite epsilon >= 0, found %g", Where(g, node, at, sizeof at), eps);
     return;
@@ -845,6 +867,7 @@ static void SoftmaxInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   const HessaOnnxValue *x = DataInput(g, node, 1, 1, st);
   SoftmaxData          *d;
   int                   axis, old = g->opset > 0 && g->opset < 13, first;
+  int64_t               axis_attr;
 
   if (!x) return;
   if (node->n_out != 1) {
@@ -855,7 +878,8 @@ static void SoftmaxInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", Where(g, node, at, sizeof at), x->name);
     return;
   }
-  if ((axis = NormAxis(g, node, x, HessaOnnxAttrInt(node, "axis", old ? 1 : -1), st)) < 0) return;
+  axis_attr = AttrIntChecked(node, "axis", old ? 1 : -1, st);
+  if (st->code || (axis = NormAxis(g, node, x, axis_attr, st)) < 0) return;
   if (!(d = (SoftmaxData *)OpData(g, node, sizeof *d, st))) return;
   first    = x->batched ? 1 : 0;
   d->log   = log;

@@ -11,7 +11,7 @@
  * parameter). Every case runs twice: default tangent buffers, and buffers so small that
  * the R passes go over one sample at a time. Then the refusals, each one clear message:
  * a non-constant exponent, a reduction and a softmax over the batch, a Scale of the wrong
- * shape, a used Mean output, duplicate axes. */
+ * shape, a used Mean output, duplicate axes, an attribute of the wrong type. */
 #include "onnx_check.h"
 #include "objective_test.h"
 #include <string.h>
@@ -306,6 +306,10 @@ static PetscErrorCode RunRefusals(void)
   PetscCall(ExpectRefusal(g, "Softmax", 1, &y, 1, 1, a, "axis 0 of 'y' is the batch"));
   a[0] = OnnxTestAttrInt("axis", 3);
   PetscCall(ExpectRefusal(g, "LogSoftmax", 1, &y, 1, 1, a, "axis 3 is out of range for the input 'y' of rank 3"));
+  a[0] = OnnxTestAttrFloat("axis", 1.0);
+  PetscCall(ExpectRefusal(g, "Softmax", 1, &y, 1, 1, a, "expected the attribute axis as an integer, found another type"));
+  a[0] = OnnxTestAttrString("keepdims", "yes");
+  PetscCall(ExpectRefusal(g, "ReduceMean", 1, &y, 1, 1, a, "expected the attribute keepdims as an integer"));
   a[0] = OnnxTestAttrInts("axes", 2, (int64_t[]){2, -1});
   PetscCall(ExpectRefusal(g, "ReduceMean", 1, &y, 1, 1, a, "axis -1 is given twice"));
   /* LayerNormalization: Scale of the wrong shape; a used Mean output */
