@@ -176,7 +176,8 @@ class LayerNormMLP(nn.Module):
 
 
 class SoftmaxPool(nn.Module):
-    """Attention-style pooling over tokens [T=5, 4]: softmax over the token axis of a score,
+    """Tanh-approximated GELU and a hand-written RMS norm over the features of tokens [T=5, 4],
+    then attention-style pooling: softmax over the token axis of a score,
     the weighted sum (ReduceSum) and the mean (ReduceMean) of the token features, hand-written
     pointwise functions (a sigmoid as 1 / (1 + exp(-x)): Neg, Exp, Reciprocal; sqrt(1 + m^2)
     and log(1 + m m): Pow, Sqrt, Log), and two heads: log_softmax and log(softmax)."""
@@ -189,7 +190,8 @@ class SoftmaxPool(nn.Module):
         self.fc2 = nn.Linear(12, 3)
 
     def forward(self, x):
-        h = torch.tanh(self.proj(x))
+        h = F.gelu(self.proj(x), approximate="tanh")  # Pow(x, 3), Tanh arithmetic
+        h = h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + 1e-6)  # an RMS norm: Pow, ReduceMean, Sqrt, Div
         w = torch.softmax(self.score(h), dim=1)
         pooled = (w * h).sum(dim=1)
         m = h.mean(dim=1)
