@@ -12,7 +12,7 @@ dict (strictly: every parameter and buffer, names as in the model).
 The recipe (why: docs/onnx.md):
     model.eval(); model.double()
     torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE,
-                      do_constant_folding=False, opset_version=17,
+                      do_constant_folding=False, opset_version=opset_version,
                       input_names=['input'], output_names=['logits'],
                       dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
 - eval(): BatchNorm uses its running statistics and Dropout is the identity, the function
@@ -40,15 +40,17 @@ import numpy as np
 import torch
 
 
-def export(model, example, path):
+def export(model, example, path, opset_version=17):
     """Export `model` (a torch.nn.Module) with hessa's recipe; example: one input batch
-    (any batch size, any float dtype, or int64 token ids). Returns the list of parameter names the graph keeps."""
+    (any batch size, any float dtype, or int64 token ids). opset_version: 17 (the recipe; nn.LayerNorm becomes
+    one LayerNormalization node) or 13 to 16 (nn.LayerNorm decomposed into ReduceMean, Sub,
+    Pow, Sqrt, Div, Mul, Add). Returns the list of parameter names the graph keeps."""
     model.eval()
     model.double()
     if example.is_floating_point():  # integer examples are token ids (an embedding's input)
         example = example.double()
     torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
-                      do_constant_folding=False, opset_version=17,
+                      do_constant_folding=False, opset_version=opset_version,
                       input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     import onnx

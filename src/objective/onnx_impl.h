@@ -172,6 +172,8 @@ extern const int         HessaOnnxOpsEmbeddingCount;
 /* onnx_ops_embedding.c: token ids of n samples x [n][input size] against every embedding
  * table the data input indexes; an id out of range sets st (sample first + i, position, table). */
 void HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt n, PetscInt first, HessaStatus *st);
+extern const HessaOnnxOp HessaOnnxOpsNorm[]; /* onnx_ops_norm.c: LayerNormalization, ReduceMean, ReduceSum, Softmax, LogSoftmax, Exp, Log, Neg, Reciprocal, Sqrt, Pow */
+extern const int         HessaOnnxOpsNormCount;
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
 /* The named attribute of a node, or NULL. */

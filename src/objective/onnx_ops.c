@@ -16,6 +16,7 @@ static const OpFamily families[] = {
     {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
     {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
     {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount},
+    {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),
