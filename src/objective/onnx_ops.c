@@ -1,6 +1,7 @@
-/* The ONNX op table: one lookup over the four kernel families (linear, pointwise,
- * shape, spatial), each defined in its own onnx_ops_*.c file. */
+/* The ONNX op table: one lookup over the kernel families (linear, pointwise,
+ * shape, spatial, attention), each defined in its own onnx_ops_*.c file. */
 #include "onnx_impl.h"
+#include "onnx_attention.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +12,8 @@ typedef struct {
 } OpFamily;
 
 static const OpFamily families[] = {
-    {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},
-    {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount},
-    {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
-    {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
+    {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},   {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount}, {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
+    {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount}, {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),
