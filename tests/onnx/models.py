@@ -164,4 +164,8 @@ def build(name):
         return TinyCNN(), (1, 8, 8), 3
     if name == "fashion":
         return FashionCNN(), (1, 28, 28), 10
+    from attention_models import build_attention  # attention, causal, mha
+    found = build_attention(name)
+    if found:
+        return found
     raise KeyError(name)

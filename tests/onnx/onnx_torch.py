@@ -8,7 +8,7 @@ CASE
              gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
              wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
-  dense cnn resnet grouped gelu sigmoid
+  dense cnn resnet grouped gelu sigmoid attention causal mha
              the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
              1e-2) against PyTorch to 1e-10 relative, a direction file written by the test
@@ -402,7 +402,7 @@ def case_commands():
 
 if case == "mlp":
     case_mlp()
-elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha"):
     case_net(case)
 elif case == "spectrum":
     case_spectrum()
