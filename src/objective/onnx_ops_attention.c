@@ -70,11 +70,26 @@ static const int64_t *ConstInts(const HessaOnnxGraph *g, int v, const char *what
   return c->ivalue;
 }
 
+/* "file 'net.onnx': node 'attn/MatMul' (MatMul)" for messages (the loader keeps a message that
+ * names the file as it is). */
+static const char *Label(const HessaOnnxGraph *g, const HessaOnnxNode *node, char *buf, size_t len)
+{
+  char   node_label[200];
+  size_t n;
+
+  HessaOnnxNodeLabel(node, node_label, sizeof node_label);
+  /* the path cut to what fits, the node label whole */
+  n = strlen(g->path);
+  if (n > len / 2) n = len / 2;
+  snprintf(buf, len, "file '%.*s': %s", (int)n, g->path, node_label);
+  return buf;
+}
+
 /* The node has n_in in [min_in, max_in] inputs (the first min_in present), n_out in
  * [min_out, max_out] outputs, and a float input 0. */
 static int CheckNode(const HessaOnnxGraph *g, const HessaOnnxNode *node, int min_in, int max_in, int min_out, int max_out, char *label, size_t len, HessaStatus *st)
 {
-  HessaOnnxNodeLabel(node, label, len);
+  Label(g, node, label, len);
   if (node->n_in < min_in || node->n_in > max_in || node->n_out < min_out || node->n_out > max_out) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %d to %d inputs and %d to %d outputs, found %d inputs and %d outputs", label, min_in, max_in, min_out, max_out, node->n_in, node->n_out);
     return 0;
@@ -141,7 +156,7 @@ int HessaOnnxMatMulIsBatched(const HessaOnnxGraph *g, const HessaOnnxNode *node)
  * batched or of rank != 2. Not collective. */
 void HessaOnnxBatchedMatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
-  char                  label[256], s1[128], s2[128];
+  char                  label[600], s1[128], s2[128];
   const HessaOnnxValue *A, *B, *X[2];
   int                   R, batched = 0;
   int64_t               dims[HESSA_ONNX_MAX_DIMS], sa[HESSA_ONNX_MAX_DIMS], sb[HESSA_ONNX_MAX_DIMS], idx[HESSA_ONNX_MAX_DIMS] = {0}, L = 1;
@@ -388,13 +403,13 @@ typedef struct {
 
 static void WhereInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
-  char                  label[256];
+  char                  label[600];
   const HessaOnnxValue *v[3];
   int                   ndim, batched;
   int64_t               dims[HESSA_ONNX_MAX_DIMS], n = 1, *coff;
   Where                *w;
 
-  HessaOnnxNodeLabel(node, label, sizeof label);
+  Label(g, node, label, sizeof label);
   if (node->n_in != 3 || node->n_out != 1 || node->in[0] < 0 || node->in[1] < 0 || node->in[2] < 0 || node->out[0] < 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 3 inputs (condition, X, Y) and 1 output, found %d inputs and %d outputs", label, node->n_in, node->n_out);
     return;
@@ -564,7 +579,7 @@ static void StridesOf(int q, const int64_t *d, int64_t *s)
  * axis (a full range there is accepted). */
 static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
-  char                  label[256], buf[256];
+  char                  label[600], buf[256];
   const HessaOnnxValue *x;
   const int64_t        *starts, *ends, *axes = NULL, *steps = NULL;
   int64_t               ns, ne, na, nst, start[HESSA_ONNX_MAX_DIMS], step[HESSA_ONNX_MAX_DIMS], odims[HESSA_ONNX_MAX_DIMS], sdims[HESSA_ONNX_MAX_DIMS], sstart[HESSA_ONNX_MAX_DIMS], sstep[HESSA_ONNX_MAX_DIMS], in_stride[HESSA_ONNX_MAX_DIMS], n = 1;
@@ -642,7 +657,7 @@ static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
  * (before), or equal parts (the last one smaller when they do not divide, opset 18). */
 static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
-  char                  label[256], buf[256];
+  char                  label[600], buf[256];
   const HessaOnnxValue *x;
   const HessaOnnxAttr  *attr;
   const int64_t        *split  = NULL;
@@ -709,7 +724,7 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
  * the input (opset >= 13) or the attribute (before); Squeeze without axes drops every 1. */
 static void SqueezeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st, int squeeze)
 {
-  char                  label[256], buf[256];
+  char                  label[600], buf[256];
   const HessaOnnxValue *x;
   const HessaOnnxAttr  *attr;
   const int64_t        *axes                          = NULL;
@@ -776,7 +791,7 @@ static void UnsqueezeOpInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus
  * x must be 1 or the batch; a shape of higher rank than a batched x would move the batch. */
 static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
-  char                  label[256], b1[256], b2[256];
+  char                  label[600], b1[256], b2[256];
   const HessaOnnxValue *x, *v[2];
   const int64_t        *shape;
   int64_t               ns, odims[HESSA_ONNX_MAX_DIMS], n = 1;
