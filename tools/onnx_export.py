@@ -24,7 +24,10 @@ The recipe (why: docs/onnx.md):
   with equal values (a fresh BatchNorm's running_var equals its weight, both ones) into
   Identity nodes, which export() undoes so that every tensor stays its own;
 - double(): float64 initializers, so theta is exactly the model's weights;
-- the dynamic batch axis lets hessa feed any number of samples per chunk.
+- the dynamic batch axis lets hessa feed any number of samples per chunk;
+- every nn.MultiheadAttention (batch_first=True) is exported as BatchFirstAttention, the same
+  function over the same parameters with the batch kept first (PyTorch's math path merges the
+  batch with the heads, its eval-mode fast path cannot be exported).
 
 Import it to export a module you already have:
     sys.path.insert(0, "<hessa>/tools"); from onnx_export import export
@@ -34,25 +37,97 @@ import argparse
 import gzip
 import importlib.util
 import json
+import math
 import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+
+
+class BatchFirstAttention(torch.nn.Module):
+    """The math of nn.MultiheadAttention(batch_first=True) written so that the batch stays the
+    first axis of every tensor: heads by view [B, T, H, D] and transpose to [B, H, T, D], the
+    scores and the weighted values as batched matmuls. It holds the SAME parameter objects
+    under the same names (in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias), so the
+    exported graph has the model's parameter table and computes the same function: the
+    Hessian is the original model's. (PyTorch's own math path moves the batch to axis 1 and
+    merges it with the heads, [T, B*H, D], which hessa refuses; its fused fast path, taken
+    in eval mode without gradients, is one opaque kernel that cannot be exported at all.)
+    Supported: batch_first=True, equal q/k/v embedding sizes, no bias_k/bias_v, attn_mask
+    None, bool [T, S] (True: not allowed) or float [T, S] (added); key_padding_mask None.
+    Dropout is not applied (export is in eval mode). Returns (output, None)."""
+
+    def __init__(self, mha):
+        super().__init__()
+        if not mha.batch_first:
+            raise ValueError("onnx_export: nn.MultiheadAttention(batch_first=False) takes [T, B, C]: hessa needs the batch as the first axis "
+                             "of the data; build it with batch_first=True")
+        if not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError("onnx_export: nn.MultiheadAttention with kdim/vdim != embed_dim, add_bias_kv or add_zero_attn is not supported")
+        self.embed_dim, self.num_heads, self.batch_first = mha.embed_dim, mha.num_heads, True
+        self._qkv_same_embed_dim = True  # read by nn.TransformerEncoderLayer
+        self.in_proj_weight = mha.in_proj_weight
+        self.in_proj_bias = mha.in_proj_bias
+        self.out_proj = mha.out_proj
+
+    def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True):
+        if key_padding_mask is not None:
+            raise ValueError("onnx_export: key_padding_mask is not supported in the exported attention (hessa takes whole sequences)")
+        B, T, C = query.shape
+        S, H = key.shape[1], self.num_heads
+        D = C // H
+        w_q, w_k, w_v = self.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3) if self.in_proj_bias is not None else (None, None, None)
+        q = F.linear(query, w_q, b_q).view(B, T, H, D).transpose(1, 2)
+        k = F.linear(key, w_k, b_k).view(B, S, H, D).transpose(1, 2)
+        v = F.linear(value, w_v, b_v).view(B, S, H, D).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(D))
+        if attn_mask is not None:
+            if attn_mask.dim() != 2:
+                raise ValueError("onnx_export: only a 2-D attn_mask [T, S] is supported")
+            att = att.masked_fill(attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else att + attn_mask
+        y = (F.softmax(att, dim=-1) @ v).transpose(1, 2).reshape(B, T, C)
+        return self.out_proj(y), None
+
+
+class _BatchFirstAttentionSwap:
+    """Within the block, every nn.MultiheadAttention of the model is replaced by a
+    BatchFirstAttention over the same parameters; afterwards the model is as it was."""
+
+    def __init__(self, model):
+        self.model, self.swapped = model, []
+
+    def __enter__(self):
+        for parent in self.model.modules():
+            for name, child in list(parent.named_children()):
+                if isinstance(child, torch.nn.MultiheadAttention):
+                    setattr(parent, name, BatchFirstAttention(child))
+                    self.swapped.append((parent, name, child))
+        return self
+
+    def __exit__(self, *exc):
+        for parent, name, child in self.swapped:
+            setattr(parent, name, child)
+        return False
 
 
 def export(model, example, path, opset_version=17):
     """Export `model` (a torch.nn.Module) with hessa's recipe; example: one input batch
     (any batch size, any float dtype, or int64 token ids). opset_version: 17 (the recipe; nn.LayerNorm becomes
     one LayerNormalization node) or 13 to 16 (nn.LayerNorm decomposed into ReduceMean, Sub,
-    Pow, Sqrt, Div, Mul, Add). Returns the list of parameter names the graph keeps."""
+    Pow, Sqrt, Div, Mul, Add). Returns the list of parameter names the graph keeps.
+    Every nn.MultiheadAttention is exported as BatchFirstAttention (the same function and
+    parameters, written with the batch first)."""
     model.eval()
     model.double()
     if example.is_floating_point():  # integer examples are token ids (an embedding's input)
         example = example.double()
-    torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
-                      do_constant_folding=False, opset_version=opset_version,
-                      input_names=["input"], output_names=["logits"],
-                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    with _BatchFirstAttentionSwap(model):
+        torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
+                          do_constant_folding=False, opset_version=opset_version,
+                          input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     import onnx
     graph = onnx.load(path)
     if _undo_deduplication(graph):

@@ -260,7 +260,7 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
 /* Decode a TensorProto into v (CONST: name, elem_type, dims, size, value or ivalue).
  * model/dir: the model file (messages) and its folder (external data; NULL refuses
  * external data). `what` names the tensor in messages ("initializer 'fc.weight'"). */
-static void DecodeTensor(const char model[], const char dir[], const Onnx__TensorProto *t, const char what[], HessaOnnxValue *v, HessaStatus *st)
+static void DecodeTensor(const char model[], const char dir[], const Onnx__TensorProto *t, const char what[], int allow_inf, HessaOnnxValue *v, HessaStatus *st)
 {
   int            type = t->has_data_type ? t->data_type : 0;
   size_t         es   = ElemBytes(type);
@@ -379,7 +379,7 @@ static void DecodeTensor(const char model[], const char dir[], const Onnx__Tenso
       v->ivalue[i] = raw ? (raw[i] != 0) : (t->int32_data[i] != 0);
       break;
     }
-    if (!v->is_int && !isfinite(v->value[i])) {
+    if (!v->is_int && !isfinite(v->value[i]) && !(allow_inf && isinf(v->value[i]))) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has %s at element %lld; hessa needs finite numbers", model, what, isnan(v->value[i]) ? "NaN" : "Inf", (long long)i);
       break;
     }
@@ -420,7 +420,7 @@ void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus
     return;
   }
   snprintf(what, sizeof what, "tensor");
-  DecodeTensor(path, NULL, t, what, out, st);
+  DecodeTensor(path, NULL, t, what, 0, out, st);
   onnx__tensor_proto__free_unpacked(t, NULL);
   if (st->code) HessaOnnxValueClear(out);
 }
@@ -641,7 +641,9 @@ static void ConvertAttributes(Loader *L, const Onnx__NodeProto *np, HessaOnnxNod
       }
       snprintf(what, sizeof what, "attribute '%s' of %s", at->name, label);
       if ((k = NewValue(L)) < 0) break;
-      DecodeTensor(L->path, L->dir, ap->t, what, &L->g->values[k], L->st);
+      /* an infinite constant is kept here (masked_fill(mask, -inf) exports a Constant -inf) and
+         refused at load unless Where's X or Y reads it (NonFiniteInput) */
+      DecodeTensor(L->path, L->dir, ap->t, what, 1, &L->g->values[k], L->st);
       free(L->g->values[k].name);
       L->g->values[k].name = StrDup(what); /* not in the name table: only the attribute refers to it */
       at->tensor           = k;
@@ -657,9 +659,21 @@ static void ConvertAttributes(Loader *L, const Onnx__NodeProto *np, HessaOnnxNod
 
 /* ---- folding of shape computations on constants ---------------------------------------- */
 static const char *FoldOps[] = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "ConstantOfShape", "Identity", "Add", "Sub", "Mul", "Div"};
+/* Elementwise ops folded when their inputs are constants (FoldElementwise): the comparisons
+ * and logic of causal masks (mask == 0, ~mask) and the scale arithmetic of attention
+ * (Pow, Sqrt, Reciprocal of a head size). Pow and Sqrt may also run (onnx_ops_*.c). */
+static const char *FoldElementwiseOps[] = {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Pow", "Sqrt", "Reciprocal", "Neg"};
+
+static int IsFoldElementwiseOp(const char *op)
+{
+  for (size_t i = 0; i < sizeof FoldElementwiseOps / sizeof FoldElementwiseOps[0]; i++)
+    if (!strcmp(op, FoldElementwiseOps[i])) return 1;
+  return 0;
+}
 
 static int IsFoldOp(const char *op)
 {
+  if (IsFoldElementwiseOp(op) || !strcmp(op, "Reshape") || !strcmp(op, "Where")) return 1; /* the last two also run (on values) */
   for (size_t i = 0; i < sizeof FoldOps / sizeof FoldOps[0]; i++)
     if (!strcmp(op, FoldOps[i])) return 1;
   return 0;
@@ -668,7 +682,7 @@ static int IsFoldOp(const char *op)
 /* Ops that exist in hessa only as load-time folding (never at run time). */
 static int IsFoldOnlyOp(const char *op)
 {
-  return IsFoldOp(op) && strcmp(op, "Concat") && strcmp(op, "Identity") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") && strcmp(op, "Div");
+  return IsFoldOp(op) && strcmp(op, "Pow") && strcmp(op, "Sqrt") && strcmp(op, "Reshape") && strcmp(op, "Where") && strcmp(op, "Concat") && strcmp(op, "Identity") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") && strcmp(op, "Div");
 }
 
 static HessaOnnxValue *In(Loader *L, const HessaOnnxNode *node, int i)
@@ -1111,6 +1125,182 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
   return 1;
 }
 
+/* The elementwise ops of FoldElementwiseOps on constants, numpy broadcasting: comparisons
+ * give bool (0/1 integers), logic reads nonzero as true, arithmetic is float. The batch
+ * entry of a shape is refused (it stays opaque). */
+static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
+{
+  const char           *op    = node->op_type;
+  const int             unary = !strcmp(op, "Not") || !strcmp(op, "Sqrt") || !strcmp(op, "Reciprocal") || !strcmp(op, "Neg");
+  const int             cmp = !strcmp(op, "Equal") || !strncmp(op, "Less", 4) || !strncmp(op, "Greater", 7), logic = !strcmp(op, "Not") || !strcmp(op, "And") || !strcmp(op, "Or") || !strcmp(op, "Xor");
+  const HessaOnnxValue *a = In(L, node, 0), *b = unary ? a : In(L, node, 1);
+  HessaOnnxValue       *y = &L->g->values[node->out[0]];
+  int64_t               sa[HESSA_ONNX_MAX_DIMS], sb[HESSA_ONNX_MAX_DIMS], ta[HESSA_ONNX_MAX_DIMS] = {0}, tb[HESSA_ONNX_MAX_DIMS] = {0}, idx[HESSA_ONNX_MAX_DIMS] = {0};
+  int                   r;
+
+  if (!a || !b) {
+    LoadError(L, "%s: needs %d inputs", label, unary ? 1 : 2);
+    return 0;
+  }
+  if ((ContainsBatch(a) || ContainsBatch(b)) && strcmp(op, "Equal")) {
+    LoadError(L, "%s: %s of the batch size (a shape entry of the batch dimension) is not supported", label, op);
+    return 0;
+  }
+  r = a->ndim > b->ndim ? a->ndim : b->ndim;
+  Strides(a, sa);
+  Strides(b, sb);
+  for (int d = 0; d < r; d++) {
+    int     da = d - (r - a->ndim), db = d - (r - b->ndim);
+    int64_t ea = da >= 0 ? a->dims[da] : 1, eb = db >= 0 ? b->dims[db] : 1;
+    if (ea != eb && ea != 1 && eb != 1) {
+      LoadError(L, "%s: shapes cannot be broadcast (dimension %d: %lld and %lld)", label, d, (long long)ea, (long long)eb);
+      return 0;
+    }
+    y->dims[d] = ea == 1 ? eb : ea;
+    ta[d]      = (da >= 0 && ea != 1) ? sa[da] : 0;
+    tb[d]      = (db >= 0 && eb != 1) ? sb[db] : 0;
+  }
+  y->ndim      = r;
+  y->is_int    = cmp || logic || (a->is_int && (!strcmp(op, "Neg")));
+  y->elem_type = (cmp || logic) ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL : y->is_int ? a->elem_type : (a->is_int ? ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : a->elem_type);
+  if (!AllocConst(L, y, label)) return 0;
+  for (int64_t i = 0; i < y->size; i++) {
+    int64_t ia = 0, ib = 0;
+    double  u, v, z;
+    for (int d = 0; d < r; d++) ia += idx[d] * ta[d], ib += idx[d] * tb[d];
+    u = a->is_int ? (double)a->ivalue[ia] : a->value[ia];
+    v = b->is_int ? (double)b->ivalue[ib] : b->value[ib];
+    if (cmp && a->is_int && b->is_int && (a->ivalue[ia] == HESSA_ONNX_BATCH) != (b->ivalue[ib] == HESSA_ONNX_BATCH)) {
+      /* the batch size is some count >= 1: equal to no number below 1 (Expand's -1 test) */
+      int64_t other = a->ivalue[ia] == HESSA_ONNX_BATCH ? b->ivalue[ib] : a->ivalue[ia];
+      if (other >= 1) {
+        LoadError(L, "%s: compares the batch size with %lld, which hessa cannot decide at load", label, (long long)other);
+        return 0;
+      }
+      z = 0;
+    } else if (cmp && a->is_int && b->is_int) { /* exact on 64-bit integers */
+      int64_t p = a->ivalue[ia], q = b->ivalue[ib];
+      z         = !strcmp(op, "Equal") ? p == q : !strcmp(op, "Less") ? p < q : !strcmp(op, "LessOrEqual") ? p <= q : !strcmp(op, "Greater") ? p > q : p >= q;
+    } else if (cmp)
+      z = !strcmp(op, "Equal") ? u == v : !strcmp(op, "Less") ? u < v : !strcmp(op, "LessOrEqual") ? u <= v : !strcmp(op, "Greater") ? u > v : u >= v;
+    else if (logic)
+      z = !strcmp(op, "Not") ? u == 0 : !strcmp(op, "And") ? (u != 0 && v != 0) : !strcmp(op, "Or") ? (u != 0 || v != 0) : ((u != 0) != (v != 0));
+    else if (y->is_int) { /* Neg of an integer */
+      if (a->ivalue[ia] == INT64_MIN) {
+        LoadError(L, "%s: integer overflow", label);
+        return 0;
+      }
+      y->ivalue[i] = -a->ivalue[ia];
+      if (r) NextIndex(r, y->dims, idx);
+      continue;
+    } else {
+      z = !strcmp(op, "Pow") ? pow(u, v) : !strcmp(op, "Sqrt") ? sqrt(u) : !strcmp(op, "Reciprocal") ? 1.0 / u : -u;
+      if (!isfinite(z)) {
+        LoadError(L, "%s: the result %g of %s(%g%s) is not finite", label, z, op, u, unary ? "" : ", ...");
+        return 0;
+      }
+      if (y->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) z = (double)(float)z;
+    }
+    if (y->is_int)
+      y->ivalue[i] = (int64_t)z;
+    else
+      y->value[i] = z;
+    if (r) NextIndex(r, y->dims, idx);
+  }
+  return 1;
+}
+
+/* Reshape of a constant (shape arithmetic: Expand's target shape is exported as a Reshape
+ * of a Concat): 0 copies the input's dim (allowzero = 0), one -1 is inferred. */
+static int FoldReshape(Loader *L, HessaOnnxNode *node, const char *label)
+{
+  const HessaOnnxValue *x = In(L, node, 0);
+  HessaOnnxValue       *y = &L->g->values[node->out[0]];
+  const int64_t        *t;
+  int64_t               nt, prod = 1, neg = -1;
+
+  if (!(t = IntsInput(L, node, 1, "shape", &nt, label))) return 0;
+  if (nt > HESSA_ONNX_MAX_DIMS) {
+    LoadError(L, "%s: a target shape of %lld dims", label, (long long)nt);
+    return 0;
+  }
+  for (int64_t d = 0; d < nt; d++) {
+    int64_t e = t[d];
+    if (e == 0 && !HessaOnnxAttrInt(node, "allowzero", 0)) {
+      if (d >= x->ndim) {
+        LoadError(L, "%s: entry %lld copies a dim the input lacks", label, (long long)d);
+        return 0;
+      }
+      e = x->dims[d];
+    }
+    if (e == -1 && neg < 0) {
+      neg = d;
+      continue;
+    }
+    if (e < 0) {
+      LoadError(L, "%s: target shape entry %lld is %lld", label, (long long)d, (long long)e);
+      return 0;
+    }
+    y->dims[d] = e;
+    prod *= e;
+  }
+  if (neg >= 0) y->dims[neg] = prod ? x->size / prod : 0;
+  if (neg >= 0 && prod) prod *= y->dims[neg];
+  if (prod != x->size) {
+    LoadError(L, "%s: the target shape does not fit the constant's %lld elements", label, (long long)x->size);
+    return 0;
+  }
+  y->ndim      = (int)nt;
+  y->is_int    = x->is_int;
+  y->elem_type = x->elem_type;
+  if (!AllocConst(L, y, label)) return 0;
+  for (int64_t i = 0; i < x->size; i++) CopyElem(y, i, x, i);
+  return 1;
+}
+
+/* Where of constants (Expand's shape: Where(shape == -1, 1, shape)); the batch entry passes. */
+static int FoldWhere(Loader *L, HessaOnnxNode *node, const char *label)
+{
+  const HessaOnnxValue *c = In(L, node, 0), *a = In(L, node, 1), *b = In(L, node, 2), *v[3] = {c, a, b};
+  HessaOnnxValue       *y = &L->g->values[node->out[0]];
+  int64_t               st[3][HESSA_ONNX_MAX_DIMS], tt[3][HESSA_ONNX_MAX_DIMS], idx[HESSA_ONNX_MAX_DIMS] = {0};
+  int                   r = 0;
+
+  if (!c || !a || !b || a->is_int != b->is_int) {
+    LoadError(L, "%s: needs a condition and two inputs of the same kind", label);
+    return 0;
+  }
+  for (int k = 0; k < 3; k++) r = v[k]->ndim > r ? v[k]->ndim : r;
+  for (int d = 0; d < r; d++) y->dims[d] = 1;
+  for (int k = 0; k < 3; k++) {
+    Strides(v[k], st[k]);
+    for (int d = 0; d < r; d++) {
+      int     q = d - (r - v[k]->ndim);
+      int64_t e = q >= 0 ? v[k]->dims[q] : 1;
+      if (e != 1 && y->dims[d] != 1 && y->dims[d] != e) {
+        LoadError(L, "%s: shapes cannot be broadcast (dimension %d)", label, d);
+        return 0;
+      }
+      if (e != 1) y->dims[d] = e;
+      tt[k][d] = (q >= 0 && e != 1) ? st[k][q] : 0;
+    }
+  }
+  y->ndim      = r;
+  y->is_int    = a->is_int;
+  y->elem_type = a->elem_type;
+  if (!AllocConst(L, y, label)) return 0;
+  for (int64_t i = 0; i < y->size; i++) {
+    int64_t o[3] = {0, 0, 0};
+    int     take;
+    for (int k = 0; k < 3; k++)
+      for (int d = 0; d < r; d++) o[k] += idx[d] * tt[k][d];
+    take = c->is_int ? c->ivalue[o[0]] != 0 : c->value[o[0]] != 0.0;
+    CopyElem(y, i, take ? a : b, take ? o[1] : o[2]);
+    if (r) NextIndex(r, y->dims, idx);
+  }
+  return 1;
+}
+
 /* Fold one node of FoldOps whose inputs are constants (Shape: whose input's shape is known). */
 static int FoldNode(Loader *L, HessaOnnxNode *node)
 {
@@ -1140,6 +1330,9 @@ static int FoldNode(Loader *L, HessaOnnxNode *node)
   if (!strcmp(op, "Cast")) return FoldCast(L, node, label);
   if (!strcmp(op, "ConstantOfShape")) return FoldConstantOfShape(L, node, label);
   if (!strcmp(op, "Identity")) return CopyConst(L, &L->g->values[node->out[0]], In(L, node, 0), label);
+  if (IsFoldElementwiseOp(op)) return FoldElementwise(L, node, label);
+  if (!strcmp(op, "Reshape")) return FoldReshape(L, node, label);
+  if (!strcmp(op, "Where")) return FoldWhere(L, node, label);
   return FoldArith(L, node, label);
 }
 
@@ -1193,6 +1386,63 @@ static int FoldConstant(Loader *L, HessaOnnxNode *node)
 /* ---- the graph ------------------------------------------------------------------------- */
 
 /* Free what a node owns (names, inputs, outputs, attributes, op_data); not the node. */
+/* Ops whose outputs carry no derivative (booleans, shapes, integer casts): nothing flows back
+ * through them to their inputs. */
+static int IsNonDifferentiableOp(const HessaOnnxNode *node)
+{
+  static const char *ops[] = {"Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Shape", "Size", "ConstantOfShape"};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    if (!strcmp(node->op_type, ops[i])) return 1;
+  if (!strcmp(node->op_type, "Cast")) {
+    int64_t to = HessaOnnxAttrInt(node, "to", 0);
+    return to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE && to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16 && to != ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16;
+  }
+  return 0;
+}
+
+/* A float initializer that reaches the graph output only through inputs that are never
+ * differentiated is a constant, not a parameter: a causal mask buffer that is sliced and
+ * compared (mask[:, :, :T, :T] == 0 feeds Where's condition). Walk back from the output
+ * through the differentiable input slots (an op's constant_inputs and the ops of
+ * IsNonDifferentiableOp stop the walk) and clear pcand of the initializers not reached. */
+static void MaskedFloatInitializers(Loader *L, const int *order, const char *needed, const HessaOnnxOp *(*find)(const char[]))
+{
+  HessaOnnxGraph *g     = L->g;
+  char           *reach = calloc((size_t)g->n_values + 1, 1);
+
+  if (!reach) return; /* keep every candidate: the old rule */
+  reach[g->output] = 1;
+  for (int t = g->n_nodes - 1; t >= 0; t--) {
+    const HessaOnnxNode *node = &g->nodes[order[t]];
+    const HessaOnnxOp   *op;
+    int                  any = 0;
+    if (!needed[order[t]] || IsNonDifferentiableOp(node)) continue;
+    for (int o = 0; o < node->n_out; o++)
+      if (node->out[o] >= 0 && reach[node->out[o]]) any = 1;
+    if (!any) continue;
+    op = find(node->op_type);
+    for (int i = 0; i < node->n_in; i++)
+      if (node->in[i] >= 0 && !(op && i < 32 && (op->constant_inputs >> i) & 1u)) reach[node->in[i]] = 1;
+  }
+  for (int v = 0; v < g->n_values; v++)
+    if (L->pcand[v] && !reach[v]) L->pcand[v] = 0;
+  free(reach);
+}
+
+/* The first input of a node that runs which is a constant with an infinite entry, or -1.
+ * Only Where's X and Y may be infinite (a masked fill, whose adjoint and tangent are zero
+ * there); anywhere else an Inf would flow into the loss or its derivatives. */
+static int NonFiniteInput(const HessaOnnxGraph *g, const HessaOnnxNode *node)
+{
+  for (int i = 0; i < node->n_in; i++) {
+    const HessaOnnxValue *v = node->in[i] >= 0 ? &g->values[node->in[i]] : NULL;
+    if (!v || v->kind != HESSA_ONNX_CONST || v->is_int || !v->value || (!strcmp(node->op_type, "Where") && (i == 1 || i == 2))) continue;
+    for (int64_t e = 0; e < v->size; e++)
+      if (!isfinite(v->value[e])) return i;
+  }
+  return -1;
+}
+
 static void NodeClear(HessaOnnxNode *n)
 {
   free(n->name);
@@ -1415,7 +1665,7 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     int                      k;
     snprintf(what, sizeof what, "initializer '%s'", t->name ? t->name : "");
     if ((k = AddNamedValue(L, t->name, "an initializer")) < 0) return;
-    DecodeTensor(L->path, L->dir, t, what, &tmp, L->st);
+    DecodeTensor(L->path, L->dir, t, what, 0, &tmp, L->st);
     free(tmp.name);
     tmp.name     = g->values[k].name;
     g->values[k] = tmp;
@@ -1571,6 +1821,7 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
       HessaStatusSet(L->st, PETSC_ERR_MEM, "file '%s': out of memory", L->path);
       goto done;
     }
+    MaskedFloatInitializers(L, order, needed, find);
     for (int v = 0; v < g->n_values; v++) constish[v] = g->values[v].kind == HESSA_ONNX_CONST && !L->pcand[v] && g->values[v].producer < 0;
     for (int t = 0; t < g->n_nodes && !L->st->code; t++) {
       int            j    = order[t];
@@ -1667,6 +1918,14 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
       y->ndim           = -1; /* infer must set it */
     }
     node->phase     = batched;
+    {
+      int  bad = NonFiniteInput(g, node);
+      char label[300];
+      if (bad >= 0) {
+        LoadError(L, "%s: input %d '%s' is a constant with an infinite entry; hessa accepts -inf/inf only as X or Y of Where (masked_fill with a constant mask)", HessaOnnxNodeLabel(node, label, sizeof label), bad, g->values[node->in[bad]].name);
+        break;
+      }
+    }
     HessaStatus ist = {0};
     node->op->infer(g, node, &ist);
     if (ist.code) {

@@ -1,6 +1,7 @@
 /* The ONNX op table: one lookup over the kernel families (linear, pointwise,
- * shape, spatial, embedding), each defined in its own onnx_ops_*.c file. */
+ * shape, spatial, embedding, attention), each defined in its own onnx_ops_*.c file. */
 #include "onnx_impl.h"
+#include "onnx_attention.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static const OpFamily families[] = {
     {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
     {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount},
     {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},
+    {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),

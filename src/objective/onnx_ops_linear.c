@@ -1,5 +1,5 @@
-/* ONNX kernels of the linear family: Gemm, MatMul (a GEMM against a non-batched right
- * operand) and the broadcasting binary ops Add, Sub, Mul, Div.
+/* ONNX kernels of the linear family: Gemm, MatMul (a GEMM against a non-batched 2-D right
+ * operand; the batched MatMul is in onnx_ops_attention.c) and the broadcasting binary ops Add, Sub, Mul, Div.
  *
  * Layouts (onnx_impl.h): a batched value is [m][size]; its tangents (b directions) and
  * R-adjoints are [m*b][size] with row i*b + j for sample i, direction j; a non-batched
@@ -21,6 +21,7 @@
  * sample, off[k] is the element of the input it reads (NULL: k itself). Adjoints of a
  * broadcast input add the output elements that read it. */
 #include "onnx_impl.h"
+#include "onnx_attention.h"
 #include <cblas.h>
 #include <limits.h>
 #include <stdio.h>
@@ -399,6 +400,7 @@ static PetscErrorCode BinarySot(HessaOnnxKernel *K)
 /* ---- Gemm and MatMul ---------------------------------------------------------------------- */
 
 typedef struct {
+  int     tag; /* HESSA_ONNX_MATMUL_GEMM (MatMul's kernels dispatch on it) */
   double  alpha, beta;
   int     transB;
   int64_t P, K, M; /* A: P rows of K per sample; Y: P rows of M per sample */
@@ -513,9 +515,8 @@ static void MatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   }
   if (InputIsInt(g, node, 2, st)) return;
   A = &g->values[node->in[0]], B = &g->values[node->in[1]];
-  if (B->batched) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: both operands ('%s' and '%s') depend on the data sample; a MatMul of two batched values is not supported yet (the right operand must be a parameter or a constant)", g->path,
-                   HessaOnnxNodeLabel(node, lab, sizeof lab), A->name, B->name);
+  if (HessaOnnxMatMulIsBatched(g, node)) { /* both operands per sample, or a B of rank != 2: onnx_ops_attention.c */
+    HessaOnnxBatchedMatMulInfer(g, node, st);
     return;
   }
   if (B->ndim != 2 || A->ndim < 1 || (A->batched && A->ndim < 2)) {
@@ -720,10 +721,36 @@ static PetscErrorCode LinearSot(HessaOnnxKernel *K)
   PetscFunctionReturn(0);
 }
 
+/* MatMul: the GEMM kernels or the batched ones (onnx_ops_attention.c), as its infer chose */
+static inline int MatMulBatched(const HessaOnnxKernel *K)
+{
+  return *(const int *)K->node->op_data == HESSA_ONNX_MATMUL_BATCHED;
+}
+
+static PetscErrorCode MatMulForward(HessaOnnxKernel *K)
+{
+  return MatMulBatched(K) ? HessaOnnxBatchedMatMulForward(K) : LinearForward(K);
+}
+
+static PetscErrorCode MatMulBackward(HessaOnnxKernel *K)
+{
+  return MatMulBatched(K) ? HessaOnnxBatchedMatMulBackward(K) : LinearBackward(K);
+}
+
+static PetscErrorCode MatMulJvp(HessaOnnxKernel *K)
+{
+  return MatMulBatched(K) ? HessaOnnxBatchedMatMulJvp(K) : LinearJvp(K);
+}
+
+static PetscErrorCode MatMulSot(HessaOnnxKernel *K)
+{
+  return MatMulBatched(K) ? HessaOnnxBatchedMatMulSot(K) : LinearSot(K);
+}
+
 /* ---- the table ------------------------------------------------------------------------------ */
 
 const HessaOnnxOp HessaOnnxOpsLinear[] = {
-    {"Gemm", GemmInfer, LinearForward, LinearBackward, LinearJvp, LinearSot, 0}, {"MatMul", MatMulInfer, LinearForward, LinearBackward, LinearJvp, LinearSot, 0}, {"Add", AddInfer, BinaryForward, BinaryBackward, BinaryJvp, NULL, 0},
+    {"Gemm", GemmInfer, LinearForward, LinearBackward, LinearJvp, LinearSot, 0}, {"MatMul", MatMulInfer, MatMulForward, MatMulBackward, MatMulJvp, MatMulSot, 0}, {"Add", AddInfer, BinaryForward, BinaryBackward, BinaryJvp, NULL, 0},
     {"Sub", SubInfer, BinaryForward, BinaryBackward, BinaryJvp, NULL, 0},        {"Mul", MulInfer, BinaryForward, BinaryBackward, BinaryJvp, BinarySot, 0},       {"Div", DivInfer, BinaryForward, BinaryBackward, BinaryJvp, BinarySot, 0},
 };
 const int HessaOnnxOpsLinearCount = (int)(sizeof HessaOnnxOpsLinear / sizeof HessaOnnxOpsLinear[0]);

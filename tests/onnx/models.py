@@ -266,4 +266,8 @@ def build(name):
         return TokenMLP(), (8,), 11
     if name == "token_class":
         return TokenClassifier(), (8,), 3
+    from attention_models import build_attention  # attention, causal, mha
+    found = build_attention(name)
+    if found:
+        return found
     raise KeyError(name)

@@ -8,7 +8,7 @@ CASE
              gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
              wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
-  dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
+  dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax attention causal mha
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -493,7 +493,7 @@ if case == "mlp":
     case_mlp()
 elif case.startswith("token"):
     case_tokens(case)
-elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid"):
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha"):
     case_net(case)
 elif case == "layernorm":
     case_net("layernorm", ops=("LayerNormalization", "MatMul"), not_ops=("ReduceMean",))
