@@ -236,6 +236,65 @@ class SoftmaxPool(nn.Module):
         return 0.5 * (F.log_softmax(self.fc(z), dim=-1) + torch.log(F.softmax(self.fc2(z), dim=-1)))
 
 
+class GPTBlock(nn.Module):
+    """Pre-LayerNorm transformer block as minGPT writes it: causal self-attention (fused qkv,
+    heads by view and transpose, masked_fill of a causal buffer with -inf, softmax) and a GELU
+    MLP, each with a residual connection."""
+
+    def __init__(self, width, heads, context, hidden):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = nn.LayerNorm(width)
+        self.attn = nn.ModuleDict({"qkv": nn.Linear(width, 3 * width), "proj": nn.Linear(width, width)})
+        self.ln2 = nn.LayerNorm(width)
+        self.mlp = nn.ModuleDict({"fc": nn.Linear(width, hidden), "out": nn.Linear(hidden, width)})
+        self.register_buffer("mask", torch.tril(torch.ones(context, context)).view(1, 1, context, context))
+
+    def forward(self, x):
+        B, t, c = x.size()
+        d = c // self.heads
+        q, k, v = self.attn["qkv"](self.ln1(x)).split(c, dim=2)
+        q = q.view(B, t, self.heads, d).transpose(1, 2)
+        k = k.view(B, t, self.heads, d).transpose(1, 2)
+        v = v.view(B, t, self.heads, d).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / d ** 0.5)
+        att = F.softmax(att.masked_fill(self.mask[:, :, :t, :t] == 0, float("-inf")), dim=-1)
+        x = x + self.attn["proj"]((att @ v).transpose(1, 2).contiguous().view(B, t, c))
+        return x + self.mlp["out"](F.gelu(self.mlp["fc"](self.ln2(x))))
+
+
+class TinyGPT(nn.Module):
+    """Decoder-only transformer: token + positional embedding, `layers` GPTBlocks, a final
+    LayerNorm and a linear head to next-token logits [N, T, vocab]. Parameter names group
+    the blocks for per-block spectra: tok/pos (embeddings), *attn* , *mlp*, *ln*, head."""
+
+    def __init__(self, vocab=11, context=8, width=16, heads=2, layers=1, hidden=None):
+        super().__init__()
+        self.context = context
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(context, width)
+        self.blocks = nn.ModuleList([GPTBlock(width, heads, context, hidden or 4 * width) for _ in range(layers)])
+        self.lnf = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, idx):
+        x = self.tok(idx) + self.pos(torch.arange(self.context))
+        for b in self.blocks:
+            x = b(x)
+        return self.head(self.lnf(x))
+
+
+def _randomize_gpt_layernorm(model):
+    """LayerNorm starts at weight ones and bias zeros (equal initializers the exporter would
+    merge): give each its own values."""
+    for m in model.modules():
+        if isinstance(m, nn.LayerNorm):
+            with torch.no_grad():
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+    return model
+
+
 def build(name):
     """(model, per-sample input shape, classes) of a test model."""
     if name == "dense":
@@ -266,6 +325,10 @@ def build(name):
         return TokenMLP(), (8,), 11
     if name == "token_class":
         return TokenClassifier(), (8,), 3
+    if name == "token_gpt":
+        # the issue's tiny GPT: width 16, 2 heads, context 8, vocabulary 11, one block (MLP width 16
+        # so that the full Hessian of PyTorch and hessa's full spectrum take seconds)
+        return _randomize_gpt_layernorm(TinyGPT(hidden=16)), (8,), 11
     from attention_models import build_attention  # attention, causal, mha
     found = build_attention(name)
     if found:

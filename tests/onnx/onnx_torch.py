@@ -472,8 +472,9 @@ def case_tokens(name):
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
     H = ref.hessian()
-    for subset in ("", "tok,pos", "fc*"):
-        prefix = f"{root}/full_{subset.replace(',', '_') or 'all'}"
+    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
+    for subset in subsets:
+        prefix = f"{root}/full_{subset.replace(',', '_').replace('*', '') or 'all'}"
         extra = ["-hessa_operator_subset", subset] if subset else []
         run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
         got = read_full_spectrum(prefix)

@@ -55,10 +55,13 @@ foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spect
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
 # Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
-# full and per-block spectra) and one class per sequence.
+# full and per-block spectra), one class per sequence, and the tiny GPT (embeddings, a causal
+# self-attention block with LayerNorm and a GELU MLP: per-block spectra of attention, MLP and
+# embeddings by name patterns).
 foreach(case token_mlp token_class)
   hessa_add_onnx_case(${case})
 endforeach()
+hessa_add_onnx_case(token_gpt TIMEOUT 600)
 
 # The pointwise and shape ops inside real graphs (PyTorch exports and a hand-written one),
 # through the loader and the executor: ops_models.py writes the models first (a fixture).
