@@ -45,10 +45,10 @@ struct _p_HessaData {
   HessaDataScale  scale;
   PetscInt        seed; /* synthetic generators */
   PetscInt        synth_samples, synth_features, synth_classes;
-  PetscReal       synth_spread;  /* blobs: std of each blob around its centre */
-  PetscInt        synth_targets; /* gaussian: length of one (zero) target */
-  PetscInt        pool;          /* average-pool square images k x k (1: off) */
-  HessaSeqTarget  seq_target;    /* tokens: what is predicted */
+  PetscReal       synth_spread;                  /* blobs: std of each blob around its centre */
+  PetscInt        synth_targets;                 /* gaussian: length of one (zero) target */
+  PetscInt        pool;                          /* average-pool square images k x k (1: off) */
+  HessaSeqTarget  seq_target;                    /* tokens: what is predicted */
   char            mask_path[PETSC_MAX_PATH_LEN]; /* tokens: optional padding mask [N, T] (0: padding) */
   PetscInt        vocab;                         /* tokens: ids must lie in [0, vocab); PETSC_DECIDE: max id + 1 */
 

@@ -48,8 +48,9 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
 
   PetscFunctionBegin;
   PetscOptionsBegin(data->comm, NULL, "hessa data options", NULL);
-  PetscCall(PetscOptionsEnum("-hessa_data_source", "where the samples come from: fashion-mnist (Debian's dataset-fashion-mnist), idx, npy, hdf5 (files named below), blobs, gaussian (synthetic), tokens (NPY integer sequences [N, T] in -hessa_data_features), none", "HessaDataSetFromOptions", HessaDataSources,
-                             (PetscEnum)data->source, (PetscEnum *)&data->source, NULL));
+  PetscCall(PetscOptionsEnum("-hessa_data_source",
+                             "where the samples come from: fashion-mnist (Debian's dataset-fashion-mnist), idx, npy, hdf5 (files named below), blobs, gaussian (synthetic), tokens (NPY integer sequences [N, T] in -hessa_data_features), none",
+                             "HessaDataSetFromOptions", HessaDataSources, (PetscEnum)data->source, (PetscEnum *)&data->source, NULL));
   if (data->source != HESSA_DATA_FASHION_MNIST && data->scale == HESSA_SCALE_UNIT) data->scale = HESSA_SCALE_NONE;
   PetscCall(PetscOptionsString("-hessa_data_features", "features file (idx, npy, hdf5; fashion-mnist: default " HESSA_FASHION_MNIST_DIR "/<split>-images-idx3-ubyte.gz)", "HessaDataSetFromOptions", data->features_path, data->features_path,
                                sizeof data->features_path, NULL));
@@ -71,7 +72,8 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCall(PetscOptionsInt("-hessa_data_targets", "gaussian: length of each (zero) target", "HessaDataSetFromOptions", data->synth_targets, &data->synth_targets, NULL));
   PetscCall(PetscOptionsEnum("-hessa_data_target", "tokens: what is predicted: next-token (every position predicts the next token; cross-entropy averaged over the predicted positions) or class (one label per sequence in -hessa_data_labels)",
                              "HessaDataSetFromOptions", HessaSeqTargets, (PetscEnum)data->seq_target, (PetscEnum *)&data->seq_target, NULL));
-  PetscCall(PetscOptionsString("-hessa_data_mask", "tokens, next-token: NPY [N, T] bool or 0/1 padding mask; the prediction of token t counts only where mask[t] is 1", "HessaDataSetFromOptions", data->mask_path, data->mask_path, sizeof data->mask_path, NULL));
+  PetscCall(PetscOptionsString("-hessa_data_mask", "tokens, next-token: NPY [N, T] bool or 0/1 padding mask; the prediction of token t counts only where mask[t] is 1", "HessaDataSetFromOptions", data->mask_path, data->mask_path,
+                               sizeof data->mask_path, NULL));
   PetscCall(PetscOptionsInt("-hessa_data_vocab", "tokens: vocabulary size; ids outside [0, V) are an error (default: the largest id + 1)", "HessaDataSetFromOptions", data->vocab, &data->vocab, NULL));
   PetscOptionsEnd();
 
@@ -86,7 +88,8 @@ PetscErrorCode HessaDataSetFromOptions(HessaData data)
   PetscCheck(data->vocab == PETSC_DECIDE || data->vocab >= 1, data->comm, HESSA_ERR_ARG, "-hessa_data_vocab %" PetscInt_FMT ": expected at least 1 token", data->vocab);
   if (data->source == HESSA_DATA_TOKENS) {
     PetscCheck(!set || data->task == HESSA_TASK_CLASSIFICATION, data->comm, HESSA_ERR_ARG, "-hessa_data_source tokens predicts tokens or classes; drop -hessa_data_task regression");
-    PetscCheck(!data->mask_path[0] || data->seq_target == HESSA_SEQ_NEXT_TOKEN, data->comm, HESSA_ERR_ARG, "-hessa_data_mask applies to -hessa_data_target next-token (masked positions are left out of the loss); with class targets the loss has one term per sequence");
+    PetscCheck(!data->mask_path[0] || data->seq_target == HESSA_SEQ_NEXT_TOKEN, data->comm, HESSA_ERR_ARG,
+               "-hessa_data_mask applies to -hessa_data_target next-token (masked positions are left out of the loss); with class targets the loss has one term per sequence");
     PetscCheck(data->scale == HESSA_SCALE_NONE && data->pool == 1, data->comm, HESSA_ERR_ARG, "-hessa_data_source tokens: token ids are not scaled or pooled; drop -hessa_data_scale and -hessa_data_pool");
     data->task = HESSA_TASK_CLASSIFICATION;
   }
@@ -150,7 +153,8 @@ PetscErrorCode HessaDataView(HessaData data)
   PetscCallMPI(MPI_Gather(mine, 2, MPIU_INT, all, 2, MPIU_INT, 0, data->comm));
   PetscCall(HessaLog(data->comm, "data: %s", data->description));
   if (data->source == HESSA_DATA_TOKENS && data->seq_target == HESSA_SEQ_NEXT_TOKEN)
-    PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens, vocabulary %" PetscInt_FMT ", next-token targets: %" PetscInt_FMT " predicted positions", data->n_global, data->seq_length, data->n_classes, data->n_predicted));
+    PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens, vocabulary %" PetscInt_FMT ", next-token targets: %" PetscInt_FMT " predicted positions", data->n_global, data->seq_length, data->n_classes,
+                       data->n_predicted));
   else if (data->source == HESSA_DATA_TOKENS)
     PetscCall(HessaLog(data->comm, "data: %" PetscInt_FMT " sequences of %" PetscInt_FMT " tokens, one of %" PetscInt_FMT " classes per sequence", data->n_global, data->seq_length, data->n_classes));
   else if (data->task == HESSA_TASK_CLASSIFICATION)

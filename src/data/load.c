@@ -245,15 +245,16 @@ static PetscErrorCode LoadTokens(HessaData data)
   PetscCall(ReadPart(data, 0, 0, 0, &th));
   PetscCheck(th.is_integer && th.ndim == 2, data->comm, HESSA_ERR_INPUT, "tokens file '%s': expected integer token ids (int32 or int64) of shape (sequences, tokens), found %s of %d dimension%s", tokens, th.dtype, th.ndim, th.ndim == 1 ? "" : "s");
   PetscCheck(th.rows > 0 && th.shape[1] > 0, data->comm, HESSA_ERR_INPUT, "tokens file '%s' holds no tokens (shape (%lld, %lld))", tokens, (long long)th.rows, (long long)th.shape[1]);
-  PetscCheck(th.rows <= PETSC_MAX_INT && th.shape[1] <= PETSC_MAX_INT, data->comm, HESSA_ERR_INPUT, "tokens file '%s' has %lld sequences of %lld tokens; this PETSc build counts with 32-bit integers", tokens, (long long)th.rows, (long long)th.shape[1]);
+  PetscCheck(th.rows <= PETSC_MAX_INT && th.shape[1] <= PETSC_MAX_INT, data->comm, HESSA_ERR_INPUT, "tokens file '%s' has %lld sequences of %lld tokens; this PETSc build counts with 32-bit integers", tokens, (long long)th.rows,
+             (long long)th.shape[1]);
   T = (PetscInt)th.shape[1];
   PetscCall(PetscSNPrintf(sh, sizeof sh, "(%lld, %lld)", (long long)th.rows, (long long)T));
   if (data->mask_path[0]) {
     HessaReadNPY(data->mask_path, 0, 0, &mh, &st);
     PrefixRole(&st, "mask");
     PetscCall(HessaSyncError(data->comm, &st));
-    PetscCheck(mh.ndim == 2 && mh.rows == th.rows && mh.shape[1] == T, data->comm, HESSA_ERR_INPUT, "mask file '%s': expected shape %s as the tokens file '%s', found %s of %d dimension%s (shape[0] %lld, row length %lld)", data->mask_path, sh, tokens, mh.dtype, mh.ndim,
-               mh.ndim == 1 ? "" : "s", (long long)mh.rows, (long long)mh.row_length);
+    PetscCheck(mh.ndim == 2 && mh.rows == th.rows && mh.shape[1] == T, data->comm, HESSA_ERR_INPUT, "mask file '%s': expected shape %s as the tokens file '%s', found %s of %d dimension%s (shape[0] %lld, row length %lld)", data->mask_path, sh, tokens,
+               mh.dtype, mh.ndim, mh.ndim == 1 ? "" : "s", (long long)mh.rows, (long long)mh.row_length);
     PetscCheck(mh.is_integer, data->comm, HESSA_ERR_INPUT, "mask file '%s': expected bool or integer 0/1 values, found %s", data->mask_path, mh.dtype);
   }
   if (data->seq_target == HESSA_SEQ_CLASS) {
@@ -293,8 +294,8 @@ static PetscErrorCode LoadTokens(HessaData data)
   if (!st.code && data->targets)
     for (PetscInt i = 0; i < data->n_local; i++)
       for (PetscInt t = 0; t < T; t++) {
-        const size_t next = (size_t)i * (size_t)T + (size_t)t + 1;
-        const int    use  = t + 1 < T && (!ma.values || ma.values[next] != 0);
+        const size_t next       = (size_t)i * (size_t)T + (size_t)t + 1;
+        const int    use        = t + 1 < T && (!ma.values || ma.values[next] != 0);
         data->targets[next - 1] = use ? (int)data->x[next] : -1;
         local_count += use;
       }
@@ -304,8 +305,8 @@ static PetscErrorCode LoadTokens(HessaData data)
   data->n_classes = data->vocab != PETSC_DECIDE ? data->vocab : (PetscInt)global_max + 1;
   if (data->seq_target == HESSA_SEQ_NEXT_TOKEN) {
     PetscCallMPI(MPI_Allreduce(&local_count, &data->n_predicted, 1, MPIU_INT, MPI_SUM, data->comm));
-    PetscCheck(data->n_predicted > 0, data->comm, HESSA_ERR_INPUT, "tokens file '%s'%s%s: no position has a next token to predict (sequences of %" PetscInt_FMT " tokens%s)", tokens, data->mask_path[0] ? " with mask file " : "", data->mask_path,
-               T, data->mask_path[0] ? ", every target masked" : "");
+    PetscCheck(data->n_predicted > 0, data->comm, HESSA_ERR_INPUT, "tokens file '%s'%s%s: no position has a next token to predict (sequences of %" PetscInt_FMT " tokens%s)", tokens, data->mask_path[0] ? " with mask file " : "", data->mask_path, T,
+               data->mask_path[0] ? ", every target masked" : "");
   } else {
     HessaArray     la;
     PetscErrorCode ierr;
@@ -335,11 +336,11 @@ PetscErrorCode HessaDataLoad(HessaData data)
   free(data->labels);
   free(data->y);
   free(data->targets);
-  data->targets  = NULL;
+  data->targets    = NULL;
   data->seq_length = data->n_predicted = 0;
-  data->x        = NULL;
-  data->y        = NULL;
-  data->labels   = NULL;
+  data->x                              = NULL;
+  data->y                              = NULL;
+  data->labels                         = NULL;
   data->n_global = data->first = data->n_local = data->n_features = data->n_classes = data->n_targets = 0;
   PetscCallMPI(MPI_Comm_size(data->comm, &size));
   PetscCallMPI(MPI_Comm_rank(data->comm, &rank));

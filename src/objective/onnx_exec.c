@@ -951,7 +951,8 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
   else if (g->n_params <= 0)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the model has no parameters (no float initializer feeds a differentiable input)", g->path);
   else if (data->source == HESSA_DATA_TOKENS && in->size != data->seq_length)
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes sequences of %lld tokens (its context length), the data's sequences in '%s' have %" PetscInt_FMT " tokens", g->path, in->name, (long long)in->size, data->features_path, data->seq_length);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes sequences of %lld tokens (its context length), the data's sequences in '%s' have %" PetscInt_FMT " tokens", g->path, in->name, (long long)in->size, data->features_path,
+                   data->seq_length);
   else if (in->size != data->n_features)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the input '%s' takes %lld values per sample, the data has %" PetscInt_FMT " features", g->path, in->name, (long long)in->size, data->n_features);
   else if (in->is_int && data->source != HESSA_DATA_TOKENS)
@@ -960,7 +961,8 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
     HessaOnnxGatherCheckIds(g, data->x, data->n_local, data->first, st); /* first: its message names the id, the position and the table */
   if (st->code) return;
   if (NextToken(data) && !(out->ndim == 3 && out->dims[1] == data->seq_length))
-    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: next-token targets need logits of shape (N, %" PetscInt_FMT ", vocabulary) from the output '%s', which has %d dimensions (%lld values per sample)", g->path, data->seq_length, out->name, out->ndim, (long long)out->size);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: next-token targets need logits of shape (N, %" PetscInt_FMT ", vocabulary) from the output '%s', which has %d dimensions (%lld values per sample)", g->path, data->seq_length, out->name,
+                   out->ndim, (long long)out->size);
 
   else if (!out->differentiable)
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: the output '%s' does not depend on the parameters", g->path, out->name);
@@ -985,7 +987,8 @@ static void CheckAgainstData(const HessaONNXArch *arch, const HessaOnnxGraph *g,
       for (PetscInt t = 0; t < data->seq_length; t++) {
         const int id = data->targets[(size_t)i * (size_t)data->seq_length + (size_t)t];
         if (id < out->dims[2]) continue;
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: token id %d at sequence %" PetscInt_FMT ", position %" PetscInt_FMT " has no logit: the output '%s' scores %lld tokens", g->path, id, data->first + i, t + 1, out->name, (long long)out->dims[2]);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: token id %d at sequence %" PetscInt_FMT ", position %" PetscInt_FMT " has no logit: the output '%s' scores %lld tokens", g->path, id, data->first + i, t + 1, out->name,
+                       (long long)out->dims[2]);
         break;
       }
   if (!st->code && arch->loss == HESSA_LOSS_CROSS_ENTROPY && !NextToken(data))

@@ -66,15 +66,15 @@ typedef struct {
   int                elem_type; /* onnx TensorProto.DataType of the source: 1 float, 11 double, 7 int64, 6 int32, 9 bool */
   int                is_int;    /* integer or bool data: in ivalue, not value (an integer INPUT, token ids, holds
                                    doubles with integer values like every batched value) */
-  int                ndim;      /* full rank, the batch included when batched */
-  int64_t            dims[HESSA_ONNX_MAX_DIMS];
-  int                batched;        /* dims[0] is the batch; stored as rows of `size` */
-  int                differentiable; /* depends on theta */
-  int64_t            size;           /* elements per sample (batched) or in total */
-  double            *value;          /* CONST float data, PARAM initial values (malloc'd); else NULL */
-  int64_t           *ivalue;         /* CONST integer data (malloc'd); else NULL */
-  PetscInt           offset;         /* PARAM: first index in theta; else -1 */
-  int                producer;       /* index of the producing node, -1 for initializers and inputs */
+  int      ndim;                /* full rank, the batch included when batched */
+  int64_t  dims[HESSA_ONNX_MAX_DIMS];
+  int      batched;        /* dims[0] is the batch; stored as rows of `size` */
+  int      differentiable; /* depends on theta */
+  int64_t  size;           /* elements per sample (batched) or in total */
+  double  *value;          /* CONST float data, PARAM initial values (malloc'd); else NULL */
+  int64_t *ivalue;         /* CONST integer data (malloc'd); else NULL */
+  PetscInt offset;         /* PARAM: first index in theta; else -1 */
+  int      producer;       /* index of the producing node, -1 for initializers and inputs */
 } HessaOnnxValue;
 
 typedef enum { HESSA_ONNX_ATTR_FLOAT, HESSA_ONNX_ATTR_INT, HESSA_ONNX_ATTR_STRING, HESSA_ONNX_ATTR_FLOATS, HESSA_ONNX_ATTR_INTS, HESSA_ONNX_ATTR_TENSOR, HESSA_ONNX_ATTR_OTHER } HessaOnnxAttrType;
@@ -171,7 +171,7 @@ extern const HessaOnnxOp HessaOnnxOpsEmbedding[]; /* onnx_ops_embedding.c: Gathe
 extern const int         HessaOnnxOpsEmbeddingCount;
 /* onnx_ops_embedding.c: token ids of n samples x [n][input size] against every embedding
  * table the data input indexes; an id out of range sets st (sample first + i, position, table). */
-void HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt n, PetscInt first, HessaStatus *st);
+void                     HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt n, PetscInt first, HessaStatus *st);
 extern const HessaOnnxOp HessaOnnxOpsNorm[]; /* onnx_ops_norm.c: LayerNormalization, ReduceMean, ReduceSum, Softmax, LogSoftmax, Exp, Log, Neg, Reciprocal, Sqrt, Pow */
 extern const int         HessaOnnxOpsNormCount;
 

@@ -12,13 +12,8 @@ typedef struct {
 } OpFamily;
 
 static const OpFamily families[] = {
-    {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},
-    {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount},
-    {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
-    {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
-    {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount},
-    {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},
-    {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
+    {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},       {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount}, {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},         {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
+    {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount}, {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},           {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),

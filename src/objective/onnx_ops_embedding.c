@@ -132,8 +132,8 @@ static PetscErrorCode IndexAt(const HessaOnnxKernel *K, const GatherData *gd, Pe
     const double id = K->x[1][(size_t)s * (size_t)gd->idx_stride + (size_t)k];
     if (!(id >= 0 && id < (double)gd->dim && id == floor(id))) {
       char label[300];
-      SETERRQ(PETSC_COMM_SELF, HESSA_ERR_INPUT, "%s: %s: token id %g at position %" PRId64 " of sample %" PetscInt_FMT " of this chunk is outside the embedding table '%s' of %" PRId64 " rows", K->g->path, HessaOnnxNodeLabel(K->node, label, sizeof label), id, k, s,
-              K->g->values[K->node->in[0]].name, gd->dim);
+      SETERRQ(PETSC_COMM_SELF, HESSA_ERR_INPUT, "%s: %s: token id %g at position %" PRId64 " of sample %" PetscInt_FMT " of this chunk is outside the embedding table '%s' of %" PRId64 " rows", K->g->path,
+              HessaOnnxNodeLabel(K->node, label, sizeof label), id, k, s, K->g->values[K->node->in[0]].name, gd->dim);
     }
     *row = (int64_t)id;
   } else {
@@ -238,8 +238,8 @@ void HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt 
       for (int64_t t = 0; t < in->size; t++) {
         const double id = x[(size_t)i * (size_t)in->size + (size_t)t];
         if (id >= 0 && id < (double)table->dims[0] && id == floor(id)) continue;
-        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: token id %g at sequence %" PetscInt_FMT ", position %" PRId64 " is outside the embedding table '%s' of %" PRId64 " rows (%s): ids must be in [0, %" PRId64 ")", g->path, id, first + i, t, table->name,
-                       table->dims[0], HessaOnnxNodeLabel(nd, label, sizeof label), table->dims[0]);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX model %s: token id %g at sequence %" PetscInt_FMT ", position %" PRId64 " is outside the embedding table '%s' of %" PRId64 " rows (%s): ids must be in [0, %" PRId64 ")", g->path, id, first + i, t,
+                       table->name, table->dims[0], HessaOnnxNodeLabel(nd, label, sizeof label), table->dims[0]);
         break;
       }
   }

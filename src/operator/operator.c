@@ -69,7 +69,8 @@ PetscErrorCode HessaOperatorSetFromOptions(HessaOperator op)
   PetscCall(PetscStrncpy(subset, op->subset_spec, sizeof subset));
   PetscOptionsBegin(op->comm, NULL, "hessa curvature operator options", NULL);
   PetscCall(PetscOptionsEnum("-hessa_operator", "curvature: the Hessian or the generalized Gauss-Newton matrix", "HessaOperatorSetCurvature", names, c, &c, NULL));
-  PetscCall(PetscOptionsString("-hessa_operator_subset", "restrict to parameters: comma-separated names, prefixes or shell patterns (*attn*) from the parameter table, or 'weights' / 'biases' (empty: all)", "HessaOperatorSetSubset", subset, subset, sizeof subset, NULL));
+  PetscCall(PetscOptionsString("-hessa_operator_subset", "restrict to parameters: comma-separated names, prefixes or shell patterns (*attn*) from the parameter table, or 'weights' / 'biases' (empty: all)", "HessaOperatorSetSubset", subset, subset,
+                               sizeof subset, NULL));
   PetscCall(PetscOptionsInt("-hessa_stop_after_products", "test hook: request a graceful stop (as SIGUSR1 would) once this many products are done (0: never)", "HessaStopRequest", stop_after, &stop_after, NULL));
   PetscOptionsEnd();
   PetscCheck(stop_after >= 0, op->comm, HESSA_ERR_ARG, "-hessa_stop_after_products %" PetscInt_FMT ": must be >= 0", stop_after);

@@ -177,7 +177,7 @@ static PetscErrorCode BatchShard(HessaData full, PetscInt B, const PetscInt *bat
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&s));
-  *s   = *full; /* description, task, sizes; the buffers are replaced below */
+  *s   = *full;                                                                      /* description, task, sizes; the buffers are replaced below */
   s->x = NULL, s->labels = NULL, s->y = NULL, s->targets = NULL, s->n_predicted = 0; /* next-token: summed over ranks by the caller */
   for (PetscInt j = 0; j < B; j++)
     if (batch[j] >= lo && batch[j] < hi) k++;
