@@ -125,7 +125,7 @@ static PetscErrorCode Run(void)
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &hv_s, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &cpu_s, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
   if (!rank && direction[0]) {
-    for (PetscInt i = 0; i < obj->n; i++) hv[i] /= (double)data->n_global; /* the mean loss */
+    for (PetscInt i = 0; i < obj->n; i++) hv[i] /= (double)HessaDataLossTerms(data); /* the mean loss (over predicted positions for next-token data) */
     PetscCall(WriteDirection(direction, obj, v, hv));
   }
   if (!rank) PetscCall(DgemmRate(dgemm_n, &gflops_dgemm, &gflops_dgemm_cpu));

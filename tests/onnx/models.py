@@ -278,7 +278,8 @@ class TinyGPT(nn.Module):
         self.head = nn.Linear(width, vocab)
 
     def forward(self, idx):
-        x = self.tok(idx) + self.pos(torch.arange(self.context))
+        # sequences may be shorter than the context: the positional table has `context` rows
+        x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
         for b in self.blocks:
             x = b(x)
         return self.head(self.lnf(x))
