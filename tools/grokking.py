@@ -59,7 +59,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     torch.set_default_dtype(torch.float64)
     torch.manual_seed(a.seed)
-    model = _randomize_gpt_layernorm(TinyGPT(vocab=a.p + 1, context=a.context, width=a.width, heads=a.heads, layers=a.layers))
+    model = _randomize_gpt_layernorm(TinyGPT(vocab=a.p + 1, context=a.context, width=a.width, heads=a.heads, layers=a.layers, seq_len=4))
     names = export(model, torch.zeros((2, 4), dtype=torch.int64), os.path.join(a.out, "model.onnx"))
     train, test, mask = data(a.p, a.train_fraction, a.seed)
     np.save(os.path.join(a.out, "train.npy"), train)

@@ -268,9 +268,10 @@ class TinyGPT(nn.Module):
     LayerNorm and a linear head to next-token logits [N, T, vocab]. Parameter names group
     the blocks for per-block spectra: tok/pos (embeddings), *attn* , *mlp*, *ln*, head."""
 
-    def __init__(self, vocab=11, context=8, width=16, heads=2, layers=1, hidden=None):
+    def __init__(self, vocab=11, context=8, width=16, heads=2, layers=1, hidden=None, seq_len=None):
         super().__init__()
         self.context = context
+        self.seq_len = seq_len or context
         self.tok = nn.Embedding(vocab, width)
         self.pos = nn.Embedding(context, width)
         self.blocks = nn.ModuleList([GPTBlock(width, heads, context, hidden or 4 * width) for _ in range(layers)])
@@ -278,8 +279,9 @@ class TinyGPT(nn.Module):
         self.head = nn.Linear(width, vocab)
 
     def forward(self, idx):
-        # sequences may be shorter than the context: the positional table has `context` rows
-        x = self.tok(idx) + self.pos(torch.arange(idx.shape[1]))
+        # the positions of the exported length (a constant arange: no Range node); sequences
+        # may be shorter than the context (seq_len < context rows of the positional table)
+        x = self.tok(idx) + self.pos(torch.arange(self.seq_len))
         for b in self.blocks:
             x = b(x)
         return self.head(self.lnf(x))
