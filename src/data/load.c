@@ -316,8 +316,12 @@ static PetscErrorCode LoadTokens(HessaData data)
     PetscCall(ierr);
   }
   if (data->n_global < (PetscInt)th.rows) PetscCall(PetscSNPrintf(limited, sizeof limited, ", using the first %" PetscInt_FMT, data->n_global));
-  PetscCall(PetscSNPrintf(data->description, sizeof data->description, "tokens: '%s' (%s %s%s)%s%s, %s targets%s%s", tokens, sh, th.dtype, limited, data->mask_path[0] ? ", mask " : "", data->mask_path,
-                          data->seq_target == HESSA_SEQ_NEXT_TOKEN ? "next-token" : "class", data->seq_target == HESSA_SEQ_CLASS ? " in " : "", data->seq_target == HESSA_SEQ_CLASS ? data->labels_path : ""));
+  {
+    char mask[PETSC_MAX_PATH_LEN + 16] = "", labels[PETSC_MAX_PATH_LEN + 16] = "";
+    if (data->mask_path[0]) PetscCall(PetscSNPrintf(mask, sizeof mask, ", mask '%s'", data->mask_path));
+    if (data->seq_target == HESSA_SEQ_CLASS) PetscCall(PetscSNPrintf(labels, sizeof labels, " in '%s'", data->labels_path));
+    PetscCall(PetscSNPrintf(data->description, sizeof data->description, "tokens: '%s' (%s %s%s)%s, %s targets%s", tokens, sh, th.dtype, limited, mask, data->seq_target == HESSA_SEQ_NEXT_TOKEN ? "next-token" : "class", labels));
+  }
   PetscFunctionReturn(0);
 }
 
