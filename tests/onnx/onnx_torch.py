@@ -468,6 +468,19 @@ def case_tokens(name):
     check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
     if not next_token:
         return
+    # hessa train on token data: two gradient-descent steps equal PyTorch's (the loss is the
+    # mean over the predicted positions of all ranks)
+    lr = 0.5
+    run("train", *opts, "-hessa_train_method", "gd", "-hessa_train_lr", str(lr), "-hessa_train_steps", "2", "-hessa_train_output", f"{root}/train")
+    manifest = json.load(open(f"{root}/train/final/model.json"))
+    theta = np.concatenate([np.load(f"{root}/train/final/{e['file']}").reshape(-1) for e in manifest["tensors"]])
+    t = ref.theta.clone()
+    for _ in range(2):
+        tt = t.clone().requires_grad_(True)
+        t = t - lr * torch.autograd.grad(ref.loss(tt), tt)[0]
+    e = rel(theta, t.numpy())
+    note(f"{name}: 2 GD steps of hessa train vs PyTorch: {e:.2e} relative")
+    check(e <= 1e-12, f"{name}: hessa train's 2 GD steps differ from PyTorch's by {e:.3e}")
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
