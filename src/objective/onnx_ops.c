@@ -10,6 +10,8 @@ typedef struct {
   const int         *count;
 } OpFamily;
 
+/* one family a line, so that adding a family changes one line */
+/* clang-format off */
 static const OpFamily families[] = {
     {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},
     {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount},
@@ -17,6 +19,7 @@ static const OpFamily families[] = {
     {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
     {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},
 };
+/* clang-format on */
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),
  * or NULL when hessa does not support it. Not collective. */
