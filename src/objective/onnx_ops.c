@@ -11,10 +11,13 @@ typedef struct {
   const int         *count;
 } OpFamily;
 
+/* one family a line, so that adding a family changes one line */
+/* clang-format off */
 static const OpFamily families[] = {
     {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},       {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount}, {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},         {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount},
     {HessaOnnxOpsEmbedding, &HessaOnnxOpsEmbeddingCount}, {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},           {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
 };
+/* clang-format on */
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),
  * or NULL when hessa does not support it. Not collective. */
