@@ -12,7 +12,7 @@ dict (strictly: every parameter and buffer, names as in the model).
 The recipe (why: docs/onnx.md):
     model.eval(); model.double()
     torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE,
-                      do_constant_folding=False, opset_version=17,
+                      do_constant_folding=False, opset_version=opset_version,
                       input_names=['input'], output_names=['logits'],
                       dynamic_axes={'input': {0: 'batch'}, 'logits': {0: 'batch'}})
 - eval(): BatchNorm uses its running statistics and Dropout is the identity, the function
@@ -112,7 +112,7 @@ class _BatchFirstAttentionSwap:
         return False
 
 
-def export(model, example, path):
+def export(model, example, path, opset_version=17):
     """Export `model` (a torch.nn.Module) with hessa's recipe; example: one input batch
     (any batch size, any float dtype). Returns the list of parameter names the graph keeps.
     Every nn.MultiheadAttention is exported as BatchFirstAttention (the same function and
@@ -122,7 +122,7 @@ def export(model, example, path):
     example = example.double()
     with _BatchFirstAttentionSwap(model):
         torch.onnx.export(model, (example,), path, training=torch.onnx.TrainingMode.PRESERVE,
-                          do_constant_folding=False, opset_version=17,
+                          do_constant_folding=False, opset_version=opset_version,
                           input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
     import onnx

@@ -166,6 +166,8 @@ extern const HessaOnnxOp HessaOnnxOpsShape[]; /* onnx_ops_shape.c: Flatten, Resh
 extern const int         HessaOnnxOpsShapeCount;
 extern const HessaOnnxOp HessaOnnxOpsSpatial[]; /* onnx_ops_spatial.c: Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool */
 extern const int         HessaOnnxOpsSpatialCount;
+extern const HessaOnnxOp HessaOnnxOpsNorm[]; /* onnx_ops_norm.c: LayerNormalization, ReduceMean, ReduceSum, Softmax, LogSoftmax, Exp, Log, Neg, Reciprocal, Sqrt, Pow */
+extern const int         HessaOnnxOpsNormCount;
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
 /* The named attribute of a node, or NULL. */

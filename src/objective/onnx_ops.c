@@ -13,7 +13,7 @@ typedef struct {
 
 static const OpFamily families[] = {
     {HessaOnnxOpsLinear, &HessaOnnxOpsLinearCount},   {HessaOnnxOpsPointwise, &HessaOnnxOpsPointwiseCount}, {HessaOnnxOpsShape, &HessaOnnxOpsShapeCount},
-    {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount}, {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
+    {HessaOnnxOpsSpatial, &HessaOnnxOpsSpatialCount}, {HessaOnnxOpsNorm, &HessaOnnxOpsNormCount},           {HessaOnnxOpsAttention, &HessaOnnxOpsAttentionCount},
 };
 
 /* HessaOnnxOpFind - the kernels of an ONNX op type (case-sensitive, as ONNX spells it),

@@ -144,6 +144,63 @@ class FashionCNN(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+def _randomize_layernorm(model):
+    """nn.LayerNorm starts at weight ones and bias zeros (the exporter would also merge
+    equal initializers): give every affine parameter its own values."""
+    for m in model.modules():
+        if isinstance(m, nn.LayerNorm):
+            with torch.no_grad():
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.3, 0.3)
+    return model
+
+
+class LayerNormMLP(nn.Module):
+    """Tokens [T=4, 6] through Linear (MatMul on a 3-D input), nn.LayerNorm over the
+    features, GELU, Linear, nn.LayerNorm, tanh, then flatten and a linear classifier. At
+    opset 17 each nn.LayerNorm is one LayerNormalization node; at opset 13 the exporter
+    writes ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 8)
+        self.ln1 = nn.LayerNorm(8)
+        self.fc2 = nn.Linear(8, 5)
+        self.ln2 = nn.LayerNorm(5, eps=1e-3)
+        self.head = nn.Linear(4 * 5, 3)
+
+    def forward(self, x):
+        x = F.gelu(self.ln1(self.fc1(x)))
+        x = torch.tanh(self.ln2(self.fc2(x)))
+        return self.head(torch.flatten(x, 1))
+
+
+class SoftmaxPool(nn.Module):
+    """Tanh-approximated GELU and a hand-written RMS norm over the features of tokens [T=5, 4],
+    then attention-style pooling: softmax over the token axis of a score,
+    the weighted sum (ReduceSum) and the mean (ReduceMean) of the token features, hand-written
+    pointwise functions (a sigmoid as 1 / (1 + exp(-x)): Neg, Exp, Reciprocal; sqrt(1 + m^2)
+    and log(1 + m m): Pow, Sqrt, Log), and two heads: log_softmax and log(softmax)."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 6)
+        self.score = nn.Linear(6, 1)
+        self.fc = nn.Linear(12, 3)
+        self.fc2 = nn.Linear(12, 3)
+
+    def forward(self, x):
+        h = F.gelu(self.proj(x), approximate="tanh")  # Pow(x, 3), Tanh arithmetic
+        h = h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + 1e-6)  # an RMS norm: Pow, ReduceMean, Sqrt, Div
+        w = torch.softmax(self.score(h), dim=1)
+        pooled = (w * h).sum(dim=1)
+        m = h.mean(dim=1)
+        g = torch.reciprocal(1 + torch.exp(-pooled))
+        r = torch.sqrt(1 + m ** 2) + torch.log(1 + m * m)
+        z = torch.cat([g, r], dim=1)
+        return 0.5 * (F.log_softmax(self.fc(z), dim=-1) + torch.log(F.softmax(self.fc2(z), dim=-1)))
+
+
 def build(name):
     """(model, per-sample input shape, classes) of a test model."""
     if name == "dense":
@@ -162,6 +219,10 @@ def build(name):
         return _randomize_batchnorm(ActNet(torch.sigmoid)), (1, 8, 8), 4
     if name == "tiny":
         return TinyCNN(), (1, 8, 8), 3
+    if name == "layernorm":
+        return _randomize_layernorm(LayerNormMLP()), (4, 6), 3
+    if name == "softmax":
+        return SoftmaxPool(), (5, 4), 3
     if name == "fashion":
         return FashionCNN(), (1, 28, 28), 10
     from attention_models import build_attention  # attention, causal, mha

@@ -8,8 +8,10 @@ CASE
              gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
              wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
-  dense cnn resnet grouped gelu sigmoid attention causal mha
-             the model of models.py exported with tools/onnx_export.py (hessa's recipe) and
+  dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
+             attention causal mha
+             the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
+             decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
              1e-2) against PyTorch to 1e-10 relative, a direction file written by the test
              gives the same Hv as PyTorch, and `hessa check` passes.
@@ -170,12 +172,17 @@ def compare_hvp(out, ref, label, v=None):
     note(f"{label}: n = {len(d)}, relative differences to PyTorch: " + ", ".join(f"{k} {e:.2e}" for k, e in errs.items()))
 
 
-def exported(name, seed=0):
+def exported(name, seed=0, opset=17):
     torch.manual_seed(seed)
     model, shape, classes = build(name)
     path = f"{root}/{name}.onnx"
-    export(model, torch.zeros((2,) + shape), path)
+    export(model, torch.zeros((2,) + shape), path, opset_version=opset)
     return model, shape, classes, path
+
+
+def graph_ops(path):
+    import onnx
+    return {n.op_type for n in onnx.load(path).graph.node}
 
 
 def case_mlp():
@@ -221,8 +228,11 @@ def case_mlp():
     check(not os.path.exists(f"{root}/rosenbrock/gv.npy") and "gv_note" in s, "rosenbrock: gv.npy written or no note for an objective without Gauss-Newton products")
 
 
-def case_net(name):
-    model, shape, classes, path = exported(name)
+def case_net(name, opset=17, ops=(), not_ops=()):
+    """ops / not_ops: op types the exported graph must / must not hold (what the case covers)."""
+    model, shape, classes, path = exported(name, opset=opset)
+    have = graph_ops(path)
+    check(set(ops) <= have and not set(not_ops) & have, f"{name} at opset {opset}: the graph holds {sorted(have)}; expected {sorted(ops)} and none of {sorted(not_ops)}")
     x, y = write_data(root, shape, classes, 24, seed=11)
     opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "5"]
     out = f"{root}/hvp"
@@ -404,6 +414,12 @@ if case == "mlp":
     case_mlp()
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha"):
     case_net(case)
+elif case == "layernorm":
+    case_net("layernorm", ops=("LayerNormalization", "MatMul"), not_ops=("ReduceMean",))
+elif case == "layernorm13":
+    case_net("layernorm", opset=13, ops=("ReduceMean", "Sub", "Pow", "Sqrt", "Div"), not_ops=("LayerNormalization",))
+elif case == "softmax":
+    case_net("softmax", ops=("Softmax", "LogSoftmax", "ReduceSum", "ReduceMean", "Exp", "Log", "Neg", "Reciprocal", "Sqrt", "Pow"))
 elif case == "spectrum":
     case_spectrum()
 elif case == "analyze":

@@ -50,7 +50,7 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum attention)
+foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum layernorm layernorm13 softmax attention causal mha)
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
@@ -63,6 +63,9 @@ hessa_add_c_test(test_onnx_ops_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_gra
 set_tests_properties(test_onnx_ops_graph_np1 PROPERTIES FIXTURES_REQUIRED onnx_ops_models)
 # The pointwise and shape kernels in hand-built graphs by the derivative checker.
 hessa_add_onnx_test(test_onnx_ops_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_ops_check.c)
+# The normalisation kernels (LayerNormalization, reductions, Softmax, LogSoftmax, Pow, Sqrt, Exp,
+# Log, Neg, Reciprocal) in hand-built graphs by the derivative checker, and their refusals.
+hessa_add_onnx_test(test_onnx_norm_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_norm_check.c)
 # The attention kernels (batched MatMul, Where, Slice, Split, Squeeze, Unsqueeze, Expand) in
 # hand-built graphs by the derivative checker, and their refusals.
 hessa_add_onnx_test(test_onnx_attention ${CMAKE_CURRENT_LIST_DIR}/test_onnx_attention.c)
