@@ -9,7 +9,7 @@ CASE
              wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
   dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
-             attention causal mha
+             attention causal mha encoder (tests/onnx/attention_models.py)
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -412,7 +412,7 @@ def case_commands():
 
 if case == "mlp":
     case_mlp()
-elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha"):
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha", "encoder"):
     case_net(case)
 elif case == "layernorm":
     case_net("layernorm", ops=("LayerNormalization", "MatMul"), not_ops=("ReduceMean",))
