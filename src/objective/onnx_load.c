@@ -1180,7 +1180,7 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
       z = 0;
     } else if (cmp && a->is_int && b->is_int) { /* exact on 64-bit integers */
       int64_t p = a->ivalue[ia], q = b->ivalue[ib];
-      z         = !strcmp(op, "Equal") ? p == q : !strcmp(op, "Less") ? p < q : !strcmp(op, "LessOrEqual") ? p <= q : !strcmp(op, "Greater") ? p > q : p >= q;
+      z = !strcmp(op, "Equal") ? p == q : !strcmp(op, "Less") ? p < q : !strcmp(op, "LessOrEqual") ? p <= q : !strcmp(op, "Greater") ? p > q : p >= q;
     } else if (cmp)
       z = !strcmp(op, "Equal") ? u == v : !strcmp(op, "Less") ? u < v : !strcmp(op, "LessOrEqual") ? u <= v : !strcmp(op, "Greater") ? u > v : u >= v;
     else if (logic)
@@ -1922,12 +1922,13 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
       y->is_int         = is_int;
       y->ndim           = -1; /* infer must set it */
     }
-    node->phase     = batched;
+    node->phase = batched;
     {
       int  bad = NonFiniteInput(g, node);
       char label[300];
       if (bad >= 0) {
-        LoadError(L, "%s: input %d '%s' is a constant with an infinite entry; hessa accepts -inf/inf only as X or Y of Where (masked_fill) or an operand of Add/Sub (an additive mask)", HessaOnnxNodeLabel(node, label, sizeof label), bad, g->values[node->in[bad]].name);
+        LoadError(L, "%s: input %d '%s' is a constant with an infinite entry; hessa accepts -inf/inf only as X or Y of Where (masked_fill) or an operand of Add/Sub (an additive mask)", HessaOnnxNodeLabel(node, label, sizeof label), bad,
+                  g->values[node->in[bad]].name);
         break;
       }
     }
