@@ -1430,13 +1430,15 @@ static void MaskedFloatInitializers(Loader *L, const int *order, const char *nee
 }
 
 /* The first input of a node that runs which is a constant with an infinite entry, or -1.
- * Only Where's X and Y may be infinite (a masked fill, whose adjoint and tangent are zero
- * there); anywhere else an Inf would flow into the loss or its derivatives. */
+ * Only Where's X and Y (masked_fill) and an operand of Add or Sub (an additive mask) may be
+ * infinite: a constant there has no tangent or adjoint, and the -inf it puts in the scores
+ * becomes 0 in a softmax. Anywhere else an Inf would flow into the loss or its derivatives
+ * (an infinite loss or derivative is an error of the executor either way). */
 static int NonFiniteInput(const HessaOnnxGraph *g, const HessaOnnxNode *node)
 {
   for (int i = 0; i < node->n_in; i++) {
     const HessaOnnxValue *v = node->in[i] >= 0 ? &g->values[node->in[i]] : NULL;
-    if (!v || v->kind != HESSA_ONNX_CONST || v->is_int || !v->value || (!strcmp(node->op_type, "Where") && (i == 1 || i == 2))) continue;
+    if (!v || v->kind != HESSA_ONNX_CONST || v->is_int || !v->value || (!strcmp(node->op_type, "Where") && (i == 1 || i == 2)) || !strcmp(node->op_type, "Add") || !strcmp(node->op_type, "Sub")) continue;
     for (int64_t e = 0; e < v->size; e++)
       if (!isfinite(v->value[e])) return i;
   }
@@ -1665,12 +1667,17 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     int                      k;
     snprintf(what, sizeof what, "initializer '%s'", t->name ? t->name : "");
     if ((k = AddNamedValue(L, t->name, "an initializer")) < 0) return;
-    DecodeTensor(L->path, L->dir, t, what, 0, &tmp, L->st);
+    /* infinite entries are kept (an additive attention mask buffer of -inf above the
+       diagonal) but make the tensor a constant, never a parameter; NonFiniteInput says which
+       ops may read it */
+    DecodeTensor(L->path, L->dir, t, what, 1, &tmp, L->st);
     free(tmp.name);
     tmp.name     = g->values[k].name;
     g->values[k] = tmp;
     L->init[k]   = 1;
     L->pcand[k]  = !tmp.is_int;
+    for (int64_t e = 0; !tmp.is_int && tmp.value && e < tmp.size && L->pcand[k]; e++)
+      if (!isfinite(tmp.value[e])) L->pcand[k] = 0;
     if (L->st->code) return;
   }
 
@@ -1922,7 +1929,8 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
       int  bad = NonFiniteInput(g, node);
       char label[300];
       if (bad >= 0) {
-        LoadError(L, "%s: input %d '%s' is a constant with an infinite entry; hessa accepts -inf/inf only as X or Y of Where (masked_fill with a constant mask)", HessaOnnxNodeLabel(node, label, sizeof label), bad, g->values[node->in[bad]].name);
+        LoadError(L, "%s: input %d '%s' is a constant with an infinite entry; hessa accepts -inf/inf only as X or Y of Where (masked_fill) or an operand of Add/Sub (an additive mask)", HessaOnnxNodeLabel(node, label, sizeof label), bad,
+                  g->values[node->in[bad]].name);
         break;
       }
     }

@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* what to do about the usual source of a batch that moves or merges with the heads */
+#define ATTENTION_HINT " (nn.MultiheadAttention's math path does this: export it with tools/onnx_export.py, docs/onnx.md section 2.2)"
+
 /* ---- load-time helpers ----------------------------------------------------------------- */
 
 /* "(N, 3, 32, 32)" with the batch entry shown as N */
@@ -214,7 +217,8 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     if (t0 == -1 || t0 > 0)
       fixed_first = 1;
     else if (!(t0 == HESSA_ONNX_BATCH || (t0 == 0 && !allowzero))) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis%s", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2),
+                     ATTENTION_HINT);
       return;
     }
     out[0] = HESSA_ONNX_BATCH;
@@ -305,7 +309,8 @@ static void TransposeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   } else
     for (int k = 0; k < r; k++) perm[k] = r - 1 - k;
   if (x->batched && perm[0] != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first", label, x->name, DimsString(r, x->dims, buf, sizeof buf), perm[0]);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first%s", label, x->name, DimsString(r, x->dims, buf, sizeof buf), perm[0],
+                   ATTENTION_HINT);
     return;
   }
   for (int k = 0; k < r; k++) odims[k] = x->dims[perm[k]];

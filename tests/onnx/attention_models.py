@@ -1,4 +1,5 @@
-"""Attention models of the ONNX tests (tests/onnx/onnx_torch.py cases attention, causal, mha):
+"""Attention models of the ONNX tests (tests/onnx/onnx_torch.py cases attention, causal, mha,
+encoder):
 per-sample inputs [T, C] of floats (no embedding), a linear classifier on the flattened
 output. Builders are called after torch.manual_seed, so the weights are reproducible."""
 import math
@@ -61,6 +62,20 @@ class MHA(nn.Module):
         return self.head(y.flatten(1))
 
 
+class Encoder(nn.Module):
+    """nn.TransformerEncoderLayer(batch_first=True, dropout 0, GELU) with a causal float mask,
+    a linear classifier on the flattened output: self-attention, LayerNorm, the MLP."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(C, H, 16, dropout=0.0, activation="gelu", batch_first=True)
+        self.register_buffer("causal", torch.triu(torch.full((T, T), float("-inf")), 1))
+        self.head = nn.Linear(T * C, CLASSES)
+
+    def forward(self, x):
+        return self.head(self.layer(x, src_mask=self.causal).flatten(1))
+
+
 def build_attention(name):
     """(model, per-sample input shape, classes) of an attention test model, or None."""
     if name == "attention":
@@ -69,4 +84,6 @@ def build_attention(name):
         return SelfAttention(softmax=True), (T, C), CLASSES
     if name == "mha":
         return MHA(), (T, C), CLASSES
+    if name == "encoder":
+        return Encoder(), (T, C), CLASSES
     return None

@@ -8,7 +8,10 @@ CASE
              gradient, Hv and Gv against PyTorch to 1e-10 relative; a direction of the
              wrong length or with NaN is one error; on Rosenbrock (analytic, no GGN) the
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
-  dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax attention causal mha
+  dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
+             attention causal mha encoder (tests/onnx/attention_models.py; mha also: the
+             plain torch.onnx.export of nn.MultiheadAttention is refused with the way out)
+  token_mlp token_class token_gpt  token data (-hessa_data_source tokens), see case_tokens
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -249,6 +252,22 @@ def case_net(name, opset=17, ops=(), not_ops=()):
     # stencil would show as a failure: the step is small enough that none is crossed here)
     r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
     check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+
+
+def case_mha_plain_export():
+    """nn.MultiheadAttention exported by torch.onnx.export itself (its math path: the batch
+    moved to axis 1 and merged with the heads) is refused at load on every rank, with the way out."""
+    torch.manual_seed(0)
+    model, shape, classes = build("mha")
+    model.eval()
+    path = f"{root}/mha_plain.onnx"
+    torch.onnx.export(model, (torch.zeros((2,) + shape),), path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+                      opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    write_data(root, shape, classes, 6, seed=1)
+    r = run("info", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), expect_ok=False)
+    out = r.stdout + r.stderr
+    check(r.returncode != 0 and "moves the batch axis" in out and "tools/onnx_export.py" in out,
+          f"mha exported by torch.onnx.export: expected a refusal naming tools/onnx_export.py, exit {r.returncode}, output {out}")
 
 
 def read_full_spectrum(prefix):
@@ -507,8 +526,10 @@ if case == "mlp":
     case_mlp()
 elif case.startswith("token"):
     case_tokens(case)
-elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha"):
+elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha", "encoder"):
     case_net(case)
+    if case == "mha":
+        case_mha_plain_export()
 elif case == "layernorm":
     case_net("layernorm", ops=("LayerNormalization", "MatMul"), not_ops=("ReduceMean",))
 elif case == "layernorm13":

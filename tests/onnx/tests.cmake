@@ -50,7 +50,7 @@ function(hessa_add_onnx_case case)
 endfunction()
 
 hessa_add_onnx_case(mlp)
-foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum layernorm layernorm13 softmax attention)
+foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spectrum layernorm layernorm13 softmax attention causal mha encoder)
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
