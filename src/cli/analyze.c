@@ -61,10 +61,14 @@ PetscErrorCode HessaCliAnalyze(void)
 {
   HessaAnalyzeOptions o;
   HessaAnalysis       a;
+  PetscBool           help;
 
   PetscFunctionBegin;
   PetscCall(InsertDefaults());
   PetscCall(HessaAnalyzeOptionsSetFromOptions(PETSC_COMM_WORLD, &o));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
   o.stoppable = PETSC_TRUE;
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
   PetscCall(HessaAnalyzePoint(PETSC_COMM_WORLD, &o, &a));

@@ -290,13 +290,18 @@ static PetscErrorCode RunSteps(SpectrumRun *r)
 PetscErrorCode HessaCliSpectrum(void)
 {
   SpectrumRun   *r;
+  PetscBool      help = PETSC_FALSE;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&r));
   r->t0 = MPI_Wtime();
   ierr  = PlanFromOptions(&r->plan);
-  if (!ierr) ierr = RunSteps(r);
+  if (!ierr) ierr = HessaCliHelpRequested(&help);
+  if (!ierr && help)
+    ierr = HessaCliSetUpOptionsHelp();
+  else if (!ierr)
+    ierr = RunSteps(r);
   PetscCall(RunDestroy(r));
   PetscCall(PetscFree(r));
   PetscCall(ierr);
