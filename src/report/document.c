@@ -84,10 +84,16 @@ static cJSON *Provenance(void)
 
   cJSON_AddStringToObject(p, "hessa_version", HESSA_VERSION);
   cJSON_AddStringToObject(p, "commit", HessaCommit());
-  PetscGetVersion(v, sizeof v);
-  cJSON_AddStringToObject(p, "petsc", v);
-  SlepcGetVersion(v, sizeof v);
-  cJSON_AddStringToObject(p, "slepc", v);
+  {
+    /* the numbers only: the version strings repeat the library's name and add a date */
+    PetscInt major = 0, minor = 0, sub = 0, release = 0;
+    PetscGetVersionNumber(&major, &minor, &sub, &release);
+    snprintf(v, sizeof v, "%d.%d.%d", (int)major, (int)minor, (int)sub);
+    cJSON_AddStringToObject(p, "petsc", v);
+    SlepcGetVersionNumber(&major, &minor, &sub, &release);
+    snprintf(v, sizeof v, "%d.%d.%d", (int)major, (int)minor, (int)sub);
+    cJSON_AddStringToObject(p, "slepc", v);
+  }
   {
     char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
     MPI_Get_library_version(mpi, &len);
