@@ -55,7 +55,7 @@ static cJSON *ProbesJSON(const HessaLineProbe *p, PetscBool predicted)
 }
 
 /* The options database as {"-key": "value"} (flags map to ""). */
-static cJSON *OptionsJSON(void)
+cJSON *HessaReportOptionsJSON(void)
 {
   cJSON *o = cJSON_CreateObject();
   char  *all, *tok, *save = NULL, *key = NULL;
@@ -75,7 +75,7 @@ static cJSON *OptionsJSON(void)
   return o;
 }
 
-static cJSON *Provenance(void)
+cJSON *HessaReportProvenanceJSON(void)
 {
   cJSON *p = cJSON_CreateObject();
   char   v[256], host[256] = "", date[64];
@@ -288,7 +288,7 @@ static cJSON *InputsJSON(const HessaAnalysis *a)
   cJSON_AddStringToObject(inputs, "subset", a->subset);
   cJSON_AddNumberToObject(inputs, "ranks", (double)a->ranks);
   cJSON_AddNumberToObject(inputs, "seed", (double)a->seed);
-  cJSON_AddItemToObject(inputs, "options", OptionsJSON());
+  cJSON_AddItemToObject(inputs, "options", HessaReportOptionsJSON());
   return inputs;
 }
 
@@ -326,7 +326,7 @@ cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a)
   ProbesAndGeometryJSON(a, results);
   if (a->have_newton) NewtonJSON(&a->newton, results);
   cJSON_AddItemToObject(doc, "cost", CostJSON(a));
-  cJSON_AddItemToObject(doc, "provenance", Provenance());
+  cJSON_AddItemToObject(doc, "provenance", HessaReportProvenanceJSON());
   return doc;
 }
 

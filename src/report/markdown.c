@@ -283,10 +283,11 @@ static void InputsCostProvenance(HessaText *md, const cJSON *doc)
     HessaTextPrintf(md, "- Data: %s, %s samples x %s features\n", S(data, "description"), N(data, "samples", "%.0f"), N(data, "features", "%.0f"));
     {
       const char *subset = HessaJString(inputs, "subset");
+      PetscBool   some   = subset && subset[0] && strcmp(subset, "all") ? PETSC_TRUE : PETSC_FALSE;
       double      ranks  = 0;
       HessaJNumber(inputs, "ranks", &ranks);
-      HessaTextPrintf(md, "- Operator: %s on %s%s; %s %s; seed %s\n", S(inputs, "operator"), subset && subset[0] ? "the parameter subset " : "all parameters", subset && subset[0] ? subset : "", N(inputs, "ranks", "%.0f"),
-                      Plural(ranks, "rank", "ranks"), N(inputs, "seed", "%.0f"));
+      HessaTextPrintf(md, "- Operator: %s on %s%s; %s %s; seed %s\n", S(inputs, "operator"), some ? "the parameter subset " : "all parameters", some ? subset : "", N(inputs, "ranks", "%.0f"), Plural(ranks, "rank", "ranks"),
+                      N(inputs, "seed", "%.0f"));
     }
     if (HessaJObject(inputs, "options") && cJSON_GetArraySize(HessaJObject(inputs, "options")) > 0) {
       HessaTextPrintf(md, "\n| option | value |\n|---|---|\n");
@@ -321,6 +322,15 @@ static void InputsCostProvenance(HessaText *md, const cJSON *doc)
   }
 }
 
+/* The heading of `hessa spectrum`'s report, which has no verdict. */
+static void SpectrumHeading(HessaText *md, const cJSON *doc)
+{
+  const cJSON *inputs = HessaJObject(doc, "inputs");
+
+  HessaTextPrintf(md, "# Spectrum of the %s of %s\n\n", !strcmp(S(inputs, "operator"), "ggn") ? "Gauss-Newton matrix" : "Hessian", S(doc, "model"));
+  HessaTextPrintf(md, "Operator size n = %s. `hessa spectrum` does not classify the point: `hessa analyze` does.\n\n", N(doc, "n", "%.0f"));
+}
+
 /* HessaReportMarkdown - rank 0, not collective. Builds report.md from the document;
  * plots and wrote_density say which files exist, for the links. Output: md. */
 void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wrote_density, HessaText *md)
@@ -331,7 +341,10 @@ void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wr
   /* a run stopped by a signal says so before anything else */
   if (HessaJBool(doc, "partial", &partial) && partial)
     HessaTextPrintf(md, "**PARTIAL report**: the run was stopped on request before the %s phase; only the parts before it are below.\n\n", HessaJString(doc, "stopped_before") ? HessaJString(doc, "stopped_before") : "next");
-  Verdict(md, HessaJObject(doc, "verdict"));
+  if (HessaJObject(doc, "verdict"))
+    Verdict(md, HessaJObject(doc, "verdict"));
+  else
+    SpectrumHeading(md, doc);
   HessaTextPrintf(md, "Loss %s, gradient norm %s.\n\n", N(results, "loss", "%.10g"), N(results, "gradient_norm", "%.3e"));
   ExtremesTable(md, HessaJObject(results, "extremes"));
   CountsAndFractions(md, results);

@@ -162,14 +162,16 @@ static void RemoveStaleFiles(const char folder[], HessaStatus *st)
   }
 }
 
-/* Rank 0: the document must at least say what it is and give a verdict. */
+/* Rank 0: the document must at least say what it is and give a verdict (an analysis) or be
+ * the report of `hessa spectrum`, which classifies nothing. */
 static void CheckDocument(const cJSON *doc, HessaStatus *st)
 {
   const char *schema = HessaJString(doc, "schema"), *type = HessaJString(HessaJObject(doc, "verdict"), "type");
   double      version;
 
+  if (cJSON_IsObject(doc) && schema && !strcmp(schema, "hessa-spectrum-report") && HessaJNumber(doc, "version", &version) && version == 1) return;
   if (!cJSON_IsObject(doc) || !schema || strcmp(schema, "hessa-report") != 0)
-    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\"");
+    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\" (or \"hessa-spectrum-report\")");
   else if (!HessaJNumber(doc, "version", &version) || version != 1)
     HessaStatusSet(st, HESSA_ERR_ARG, "report document: this writer knows version 1 only");
   else if (!type)

@@ -84,29 +84,12 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 
 /* ---- results.jsonl / results.csv (rank 0) ---- */
 
-static void CsvField(HessaText *t, const cJSON *v)
-{
-  if (!v || cJSON_IsNull(v)) return;
-  if (cJSON_IsNumber(v))
-    HessaTextPrintf(t, "%.17g", v->valuedouble);
-  else if (cJSON_IsBool(v))
-    HessaTextPrintf(t, "%s", cJSON_IsTrue(v) ? "true" : "false");
-  else if (cJSON_IsString(v)) {
-    /* RFC 4180: quote, double the quotes; newlines would split the row */
-    HessaTextPrintf(t, "\"");
-    for (const char *c = v->valuestring; *c; c++) {
-      if (*c == '"') HessaTextPrintf(t, "\"");
-      HessaTextPrintf(t, "%c", *c == '\n' || *c == '\r' ? ' ' : *c);
-    }
-    HessaTextPrintf(t, "\"");
-  }
-}
-
+/* one field in the CSV format of every table (report layer, docs/reports.md) */
 static void CsvRow(HessaText *t, const cJSON *line)
 {
   for (int c = 0; csv_columns[c]; c++) {
     if (c) HessaTextPrintf(t, ",");
-    CsvField(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
+    HessaCSVJSONValue(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
   }
   HessaTextPrintf(t, "\n");
 }

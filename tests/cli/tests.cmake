@@ -8,3 +8,6 @@ set_tests_properties(cli_job_options PROPERTIES TIMEOUT 120 ENVIRONMENT "${HESSA
 # (about 15 s on a quiet 2-core machine), the linear toy's saddle and the monkey saddle.
 add_test(NAME cli_report_text COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/report_text.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli>)
 set_tests_properties(cli_report_text PROPERTIES PROCESSORS 2 TIMEOUT 900 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "cli;mpi")
+# hessa spectrum writes analyze's report set; eigenvalues.csv has one format for both commands.
+add_test(NAME cli_spectrum_report COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/spectrum_report.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli>)
+set_tests_properties(cli_spectrum_report PROPERTIES PROCESSORS 2 TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "cli;mpi")
