@@ -31,6 +31,9 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
  * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
  * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
+/* Collective on comm: read the options of HessaReportWrite and nothing else (with -help,
+ * PETSc prints them: `hessa analyze -help`). */
+PetscErrorCode HessaReportOptionsHelp(MPI_Comm comm);
 
 /* Not collective: the report document of an analysis (docs/report-schema.md; the caller
  * deletes it). A stopped analysis (a->stopped) gives a partial document: "partial": true,

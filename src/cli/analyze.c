@@ -71,6 +71,7 @@ PetscErrorCode HessaCliAnalyze(void)
   PetscCall(InsertDefaults());
   PetscCall(HessaAnalyzeOptionsSetFromOptions(PETSC_COMM_WORLD, &o));
   PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaReportOptionsHelp(PETSC_COMM_WORLD));
   if (help) PetscCall(HessaCliSetUpOptionsHelp());
   if (help) PetscFunctionReturn(0);
   o.stoppable = PETSC_TRUE;

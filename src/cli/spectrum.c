@@ -45,7 +45,10 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   PetscCall(PetscOptionsInt("-hessa_trace_seed", "trace: seed of the probe vectors", "HessaSpectrumTrace", plan->trace_seed, &plan->trace_seed, NULL));
   PetscCall(PetscOptionsEnum("-hessa_trace_method", "trace estimator", "HessaSpectrumTrace", methods, method, &method, NULL));
   PetscCall(PetscOptionsString("-hessa_spectrum_csv", "write PREFIX_eigenvalues.csv, PREFIX_density.csv, PREFIX_density_nodes.csv (rank 0)", "", plan->csv, plan->csv, sizeof plan->csv, NULL));
-  PetscCall(PetscOptionsString("-hessa_spectrum_output", "folder for the report set of hessa analyze for what was computed (report.md, report.json, eigenvalues.csv, density.csv, density_nodes.csv, plots), trace.csv and, after a graceful stop, the resumable state spectrum.state", "", plan->output, plan->output, sizeof plan->output, NULL));
+  PetscCall(
+      PetscOptionsString("-hessa_spectrum_output",
+                         "folder for the report set of hessa analyze for what was computed (report.md, report.json, eigenvalues.csv, density.csv, density_nodes.csv, plots), trace.csv and, after a graceful stop, the resumable state spectrum.state",
+                         "", plan->output, plan->output, sizeof plan->output, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue the stopped run whose state is in the -hessa_spectrum_output folder (same options)", "", plan->resume, &plan->resume, NULL));
   PetscOptionsEnd();
   PetscCheck(!plan->resume || plan->output[0], PETSC_COMM_WORLD, HESSA_ERR_ARG, "-resume needs -hessa_spectrum_output FOLDER: the folder holding the state of the stopped run");
@@ -333,6 +336,7 @@ PetscErrorCode HessaCliSpectrum(void)
   r->t0 = MPI_Wtime();
   ierr  = PlanFromOptions(&r->plan);
   if (!ierr) ierr = HessaCliHelpRequested(&help);
+  if (!ierr && help) ierr = HessaReportOptionsHelp(PETSC_COMM_WORLD);
   if (!ierr && help)
     ierr = HessaCliSetUpOptionsHelp();
   else if (!ierr)

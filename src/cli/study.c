@@ -40,6 +40,7 @@ PetscErrorCode HessaCliStudy(void)
     HessaAnalyzeOptions o;
     PetscCall(HessaStudyDestroy(&study));
     PetscCall(HessaAnalyzeOptionsSetFromOptions(PETSC_COMM_WORLD, &o));
+    PetscCall(HessaReportOptionsHelp(PETSC_COMM_WORLD));
     PetscCall(HessaCliSetUpOptionsHelp());
     PetscFunctionReturn(0);
   }
