@@ -31,6 +31,9 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
  * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
  * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
+/* Collective on comm: read the options of HessaReportWrite and nothing else (with -help,
+ * PETSc prints them: `hessa analyze -help`). */
+PetscErrorCode HessaReportOptionsHelp(MPI_Comm comm);
 
 /* Not collective: the report document of an analysis (docs/report-schema.md; the caller
  * deletes it). A stopped analysis (a->stopped) gives a partial document: "partial": true,
@@ -42,8 +45,23 @@ cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a);
  * the other ranks NULL. */
 PetscErrorCode HessaReportAnalysis(MPI_Comm comm, const HessaAnalysis *a, const char folder[], cJSON **doc_out);
 
-/* ---- CSV tables: one writer per table, used by every command (%.17g; a non-finite number
- * is an empty field). Not collective: they append to t (call on the rank that writes). ---- */
+/* ---- CSV tables: one writer per table, used by every command, in one format (docs/reports.md):
+ * a header row, numbers %.17g (17 significant digits), a non-finite number an empty field,
+ * indices from 1, booleans true/false, text quoted (RFC 4180). Not collective: they append
+ * to t (call on the rank that writes). ---- */
+/* One field: a number (empty when not finite), a boolean (empty when b < 0), quoted text, or
+ * a JSON value (number, boolean or string; anything else, null included, is empty). */
+void HessaCSVNumber(HessaText *t, double x);
+void HessaCSVBool(HessaText *t, int b);
+void HessaCSVString(HessaText *t, const char *s);
+void HessaCSVJSONValue(HessaText *t, const cJSON *v);
+/* landscape: alpha,loss over n grid points; plane alpha,beta,loss with loss[i * n + j] at
+ * (grid[i], grid[j]). */
+void HessaCSVLine(HessaText *t, PetscInt n, const double grid[], const double loss[]);
+void HessaCSVPlane(HessaText *t, PetscInt n, const double grid[], const double loss[]);
+/* train_log.csv: step,loss,gradient_norm,lambda_max (lambda_max NaN: not measured, empty). */
+void HessaCSVTrainLogHeader(HessaText *t);
+void HessaCSVTrainLogRow(HessaText *t, PetscInt step, double loss, double gradient_norm, double lambda_max);
 /* eigenvalues: kind,index,value,residual,converged. index counts from 1 (largest: 1 is the
  * largest; smallest: 1 is the smallest; full: ascending); converged true/false, or empty
  * (converged < 0, and always for full rows, which have no residual). */
@@ -63,11 +81,28 @@ void HessaCSVDensityNodes(HessaText *t, const HessaDensity *d);
 void HessaCSVTrace(HessaText *t, PetscInt n, const HessaTrace trace[]);
 
 /* ---- `hessa spectrum -hessa_spectrum_output FOLDER` (docs/spectrum.md) ---- */
+/* What one run of `hessa spectrum` computed (pointers not owned; only rank 0 reads them). */
+typedef struct {
+  const HessaSpectrumKey  *key;     /* which parts were asked for */
+  const HessaExtremes     *ex;      /* ex[0] largest, ex[1] smallest; NULL: none */
+  const HessaFullSpectrum *full;    /* NULL: not computed */
+  const HessaDensity      *density; /* allocated when key->density */
+  const HessaTrace        *trace;   /* trace[0] Hutchinson, trace[1] Hutch++ */
+  double                   loss, gradient_norm;
+  const char              *operator_name; /* "hessian" or "ggn" */
+  const char              *subset;        /* "" for all parameters */
+  PetscInt                 n_params;      /* parameters of the model (n_op of the operator in key) */
+  PetscMPIInt              ranks;
+  PetscInt64               products;
+  PetscBool                partial; /* stopped on request: report.json says what is missing */
+} HessaSpectrumReport;
 /* Collective on comm: rank 0 writes folder/report.json ("schema": "hessa-spectrum-report",
- * version 1; "partial" and "missing": what a stopped run has not computed) and, when
- * complete, density.csv, slq_nodes.csv and trace.csv (the tables above). key says which
- * parts were asked for; t[0] is Hutchinson, t[1] Hutch++. */
-PetscErrorCode HessaReportSpectrum(MPI_Comm comm, const char folder[], const HessaSpectrumKey *key, const HessaDensity *d, const HessaTrace t[2], PetscBool partial, PetscInt64 products);
+ * version 1; "partial" and "missing": what a stopped run has not computed; "results": loss,
+ * gradient norm, extremes, full spectrum, density and trace in the layout of hessa analyze's
+ * report, docs/report-schema.md) and, when complete, the same report set as hessa analyze
+ * for what was computed: report.md, eigenvalues.csv, density.csv, density_nodes.csv, the
+ * plots (HessaReportWrite), and trace.csv. */
+PetscErrorCode HessaReportSpectrum(MPI_Comm comm, const char folder[], const HessaSpectrumReport *r);
 /* Collective on comm (-hessa_spectrum_csv PREFIX): rank 0 writes PREFIX_eigenvalues.csv (ex[0]
  * largest, ex[1] smallest, then full when not NULL) and, when d is not NULL,
  * PREFIX_density.csv and PREFIX_slq_nodes.csv, each atomically with the tables above. */

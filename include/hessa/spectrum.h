@@ -223,4 +223,19 @@ PetscErrorCode HessaSpectrumExtremesStateWrite(MPI_Comm comm, const char folder[
 PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[], PetscInt k, double tol, HessaOperator op, HessaExtremes ex[2], PetscBool done[2], PetscBool *found);
 PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[]);
 
+/* Throttled progress lines on stderr (rank 0, silent with -quiet): at most one line every
+ * `every` seconds (5), with the phase, the products spent, a short estimate and an ETA from
+ * the fraction done. Used by every phase that can take more than a few seconds (extremes,
+ * full spectrum, SLQ, trace, Newton). */
+typedef struct {
+  const char *phase;
+  double      t0, last, every;
+  PetscInt64  products0;
+} HessaProgress;
+
+void HessaProgressStart(HessaProgress *p, const char phase[], HessaOperator op);
+/* Collective (the decision to print is taken from rank 0's clock, broadcast-free: every rank
+ * calls HessaLog, which prints on rank 0 only). done in [0,1]; what: a short estimate. */
+PetscErrorCode HessaProgressUpdate(HessaProgress *p, HessaOperator op, double done, const char what[]);
+
 #endif

@@ -76,6 +76,34 @@ static PetscErrorCode SaddleFreeNewton(HessaOperator op, Vec g, double gnorm, do
   PetscFunctionReturn(0);
 }
 
+/* Progress of the Newton solve. */
+typedef struct {
+  HessaProgress progress;
+  HessaOperator op;
+  double        r0;
+} NewtonProgress;
+
+/* KSP monitor, called by every rank at each iteration: a progress line (collective) whose
+ * fraction done is the larger of the iterations used and the residual's way down to rtol
+ * on a log scale. */
+static PetscErrorCode NewtonMonitor(KSP ksp, PetscInt it, PetscReal rnorm, void *ctx)
+{
+  NewtonProgress *p = (NewtonProgress *)ctx;
+  PetscReal       rtol, abstol, dtol;
+  PetscInt        max_it;
+  double          done = 0;
+  char            what[128];
+
+  PetscFunctionBegin;
+  PetscCall(KSPGetTolerances(ksp, &rtol, &abstol, &dtol, &max_it));
+  if (it == 0) p->r0 = rnorm;
+  if (p->r0 > 0 && rnorm > 0 && rtol > 0 && rtol < 1) done = PetscMin(1.0, PetscMax(0.0, log(rnorm / p->r0) / log(rtol)));
+  if (max_it > 0) done = PetscMax(done, (double)it / (double)max_it);
+  PetscCall(PetscSNPrintf(what, sizeof what, "iteration %" PetscInt_FMT " of at most %" PetscInt_FMT ", relative residual %.2e (target %.1e)", it, max_it, p->r0 > 0 ? rnorm / p->r0 : 0.0, (double)rtol));
+  PetscCall(HessaProgressUpdate(&p->progress, p->op, done, what));
+  PetscFunctionReturn(0);
+}
+
 /* HessaNewtonCompute - collective; see analysis.h. Options prefix hessa_newton_ (KSP):
  * defaults MINRES, no preconditioner, rtol 1e-8, at most 200 iterations. */
 PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, PetscInt sf_dim, double zero_tol, HessaNewton *nt)
@@ -86,7 +114,8 @@ PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, Petsc
   double             gnorm, dn, gd, rn;
   KSPConvergedReason reason;
   KSPType            type;
-  const double       ts[9] = {-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5};
+  const double       ts[9]    = {-0.5, -0.25, 0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5};
+  NewtonProgress     progress = {.op = op};
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(nt, sizeof *nt));
@@ -108,6 +137,8 @@ PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, Petsc
   PetscCall(KSPGetPC(ksp, &pc));
   PetscCall(PCSetType(pc, PCNONE));
   PetscCall(KSPSetTolerances(ksp, 1e-8, PETSC_DEFAULT, PETSC_DEFAULT, 200));
+  HessaProgressStart(&progress.progress, "newton", op);
+  PetscCall(KSPMonitorSet(ksp, NewtonMonitor, &progress, NULL));
   PetscCall(KSPSetFromOptions(ksp));
   PetscCall(KSPSolve(ksp, rhs, d));
   PetscCall(KSPGetIterationNumber(ksp, &nt->iterations));

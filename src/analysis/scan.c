@@ -200,7 +200,7 @@ static PetscErrorCode ScanInGroup(MPI_Comm world, MPI_Comm group, PetscInt color
 {
   PetscMPIInt wrank, grank;
   PetscInt    total, first, local, rounds;
-  double     *x, *mine, at[2] = {NAN, NAN};
+  double     *x, *mine, at[2] = {NAN, NAN}, t0, t_last;
   int        *done;
 
   PetscFunctionBegin;
@@ -241,9 +241,17 @@ static PetscErrorCode ScanInGroup(MPI_Comm world, MPI_Comm group, PetscInt color
      agree on a stop before each round */
   PetscCallMPI(MPI_Allreduce(&local, &rounds, 1, MPIU_INT, MPI_MAX, world));
   PetscCall(HessaLog(world, "landscape: %" PetscInt_FMT " grid points, %" PetscInt_FMT " groups", total, scan->n_groups));
+  t0 = t_last = MPI_Wtime();
   for (PetscInt r = 0; r < rounds; r++) {
     PetscInt p = first + r;
-    double   loss;
+    double   loss, now = MPI_Wtime();
+    /* a progress line every 5 s from world rank 0, whose group has the largest share */
+    if (wrank == 0 && r > 0 && now - t_last >= 5.0) {
+      double done_frac = (double)r / (double)rounds, elapsed = now - t0;
+      t_last = now;
+      PetscCall(HessaLog(PETSC_COMM_SELF, "landscape: %.0f%% done, %" PetscInt_FMT " of %" PetscInt_FMT " rounds of one grid point per group (%" PetscInt_FMT " groups), %.1f s elapsed, ETA %.0f s", 100 * done_frac, r, rounds, scan->n_groups, elapsed,
+                         elapsed * (1 - done_frac) / done_frac));
+    }
     if (spec->stoppable) {
       PetscBool stop;
       PetscCall(HessaStopAgree(world, &stop));

@@ -13,6 +13,7 @@
  */
 #include "cli.h"
 #include <hessa/report.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The embedded default, used when no option names a model or data. */
@@ -46,9 +47,12 @@ static PetscErrorCode PrintOutcome(MPI_Comm comm, const HessaAnalyzeOptions *o, 
     PetscFunctionReturn(0);
   }
   PetscCall(PetscPrintf(comm, "verdict: %s\n%s\n", HessaVerdictTypeNames[a->verdict.type], a->verdict.summary));
-  if (a->have_escape)
-    PetscCall(PetscPrintf(comm, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%g (predicted %.3e)\n", a->escape_lambda, e->change_plus[e->n_alpha - 1], e->change_minus[e->n_alpha - 1], e->alpha[e->n_alpha - 1],
+  if (a->have_escape) {
+    char alpha[32]; /* by the C library: PetscPrintf's %g writes 1 as "1." */
+    snprintf(alpha, sizeof alpha, "%g", e->alpha[e->n_alpha - 1]);
+    PetscCall(PetscPrintf(comm, "escape: along the eigenvector of %.6g the loss changes by %.3e / %.3e at alpha = +-%s (predicted %.3e)\n", a->escape_lambda, e->change_plus[e->n_alpha - 1], e->change_minus[e->n_alpha - 1], alpha,
                           e->predicted[e->n_alpha - 1]));
+  }
   PetscCall(PetscPrintf(comm, "report: %s/report.md (and report.json, CSV, plots); %" PetscInt64_FMT " Hessian-vector products\n", o->output, a->products));
   PetscFunctionReturn(0);
 }
@@ -61,10 +65,15 @@ PetscErrorCode HessaCliAnalyze(void)
 {
   HessaAnalyzeOptions o;
   HessaAnalysis       a;
+  PetscBool           help;
 
   PetscFunctionBegin;
   PetscCall(InsertDefaults());
   PetscCall(HessaAnalyzeOptionsSetFromOptions(PETSC_COMM_WORLD, &o));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaReportOptionsHelp(PETSC_COMM_WORLD));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
   o.stoppable = PETSC_TRUE;
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
   PetscCall(HessaAnalyzePoint(PETSC_COMM_WORLD, &o, &a));

@@ -13,10 +13,9 @@ PetscErrorCode HessaCliCheck(void)
   HessaCheckResult res;
   PetscInt         trials = 3, seed = 7;
   PetscReal        step = 1e-3, tol_fd = 1e-6, tol_sym = 1e-12;
-  PetscBool        ok_grad, ok_hv, ok_sym;
+  PetscBool        ok_grad, ok_hv, ok_sym, help;
 
   PetscFunctionBegin;
-  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa check options", NULL);
   PetscCall(PetscOptionsInt("-hessa_check_trials", "random directions per check", "HessaOperatorCheck", trials, &trials, NULL));
   PetscCall(PetscOptionsReal("-hessa_check_step", "finite-difference step (4-point central stencil)", "HessaOperatorCheck", step, &step, NULL));
@@ -24,6 +23,10 @@ PetscErrorCode HessaCliCheck(void)
   PetscCall(PetscOptionsReal("-hessa_check_tol_fd", "pass if the relative error against finite differences is at most this", "HessaOperatorCheck", tol_fd, &tol_fd, NULL));
   PetscCall(PetscOptionsReal("-hessa_check_tol_symmetry", "pass if |u'Hv - v'Hu| / (|u||Hv| + |v||Hu|) is at most this", "HessaOperatorCheck", tol_sym, &tol_sym, NULL));
   PetscOptionsEnd();
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
+  PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscCall(HessaTimerStart("check"));
   PetscCall(HessaOperatorCheck(op, trials, step, (uint64_t)seed, &res));
   PetscCall(HessaTimerStop("check"));

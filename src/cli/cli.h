@@ -14,6 +14,10 @@ PetscErrorCode HessaCliLandscape(void);
 PetscErrorCode HessaCliStudy(void);
 PetscErrorCode HessaCliHvp(void);
 
+/* help.c: -help prints the options of a command without computing or writing anything */
+PetscErrorCode HessaCliHelpRequested(PetscBool *help);
+PetscErrorCode HessaCliSetUpOptionsHelp(void);
+
 /* Random stream of hessa hvp's default direction ("hvp" in ASCII). */
 #define HESSA_STREAM_HVP UINT64_C(0x6876700000000000)
 

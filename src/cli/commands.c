@@ -41,8 +41,12 @@ PetscErrorCode HessaCliInfo(void)
   double        loss, gnorm;
   PetscMPIInt   size;
   PetscInt      lo, hi, *ranges;
+  PetscBool     help;
 
   PetscFunctionBegin;
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
   PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   if (data->source != HESSA_DATA_NONE) PetscCall(HessaDataView(data));

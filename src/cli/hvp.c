@@ -237,10 +237,14 @@ PetscErrorCode HessaCliHvp(void)
   HvpResult     r;
   PetscMPIInt   size;
   PetscInt      n;
+  PetscBool     help;
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_size(comm, &size));
   PetscCall(ReadOptions(&o));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
   PetscCall(HessaReportCheckFolder(comm, o.output));
   PetscCall(HessaSetUpFromOptions(comm, &data, &model, &op));
   n = op->n;

@@ -93,9 +93,13 @@ PetscErrorCode HessaCliLandscape(void)
   double          *resume_loss;
   PetscBool       *resume_done;
   PetscInt         total;
+  PetscBool        help;
 
   PetscFunctionBegin;
   PetscCall(ReadOptions(&o));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) PetscCall(HessaCliSetUpOptionsHelp());
+  if (help) PetscFunctionReturn(0);
   PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, o.output));
   PetscCall(ReadResumeState(&o, &resume_loss, &resume_done));
   o.spec.stoppable = PETSC_TRUE;

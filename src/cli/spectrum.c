@@ -44,8 +44,11 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   PetscCall(PetscOptionsInt("-hessa_trace_samples", "trace: products to spend (Hutch++ uses a third for each part)", "HessaSpectrumTrace", plan->trace_samples, &plan->trace_samples, NULL));
   PetscCall(PetscOptionsInt("-hessa_trace_seed", "trace: seed of the probe vectors", "HessaSpectrumTrace", plan->trace_seed, &plan->trace_seed, NULL));
   PetscCall(PetscOptionsEnum("-hessa_trace_method", "trace estimator", "HessaSpectrumTrace", methods, method, &method, NULL));
-  PetscCall(PetscOptionsString("-hessa_spectrum_csv", "write PREFIX_eigenvalues.csv, PREFIX_density.csv, PREFIX_slq_nodes.csv (rank 0)", "", plan->csv, plan->csv, sizeof plan->csv, NULL));
-  PetscCall(PetscOptionsString("-hessa_spectrum_output", "folder for report.json, density.csv, slq_nodes.csv, trace.csv and, after a graceful stop, the resumable state spectrum.state", "", plan->output, plan->output, sizeof plan->output, NULL));
+  PetscCall(PetscOptionsString("-hessa_spectrum_csv", "write PREFIX_eigenvalues.csv, PREFIX_density.csv, PREFIX_density_nodes.csv (rank 0)", "", plan->csv, plan->csv, sizeof plan->csv, NULL));
+  PetscCall(
+      PetscOptionsString("-hessa_spectrum_output",
+                         "folder for the report set of hessa analyze for what was computed (report.md, report.json, eigenvalues.csv, density.csv, density_nodes.csv, plots), trace.csv and, after a graceful stop, the resumable state spectrum.state",
+                         "", plan->output, plan->output, sizeof plan->output, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue the stopped run whose state is in the -hessa_spectrum_output folder (same options)", "", plan->resume, &plan->resume, NULL));
   PetscOptionsEnd();
   PetscCheck(!plan->resume || plan->output[0], PETSC_COMM_WORLD, HESSA_ERR_ARG, "-resume needs -hessa_spectrum_output FOLDER: the folder holding the state of the stopped run");
@@ -108,6 +111,7 @@ typedef struct {
   HessaDensity      dens;
   HessaTrace        tr[2]; /* Hutchinson, Hutch++ */
   double            t0;
+  double            loss, gradient_norm; /* at the point, for the report */
 } SpectrumRun;
 
 /* Collective: the model and operator, the defaults shrunk to fit, the allocations of every
@@ -121,6 +125,14 @@ static PetscErrorCode RunSetUp(SpectrumRun *r)
   /* a folder that cannot be written fails the run before anything is computed */
   if (plan->output[0]) PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, plan->output));
   PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &r->data, &r->model, &r->op));
+  {
+    /* the loss and |g| at the point: one gradient, for the report (as in hessa analyze) */
+    Vec g;
+    PetscCall(HessaOperatorCreateParameterVec(r->op, &g));
+    PetscCall(HessaOperatorGradient(r->op, &r->loss, g));
+    PetscCall(VecNorm(g, NORM_2, &r->gradient_norm));
+    PetscCall(VecDestroy(&g));
+  }
   /* defaults (not explicit values) shrink to fit a small operator */
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_spectrum_extremes", &k_given));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_slq_steps", &m_given));
@@ -128,6 +140,7 @@ static PetscErrorCode RunSetUp(SpectrumRun *r)
   if (!m_given) plan->slq.steps = PetscMin(plan->slq.steps, r->op->n_op);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "spectrum of the %s of %s: operator size n = %" PetscInt_FMT " (of %" PetscInt_FMT " parameters)\n", r->op->curvature == HESSA_CURVATURE_GGN ? "Gauss-Newton matrix" : "Hessian", r->model->obj->description,
                         r->op->n_op, r->op->n));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  loss %.12g, |gradient| %.6e\n", r->loss, r->gradient_norm));
   /* every phase is resumable: extremes keep the pairs converged so far, density and trace
      the finished probes; each checks for a stop at its safe points */
   PetscCall(SpectrumKeyFill(plan, r->op, r->model->obj->description, &r->key));
@@ -224,6 +237,27 @@ static PetscErrorCode RunTrace(SpectrumRun *r)
   PetscFunctionReturn(0);
 }
 
+/* What the report layer needs of the run. */
+static void ReportOf(const SpectrumRun *r, PetscBool partial, HessaSpectrumReport *rep)
+{
+  PetscMPIInt size = 1;
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  *rep               = (HessaSpectrumReport){0};
+  rep->key           = &r->key;
+  rep->ex            = r->plan.extremes > 0 ? r->ex : NULL;
+  rep->full          = r->plan.full ? &r->full : NULL;
+  rep->density       = &r->dens;
+  rep->trace         = r->tr;
+  rep->loss          = r->loss;
+  rep->gradient_norm = r->gradient_norm;
+  rep->operator_name = r->op->curvature == HESSA_CURVATURE_GGN ? "ggn" : "hessian";
+  rep->subset        = r->op->subset_spec;
+  rep->n_params      = r->op->n;
+  rep->ranks         = size;
+  rep->products      = r->op->n_products;
+  rep->partial       = partial;
+}
+
 /* Collective: after a stop, the resumable state and a partial report; after a complete run,
    the report and CSV files (the state of an earlier stop is removed). */
 static PetscErrorCode RunFinish(SpectrumRun *r)
@@ -235,14 +269,18 @@ static PetscErrorCode RunFinish(SpectrumRun *r)
   if (r->stopped && plan->output[0]) {
     PetscCall(HessaSpectrumStateWrite(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr));
     if (plan->extremes > 0) PetscCall(HessaSpectrumExtremesStateWrite(PETSC_COMM_WORLD, plan->output, plan->extremes, plan->tol, op->n_op, r->ex, r->ex_done));
-    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr, PETSC_TRUE, op->n_products));
+    HessaSpectrumReport rep;
+    ReportOf(r, PETSC_TRUE, &rep);
+    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &rep));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                           "stopped on request (signal %d) after %" PetscInt64_FMT " products: %" PetscInt_FMT " of %" PetscInt_FMT " SLQ probes finished; state in %s/%s, partial report in %s/report.json; rerun with -resume to continue\n",
                           HessaStopSignal(), op->n_products, r->dens.probes_done, r->dens.probes, plan->output, HESSA_SPECTRUM_STATE_FILE, plan->output));
   } else if (r->stopped) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "stopped on request (signal %d) after %" PetscInt64_FMT " products; nothing saved: give -hessa_spectrum_output FOLDER to keep the finished probes and resume\n", HessaStopSignal(), op->n_products));
   } else if (plan->output[0]) {
-    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &r->key, &r->dens, r->tr, PETSC_FALSE, op->n_products));
+    HessaSpectrumReport rep;
+    ReportOf(r, PETSC_FALSE, &rep);
+    PetscCall(HessaReportSpectrum(PETSC_COMM_WORLD, plan->output, &rep));
     PetscCall(HessaSpectrumStateRemove(PETSC_COMM_WORLD, plan->output));
     PetscCall(HessaSpectrumExtremesStateRemove(PETSC_COMM_WORLD, plan->output));
   }
@@ -290,13 +328,19 @@ static PetscErrorCode RunSteps(SpectrumRun *r)
 PetscErrorCode HessaCliSpectrum(void)
 {
   SpectrumRun   *r;
+  PetscBool      help = PETSC_FALSE;
   PetscErrorCode ierr;
 
   PetscFunctionBegin;
   PetscCall(PetscNew(&r));
   r->t0 = MPI_Wtime();
   ierr  = PlanFromOptions(&r->plan);
-  if (!ierr) ierr = RunSteps(r);
+  if (!ierr) ierr = HessaCliHelpRequested(&help);
+  if (!ierr && help) ierr = HessaReportOptionsHelp(PETSC_COMM_WORLD);
+  if (!ierr && help)
+    ierr = HessaCliSetUpOptionsHelp();
+  else if (!ierr)
+    ierr = RunSteps(r);
   PetscCall(RunDestroy(r));
   PetscCall(PetscFree(r));
   PetscCall(ierr);

@@ -30,10 +30,20 @@ PetscErrorCode HessaCliStudy(void)
   HessaStudy study;
   PetscInt   total, ok, failed, skipped;
   char       output[PETSC_MAX_PATH_LEN] = "hessa-study";
+  PetscBool  help;
 
   PetscFunctionBegin;
   PetscCall(HessaStudyCreate(PETSC_COMM_WORLD, &study));
   PetscCall(HessaStudySetFromOptions(study));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) {
+    HessaAnalyzeOptions o;
+    PetscCall(HessaStudyDestroy(&study));
+    PetscCall(HessaAnalyzeOptionsSetFromOptions(PETSC_COMM_WORLD, &o));
+    PetscCall(HessaReportOptionsHelp(PETSC_COMM_WORLD));
+    PetscCall(HessaCliSetUpOptionsHelp());
+    PetscFunctionReturn(0);
+  }
   {
     /* destroyed on an error too: that releases the output folder's lock */
     PetscErrorCode ierr = HessaStudySetUp(study);

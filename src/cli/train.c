@@ -10,11 +10,18 @@ PetscErrorCode HessaCliTrain(void)
   HessaModel    model;
   HessaOperator op;
   HessaTrainer  trainer;
+  PetscBool     help;
 
   PetscFunctionBegin;
   /* the training options and the output folder first: a mistake there costs no data load */
   PetscCall(HessaTrainerCreate(PETSC_COMM_WORLD, &trainer));
   PetscCall(HessaTrainerSetFromOptions(trainer));
+  PetscCall(HessaCliHelpRequested(&help));
+  if (help) {
+    PetscCall(HessaTrainerDestroy(&trainer));
+    PetscCall(HessaCliSetUpOptionsHelp());
+    PetscFunctionReturn(0);
+  }
   PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   PetscCall(HessaTrainerSetModel(trainer, model, op));
   PetscCall(HessaTrainerSetUp(trainer));

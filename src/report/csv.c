@@ -1,26 +1,65 @@
 /* CSV tables, one writer per table for every command (analyze's report, `hessa spectrum`'s
- * output folder and -hessa_spectrum_csv files): one row per number, full precision (%.17g),
- * so a program reading them gets exactly the values of report.json; a non-finite number is
- * an empty field.
+ * output folder and -hessa_spectrum_csv files, landscape, train, study), in one format
+ * (docs/reports.md): a header row; numbers with 17 significant digits (%.17g), so a program
+ * reading them gets exactly the computed doubles (report.json, through cJSON, may keep only
+ * 15 when they read back within its epsilon); a non-finite or absent number is an empty
+ * field; indices count from 1; booleans are true/false; text is quoted (RFC 4180).
  *
  *   eigenvalues.csv    kind,index,value,residual,converged
  *                      kind largest: index 1 is the largest; smallest: index 1 is the
  *                      smallest; full: index 1..n ascending, residual and converged empty
  *   density.csv        grid,density
- *   density_nodes.csv  probe,node,weight   (probe numbered from 1, probe-major;
- *                      `hessa spectrum` names it slq_nodes.csv)
+ *   density_nodes.csv  probe,node,weight   (probe numbered from 1, probe-major)
  *   trace.csv          method,samples,estimate,standard_error (`hessa spectrum`)
+ *   line.csv           alpha,loss; plane.csv alpha,beta,loss (`hessa landscape`)
+ *   train_log.csv      step,loss,gradient_norm,lambda_max (`hessa train`)
+ *   results.csv        one row per study point (`hessa study`, HessaCSVJSONValue per field)
  */
 #include "report_impl.h"
 #include <math.h>
 
-/* ---- the tables: one writer each, used by every command ---- */
+/* ---- the format: one function per kind of field ---- */
 
-/* A number with every digit, or an empty field when it is not finite. */
-static void Field(HessaText *t, double x)
+/* HessaCSVNumber - not collective; see report.h. */
+void HessaCSVNumber(HessaText *t, double x)
 {
   if (isfinite(x)) HessaTextPrintf(t, "%.17g", x);
 }
+
+/* HessaCSVBool - not collective; see report.h. */
+void HessaCSVBool(HessaText *t, int b)
+{
+  if (b >= 0) HessaTextPrintf(t, "%s", b ? "true" : "false");
+}
+
+/* HessaCSVString - not collective; see report.h. */
+void HessaCSVString(HessaText *t, const char *s)
+{
+  HessaTextPrintf(t, "\"");
+  for (const char *c = s ? s : ""; *c; c++) {
+    if (*c == '"') HessaTextPrintf(t, "\"");                       /* a quote is doubled */
+    HessaTextPrintf(t, "%c", *c == '\n' || *c == '\r' ? ' ' : *c); /* a line break would split the row */
+  }
+  HessaTextPrintf(t, "\"");
+}
+
+/* HessaCSVJSONValue - not collective; see report.h. */
+void HessaCSVJSONValue(HessaText *t, const cJSON *v)
+{
+  if (cJSON_IsNumber(v))
+    HessaCSVNumber(t, v->valuedouble);
+  else if (cJSON_IsBool(v))
+    HessaCSVBool(t, cJSON_IsTrue(v) ? 1 : 0);
+  else if (cJSON_IsString(v))
+    HessaCSVString(t, v->valuestring);
+}
+
+static void Field(HessaText *t, double x)
+{
+  HessaCSVNumber(t, x);
+}
+
+/* ---- the tables: one writer each, used by every command ---- */
 
 /* HessaCSVEigenvaluesHeader, HessaCSVEigenvalueRow - not collective; see report.h. */
 void HessaCSVEigenvaluesHeader(HessaText *t)
@@ -34,7 +73,9 @@ void HessaCSVEigenvalueRow(HessaText *t, const char kind[], PetscInt index, doub
   Field(t, value);
   HessaTextPrintf(t, ",");
   Field(t, residual);
-  HessaTextPrintf(t, ",%s\n", converged < 0 ? "" : converged ? "true" : "false");
+  HessaTextPrintf(t, ",");
+  HessaCSVBool(t, converged);
+  HessaTextPrintf(t, "\n");
 }
 
 /* HessaCSVEigenvalues - not collective; see report.h. */
@@ -102,6 +143,49 @@ void HessaCSVTrace(HessaText *t, PetscInt n, const HessaTrace trace[])
     Field(t, trace[i].standard_error);
     HessaTextPrintf(t, "\n");
   }
+}
+
+/* HessaCSVLine, HessaCSVPlane - not collective; see report.h. */
+void HessaCSVLine(HessaText *t, PetscInt n, const double grid[], const double loss[])
+{
+  HessaTextPrintf(t, "alpha,loss\n");
+  for (PetscInt i = 0; i < n; i++) {
+    Field(t, grid[i]);
+    HessaTextPrintf(t, ",");
+    Field(t, loss[i]);
+    HessaTextPrintf(t, "\n");
+  }
+}
+
+void HessaCSVPlane(HessaText *t, PetscInt n, const double grid[], const double loss[])
+{
+  HessaTextPrintf(t, "alpha,beta,loss\n");
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < n; j++) {
+      Field(t, grid[i]);
+      HessaTextPrintf(t, ",");
+      Field(t, grid[j]);
+      HessaTextPrintf(t, ",");
+      Field(t, loss[i * n + j]);
+      HessaTextPrintf(t, "\n");
+    }
+}
+
+/* HessaCSVTrainLogHeader, HessaCSVTrainLogRow - not collective; see report.h. */
+void HessaCSVTrainLogHeader(HessaText *t)
+{
+  HessaTextPrintf(t, "step,loss,gradient_norm,lambda_max\n");
+}
+
+void HessaCSVTrainLogRow(HessaText *t, PetscInt step, double loss, double gradient_norm, double lambda_max)
+{
+  HessaTextPrintf(t, "%" PetscInt_FMT ",", step);
+  Field(t, loss);
+  HessaTextPrintf(t, ",");
+  Field(t, gradient_norm);
+  HessaTextPrintf(t, ",");
+  Field(t, lambda_max);
+  HessaTextPrintf(t, "\n");
 }
 
 /* ---- the same tables from a report document ---- */

@@ -55,7 +55,7 @@ static cJSON *ProbesJSON(const HessaLineProbe *p, PetscBool predicted)
 }
 
 /* The options database as {"-key": "value"} (flags map to ""). */
-static cJSON *OptionsJSON(void)
+cJSON *HessaReportOptionsJSON(void)
 {
   cJSON *o = cJSON_CreateObject();
   char  *all, *tok, *save = NULL, *key = NULL;
@@ -75,7 +75,7 @@ static cJSON *OptionsJSON(void)
   return o;
 }
 
-static cJSON *Provenance(void)
+cJSON *HessaReportProvenanceJSON(void)
 {
   cJSON *p = cJSON_CreateObject();
   char   v[256], host[256] = "", date[64];
@@ -84,10 +84,16 @@ static cJSON *Provenance(void)
 
   cJSON_AddStringToObject(p, "hessa_version", HESSA_VERSION);
   cJSON_AddStringToObject(p, "commit", HessaCommit());
-  PetscGetVersion(v, sizeof v);
-  cJSON_AddStringToObject(p, "petsc", v);
-  SlepcGetVersion(v, sizeof v);
-  cJSON_AddStringToObject(p, "slepc", v);
+  {
+    /* the numbers only: the version strings repeat the library's name and add a date */
+    PetscInt major = 0, minor = 0, sub = 0, release = 0;
+    PetscGetVersionNumber(&major, &minor, &sub, &release);
+    snprintf(v, sizeof v, "%d.%d.%d", (int)major, (int)minor, (int)sub);
+    cJSON_AddStringToObject(p, "petsc", v);
+    SlepcGetVersionNumber(&major, &minor, &sub, &release);
+    snprintf(v, sizeof v, "%d.%d.%d", (int)major, (int)minor, (int)sub);
+    cJSON_AddStringToObject(p, "slepc", v);
+  }
   {
     char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
     MPI_Get_library_version(mpi, &len);
@@ -282,7 +288,7 @@ static cJSON *InputsJSON(const HessaAnalysis *a)
   cJSON_AddStringToObject(inputs, "subset", a->subset);
   cJSON_AddNumberToObject(inputs, "ranks", (double)a->ranks);
   cJSON_AddNumberToObject(inputs, "seed", (double)a->seed);
-  cJSON_AddItemToObject(inputs, "options", OptionsJSON());
+  cJSON_AddItemToObject(inputs, "options", HessaReportOptionsJSON());
   return inputs;
 }
 
@@ -320,7 +326,7 @@ cJSON *HessaReportAnalysisDocument(const HessaAnalysis *a)
   ProbesAndGeometryJSON(a, results);
   if (a->have_newton) NewtonJSON(&a->newton, results);
   cJSON_AddItemToObject(doc, "cost", CostJSON(a));
-  cJSON_AddItemToObject(doc, "provenance", Provenance());
+  cJSON_AddItemToObject(doc, "provenance", HessaReportProvenanceJSON());
   return doc;
 }
 

@@ -32,25 +32,19 @@ static void DirectionFile(PetscInt k, char name[], size_t len)
 
 static void WriteCSV(const LandscapeOut *o, const HessaScan *s, HessaStatus *st)
 {
-  char   path[PETSC_MAX_PATH_LEN + 16], *text;
-  size_t cap = 128 + (size_t)(s->n_dirs == 2 ? s->points * s->points : s->points) * 80, len = 0;
+  char      path[PETSC_MAX_PATH_LEN + 16];
+  HessaText t = {0};
 
-  text = malloc(cap);
-  if (!text) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "landscape: out of memory for the CSV file");
-    return;
-  }
-  if (s->n_dirs == 1) {
-    len += (size_t)snprintf(text + len, cap - len, "alpha,loss\n");
-    for (PetscInt i = 0; i < s->points; i++) len += (size_t)snprintf(text + len, cap - len, "%.17g,%.17g\n", s->grid[i], s->loss[i]);
-  } else {
-    len += (size_t)snprintf(text + len, cap - len, "alpha,beta,loss\n");
-    for (PetscInt i = 0; i < s->points; i++)
-      for (PetscInt j = 0; j < s->points; j++) len += (size_t)snprintf(text + len, cap - len, "%.17g,%.17g,%.17g\n", s->grid[i], s->grid[j], s->loss[i * s->points + j]);
-  }
+  if (s->n_dirs == 1)
+    HessaCSVLine(&t, s->points, s->grid, s->loss);
+  else
+    HessaCSVPlane(&t, s->points, s->grid, s->loss);
   snprintf(path, sizeof path, "%s/%s", o->output, s->n_dirs == 1 ? "line.csv" : "plane.csv");
-  if (HessaWriteFileAtomic(path, text, st)) HessaStatusSet(st, PETSC_ERR_LIB, "landscape: cannot write '%s'", path);
-  free(text);
+  if (t.failed)
+    HessaStatusSet(st, PETSC_ERR_MEM, "landscape: out of memory for the CSV file");
+  else if (HessaWriteFileAtomic(path, t.data ? t.data : "", st))
+    HessaStatusSet(st, PETSC_ERR_LIB, "landscape: cannot write '%s'", path);
+  HessaTextFree(&t);
 }
 
 /* The directions as flat NPY vectors in parameter-table order (docs/weights.md). */

@@ -57,6 +57,18 @@ static const char *Plural(double count, const char one[], const char many[])
   return count == 1 ? one : many;
 }
 
+/* What the loss does along a probed direction, as a phrase ("rises", "falls", "mixed",
+ * "flat" in the document). */
+static const char *Behaviour(const char *b)
+{
+  if (!b) return "n/a";
+  if (!strcmp(b, "rises")) return "rises both ways";
+  if (!strcmp(b, "falls")) return "falls both ways";
+  if (!strcmp(b, "mixed")) return "rises one way and falls the other";
+  if (!strcmp(b, "flat")) return "stays flat within round-off";
+  return b;
+}
+
 static void Heading(HessaText *md, const cJSON *verdict)
 {
   const char  *type   = S(verdict, "type");
@@ -125,7 +137,7 @@ static void Verdict(HessaText *md, const cJSON *verdict)
                   N(verdict, "minimum_ratio_se", "%.2g"));
   if (HessaJArray(verdict, "higher_order")) {
     HessaTextPrintf(md, "\nHigher-order probes along zero-curvature directions:\n\n| eigenvalue | loss along the direction |\n|---:|---|\n");
-    cJSON_ArrayForEach(probe, HessaJArray(verdict, "higher_order")) HessaTextPrintf(md, "| %s | %s |\n", N(probe, "eigenvalue", "%.3e"), S(probe, "behaviour"));
+    cJSON_ArrayForEach(probe, HessaJArray(verdict, "higher_order")) HessaTextPrintf(md, "| %s | %s |\n", N(probe, "eigenvalue", "%.3e"), Behaviour(HessaJString(probe, "behaviour")));
   }
   HessaTextPrintf(md, "\n");
 }
@@ -197,11 +209,22 @@ static void Escape(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "## Probes along zero-curvature directions\n\nWhere the second-order test is silent, the loss along the direction decides.\n\n");
     cJSON_ArrayForEach(item, degenerate)
     {
-      HessaTextPrintf(md, "Eigenvalue %s: the loss **%s**.\n\n| alpha | change at +alpha | change at -alpha |\n|---:|---:|---:|\n", N(item, "eigenvalue", "%.3e"), S(item, "behaviour"));
+      HessaTextPrintf(md, "Eigenvalue %s: along its eigenvector the loss **%s**.\n\n| alpha | change at +alpha | change at -alpha |\n|---:|---:|---:|\n", N(item, "eigenvalue", "%.3e"), Behaviour(HessaJString(item, "behaviour")));
       cJSON_ArrayForEach(probe, HessaJArray(item, "probes")) HessaTextPrintf(md, "| %s | %s | %s |\n", N(probe, "alpha", "%.3g"), N(probe, "change_plus", "%.6g"), N(probe, "change_minus", "%.6g"));
       HessaTextPrintf(md, "\n");
     }
   }
+}
+
+/* The share of the gradient in the top eigenvectors, or why there is none. */
+static void GradientShare(HessaText *md, const cJSON *geometry, const cJSON *results)
+{
+  double k = 0, share, g = -1;
+
+  if (HessaJNumber(geometry, "top_k", &k) && k >= 1 && HessaJNumber(geometry, "top_k_gradient_share", &share))
+    HessaTextPrintf(md, "- Share of the gradient in the top %.0f %s: %.4g\n", k, Plural(k, "eigenvector", "eigenvectors"), share);
+  else
+    HessaTextPrintf(md, "- Share of the gradient in the top eigenvectors: not computed (%s)\n", (HessaJNumber(results, "gradient_norm", &g) && g == 0) ? "the gradient is zero" : "no eigenvector of the largest eigenvalues was kept");
 }
 
 static void GeometryAndNewton(HessaText *md, const cJSON *results)
@@ -214,7 +237,7 @@ static void GeometryAndNewton(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "- Curvature along the gradient g^T H g / g^T g: %s\n", N(geometry, "curvature_along_gradient", "%.6g"));
     HessaTextPrintf(md, "- Best step along -g: %s (predicted decrease %s, true decrease %s)\n", N(geometry, "best_step", "%.6g"), N(geometry, "predicted_decrease", "%.6g"), N(geometry, "true_decrease", "%.6g"));
     HessaTextPrintf(md, "- Stability limit 2 / lambda_max: %s\n", N(geometry, "stability_limit", "%.6g"));
-    HessaTextPrintf(md, "- Share of the gradient in the top %s eigenvectors: %s\n", N(geometry, "top_k", "%.0f"), N(geometry, "top_k_gradient_share", "%.4g"));
+    GradientShare(md, geometry, results);
     HessaTextPrintf(md, "- Condition number lambda_max / lambda_min: %s\n\n", N(geometry, "condition_number", "%.6g"));
   }
   if (newton) {
@@ -252,10 +275,20 @@ static void InputsCostProvenance(HessaText *md, const cJSON *doc)
 
   if (inputs) {
     HessaTextPrintf(md, "## Inputs\n\n- Command: `hessa %s`", S(inputs, "command"));
-    cJSON_ArrayForEach(item, HessaJArray(inputs, "argv")) if (cJSON_IsString(item)) HessaTextPrintf(md, " `%s`", item->valuestring);
+    {
+      int i = 0; /* argv[0] is the program's path, shown as `hessa` */
+      cJSON_ArrayForEach(item, HessaJArray(inputs, "argv")) if (i++ > 0 && cJSON_IsString(item)) HessaTextPrintf(md, " `%s`", item->valuestring);
+    }
     HessaTextPrintf(md, "\n- Model: %s (%s), n = %s parameters\n", S(model, "kind"), S(model, "description"), N(model, "n", "%.0f"));
     HessaTextPrintf(md, "- Data: %s, %s samples x %s features\n", S(data, "description"), N(data, "samples", "%.0f"), N(data, "features", "%.0f"));
-    HessaTextPrintf(md, "- Operator: %s on subset %s; %s ranks; seed %s\n", S(inputs, "operator"), S(inputs, "subset"), N(inputs, "ranks", "%.0f"), N(inputs, "seed", "%.0f"));
+    {
+      const char *subset = HessaJString(inputs, "subset");
+      PetscBool   some   = subset && subset[0] && strcmp(subset, "all") ? PETSC_TRUE : PETSC_FALSE;
+      double      ranks  = 0;
+      HessaJNumber(inputs, "ranks", &ranks);
+      HessaTextPrintf(md, "- Operator: %s on %s%s; %s %s; seed %s\n", S(inputs, "operator"), some ? "the parameter subset " : "all parameters", some ? subset : "", N(inputs, "ranks", "%.0f"), Plural(ranks, "rank", "ranks"),
+                      N(inputs, "seed", "%.0f"));
+    }
     if (HessaJObject(inputs, "options") && cJSON_GetArraySize(HessaJObject(inputs, "options")) > 0) {
       HessaTextPrintf(md, "\n| option | value |\n|---|---|\n");
       cJSON_ArrayForEach(item, HessaJObject(inputs, "options"))
@@ -289,6 +322,15 @@ static void InputsCostProvenance(HessaText *md, const cJSON *doc)
   }
 }
 
+/* The heading of `hessa spectrum`'s report, which has no verdict. */
+static void SpectrumHeading(HessaText *md, const cJSON *doc)
+{
+  const cJSON *inputs = HessaJObject(doc, "inputs");
+
+  HessaTextPrintf(md, "# Spectrum of the %s of %s\n\n", !strcmp(S(inputs, "operator"), "ggn") ? "Gauss-Newton matrix" : "Hessian", S(doc, "model"));
+  HessaTextPrintf(md, "Operator size n = %s. `hessa spectrum` does not classify the point: `hessa analyze` does.\n\n", N(doc, "n", "%.0f"));
+}
+
 /* HessaReportMarkdown - rank 0, not collective. Builds report.md from the document;
  * plots and wrote_density say which files exist, for the links. Output: md. */
 void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wrote_density, HessaText *md)
@@ -299,7 +341,10 @@ void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wr
   /* a run stopped by a signal says so before anything else */
   if (HessaJBool(doc, "partial", &partial) && partial)
     HessaTextPrintf(md, "**PARTIAL report**: the run was stopped on request before the %s phase; only the parts before it are below.\n\n", HessaJString(doc, "stopped_before") ? HessaJString(doc, "stopped_before") : "next");
-  Verdict(md, HessaJObject(doc, "verdict"));
+  if (HessaJObject(doc, "verdict"))
+    Verdict(md, HessaJObject(doc, "verdict"));
+  else
+    SpectrumHeading(md, doc);
   HessaTextPrintf(md, "Loss %s, gradient norm %s.\n\n", N(results, "loss", "%.10g"), N(results, "gradient_norm", "%.3e"));
   ExtremesTable(md, HessaJObject(results, "extremes"));
   CountsAndFractions(md, results);

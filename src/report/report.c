@@ -162,14 +162,16 @@ static void RemoveStaleFiles(const char folder[], HessaStatus *st)
   }
 }
 
-/* Rank 0: the document must at least say what it is and give a verdict. */
+/* Rank 0: the document must at least say what it is and give a verdict (an analysis) or be
+ * the report of `hessa spectrum`, which classifies nothing. */
 static void CheckDocument(const cJSON *doc, HessaStatus *st)
 {
   const char *schema = HessaJString(doc, "schema"), *type = HessaJString(HessaJObject(doc, "verdict"), "type");
   double      version;
 
+  if (cJSON_IsObject(doc) && schema && !strcmp(schema, "hessa-spectrum-report") && HessaJNumber(doc, "version", &version) && version == 1) return;
   if (!cJSON_IsObject(doc) || !schema || strcmp(schema, "hessa-report") != 0)
-    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\"");
+    HessaStatusSet(st, HESSA_ERR_ARG, "report document: \"schema\" must be \"hessa-report\" (or \"hessa-spectrum-report\")");
   else if (!HessaJNumber(doc, "version", &version) || version != 1)
     HessaStatusSet(st, HESSA_ERR_ARG, "report document: this writer knows version 1 only");
   else if (!type)
@@ -207,6 +209,29 @@ static PetscErrorCode WriteAllLocal(const cJSON *doc, const char folder[], Hessa
   PetscFunctionReturn(0);
 }
 
+/* The report options (collective on comm): into plots, which starts zeroed. */
+static PetscErrorCode ReportOptions(MPI_Comm comm, HessaPlots *plots)
+{
+  PetscFunctionBegin;
+  memset(plots, 0, sizeof *plots);
+  plots->enabled = PETSC_TRUE;
+  PetscOptionsBegin(comm, NULL, "hessa report options", NULL);
+  PetscCall(PetscOptionsBool("-hessa_report_plots", "draw the PNG/SVG plots", "HessaReportWrite", plots->enabled, &plots->enabled, NULL));
+  PetscCall(PetscOptionsBool("-hessa_report_density_log", "log scale for the density plot", "HessaReportWrite", plots->density_log, &plots->density_log, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(0);
+}
+
+/* HessaReportOptionsHelp - collective on comm; see report.h. */
+PetscErrorCode HessaReportOptionsHelp(MPI_Comm comm)
+{
+  HessaPlots plots;
+
+  PetscFunctionBegin;
+  PetscCall(ReportOptions(comm, &plots));
+  PetscFunctionReturn(0);
+}
+
 /* HessaReportWrite - collective on comm. See report.h.
  * Options read: -hessa_report_plots, -hessa_report_density_log. */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[])
@@ -217,12 +242,7 @@ PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char fold
 
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  memset(&plots, 0, sizeof plots);
-  plots.enabled = PETSC_TRUE;
-  PetscOptionsBegin(comm, NULL, "hessa report options", NULL);
-  PetscCall(PetscOptionsBool("-hessa_report_plots", "draw the PNG/SVG plots", "HessaReportWrite", plots.enabled, &plots.enabled, NULL));
-  PetscCall(PetscOptionsBool("-hessa_report_density_log", "log scale for the density plot", "HessaReportWrite", plots.density_log, &plots.density_log, NULL));
-  PetscOptionsEnd();
+  PetscCall(ReportOptions(comm, &plots));
   if (rank == 0) {
     /* Not PetscCall: a PETSc error here must reach the other ranks, not leave them waiting. */
     PetscErrorCode ierr = WriteAllLocal(doc, folder ? folder : "", &plots, &st);

@@ -38,6 +38,11 @@ void HessaReportWriteCSV(const cJSON *doc, const char folder[], PetscBool *wrote
 void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *plots, HessaStatus *st);
 void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wrote_density, HessaText *md);
 
+/* Rank 0, not collective (document.c): the provenance object (versions, commit, date, host)
+ * and the options database as {"-key": "value"}, for every report document. */
+cJSON *HessaReportProvenanceJSON(void);
+cJSON *HessaReportOptionsJSON(void);
+
 /* Rank 0, not collective: write text (or t) to folder/name atomically, fault into st. */
 void HessaReportWriteText(const char folder[], const char name[], const HessaText *t, HessaStatus *st);
 

@@ -7,6 +7,7 @@
  */
 #include <hessa/spectrum.h>
 #include <slepceps.h>
+#include <math.h>
 
 /* Collective: out->residuals[i] = |H v_i - lambda_i v_i| / |v_i| with one block product. */
 static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V, HessaExtremes *out)
@@ -39,6 +40,39 @@ static PetscErrorCode StopTest(EPS eps, PetscInt its, PetscInt max_it, PetscInt 
   if (*reason != EPS_CONVERGED_ITERATING) PetscFunctionReturn(0);
   PetscCall(HessaStopAgree(op->comm, &stop));
   if (stop) *reason = EPS_CONVERGED_USER;
+  PetscFunctionReturn(0);
+}
+
+/* Progress of one end: the pairs converged so far and the error estimate of the next one. */
+typedef struct {
+  HessaProgress progress;
+  HessaOperator op;
+  PetscInt      nev, n_prev;
+  const char   *end;
+} ExtremesProgress;
+
+/* EPS monitor, called by every rank after each restart: a progress line (HessaProgressUpdate,
+ * collective) whose fraction done counts the converged pairs plus, for the next pair, how far
+ * its error estimate has come down from 1 to the tolerance on a log scale. */
+static PetscErrorCode ExtremesMonitor(EPS eps, PetscInt its, PetscInt nconv, PetscScalar *eigr, PetscScalar *eigi, PetscReal *errest, PetscInt nest, void *ctx)
+{
+  ExtremesProgress *p = (ExtremesProgress *)ctx;
+  PetscReal         tol;
+  PetscInt          max_it, k = p->nev - p->n_prev;
+  double            part = 0, done;
+  char              what[160];
+
+  PetscFunctionBegin;
+  (void)eigi;
+  PetscCall(EPSGetTolerances(eps, &tol, &max_it));
+  if (nconv < nest && nconv < k && errest[nconv] > 0 && tol > 0 && tol < 1) part = PetscMin(1.0, PetscMax(0.0, log10(PetscMin(errest[nconv], 1.0)) / log10(tol)));
+  done = ((double)PetscMin(nconv, k) + part) / (double)k;
+  if (nconv < nest && nconv < k)
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, next lambda ~ %.6g (error estimate %.1e, tolerance %.1e), restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev,
+                            (double)PetscRealPart(eigr[nconv]), (double)errest[nconv], (double)tol, its));
+  else
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev, its));
+  PetscCall(HessaProgressUpdate(&p->progress, p->op, done, what));
   PetscFunctionReturn(0);
 }
 
@@ -93,6 +127,7 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   PetscInt64         products0 = op->n_products;
   double             t0 = MPI_Wtime(), scale = 0;
   Vec               *V;
+  ExtremesProgress   progress;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(out, sizeof *out));
@@ -122,6 +157,9 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
     PetscCall(EPSSetTolerances(eps, (tol > 0 ? tol : 1e-8) * spectral_scale, PETSC_DEFAULT));
   }
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
+  progress = (ExtremesProgress){.op = op, .nev = k, .n_prev = n_prev, .end = which == HESSA_WHICH_LARGEST ? "largest" : "smallest"};
+  HessaProgressStart(&progress.progress, "extremes", op);
+  PetscCall(EPSMonitorSet(eps, ExtremesMonitor, &progress, NULL));
   {
     /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
        preconditioner instead of failing in PCSetUp; -hessa_st_pc_type still overrides */

@@ -66,7 +66,7 @@ PetscErrorCode HessaStudyCreate(MPI_Comm comm, HessaStudy *study)
 
 PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 {
-  PetscBool set;
+  PetscBool set, help;
 
   PetscFunctionBegin;
   PetscOptionsBegin(s->comm, NULL, "hessa study options", NULL);
@@ -75,7 +75,8 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
   PetscCall(PetscOptionsInt("-hessa_study_group_size", "ranks per analysis group (rank 0 collects; the other ranks form the groups)", "HessaStudySetUp", s->group_size, &s->group_size, NULL));
   PetscCall(PetscOptionsInt("-hessa_study_max_points", "stop gracefully after handing out this many points in this run (0: no limit)", "HessaStudyRun", s->max_points, &s->max_points, NULL));
   PetscOptionsEnd();
-  PetscCheck(s->manifest_path[0], s->comm, HESSA_ERR_ARG, "hessa study needs -hessa_study_manifest (a YAML manifest, a folder of weight folders, or a training folder)");
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  PetscCheck(s->manifest_path[0] || help, s->comm, HESSA_ERR_ARG, "hessa study needs -hessa_study_manifest (a YAML manifest, a folder of weight folders, or a training folder)");
   PetscCheck(s->group_size >= 1, s->comm, HESSA_ERR_ARG, "-hessa_study_group_size must be at least 1, found %" PetscInt_FMT, s->group_size);
   PetscCheck(s->max_points >= 0, s->comm, HESSA_ERR_ARG, "-hessa_study_max_points must be 0 (no limit) or positive, found %" PetscInt_FMT, s->max_points);
   PetscFunctionReturn(0);
@@ -83,29 +84,12 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 
 /* ---- results.jsonl / results.csv (rank 0) ---- */
 
-static void CsvField(HessaText *t, const cJSON *v)
-{
-  if (!v || cJSON_IsNull(v)) return;
-  if (cJSON_IsNumber(v))
-    HessaTextPrintf(t, "%.17g", v->valuedouble);
-  else if (cJSON_IsBool(v))
-    HessaTextPrintf(t, "%s", cJSON_IsTrue(v) ? "true" : "false");
-  else if (cJSON_IsString(v)) {
-    /* RFC 4180: quote, double the quotes; newlines would split the row */
-    HessaTextPrintf(t, "\"");
-    for (const char *c = v->valuestring; *c; c++) {
-      if (*c == '"') HessaTextPrintf(t, "\"");
-      HessaTextPrintf(t, "%c", *c == '\n' || *c == '\r' ? ' ' : *c);
-    }
-    HessaTextPrintf(t, "\"");
-  }
-}
-
+/* one field in the CSV format of every table (report layer, docs/reports.md) */
 static void CsvRow(HessaText *t, const cJSON *line)
 {
   for (int c = 0; csv_columns[c]; c++) {
     if (c) HessaTextPrintf(t, ",");
-    CsvField(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
+    HessaCSVJSONValue(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
   }
   HessaTextPrintf(t, "\n");
 }

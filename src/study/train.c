@@ -61,8 +61,9 @@ static PetscInt NameIndex(const char *const table[], const char name[])
 
 PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
 {
-  char     method[32], objective[32];
-  PetscInt im, io;
+  char      method[32], objective[32];
+  PetscInt  im, io;
+  PetscBool help;
 
   PetscFunctionBegin;
   PetscCall(PetscStrncpy(method, method_names[tr->method], sizeof method));
@@ -105,8 +106,10 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCheck(tr->checkpoint_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_checkpoint_every must be >= 0, found %" PetscInt_FMT, tr->checkpoint_every);
   PetscCheck(tr->lambda_every >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_lambda_every must be >= 0, found %" PetscInt_FMT, tr->lambda_every);
   PetscCheck(tr->max_steps_per_run >= 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_max_steps_per_run must be >= 0, found %" PetscInt_FMT, tr->max_steps_per_run);
-  /* here rather than in SetUp, so that a bad folder fails before any data are loaded */
-  PetscCall(HessaReportCheckFolder(tr->comm, tr->output));
+  /* here rather than in SetUp, so that a bad folder fails before any data are loaded;
+     -help prints the options and writes nothing */
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (!help) PetscCall(HessaReportCheckFolder(tr->comm, tr->output));
   PetscFunctionReturn(0);
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define LOG_NAME "train_log.csv"
-#define LOG_HEADER "step,loss,gradient_norm,lambda_max\n"
 #define SUMMARY_NAME "train.json"
 
 /* Collective: a fresh log (header only), or on resume the log cut to the steps before the
@@ -25,11 +24,16 @@ PetscErrorCode HessaTrainLogStart(HessaTrainer tr)
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
   if (rank == 0) {
-    char  *text, line[512];
-    size_t len = strlen(LOG_HEADER), cap = 1 << 16;
-    FILE  *f = tr->resume ? fopen(path, "r") : NULL;
+    char     *text, line[512];
+    HessaText header = {0};
+    size_t    len, cap = 1 << 16;
+    FILE     *f = tr->resume ? fopen(path, "r") : NULL;
+    HessaCSVTrainLogHeader(&header); /* the table's format is the report layer's */
+    PetscCheck(!header.failed, PETSC_COMM_SELF, PETSC_ERR_MEM, "train_log.csv: out of memory");
+    len = header.len;
     PetscCall(PetscMalloc1(cap, &text));
-    PetscCall(PetscStrcpy(text, LOG_HEADER));
+    PetscCall(PetscStrcpy(text, header.data));
+    HessaTextFree(&header);
     while (f && fgets(line, sizeof line, f)) {
       long   step;
       size_t l = strlen(line);
@@ -61,11 +65,15 @@ PetscErrorCode HessaTrainLogAppend(HessaTrainer tr, double lambda_max)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(tr->comm, &rank));
   if (rank == 0) {
-    char path[PETSC_MAX_PATH_LEN], lambda[64] = "", row[256];
+    char      path[PETSC_MAX_PATH_LEN];
+    HessaText row = {0};
     PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
-    if (isfinite(lambda_max)) PetscCall(PetscSNPrintf(lambda, sizeof lambda, "%.17g", lambda_max));
-    PetscCall(PetscSNPrintf(row, sizeof row, "%" PetscInt_FMT ",%.17g,%.17g,%s\n", tr->step, tr->loss, tr->gradient_norm, lambda));
-    PetscCall(HessaFileAppend(path, row, &st));
+    HessaCSVTrainLogRow(&row, tr->step, tr->loss, tr->gradient_norm, lambda_max);
+    if (row.failed)
+      HessaStatusSet(&st, PETSC_ERR_MEM, "%s: out of memory", path);
+    else
+      PetscCall(HessaFileAppend(path, row.data, &st));
+    HessaTextFree(&row);
   }
   PetscCall(HessaSyncError(tr->comm, &st));
   PetscFunctionReturn(0);

@@ -29,7 +29,7 @@ cd "$W"
 t0=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) - $t0" | bc; }
 same() { # same DIR_A DIR_B: every result file equal byte for byte (%.17g: bitwise)
-  for f in density.csv slq_nodes.csv trace.csv; do
+  for f in density.csv density_nodes.csv trace.csv; do
     [ -s "$1/$f" ] || fail "$1/$f missing"
     cmp -s "$1/$f" "$2/$f" || fail "$2/$f differs from the uninterrupted $1/$f"
   done

@@ -413,7 +413,7 @@ static PetscErrorCode Run(void)
                                       "| negative | 0.275 | 0.037 |",
                                       "| 0.25 | -0.078125 | -0.0703125 | -0.0859375 | yes |",
                                       "descent confirmed: **yes**",
-                                      "Eigenvalue 1.000e-09: the loss **rises**",
+                                      "Eigenvalue 1.000e-09: along its eigenvector the loss **rises both ways**",
                                       "Condition number lambda_max / lambda_min: n/a",
                                       "hutch++ with 30 samples: trace = 26.875, standard error 0.44",
                                       "Saddle-free Newton",

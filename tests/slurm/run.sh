@@ -73,7 +73,7 @@ kept=$(grep -o '"probes_done":[[:space:]]*[0-9]*' "$OUT/report.json" | head -1 |
 ts "job $J stopped (exit 75), requeued; partial report: $kept of 16 probes"
 wait_job "$J" 90
 grep -q 'exit status 75' "$LOG" && grep -q 'resuming from' "$LOG" && grep -q 'exit status 0' "$LOG" || { cat "$LOG"; fail "log does not show stop, resume, completion"; }
-for f in density.csv slq_nodes.csv trace.csv; do cmp -s "ref/$f" "$OUT/$f" || fail "$OUT/$f differs from the uninterrupted run"; done
+for f in density.csv density_nodes.csv trace.csv; do cmp -s "ref/$f" "$OUT/$f" || fail "$OUT/$f differs from the uninterrupted run"; done
 grep -q '"partial":[[:space:]]*false' "$OUT/report.json" || fail "final report still partial"
 ts "ok spectrum job $J: stopped, requeued, resumed; density, nodes, trace bitwise equal to the uninterrupted run"
 
