@@ -195,9 +195,9 @@ static void Title(const char title[])
   if (!title || !title[0]) return;
   plgvpd(&vx0, &vx1, &vy0, &vy1);
   w = TextWidth(title);
-  plschr(0.0, CHAR_SCALE * PetscMin(1.1, 1.1 * 0.96 / PetscMax(w, 1e-9)));
-  /* centred on the page, not the axes, so a legend on the right does not push it off */
-  plmtex("t", 1.2, (0.5 - vx0) / (vx1 - vx0), 0.5, title);
+  plschr(0.0, CHAR_SCALE * PetscMin(1.1, 0.96 / PetscMax(w, 1e-9)));
+  /* centred on the axes when it fits above them, else on the page */
+  plmtex("t", 1.2, w * PetscMin(1.1, 0.96 / PetscMax(w, 1e-9)) < vx1 - vx0 ? 0.5 : (0.5 - vx0) / (vx1 - vx0), 0.5, title);
   plschr(0.0, CHAR_SCALE);
 }
 
@@ -347,7 +347,10 @@ static void FormatTick(double v, double step, char out[], size_t len)
 {
   double big = fabs(v);
   int    decimals;
-  if (fabs(v) < 1e-9 * step) v = 0, big = 0;
+  if (fabs(v) < 1e-9 * step) {
+    snprintf(out, len, "0");
+    return;
+  }
   if (big != 0 && (big < 1e-3 || big >= 1e5 || step < 1e-4)) {
     int    e        = (int)floor(log10(big));
     double mant     = v / pow(10.0, e);
@@ -401,9 +404,15 @@ static void TickAt(int which, const AxisState *xa, const AxisState *ya, PetscBoo
     done.n = 0;
     return;
   }
-  /* a label closer than 7% of the axis to one already drawn would overlap it: tick only */
-  for (int k = 0; label && k < done.n; k++)
-    if (fabs(done.at[k] - f) < 0.07) label = NULL;
+  /* a label closer than 4% (y) or 8% (x) of the page to one already drawn would overlap it: tick only */
+  if (label) {
+    PLFLT  vx0, vx1, vy0, vy1;
+    double gap;
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    gap = which == 0 ? 0.08 / (vx1 - vx0) : 0.04 / (vy1 - vy0);
+    for (int k = 0; label && k < done.n; k++)
+      if (fabs(done.at[k] - f) < gap) label = NULL;
+  }
   if (label && !grid_only && done.n < 64) done.at[done.n++] = f;
   if (grid_only) {
     if (major && f >= 0 && f <= 1) {
@@ -693,7 +702,7 @@ static void DrawPanel(const HessaPlotPanel *p, double x0, double x1, double y0, 
       pllsty(1);
     }
     if (L->symbol) {
-      plschr(0.0, 1.3 * CHAR_SCALE);
+      plschr(0.0, (m > 60 ? 0.8 : 1.3) * CHAR_SCALE); /* many points: smaller symbols */
       plstring(m, tx, ty, L->symbol);
       plschr(0.0, CHAR_SCALE);
     }
@@ -758,8 +767,8 @@ static void Draw(const HessaPlotFigure *fig)
   if (fig->n_panels == 1)
     DrawPanel(&fig->panel[0], 0.0, 1.0, 0.0, 1.0, room);
   else {
-    DrawPanel(&fig->panel[0], 0.0, 1.0, 0.40, 1.0, room);
-    DrawPanel(&fig->panel[1], 0.0, 1.0, 0.0, 0.42, room);
+    DrawPanel(&fig->panel[0], 0.0, 1.0, 0.46, 1.0, room);
+    DrawPanel(&fig->panel[1], 0.0, 1.0, 0.0, 0.44, room);
   }
 }
 

@@ -95,10 +95,10 @@ static void PlotDensity(const cJSON *density, const char folder[], HessaPlots *p
       b = b ? b->next : NULL;
     }
   }
-  snprintf(title, sizeof title, "Eigenvalue density (SLQ: %.0f probes \u00D7 %.0f steps; Gaussian smoothing width #gs = %.3g)", probes, steps, sigma);
+  snprintf(title, sizeof title, "Eigenvalue density (SLQ: %.0f probes \u00D7 %.0f steps; Gaussian smoothing width #gs = %.3g%s)", probes, steps, sigma, plots->density_log ? "; floor 1e-6 of the peak" : "");
   top->title = title;
   HessaPlotAxisInit(&top->x, "eigenvalue #gl");
-  HessaPlotAxisInit(&top->y, plots->density_log ? "density (log scale, floor 1e-6 of the peak)" : "density");
+  HessaPlotAxisInit(&top->y, plots->density_log ? "density (log)" : "density");
   top->x.zero  = PETSC_TRUE;
   top->y.scale = plots->density_log ? HESSA_PLOT_AXIS_LOG : HESSA_PLOT_AXIS_LINEAR;
   fig.n_panels = 1;
