@@ -314,7 +314,7 @@ static PetscBool AxisSetUp(const HessaPlotPanel *p, int which, AxisState *a)
     if (a->relative || a->scale != HESSA_PLOT_AXIS_LINEAR) half = PetscMax(half, 0.5);
     lo = mid - half, hi = mid + half;
   }
-  pad   = ax->n_categories ? 0 : 0.05 * (hi - lo);
+  pad   = ax->n_categories || p->contour ? 0 : 0.05 * (hi - lo); /* a contour fills its axes */
   a->lo = lo - pad;
   a->hi = hi + pad;
   /* bars on a linear y axis stand on the frame when all are non-negative */
@@ -405,7 +405,7 @@ static void TickAt(int which, const AxisState *xa, const AxisState *ya, PetscBoo
     return;
   }
   /* a label closer than 4% (y) or 8% (x) of the page to one already drawn would overlap it: tick only */
-  if (label) {
+  if (label && !a->axis->n_categories) {
     PLFLT  vx0, vx1, vy0, vy1;
     double gap;
     plgvpd(&vx0, &vx1, &vy0, &vy1);
@@ -439,7 +439,15 @@ static int Ticks(int which, const AxisState *xa, const AxisState *ya, PetscBool 
   TickAt(which, xa, ya, grid_only, NULL, 0, NULL, PETSC_FALSE);
 
   if (a->axis->n_categories) {
+    /* names shrink until the widest fits its slot */
+    PLFLT  vx0, vx1, vy0, vy1;
+    double wide = 0, scale = 1;
+    plgvpd(&vx0, &vx1, &vy0, &vy1);
+    for (int k = 0; k < a->axis->n_categories; k++) wide = PetscMax(wide, TextWidth(a->axis->categories[k]));
+    if (which == 0 && wide > 0) scale = PetscMin(1.0, 0.92 * (vx1 - vx0) / (a->hi - a->lo) / wide);
+    plschr(0.0, scale * CHAR_SCALE);
     for (int k = 0; k < a->axis->n_categories; k++) TickAt(which, xa, ya, grid_only, &widest, (double)k, a->axis->categories[k], PETSC_FALSE);
+    plschr(0.0, CHAR_SCALE);
   } else if (a->scale == HESSA_PLOT_AXIS_LOG) {
     int e0 = (int)floor(a->lo), e1 = (int)ceil(a->hi), every = PetscMax(1, (e1 - e0 + 7) / 8);
     for (int e = e0; e <= e1; e++) {
@@ -602,10 +610,10 @@ static void DrawContour(const HessaPlotContourData *c, double bar_x0, double bar
     double gap  = k + 4 < CONTOUR_SHADES ? levels[k + 4] - levels[k] : levels[k] - levels[k - 4];
     double step = pow(10.0, floor(log10(PetscMax(fabs(gap), 1e-300)))) / 10;
     FormatTick(k == 0 ? levels[0] + 1e-9 * fabs(levels[CONTOUR_SHADES - 1] - levels[0]) : levels[k], step, text, sizeof text);
-    plmtex("rv", 0.5, (double)k / (CONTOUR_SHADES - 1), 0.5, text);
+    plmtex("rv", 0.5, (double)k / (CONTOUR_SHADES - 1), 0.0, text);
   }
   plschr(0.0, CHAR_SCALE);
-  if (c->zlabel) plmtex("t", 0.8, 0.5, 0.5, c->zlabel);
+  if (c->zlabel) plmtex("t", 1.5, 0.5, 0.5, c->zlabel);
   plvpor(vx0, vx1, dvy0, dvy1);
   plwind(wx0, wx1, wy0, wy1);
 }
