@@ -761,7 +761,7 @@ static double RightRoom(const HessaPlotFigure *fig)
     double      w;
     double      fh, fw;
     CharSize(&fh, &fw);
-    if (LegendEntries(&fig->panel[k], text, &w)) room = PetscMax(room, LEGEND_GAP + 0.0375 + w + 0.045); /* text at 0.9 of w: slack for the estimate */
+    if (LegendEntries(&fig->panel[k], text, &w)) room = PetscMax(room, LEGEND_GAP + 0.9 * w + 0.065); /* text at 0.9; symbols and margins */
     if (fig->panel[k].contour) room = PetscMax(room, LEGEND_GAP + 0.03 + 0.8 * DIGIT_W * fw * 11 + 0.03);
   }
   return PetscMin(room, 0.55);
