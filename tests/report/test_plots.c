@@ -273,14 +273,15 @@ static PetscErrorCode Run(void)
     }
     /* bars: heights proportional to the values */
     {
-      const char *const    names[4] = {"local_minimum", "saddle", "not_critical", "failed"};
-      const double         v[4]     = {3, 1, 0, 2};
-      const HessaPlotColor c[4]     = {HessaPlotVerdictColor("local_minimum"), HessaPlotVerdictColor("saddle"), HessaPlotVerdictColor("not_critical"), HessaPlotVerdictColor("failed")};
-      HessaPlotBars(folder, "bars", "Verdicts", "points", 4, names, v, c, note, sizeof note, &st);
+      const char *const names[6] = {"local_minimum", "local_maximum", "saddle", "degenerate", "not_critical", "failed"};
+      const double      v[6]     = {3, 0, 1, 2, 0, 2};
+      HessaPlotColor    c[6];
+      for (int k = 0; k < 6; k++) c[k] = HessaPlotVerdictColor(names[k]);
+      HessaPlotBars(folder, "bars", "Verdicts", "points", 6, names, v, c, note, sizeof note, &st);
       CHECK(!st.code && !note[0], "bars: %s %s", st.msg, note);
       PetscCall(Geometry(folder, "bars", &np, p));
-      CHECK(p[0].n_pts == 12, "bars: %d points, expected 3 per bar", p[0].n_pts);
-      for (int b = 0; b < 4; b++) {
+      CHECK(p[0].n_pts == 18, "bars: %d points, expected 3 per bar", p[0].n_pts);
+      for (int b = 0; b < 6; b++) {
         double h = p[0].pts[6 * b + 1] - p[0].pts[6 * b + 5], h0 = p[0].pts[1] - p[0].pts[5];
         CHECK(fabs(h / h0 - v[b] / v[0]) < 1e-9, "bars: bar %d height ratio %g, expected %g", b, h / h0, v[b] / v[0]);
       }
