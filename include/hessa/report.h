@@ -25,9 +25,10 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[]);
 
 /* Collective on comm: rank 0 writes report.json, report.md, eigenvalues.csv,
  * density.csv and density_nodes.csv (when present), and plots density.png/.svg,
- * eigenvalues.png/.svg, escape.png/.svg, newton.png/.svg (those whose data are
- * present). Options read: -hessa_report_plots (default true),
- * -hessa_report_density_log (log scale for the density plot, default false).
+ * eigenvalues.png/.svg, spectrum_histogram.png/.svg (full spectrum), escape.png/.svg,
+ * newton.png/.svg (those whose data are present). Options read: -hessa_report_plots (default true),
+ * -hessa_report_density_log (log scale for the density plot, default true;
+ * false: linear).
  * Any write failure on rank 0 becomes an error on every rank (HessaStatus +
  * HessaSyncError). doc is not modified; only rank 0 reads it (other ranks may pass NULL). */
 PetscErrorCode HessaReportWrite(MPI_Comm comm, const cJSON *doc, const char folder[]);
@@ -119,6 +120,38 @@ PetscErrorCode HessaReportLandscape(MPI_Comm comm, const char folder[], const He
  * (HessaText) live in hessa/core.h. */
 
 /* ---- plots for other commands (train, landscape, study) ---- */
+/* Every plot is drawn by one style (src/report/plot_style.c): white background, a
+ * colour-blind-friendly palette, the legend outside the axes (never over data), tick labels
+ * with the digits the data need (no hidden offset; a relative-change axis when the data vary
+ * below 1e-5 of their value). With the environment variable HESSA_PLOT_GEOMETRY set, each
+ * plot also writes NAME.geometry.json: its axes, data points and legend boxes in page
+ * coordinates (a test hook, docs/plots.md). */
+
+/* Data colours (the palette's indices); AUTO picks the next colour of the palette. */
+typedef enum {
+  HESSA_PLOT_COLOR_AUTO   = 0,
+  HESSA_PLOT_COLOR_BLACK  = 1,
+  HESSA_PLOT_COLOR_BLUE   = 2,
+  HESSA_PLOT_COLOR_ORANGE = 3,
+  HESSA_PLOT_COLOR_GREEN  = 4,
+  HESSA_PLOT_COLOR_RED    = 5,
+  HESSA_PLOT_COLOR_PURPLE = 6,
+  HESSA_PLOT_COLOR_GREY   = 7,
+  HESSA_PLOT_COLOR_SKY    = 8
+} HessaPlotColor;
+
+/* Axis scales: linear; log (values must be positive, others are dropped); symmetric log
+ * (sign(v) log10(1 + |v|/c): both signs, small and large values readable at once). */
+typedef enum {
+  HESSA_PLOT_AXIS_LINEAR = 0,
+  HESSA_PLOT_AXIS_LOG    = 1,
+  HESSA_PLOT_AXIS_SYMLOG = 2
+} HessaPlotAxisScale;
+
+/* Not collective: the colour of a verdict name (local_minimum, local_maximum, saddle,
+ * degenerate, not_critical, failed; anything else black), the same in every plot. */
+HessaPlotColor HessaPlotVerdictColor(const char verdict[]);
+
 /* One series of an x-y plot. */
 typedef struct {
   const double *x, *y;
@@ -127,6 +160,16 @@ typedef struct {
   PetscBool     points; /* draw a symbol at each point */
   PetscBool     line;   /* join the points */
 } HessaPlotSeries;
+
+/* Not collective (call on the rank that writes): as HessaPlotXY, with a scale for each axis
+ * and a colour for each series (color may be NULL: the palette in order). */
+void HessaPlotXYScaled(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], HessaPlotAxisScale x_scale, HessaPlotAxisScale y_scale, int n_series, const HessaPlotSeries series[],
+                       const HessaPlotColor color[], char note[], size_t note_len, HessaStatus *st);
+
+/* Not collective (call on the rank that writes): a bar chart into folder/name.png and .svg,
+ * one filled bar per category (value[i] >= 0, named name_of[i] on the x axis, coloured
+ * color[i]; color may be NULL). note and st as for HessaPlotXY. */
+void HessaPlotBars(const char folder[], const char name[], const char title[], const char ylabel[], int n, const char *const name_of[], const double value[], const HessaPlotColor color[], char note[], size_t note_len, HessaStatus *st);
 
 /* Not collective (call on the rank that writes): draw up to 6 series into
  * folder/name.png and folder/name.svg (atomically). With log_y the y values must be
@@ -138,8 +181,9 @@ void HessaPlotXY(const char folder[], const char name[], const char title[], con
 
 /* Not collective (call on the rank that writes): a filled contour plot of z over a grid,
  * z[i * ny + j] at (x[i], y[j]) with x and y increasing, into folder/name.png and .svg
- * (atomically): 20 viridis shades between the smallest and largest value, 10 black contour
- * lines, a colour bar labelled zlabel, white background; with mark_origin a cross at (0, 0).
+ * (atomically): 20 viridis shades with levels log-spaced above the smallest value (so a
+ * basin is resolved as well as its walls), 10 black contour lines, a colour bar labelled
+ * zlabel, white background; with mark_origin a cross at (0, 0).
  * Non-finite values are drawn at the top of the scale. When nothing can be drawn (a grid
  * smaller than 2 x 2, not increasing, no finite value, or PLplot failed) the files are not
  * written and note says why (note may be NULL); a file that cannot be written is an error

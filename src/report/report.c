@@ -147,7 +147,10 @@ PetscErrorCode HessaReportCheckFolder(MPI_Comm comm, const char folder[])
 
 /* Files this layer may write; a file of a previous run that this run does not write
  * again is removed, so the folder never mixes two runs. */
-static const char *const ReportFiles[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg"};
+static const char *const ReportFiles[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg",
+                                          "spectrum_histogram.png", "spectrum_histogram.svg",
+                                          /* the HESSA_PLOT_GEOMETRY test hook's sidecars */
+                                          "density.geometry.json", "eigenvalues.geometry.json", "spectrum_histogram.geometry.json", "escape.geometry.json", "newton.geometry.json"};
 
 static void RemoveStaleFiles(const char folder[], HessaStatus *st)
 {
@@ -214,10 +217,11 @@ static PetscErrorCode ReportOptions(MPI_Comm comm, HessaPlots *plots)
 {
   PetscFunctionBegin;
   memset(plots, 0, sizeof *plots);
-  plots->enabled = PETSC_TRUE;
+  plots->enabled     = PETSC_TRUE;
+  plots->density_log = PETSC_TRUE; /* as the field plots it: the outliers and the tails are visible */
   PetscOptionsBegin(comm, NULL, "hessa report options", NULL);
   PetscCall(PetscOptionsBool("-hessa_report_plots", "draw the PNG/SVG plots", "HessaReportWrite", plots->enabled, &plots->enabled, NULL));
-  PetscCall(PetscOptionsBool("-hessa_report_density_log", "log scale for the density plot", "HessaReportWrite", plots->density_log, &plots->density_log, NULL));
+  PetscCall(PetscOptionsBool("-hessa_report_density_log", "log scale for the density plot (false: linear)", "HessaReportWrite", plots->density_log, &plots->density_log, NULL));
   PetscOptionsEnd();
   PetscFunctionReturn(0);
 }

@@ -19,7 +19,7 @@ PetscBool    HessaJBool(const cJSON *o, const char key[], PetscBool *v);
 PetscBool HessaJNumbers(const cJSON *a, double **x, int *count);
 
 /* ---- one plot per figure; what was drawn and what was skipped, for report.md ---- */
-#define HESSA_REPORT_MAX_PLOTS 4
+#define HESSA_REPORT_MAX_PLOTS 6
 typedef struct {
   const char *name; /* "density": files density.png and density.svg */
   PetscBool   written;

@@ -104,11 +104,13 @@ static void Fmt(char out[], size_t len, const cJSON *line, const char key[], con
     snprintf(out, len, "-");
 }
 
+/* Minimum ratio against loss, one colour per verdict (the colours of every hessa plot). */
 static void PlotRatioVsLoss(const char folder[], const HessaManifest *m, const cJSON *results, char note[], size_t len, HessaStatus *st)
 {
-  double         *buf = malloc(4 * (size_t)PetscMax(m->n_points, 1) * sizeof(double));
-  int             nc = 0, nn = 0;
-  HessaPlotSeries series[2];
+  double         *buf = malloc(2 * (N_VERDICTS - 1) * (size_t)PetscMax(m->n_points, 1) * sizeof(double));
+  int             count[N_VERDICTS - 1] = {0}, n = 0;
+  HessaPlotSeries series[N_VERDICTS - 1];
+  HessaPlotColor  color[N_VERDICTS - 1];
 
   if (!buf) {
     HessaStatusSet(st, PETSC_ERR_MEM, "study: out of memory");
@@ -118,14 +120,23 @@ static void PlotRatioVsLoss(const char folder[], const HessaManifest *m, const c
     const cJSON *line = LineOf(results, m->points[i].name);
     double       loss, ratio;
     if (!line || strcmp(String(line, "status"), "ok") || !Number(line, "loss", &loss) || !Number(line, "minimum_ratio", &ratio)) continue;
-    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "critical")))
-      buf[nc] = loss, buf[m->n_points + nc] = ratio, nc++;
-    else
-      buf[2 * m->n_points + nn] = loss, buf[3 * m->n_points + nn] = ratio, nn++;
+    for (int v = 0; v < N_VERDICTS - 1; v++)
+      if (!strcmp(String(line, "verdict"), verdict_names[v])) {
+        buf[2 * v * m->n_points + count[v]]       = loss;
+        buf[(2 * v + 1) * m->n_points + count[v]] = ratio;
+        count[v]++;
+      }
   }
-  series[0] = (HessaPlotSeries){buf, buf + m->n_points, nc, "critical points", PETSC_TRUE, PETSC_FALSE};
-  series[1] = (HessaPlotSeries){buf + 2 * m->n_points, buf + 3 * m->n_points, nn, "not critical (|g| above tolerance)", PETSC_TRUE, PETSC_FALSE};
-  HessaPlotXY(folder, "ratio_vs_loss", "Minimum ratio (fraction of positive eigenvalues) against loss", "loss", "minimum ratio", PETSC_FALSE, 2, series, note, len, st);
+  for (int v = 0; v < N_VERDICTS - 1; v++)
+    if (count[v]) {
+      series[n] = (HessaPlotSeries){buf + 2 * v * m->n_points, buf + (2 * v + 1) * m->n_points, count[v], verdict_names[v], PETSC_TRUE, PETSC_FALSE};
+      color[n]  = HessaPlotVerdictColor(verdict_names[v]);
+      n++;
+    }
+  if (n == 0)
+    snprintf(note, len, "ratio_vs_loss plot skipped: no point analysed yet");
+  else
+    HessaPlotXYScaled(folder, "ratio_vs_loss", "Minimum ratio (fraction of positive eigenvalues) against loss", "loss", "minimum ratio", HESSA_PLOT_AXIS_LINEAR, HESSA_PLOT_AXIS_LINEAR, n, series, color, note, len, st);
   free(buf);
 }
 
@@ -174,25 +185,18 @@ static void PlotTrajectory(const char folder[], const HessaManifest *m, const cJ
   free(buf);
 }
 
+/* One filled bar per verdict, named and coloured as in every hessa plot. */
 static void PlotVerdicts(const char folder[], const PetscInt counts[], char note[], size_t len, HessaStatus *st)
 {
-  double          xy[N_VERDICTS][10];
-  HessaPlotSeries series[N_VERDICTS];
-  int             n = 0;
+  double         value[N_VERDICTS];
+  HessaPlotColor color[N_VERDICTS];
+  PetscInt       total = 0;
 
-  for (int v = 0; v < N_VERDICTS; v++) {
-    double c = (double)counts[v], l = v - 0.35, r = v + 0.35;
-    double x[5] = {l, l, r, r, l}, y[5] = {0, c, c, 0, 0};
-    if (!counts[v]) continue;
-    memcpy(xy[n], x, sizeof x);
-    memcpy(xy[n] + 5, y, sizeof y);
-    series[n] = (HessaPlotSeries){xy[n], xy[n] + 5, 5, verdict_names[v], PETSC_FALSE, PETSC_TRUE};
-    n++;
-  }
-  if (n == 0)
+  for (int v = 0; v < N_VERDICTS; v++) value[v] = (double)counts[v], color[v] = HessaPlotVerdictColor(verdict_names[v]), total += counts[v];
+  if (total == 0)
     snprintf(note, len, "verdicts plot skipped: no result yet");
   else
-    HessaPlotXY(folder, "verdicts", "Verdicts (bars: local_minimum 0, local_maximum 1, saddle 2, degenerate 3, not_critical 4, failed 5)", "verdict", "points", PETSC_FALSE, n, series, note, len, st);
+    HessaPlotBars(folder, "verdicts", "Verdicts of the study's points", "points", N_VERDICTS, verdict_names, value, color, note, len, st);
 }
 
 PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, cJSON *collector, HessaStatus *st)
@@ -252,7 +256,7 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
   HessaTextPrintf(&md, "A point that is not critical has no minimum/saddle verdict: its minimum ratio still describes the curvature there.\n\n");
   HessaTextPrintf(&md, "| verdict | points |\n|---|---|\n");
   for (int v = 0; v < N_VERDICTS; v++) HessaTextPrintf(&md, "| %s | %" PetscInt_FMT " |\n", verdict_names[v], counts[v]);
-  HessaTextPrintf(&md, "\n![minimum ratio vs loss](ratio_vs_loss.png)\n\n");
+  HessaTextPrintf(&md, "\n");
   HessaTextPrintf(&md, "| point | step | loss | abs(g) | verdict | minimum ratio | lambda_min | lambda_max | n | seconds |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (PetscInt i = 0; i < m->n_points; i++) {
     const cJSON *line = LineOf(results, m->points[i].name);
@@ -282,12 +286,9 @@ PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m
   HessaTextPrintf(&md, "\n## Plots\n\n");
   {
     const char *pn[4] = {"ratio_vs_loss", "trajectory_lambda_max", "trajectory_gradient_norm", "verdicts"};
-    for (int k = 0; k < 4; k++) {
-      if (notes[k][0])
-        HessaTextPrintf(&md, "- %s: %s\n", pn[k], notes[k]);
-      else
-        HessaTextPrintf(&md, "- ![%s](%s.png)\n", pn[k], pn[k]);
-    }
+    /* each drawn plot once; why one was not drawn is in study.json (plot_notes) */
+    for (int k = 0; k < 4; k++)
+      if (!notes[k][0]) HessaTextPrintf(&md, "![%s](%s.png)\n\n", pn[k], pn[k]);
   }
   HessaTextPrintf(&md, "\nFiles: results.jsonl (one line per point, written as each point finished), results.csv (the same as a table), study.json (this report for programs), points/NAME/ (each point's full report).\n");
 

@@ -79,42 +79,57 @@ PetscErrorCode HessaTrainLogAppend(HessaTrainer tr, double lambda_max)
   PetscFunctionReturn(0);
 }
 
-/* Not collective (rank 0): loss and |g| against step from the whole log, log y when positive. */
+/* Not collective (rank 0): loss, |g| and (when recorded) lambda_max against step from the
+ * whole log, on a log axis when all are positive, else a symmetric-log axis. */
 static PetscErrorCode HessaTrainLogPlot(HessaTrainer tr, HessaStatus *st)
 {
   char      path[PETSC_MAX_PATH_LEN], line[512], note[256] = "";
   FILE     *f;
-  double   *x, *loss, *gnorm;
-  int       n = 0, cap = 1024;
+  double   *x, *loss, *gnorm, *lx, *lambda;
+  int       n = 0, n_lambda = 0, cap = 1024;
   PetscBool positive = PETSC_TRUE;
 
   PetscFunctionBegin;
   PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", tr->output, LOG_NAME));
   f = fopen(path, "r");
   if (!f) PetscFunctionReturn(0);
-  PetscCall(PetscMalloc3(cap, &x, cap, &loss, cap, &gnorm));
+  PetscCall(PetscMalloc5(cap, &x, cap, &loss, cap, &gnorm, cap, &lx, cap, &lambda));
   while (fgets(line, sizeof line, f)) {
-    double s, l, g;
-    if (sscanf(line, "%lf,%lf,%lf", &s, &l, &g) != 3) continue;
+    double s, l, g, lam;
+    int    k;
+    if (sscanf(line, "%lf,%lf,%lf%n", &s, &l, &g, &k) != 3) continue;
     if (n == cap) {
-      double *x2, *l2, *g2;
-      PetscCall(PetscMalloc3(2 * cap, &x2, 2 * cap, &l2, 2 * cap, &g2));
+      double *x2, *l2, *g2, *lx2, *lam2;
+      PetscCall(PetscMalloc5(2 * cap, &x2, 2 * cap, &l2, 2 * cap, &g2, 2 * cap, &lx2, 2 * cap, &lam2));
       PetscCall(PetscArraycpy(x2, x, n));
       PetscCall(PetscArraycpy(l2, loss, n));
       PetscCall(PetscArraycpy(g2, gnorm, n));
-      PetscCall(PetscFree3(x, loss, gnorm));
-      x = x2, loss = l2, gnorm = g2, cap *= 2;
+      PetscCall(PetscArraycpy(lx2, lx, n_lambda));
+      PetscCall(PetscArraycpy(lam2, lambda, n_lambda));
+      PetscCall(PetscFree5(x, loss, gnorm, lx, lambda));
+      x = x2, loss = l2, gnorm = g2, lx = lx2, lambda = lam2, cap *= 2;
     }
     x[n] = s, loss[n] = l, gnorm[n] = g;
     if (!(l > 0) || !(g > 0)) positive = PETSC_FALSE;
     n++;
+    /* the lambda_max column is empty on steps where it was not computed */
+    if (sscanf(line + k, ",%lf", &lam) == 1 && isfinite(lam)) {
+      lx[n_lambda] = s, lambda[n_lambda++] = lam;
+      if (!(lam > 0)) positive = PETSC_FALSE;
+    }
   }
   fclose(f);
   {
-    HessaPlotSeries series[2] = {{x, loss, n, "loss", PETSC_FALSE, PETSC_TRUE}, {x, gnorm, n, "|gradient|", PETSC_FALSE, PETSC_TRUE}};
-    HessaPlotXY(tr->output, "train_log", "training", "step", positive ? "loss, |gradient| (log)" : "loss, |gradient|", positive, 2, series, note, sizeof note, st);
+    HessaPlotSeries series[3] = {
+      {x,  loss,   n,        "loss",                PETSC_FALSE, PETSC_TRUE},
+      {x,  gnorm,  n,        "|gradient|",          PETSC_FALSE, PETSC_TRUE},
+      {lx, lambda, n_lambda, "#gl#dmax#u (Hessian)", PETSC_TRUE,  PETSC_TRUE},
+    };
+    HessaPlotColor color[3] = {HESSA_PLOT_COLOR_BLUE, HESSA_PLOT_COLOR_ORANGE, HESSA_PLOT_COLOR_RED};
+    HessaPlotXYScaled(tr->output, "train_log", n_lambda ? "Training: loss, gradient norm and largest Hessian eigenvalue" : "Training: loss and gradient norm", "step", n_lambda ? "loss, |gradient|, #gl#dmax#u" : "loss, |gradient|", HESSA_PLOT_AXIS_LINEAR, positive ? HESSA_PLOT_AXIS_LOG : HESSA_PLOT_AXIS_SYMLOG,
+                      n_lambda ? 3 : 2, series, color, note, sizeof note, st);
   }
-  PetscCall(PetscFree3(x, loss, gnorm));
+  PetscCall(PetscFree5(x, loss, gnorm, lx, lambda));
   PetscFunctionReturn(0);
 }
 

@@ -9,3 +9,6 @@ add_test(NAME report_schema
                  ${CMAKE_CURRENT_BINARY_DIR}/report_full_np1/report.json ${CMAKE_CURRENT_BINARY_DIR}/report_skip_np1/report.json
                  ${CMAKE_CURRENT_BINARY_DIR}/report_min_np1/report.json)
 set_tests_properties(report_schema PROPERTIES FIXTURES_REQUIRED report_files TIMEOUT 60 LABELS report)
+# Every kind of plot: data inside the axes, no legend over data, positions as the data say
+# (the plotting style's geometry record, HESSA_PLOT_GEOMETRY). Plots are drawn by one rank.
+hessa_add_c_test(test_plots ${CMAKE_CURRENT_LIST_DIR}/test_plots.c RANKS 1 LABELS report)
