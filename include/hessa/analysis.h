@@ -115,6 +115,8 @@ typedef struct {
   PetscBool full, density, newton;
   PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
   PetscBool stoppable; /* ask HessaStopAgree at the safe points between phases */
+
+  HessaTraceMethod trace_method; /* -hessa_trace_method hutchinson | hutchpp (as hessa spectrum) */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */
@@ -170,7 +172,9 @@ typedef struct {
 /* Collective on comm: the defaults, then the -hessa_analyze_* options (checked: k >= 1,
  * 1 to 8 positive alphas; -hessa_model_weights and -hessa_mlp_hidden together are an error).
  * Options: -hessa_analyze_output, _k, _eps_tol, _full, _full_max, _density, _probes, _steps,
- * _seed, _trace, _gradient_tol, _zero_tol, _alphas, _newton, _sf_dim. */
+ * _seed, _trace, _gradient_tol, _zero_tol, _alphas, _newton, _sf_dim; -hessa_trace_method
+ * (hutchinson, hutchpp: the estimator when the full spectrum is not computed; with it the
+ * trace is exact); -hessa_eps_type is checked (HessaExtremesTypeCheck) before any product. */
 PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOptions *o);
 /* Collective on comm: sets up data, model and operator from the options database, runs the
  * pipeline and fills res on every rank. One cleanup path: on success and on any error

@@ -57,6 +57,7 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   plan->trace_method = (PetscInt)method;
   PetscCheck(plan->extremes >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_spectrum_extremes %" PetscInt_FMT ": must be >= 0", plan->extremes);
   PetscCheck(plan->trace_seed >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_trace_seed %" PetscInt_FMT ": must be >= 0", plan->trace_seed);
+  PetscCall(HessaExtremesTypeCheck(PETSC_COMM_WORLD, NULL)); /* a refused eigensolver before any product */
   PetscFunctionReturn(0);
 }
 

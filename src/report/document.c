@@ -190,7 +190,8 @@ static void SpectrumJSON(const HessaAnalysis *a, cJSON *results)
   }
   if (a->have_trace) {
     cJSON *t = cJSON_AddObjectToObject(results, "trace");
-    cJSON_AddStringToObject(t, "method", "hutchinson");
+    cJSON_AddStringToObject(t, "method", a->trace.exact ? "exact" : a->trace.method == HESSA_TRACE_HUTCHPP ? "hutch++" : "hutchinson");
+    cJSON_AddBoolToObject(t, "exact", a->trace.exact);
     cJSON_AddNumberToObject(t, "samples", (double)a->trace.samples);
     AddNum(t, "estimate", a->trace.estimate);
     AddNum(t, "standard_error", a->trace.standard_error);

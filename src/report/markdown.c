@@ -173,7 +173,10 @@ static void CountsAndFractions(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "| near zero | %s | %s |\n", N(density, "near_zero_fraction", "%.6g"), N(density, "near_zero_fraction_se", "%.2g"));
     HessaTextPrintf(md, "| positive (minimum ratio) | %s | %s |\n\n", N(density, "positive_fraction", "%.6g"), N(density, "positive_fraction_se", "%.2g"));
   }
-  if (trace) HessaTextPrintf(md, "## Trace\n\n%s with %s samples: trace = %s, standard error %s.\n\n", S(trace, "method"), N(trace, "samples", "%.0f"), N(trace, "estimate", "%.6g"), N(trace, "standard_error", "%.2g"));
+  if (trace && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(trace, "exact")))
+    HessaTextPrintf(md, "## Trace\n\ntrace = %s, exact: the sum of the %s eigenvalues of the full spectrum (no estimate, no standard error).\n\n", N(trace, "estimate", "%.10g"), N(full, "n", "%.0f"));
+  else if (trace)
+    HessaTextPrintf(md, "## Trace\n\n%s with %s samples: trace = %s, standard error %s.\n\n", S(trace, "method"), N(trace, "samples", "%.0f"), N(trace, "estimate", "%.6g"), N(trace, "standard_error", "%.2g"));
 }
 
 static void Escape(HessaText *md, const cJSON *results)
