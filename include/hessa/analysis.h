@@ -91,12 +91,20 @@ typedef struct {
   /* saddle-free Newton -|H|^-1 g in the Krylov space of (H, g) */
   PetscInt sf_dimension;
   double   sf_step_norm, sf_loss_after, sf_angle_deg;
+  /* skipped: not computed (the gradient is below its tolerance); note: one plain line when
+     MINRES did not converge (empty otherwise); reason: why it was skipped */
+  PetscBool skipped;
+  char      reason[256], note[256];
 } HessaNewton;
 
 /* Collective: Newton d = -H^-1 g with MINRES (options prefix hessa_newton_, e.g.
  * -hessa_newton_ksp_max_it), and saddle-free Newton in a Lanczos space of dimension
  * sf_dim (|theta_i| floored at zero_tol). */
 PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
+/* Collective: HessaNewtonCompute, or, when gradient_norm <= gradient_tol (a critical point,
+ * where -H^-1 g is a step of round-off and its relative residual measures noise), nothing
+ * but nt->skipped with the reason. */
+PetscErrorCode HessaNewtonAtPoint(HessaOperator op, Vec g_op, double loss, double gradient_norm, double gradient_tol, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
 
 /* ---- the whole analysis of one point (hessa analyze, study points) -----------------
  *   load -> gradient -> extreme eigenpairs -> full spectrum (small n) or SLQ density

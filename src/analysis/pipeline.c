@@ -265,10 +265,11 @@ static PetscErrorCode GeometryPhase(AnalyzeWork *w, HessaAnalysis *res)
 static PetscErrorCode NewtonPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w, HessaAnalysis *res)
 {
   PetscFunctionBegin;
-  if (!(o->newton && res->gradient_norm > 0)) PetscFunctionReturn(0);
+  if (!o->newton) PetscFunctionReturn(0);
   PetscCall(HessaTimerStart("newton"));
-  PetscCall(HessaNewtonCompute(w->op, w->g_op, res->loss, o->sf_dim, res->verdict.zero_tol, &res->newton));
+  PetscCall(HessaNewtonAtPoint(w->op, w->g_op, res->loss, res->gradient_norm, res->verdict.gradient_tol, o->sf_dim, res->verdict.zero_tol, &res->newton));
   PetscCall(HessaTimerStop("newton"));
+  if (res->newton.skipped || res->newton.note[0]) PetscCall(HessaLog(w->op->comm, "analyze: Newton %s", res->newton.skipped ? res->newton.reason : res->newton.note));
   res->have_newton = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

@@ -236,8 +236,15 @@ static void ProbesAndGeometryJSON(const HessaAnalysis *a, cJSON *results)
 
 static void NewtonJSON(const HessaNewton *newton, cJSON *results)
 {
-  cJSON *nt = cJSON_AddObjectToObject(results, "newton"), *line = cJSON_CreateArray();
+  cJSON *nt = cJSON_AddObjectToObject(results, "newton"), *line;
 
+  if (newton->skipped) { /* a critical point: nothing computed, the reason instead */
+    cJSON_AddBoolToObject(nt, "skipped", 1);
+    cJSON_AddStringToObject(nt, "reason", newton->reason);
+    return;
+  }
+  line = cJSON_CreateArray();
+  if (newton->note[0]) cJSON_AddStringToObject(nt, "note", newton->note);
   cJSON_AddStringToObject(nt, "solver", newton->solver);
   cJSON_AddNumberToObject(nt, "iterations", (double)newton->iterations);
   cJSON_AddBoolToObject(nt, "converged", newton->converged);

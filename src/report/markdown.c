@@ -220,8 +220,11 @@ static void GeometryAndNewton(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "- Share of the gradient in the top %s eigenvectors: %s\n", N(geometry, "top_k", "%.0f"), N(geometry, "top_k_gradient_share", "%.4g"));
     HessaTextPrintf(md, "- Condition number lambda_max / lambda_min: %s\n\n", N(geometry, "condition_number", "%.6g"));
   }
-  if (newton) {
+  if (newton && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(newton, "skipped")))
+    HessaTextPrintf(md, "## Newton step\n\nNewton and saddle-free Newton %s.\n\n", S(newton, "reason"));
+  else if (newton) {
     HessaTextPrintf(md, "## Newton step\n\n");
+    if (HessaJString(newton, "note")) HessaTextPrintf(md, "**%s.**\n\n", S(newton, "note"));
     HessaTextPrintf(md, "- Solver %s: %s iterations, converged: %s, relative residual %s\n", S(newton, "solver"), N(newton, "iterations", "%.0f"), B(newton, "converged", "yes", "**NO**"), N(newton, "relative_residual", "%.3e"));
     HessaTextPrintf(md, "- Step norm %s, angle to -g %s degrees, loss after the step %s\n", N(newton, "step_norm", "%.6g"), N(newton, "angle_to_negative_gradient_deg", "%.4g"), N(newton, "loss_after_step", "%.10g"));
     if (sfn)

@@ -492,7 +492,7 @@ void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *pl
   if (!st->code && HessaJObject(results, "density")) PlotDensity(HessaJObject(results, "density"), folder, plots, st);
   if (!st->code && (extremes || full)) PlotEigenvalues(results, folder, plots, st);
   if (!st->code && HessaJObject(results, "escape")) PlotEscape(HessaJObject(results, "escape"), folder, plots, st);
-  if (!st->code && HessaJObject(results, "newton")) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
+  if (!st->code && HessaJObject(results, "newton") && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(HessaJObject(results, "newton"), "skipped"))) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
 }
 
 void HessaPlotXY(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], PetscBool log_y, int n_series, const HessaPlotSeries series[], char note[], size_t note_len, HessaStatus *st)
