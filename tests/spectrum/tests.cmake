@@ -38,3 +38,7 @@ hessa_add_mpi_test(NAME spectrum_cli_small_n
 # Every accepted -hessa_eps_type (krylovschur, arpack) against the full spectrum at both ends
 # of two quadratics (indefinite; positive with a cluster at zero); every other type refused.
 hessa_add_c_test(test_eps_types ${CMAKE_CURRENT_LIST_DIR}/test_eps_types.c TIMEOUT 120)
+
+# Honest error bars: over many seeds, Hutchinson's trace and SLQ's negative fraction of the
+# dense-eigenvector quadratic lie within 1 and 3 standard errors as often as they should.
+hessa_add_c_test(test_error_bars ${CMAKE_CURRENT_LIST_DIR}/test_error_bars.c TIMEOUT 120 ARGS -quiet)
