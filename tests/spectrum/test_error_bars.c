@@ -11,8 +11,13 @@
  *   - SLQ, 8 probes x 24 Lanczos steps, seeds 1..60: the same two bounds for the negative
  *     fraction (t with 7 degrees of freedom: 98.1 % and 65 %).
  * The bounds leave about 3 binomial standard deviations of room for the number of seeds.
- * With the old basis (4 Householder reflections, eigenvectors near e_i) z^T H z hardly
- * varies over Rademacher z: the 3-se coverage of Hutchinson drops far below 93 %.
+ * Coverage alone cannot see a quadratic whose eigenvectors are near e_i (the old basis of 4
+ * Householder reflections): its error bars are honest for that matrix but about 14 x
+ * smaller than a network's with the same spectrum, because z^T H z hardly varies. So the
+ * pooled variance of one Hutchinson sample, mean(se^2) x 20, must also be within [0.7, 1.4]
+ * of its value for a generic (Haar) basis, 2 (n sum lambda^2 - (sum lambda)^2) / (n + 2)
+ * (from E q_k^4 = 3 / (n (n + 2)) and E q_k^2 q_l^2 = 1 / (n (n + 2)) for a uniform unit
+ * row q of Q). Measured: 1.02 here, 0.079 with the old basis (standard errors 3.6 x too small).
  */
 #include <hessa/spectrum.h>
 #include <hessa/core.h>
@@ -62,6 +67,14 @@ static PetscErrorCode Run(void)
     PetscCall(HessaTraceDestroy(&t));
   }
   PetscCall(CheckCoverage("Hutchinson trace", trace_seeds, est, se, trace));
+  {
+    double sum_sq = 0, pooled = 0, generic;
+    for (PetscInt i = 0; i < N; i++) sum_sq += lambda[i] * lambda[i];
+    for (PetscInt s = 0; s < trace_seeds; s++) pooled += se[s] * se[s] * 20 / trace_seeds;
+    generic = 2 * (N * sum_sq - trace * trace) / (N + 2);
+    PetscCheck(pooled >= 0.7 * generic && pooled <= 1.4 * generic, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "Hutchinson: the variance of one sample is %.6g, %.3g times its value %.6g for generic eigenvectors (expected 0.7 to 1.4): the quadratic's basis is not generic", pooled, pooled / generic, generic);
+  }
   for (PetscInt s = 0; s < slq_seeds; s++) {
     HessaDensity d;
     PetscCall(HessaSpectrumDensity(op, 8, 24, (uint64_t)(s + 1), &d));
