@@ -40,7 +40,7 @@ typedef struct {
 static const RefusedType RefusedTypes[] = {
     {EPSLANCZOS, "its explicit restart locks whichever pairs converge first, not the extreme ones: on the embedded default it returned 0.0973 as the smallest eigenvalue (the smallest is 5.4e-05), marked converged; krylovschur is Lanczos with thick "
                  "restart and keeps the extreme end"},
-    {EPSARNOLDI, "explicit restart like lanczos: converged pairs need not be the extreme ones"},
+    {EPSARNOLDI, "explicit restart like lanczos, whose converged pairs were not the extreme ones; hessa has not checked it against the full spectrum"},
     {EPSPOWER, "power iteration finds the eigenvalue of largest magnitude only, not both ends"},
     {EPSSUBSPACE, "subspace iteration finds the eigenvalues of largest magnitude only, not both ends"},
     {EPSLOBPCG, "without a preconditioner (the shell operator has no diagonal) it is a slow block method: 1490 and 1839 products for 3 pairs at the two ends of the n = 200 quadratic, where krylovschur needs 21 and 83"},
