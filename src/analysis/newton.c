@@ -121,8 +121,8 @@ PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, Petsc
   PetscCall(VecNorm(r, NORM_2, &rn));
   nt->relative_residual = rn / gnorm;
   if (!nt->converged)
-    PetscCall(
-        PetscSNPrintf(nt->note, sizeof nt->note, "%s did not converge (%s after %" PetscInt_FMT " iterations, relative residual %.3e): the step reported is not Newton's step", type, KSPConvergedReasons[reason], nt->iterations, nt->relative_residual));
+    PetscCall(PetscSNPrintf(nt->note, sizeof nt->note, "%s did not converge (%s after %" PetscInt_FMT " iterations, relative residual %.3e): the step reported is not Newton's step", type, KSPConvergedReasons[reason], nt->iterations,
+                            nt->relative_residual));
   PetscCall(VecNorm(d, NORM_2, &dn));
   PetscCall(VecDot(d, g_op, &gd));
   nt->step_norm = dn;
