@@ -91,12 +91,20 @@ typedef struct {
   /* saddle-free Newton -|H|^-1 g in the Krylov space of (H, g) */
   PetscInt sf_dimension;
   double   sf_step_norm, sf_loss_after, sf_angle_deg;
+  /* skipped: not computed (the gradient is below its tolerance); note: one plain line when
+     MINRES did not converge (empty otherwise); reason: why it was skipped */
+  PetscBool skipped;
+  char      reason[256], note[256];
 } HessaNewton;
 
 /* Collective: Newton d = -H^-1 g with MINRES (options prefix hessa_newton_, e.g.
  * -hessa_newton_ksp_max_it), and saddle-free Newton in a Lanczos space of dimension
  * sf_dim (|theta_i| floored at zero_tol). */
 PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
+/* Collective: HessaNewtonCompute, or, when gradient_norm <= gradient_tol (a critical point,
+ * where -H^-1 g is a step of round-off and its relative residual measures noise), nothing
+ * but nt->skipped with the reason. */
+PetscErrorCode HessaNewtonAtPoint(HessaOperator op, Vec g_op, double loss, double gradient_norm, double gradient_tol, PetscInt sf_dim, double zero_tol, HessaNewton *nt);
 
 /* ---- the whole analysis of one point (hessa analyze, study points) -----------------
  *   load -> gradient -> extreme eigenpairs -> full spectrum (small n) or SLQ density
@@ -115,6 +123,8 @@ typedef struct {
   PetscBool full, density, newton;
   PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
   PetscBool stoppable; /* ask HessaStopAgree at the safe points between phases */
+
+  HessaTraceMethod trace_method; /* -hessa_trace_method hutchinson | hutchpp (as hessa spectrum) */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */
@@ -170,7 +180,9 @@ typedef struct {
 /* Collective on comm: the defaults, then the -hessa_analyze_* options (checked: k >= 1,
  * 1 to 8 positive alphas; -hessa_model_weights and -hessa_mlp_hidden together are an error).
  * Options: -hessa_analyze_output, _k, _eps_tol, _full, _full_max, _density, _probes, _steps,
- * _seed, _trace, _gradient_tol, _zero_tol, _alphas, _newton, _sf_dim. */
+ * _seed, _trace, _gradient_tol, _zero_tol, _alphas, _newton, _sf_dim; -hessa_trace_method
+ * (hutchinson, hutchpp: the estimator when the full spectrum is not computed; with it the
+ * trace is exact); -hessa_eps_type is checked (HessaExtremesTypeCheck) before any product. */
 PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOptions *o);
 /* Collective on comm: sets up data, model and operator from the options database, runs the
  * pipeline and fills res on every rank. One cleanup path: on success and on any error

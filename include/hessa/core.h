@@ -99,6 +99,7 @@ void HessaRandomFill(HessaRandomKind kind, uint64_t seed, uint64_t stream, Petsc
 #define HESSA_STREAM_DATA_CENTRES UINT64_C(1001)              /* blobs: class centres, index class * dim + feature */
 #define HESSA_STREAM_DATA_INPUTS UINT64_C(1002)               /* blobs/gaussian: inputs, index sample * dim + feature */
 #define HESSA_STREAM_QUADRATIC UINT64_C(0x7175616472617469)   /* "quadrati": Householder normals */
+#define HESSA_STREAM_ROTATIONS UINT64_C(0x717561646d697800)   /* "quadmix": quadratic's rotation layers, + 0 shuffles, + 1 angles */
 #define HESSA_STREAM_MLP_INIT UINT64_C(0x6d6c70696e697400)    /* "mlpinit": initial weights */
 #define HESSA_STREAM_CHECK UINT64_C(0x636865636b000000)       /* "check": derivative-check trial t uses stream + t */
 #define HESSA_STREAM_SLQ UINT64_C(0x736c710000000000)         /* "slq": SLQ probe p uses stream + p */

@@ -85,6 +85,13 @@ typedef enum {
  * entry i of u_k drawn at index k*n + i; Q = H_0 H_1 ... H_{r-1}, H_k = I - 2 u_k u_k^T,
  * so column k of Q is an eigenvector for lambda[k]. The GGN equals the Hessian. */
 PetscErrorCode HessaQuadraticCreate(PetscInt n, const double *lambda, PetscInt reflections, uint64_t seed, PetscBool owns_sample, HessaObjective *obj);
+/* The same quadratic with dense, generic eigenvectors (what -hessa_model quadratic uses):
+ * Q = R_0 ... R_{L-1}, L = HessaQuadraticDenseLayers(n) = 4 ceil(log2 n) layers of random
+ * plane rotations over shuffled index pairs, from (seed, HESSA_STREAM_ROTATIONS + 0/1);
+ * O(n L) per product, O(n L) memory. Stochastic trace and density estimates need such a Q:
+ * with Q near the identity z^T H z hardly varies and their standard errors are too small. */
+PetscErrorCode HessaQuadraticCreateDense(PetscInt n, const double *lambda, uint64_t seed, PetscBool owns_sample, HessaObjective *obj);
+PetscInt       HessaQuadraticDenseLayers(PetscInt n);
 /* Spectrum generator: a bulk spread over [bulk_lo, bulk_hi], n_out outliers spread up to
  * outlier_max, and n_neg negative eigenvalues spread over [neg_lo, neg_hi]. Evenly spaced,
  * written in ascending order: negatives, bulk (n - n_out - n_neg values), outliers

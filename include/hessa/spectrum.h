@@ -68,6 +68,11 @@ PetscErrorCode HessaSpectrumExtremesWithSettings(HessaOperator op, HessaWhich wh
  * resumed pairs equal an uninterrupted solve's to the tolerance, not bitwise. */
 PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which, PetscInt k, const HessaExtremesSettings *s, PetscBool stoppable, const HessaExtremes *prev, HessaExtremes *out);
 PetscErrorCode HessaExtremesDestroy(HessaExtremes *e);
+/* Not collective (reads the options database, the same on every rank): an error on comm
+ * when -hessa_eps_type (or type, if not NULL) is not one hessa accepts: krylovschur
+ * (default) and arpack, checked against the full spectrum at both ends; the message names
+ * them and says why the given one is refused. Commands call it before any product. */
+PetscErrorCode HessaExtremesTypeCheck(MPI_Comm comm, const char type[]);
 
 /* ---- full spectrum (assembly + ScaLAPACK) ------------------------------------- */
 typedef struct {
@@ -174,6 +179,8 @@ typedef struct {
   PetscBool low_rank_done; /* Hutch++: low_rank = tr(Q^T H Q) is final */
   double    low_rank;
   PetscBool stopped; /* a graceful stop ended the run early (estimate not set) */
+  PetscBool exact;   /* the sum of every eigenvalue (HessaTraceFromFullSpectrum): no samples,
+                        standard_error 0 */
 } HessaTrace;
 
 /* Collective: Hutchinson (Rademacher probes) or Hutch++ with `samples` products.
@@ -188,6 +195,9 @@ PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, Pet
 PetscErrorCode HessaTraceAllocate(MPI_Comm comm, HessaTraceMethod method, PetscInt samples, uint64_t seed, HessaTrace *out);
 PetscErrorCode HessaSpectrumTraceContinue(HessaOperator op, PetscBool stoppable, HessaTrace *out);
 PetscErrorCode HessaTraceDestroy(HessaTrace *t);
+/* Not collective: the exact trace, the sum of the eigenvalues of a full spectrum (every rank
+ * holds them), with out->exact set, standard_error 0, no samples and no products. */
+PetscErrorCode HessaTraceFromFullSpectrum(const HessaFullSpectrum *full, HessaTrace *out);
 
 /* ---- resumable state of a stopped run (src/spectrum/state.c, docs/jobs.md) ---------- */
 #define HESSA_SPECTRUM_STATE_FILE "spectrum.state"

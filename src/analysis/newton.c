@@ -151,6 +151,9 @@ PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, Petsc
   PetscCall(VecAXPY(r, 1.0, g_op));
   PetscCall(VecNorm(r, NORM_2, &rn));
   nt->relative_residual = rn / gnorm;
+  if (!nt->converged)
+    PetscCall(PetscSNPrintf(nt->note, sizeof nt->note, "%s did not converge (%s after %" PetscInt_FMT " iterations, relative residual %.3e): the step reported is not Newton's step", type, KSPConvergedReasons[reason], nt->iterations,
+                            nt->relative_residual));
   PetscCall(VecNorm(d, NORM_2, &dn));
   PetscCall(VecDot(d, g_op, &gd));
   nt->step_norm = dn;
@@ -166,5 +169,21 @@ PetscErrorCode HessaNewtonCompute(HessaOperator op, Vec g_op, double loss, Petsc
   PetscCall(VecDestroy(&rhs));
   PetscCall(VecDestroy(&d));
   PetscCall(VecDestroy(&r));
+  PetscFunctionReturn(0);
+}
+
+/* HessaNewtonAtPoint - collective; see analysis.h. Input: gradient_norm (|g_op|) and its
+ * tolerance from the verdict. Output: nt (computed, or skipped with the reason). */
+PetscErrorCode HessaNewtonAtPoint(HessaOperator op, Vec g_op, double loss, double gradient_norm, double gradient_tol, PetscInt sf_dim, double zero_tol, HessaNewton *nt)
+{
+  PetscFunctionBegin;
+  if (gradient_norm > gradient_tol) {
+    PetscCall(HessaNewtonCompute(op, g_op, loss, sf_dim, zero_tol, nt));
+    PetscFunctionReturn(0);
+  }
+  PetscCall(PetscMemzero(nt, sizeof *nt));
+  nt->skipped    = PETSC_TRUE;
+  nt->loss_after = loss;
+  PetscCall(PetscSNPrintf(nt->reason, sizeof nt->reason, "skipped: the gradient norm %.3e is at most the tolerance %.3e (a critical point), so -H^-1 g is a step of round-off and its residual would measure noise", gradient_norm, gradient_tol));
   PetscFunctionReturn(0);
 }

@@ -27,9 +27,11 @@ typedef struct {
 /* HessaAnalyzeOptionsSetFromOptions - collective on comm; see analysis.h. */
 PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOptions *o)
 {
-  PetscBool weights, hidden, set;
-  PetscInt  n_given = 8;
-  PetscReal given[8];
+  PetscBool   weights, hidden, set;
+  PetscInt    n_given = 8;
+  PetscReal   given[8];
+  const char *trace_methods[] = {"hutchinson", "hutchpp", "both", "HessaTraceChoice", "HESSA_TRACE_CHOICE_", NULL};
+  PetscEnum   trace_method    = (PetscEnum)0;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(o, sizeof *o));
@@ -58,7 +60,12 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   }
   PetscCall(PetscOptionsBool("-hessa_analyze_newton", "Newton (MINRES) and saddle-free Newton directions", "HessaNewtonCompute", o->newton, &o->newton, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_sf_dim", "Krylov dimension of saddle-free Newton", "HessaNewtonCompute", o->sf_dim, &o->sf_dim, NULL));
+  PetscCall(PetscOptionsEnum("-hessa_trace_method", "trace estimator when the full spectrum is not computed (with it the trace is exact)", "HessaSpectrumTrace", trace_methods, trace_method, &trace_method, NULL));
   PetscOptionsEnd();
+  /* the option hessa spectrum reads; analyze reports one estimate, so not `both` */
+  PetscCheck(trace_method != (PetscEnum)2, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_trace_method both: hessa analyze reports one trace estimate; use hutchinson or hutchpp");
+  o->trace_method = trace_method == (PetscEnum)1 ? HESSA_TRACE_HUTCHPP : HESSA_TRACE_HUTCHINSON;
+  PetscCall(HessaExtremesTypeCheck(comm, NULL)); /* a refused eigensolver before any product */
   PetscCheck(o->k >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_k must be at least 1, found %" PetscInt_FMT, o->k);
   PetscCheck(o->n_alpha >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas needs 1 to 8 positive steps");
   for (PetscInt i = 0; i < o->n_alpha; i++) PetscCheck(o->alphas[i] > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_analyze_alphas: steps must be positive, found %g", (double)o->alphas[i]);
@@ -158,9 +165,14 @@ static PetscErrorCode SpectrumPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w
 static PetscErrorCode TracePhase(const HessaAnalyzeOptions *o, AnalyzeWork *w, HessaAnalysis *res)
 {
   PetscFunctionBegin;
+  if (res->have_full) { /* every eigenvalue is known: the trace is their sum, exactly */
+    PetscCall(HessaTraceFromFullSpectrum(&res->full, &res->trace));
+    res->have_trace = PETSC_TRUE;
+    PetscFunctionReturn(0);
+  }
   if (o->trace_samples <= 0) PetscFunctionReturn(0);
   PetscCall(HessaTimerStart("trace"));
-  PetscCall(HessaSpectrumTrace(w->op, HESSA_TRACE_HUTCHINSON, o->trace_samples, (uint64_t)o->seed, &res->trace));
+  PetscCall(HessaSpectrumTrace(w->op, o->trace_method, o->trace_samples, (uint64_t)o->seed, &res->trace));
   PetscCall(HessaTimerStop("trace"));
   res->have_trace = PETSC_TRUE;
   PetscFunctionReturn(0);
@@ -253,10 +265,11 @@ static PetscErrorCode GeometryPhase(AnalyzeWork *w, HessaAnalysis *res)
 static PetscErrorCode NewtonPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w, HessaAnalysis *res)
 {
   PetscFunctionBegin;
-  if (!(o->newton && res->gradient_norm > 0)) PetscFunctionReturn(0);
+  if (!o->newton) PetscFunctionReturn(0);
   PetscCall(HessaTimerStart("newton"));
-  PetscCall(HessaNewtonCompute(w->op, w->g_op, res->loss, o->sf_dim, res->verdict.zero_tol, &res->newton));
+  PetscCall(HessaNewtonAtPoint(w->op, w->g_op, res->loss, res->gradient_norm, res->verdict.gradient_tol, o->sf_dim, res->verdict.zero_tol, &res->newton));
   PetscCall(HessaTimerStop("newton"));
+  if (res->newton.skipped || res->newton.note[0]) PetscCall(HessaLog(w->op->comm, "analyze: Newton %s", res->newton.skipped ? res->newton.reason : res->newton.note));
   res->have_newton = PETSC_TRUE;
   PetscFunctionReturn(0);
 }

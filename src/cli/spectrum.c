@@ -60,6 +60,7 @@ static PetscErrorCode PlanFromOptions(SpectrumPlan *plan)
   plan->trace_method = (PetscInt)method;
   PetscCheck(plan->extremes >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_spectrum_extremes %" PetscInt_FMT ": must be >= 0", plan->extremes);
   PetscCheck(plan->trace_seed >= 0, PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_trace_seed %" PetscInt_FMT ": must be >= 0", plan->trace_seed);
+  PetscCall(HessaExtremesTypeCheck(PETSC_COMM_WORLD, NULL)); /* a refused eigensolver before any product */
   PetscFunctionReturn(0);
 }
 
@@ -198,6 +199,11 @@ static PetscErrorCode RunFull(SpectrumRun *r)
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "full spectrum (ScaLAPACK, n = %" PetscInt_FMT "): min % .12e, max % .12e; %" PetscInt64_FMT " products, %.2f s\n", f->n, f->values[0], f->values[f->n - 1], f->products, f->seconds));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  asymmetry |H - H^T|_F / |H|_F = %.2e (symmetrized before the eigensolve)\n", f->asymmetry));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  negative %" PetscInt_FMT ", zero %" PetscInt_FMT ", positive %" PetscInt_FMT " (zero: |lambda| <= %.2e)\n", f->n_negative, f->n_zero, f->n_positive, f->zero_tol));
+  {
+    HessaTrace exact; /* every eigenvalue is known: the trace is their sum */
+    PetscCall(HessaTraceFromFullSpectrum(f, &exact));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  trace (exact: the sum of the eigenvalues) %.12g\n", exact.estimate));
+  }
   PetscFunctionReturn(0);
 }
 

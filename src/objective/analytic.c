@@ -4,8 +4,14 @@
  * sample (owns_sample) returns the values, every other rank returns zeros, so the
  * operator layer's sum over ranks divided by n_samples is the function itself.
  *
- * The quadratic 1/2 x^T Q diag(lambda) Q^T x (x0 = 0) applies Q, a product of r
- * Householder reflections, in O(n r) without forming it.
+ * The quadratic 1/2 x^T Q diag(lambda) Q^T x (x0 = 0) applies Q without forming it:
+ * Q = H_0 ... H_{r-1} R_0 ... R_{L-1}, r Householder reflections (O(n r)) and L layers of
+ * random plane rotations (O(n L)). A layer R_l shuffles the indices (Fisher-Yates) and
+ * rotates each consecutive pair of the shuffled order by a random angle; L = 4 ceil(log2 n)
+ * layers make Q dense and generic (sum_j Q_ij^4 within a few % of a Haar matrix's 3/n),
+ * which honest Hutchinson / SLQ error bars need: a few reflections leave Q close to the
+ * identity, where z^T H z hardly varies over Rademacher z and the standard errors come out
+ * many times too small.
  */
 #include <hessa/objective.h>
 #include <math.h>
@@ -15,18 +21,37 @@ typedef struct {
   HessaAnalyticKind kind;
   PetscBool         owns_sample;
   /* quadratic only */
-  PetscInt reflections;
-  double  *lambda;  /* [n] */
-  double  *normals; /* [reflections][n], unit vectors */
-  double  *work;    /* [n] */
+  PetscInt  reflections;
+  double   *lambda;  /* [n] */
+  double   *normals; /* [reflections][n], unit vectors */
+  double   *work;    /* [n] */
+  PetscInt  layers;  /* rotation layers L */
+  PetscInt *pairs;   /* [layers][2 (n/2)]: layer l rotates (pairs[2p], pairs[2p+1]) */
+  double   *cs;      /* [layers][n/2][2]: cos and sin of each pair's angle */
 } Analytic;
+
+/* y <- R_l y (sign +1) or R_l^T y (sign -1): the plane rotations of layer l */
+static void RotationLayer(const Analytic *a, PetscInt n, PetscInt l, double sign, double *y)
+{
+  const PetscInt *pr = a->pairs + (size_t)l * 2 * (n / 2);
+  const double   *cs = a->cs + (size_t)l * 2 * (n / 2);
+
+  for (PetscInt p = 0; p < n / 2; p++) {
+    PetscInt i = pr[2 * p], j = pr[2 * p + 1];
+    double   c = cs[2 * p], s = sign * cs[2 * p + 1], yi = y[i], yj = y[j];
+    y[i] = c * yi - s * yj;
+    y[j] = s * yi + c * yj;
+  }
+}
 
 /* ---- the quadratic --------------------------------------------------------------- */
 
-/* y = Q x (transpose false) or Q^T x; y may equal x. Q = H_0 H_1 ... H_{r-1}. */
+/* y = Q x (transpose false) or Q^T x; y may equal x. Q = H_0 H_1 ... H_{r-1} R_0 ... R_{L-1}. */
 static void QuadraticApply(const Analytic *a, PetscInt n, PetscBool transpose, const double *x, double *y)
 {
   if (y != x) memcpy(y, x, (size_t)n * sizeof(double));
+  if (!transpose) /* Q x applies R_{L-1} first */
+    for (PetscInt l = a->layers - 1; l >= 0; l--) RotationLayer(a, n, l, 1.0, y);
   for (PetscInt t = 0; t < a->reflections; t++) {
     /* Q x applies H_{r-1} first; Q^T x applies H_0 first */
     PetscInt      k = transpose ? t : a->reflections - 1 - t;
@@ -35,6 +60,8 @@ static void QuadraticApply(const Analytic *a, PetscInt n, PetscBool transpose, c
     for (PetscInt i = 0; i < n; i++) d += u[i] * y[i];
     for (PetscInt i = 0; i < n; i++) y[i] -= 2.0 * d * u[i];
   }
+  if (transpose) /* Q^T x applies R_0^T after the reflections */
+    for (PetscInt l = 0; l < a->layers; l++) RotationLayer(a, n, l, -1.0, y);
 }
 
 /* out = Q diag(lambda) Q^T x */
@@ -222,6 +249,8 @@ static PetscErrorCode AnalyticDestroy(HessaObjective obj)
   PetscCall(PetscFree(a->lambda));
   PetscCall(PetscFree(a->normals));
   PetscCall(PetscFree(a->work));
+  PetscCall(PetscFree(a->pairs));
+  PetscCall(PetscFree(a->cs));
   PetscCall(PetscFree(obj->impl));
   PetscFunctionReturn(0);
 }
@@ -266,6 +295,67 @@ PetscErrorCode HessaQuadraticCreate(PetscInt n, const double *lambda, PetscInt r
   (*obj)->ops.destroy       = AnalyticDestroy;
   PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "quadratic 1/2 x^T Q diag(lambda) Q^T x, n = %" PetscInt_FMT ", %" PetscInt_FMT " Householder reflections, seed %llu", n, reflections, (unsigned long long)seed));
   PetscFunctionReturn(0);
+}
+
+/* Not collective: L layers of random rotations from (seed, HESSA_STREAM_ROTATIONS):
+ * layer l's order is a Fisher-Yates shuffle, for i = n-1 down to 1 swap i with
+ * j = floor(u (i + 1)), u = uniform of stream + 0 at index l n + i; pair p of the shuffled
+ * order turns by 2 pi u, u = uniform of stream + 1 at index l (n/2) + p. */
+static PetscErrorCode QuadraticRotationsCreate(Analytic *a, PetscInt n, PetscInt layers, uint64_t seed)
+{
+  PetscInt     half   = n / 2, *order;
+  const double two_pi = 2.0 * PETSC_PI;
+
+  PetscFunctionBegin;
+  a->layers = layers;
+  PetscCall(PetscMalloc1((size_t)PetscMax(1, layers) * 2 * (size_t)PetscMax(1, half), &a->pairs));
+  PetscCall(PetscMalloc1((size_t)PetscMax(1, layers) * 2 * (size_t)PetscMax(1, half), &a->cs));
+  PetscCall(PetscMalloc1(n, &order));
+  for (PetscInt l = 0; l < layers; l++) {
+    for (PetscInt i = 0; i < n; i++) order[i] = i;
+    for (PetscInt i = n - 1; i > 0; i--) {
+      PetscInt j = (PetscInt)(HessaRandomUniform(seed, HESSA_STREAM_ROTATIONS, (uint64_t)l * (uint64_t)n + (uint64_t)i) * (double)(i + 1)), t;
+      j          = PetscMin(j, i);
+      t          = order[i];
+      order[i]   = order[j];
+      order[j]   = t;
+    }
+    for (PetscInt p = 0; p < half; p++) {
+      double angle                               = two_pi * HessaRandomUniform(seed, HESSA_STREAM_ROTATIONS + 1, (uint64_t)l * (uint64_t)half + (uint64_t)p);
+      a->pairs[(size_t)l * 2 * half + 2 * p]     = order[2 * p];
+      a->pairs[(size_t)l * 2 * half + 2 * p + 1] = order[2 * p + 1];
+      a->cs[(size_t)l * 2 * half + 2 * p]        = cos(angle);
+      a->cs[(size_t)l * 2 * half + 2 * p + 1]    = sin(angle);
+    }
+  }
+  PetscCall(PetscFree(order));
+  PetscFunctionReturn(0);
+}
+
+/* HessaQuadraticCreateDense - see objective.h. Not collective: every rank builds the same Q.
+ * Inputs: n, lambda [n] (copied), seed, owns_sample. Output: *obj, the quadratic with
+ * Q = R_0 ... R_{L-1}, L = HessaQuadraticDenseLayers(n) rotation layers (no reflections). */
+PetscErrorCode HessaQuadraticCreateDense(PetscInt n, const double *lambda, uint64_t seed, PetscBool owns_sample, HessaObjective *obj)
+{
+  Analytic *a;
+  PetscInt  layers = HessaQuadraticDenseLayers(n);
+
+  PetscFunctionBegin;
+  PetscCall(HessaQuadraticCreate(n, lambda, 0, seed, owns_sample, obj));
+  a = (Analytic *)(*obj)->impl;
+  PetscCall(PetscFree(a->pairs));
+  PetscCall(PetscFree(a->cs));
+  PetscCall(QuadraticRotationsCreate(a, n, layers, seed));
+  PetscCall(PetscSNPrintf((*obj)->description, sizeof((*obj)->description), "quadratic 1/2 x^T Q diag(lambda) Q^T x, n = %" PetscInt_FMT ", Q dense: %" PetscInt_FMT " layers of random rotations, seed %llu", n, layers, (unsigned long long)seed));
+  PetscFunctionReturn(0);
+}
+
+/* HessaQuadraticDenseLayers - not collective: 4 ceil(log2 n) rotation layers (0 for n = 1). */
+PetscInt HessaQuadraticDenseLayers(PetscInt n)
+{
+  PetscInt bits = 0;
+  while (((PetscInt)1 << bits) < n) bits++;
+  return 4 * bits;
 }
 
 /* HessaQuadraticApplyQ - y = Q x, or Q^T x when transpose. Not collective.

@@ -202,7 +202,7 @@ static PetscErrorCode CheckModelSize(HessaModel m)
     }
   } else {
     n = (uint64_t)m->analytic_n;
-    if (!strcmp(m->kind, "quadratic")) copies += 6;
+    if (!strcmp(m->kind, "quadratic")) copies += 6 + (3 * (uint64_t)HessaQuadraticDenseLayers(m->analytic_n) + 1) / 2; /* + rotation layers: an int and a double per index */
   }
   PetscCheck(!over && n <= (uint64_t)PETSC_MAX_INT, m->comm, PETSC_ERR_ARG_OUTOFRANGE, "the %s model has %s%llu parameters: more than %d, the largest vector length of this PETSc (32-bit indices)", m->kind, over ? "more than " : "",
              over ? (unsigned long long)1 << 62 : (unsigned long long)n, (int)PETSC_MAX_INT);
@@ -248,7 +248,7 @@ static PetscErrorCode CreateObjective(HessaModel m)
     PetscCall(CheckModelSize(m));
     PetscCall(PetscMalloc1(m->analytic_n, &lambda));
     PetscCall(QuadraticSpectrum(m, lambda));
-    PetscCall(HessaQuadraticCreate(m->analytic_n, lambda, 4, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
+    PetscCall(HessaQuadraticCreateDense(m->analytic_n, lambda, (uint64_t)m->seed, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &m->obj));
     PetscCall(PetscFree(lambda));
   } else {
     /* one name table for -hessa_model and for weight folders (which store obj->type) */

@@ -196,7 +196,8 @@ static void SpectrumJSON(const HessaAnalysis *a, cJSON *results)
   }
   if (a->have_trace) {
     cJSON *t = cJSON_AddObjectToObject(results, "trace");
-    cJSON_AddStringToObject(t, "method", "hutchinson");
+    cJSON_AddStringToObject(t, "method", a->trace.exact ? "exact" : a->trace.method == HESSA_TRACE_HUTCHPP ? "hutch++" : "hutchinson");
+    cJSON_AddBoolToObject(t, "exact", a->trace.exact);
     cJSON_AddNumberToObject(t, "samples", (double)a->trace.samples);
     AddNum(t, "estimate", a->trace.estimate);
     AddNum(t, "standard_error", a->trace.standard_error);
@@ -241,8 +242,15 @@ static void ProbesAndGeometryJSON(const HessaAnalysis *a, cJSON *results)
 
 static void NewtonJSON(const HessaNewton *newton, cJSON *results)
 {
-  cJSON *nt = cJSON_AddObjectToObject(results, "newton"), *line = cJSON_CreateArray();
+  cJSON *nt = cJSON_AddObjectToObject(results, "newton"), *line;
 
+  if (newton->skipped) { /* a critical point: nothing computed, the reason instead */
+    cJSON_AddBoolToObject(nt, "skipped", 1);
+    cJSON_AddStringToObject(nt, "reason", newton->reason);
+    return;
+  }
+  line = cJSON_CreateArray();
+  if (newton->note[0]) cJSON_AddStringToObject(nt, "note", newton->note);
   cJSON_AddStringToObject(nt, "solver", newton->solver);
   cJSON_AddNumberToObject(nt, "iterations", (double)newton->iterations);
   cJSON_AddBoolToObject(nt, "converged", newton->converged);

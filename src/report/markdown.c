@@ -185,7 +185,10 @@ static void CountsAndFractions(HessaText *md, const cJSON *results)
     HessaTextPrintf(md, "| near zero | %s | %s |\n", N(density, "near_zero_fraction", "%.6g"), N(density, "near_zero_fraction_se", "%.2g"));
     HessaTextPrintf(md, "| positive (minimum ratio) | %s | %s |\n\n", N(density, "positive_fraction", "%.6g"), N(density, "positive_fraction_se", "%.2g"));
   }
-  if (trace) HessaTextPrintf(md, "## Trace\n\n%s with %s samples: trace = %s, standard error %s.\n\n", S(trace, "method"), N(trace, "samples", "%.0f"), N(trace, "estimate", "%.6g"), N(trace, "standard_error", "%.2g"));
+  if (trace && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(trace, "exact")))
+    HessaTextPrintf(md, "## Trace\n\ntrace = %s, exact: the sum of the %s eigenvalues of the full spectrum (no estimate, no standard error).\n\n", N(trace, "estimate", "%.10g"), N(full, "n", "%.0f"));
+  else if (trace)
+    HessaTextPrintf(md, "## Trace\n\n%s with %s samples: trace = %s, standard error %s.\n\n", S(trace, "method"), N(trace, "samples", "%.0f"), N(trace, "estimate", "%.6g"), N(trace, "standard_error", "%.2g"));
 }
 
 static void Escape(HessaText *md, const cJSON *results)
@@ -240,8 +243,11 @@ static void GeometryAndNewton(HessaText *md, const cJSON *results)
     GradientShare(md, geometry, results);
     HessaTextPrintf(md, "- Condition number lambda_max / lambda_min: %s\n\n", N(geometry, "condition_number", "%.6g"));
   }
-  if (newton) {
+  if (newton && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(newton, "skipped")))
+    HessaTextPrintf(md, "## Newton step\n\nNewton and saddle-free Newton %s.\n\n", S(newton, "reason"));
+  else if (newton) {
     HessaTextPrintf(md, "## Newton step\n\n");
+    if (HessaJString(newton, "note")) HessaTextPrintf(md, "**%s.**\n\n", S(newton, "note"));
     HessaTextPrintf(md, "- Solver %s: %s iterations, converged: %s, relative residual %s\n", S(newton, "solver"), N(newton, "iterations", "%.0f"), B(newton, "converged", "yes", "**NO**"), N(newton, "relative_residual", "%.3e"));
     HessaTextPrintf(md, "- Step norm %s, angle to -g %s degrees, loss after the step %s\n", N(newton, "step_norm", "%.6g"), N(newton, "angle_to_negative_gradient_deg", "%.4g"), N(newton, "loss_after_step", "%.10g"));
     if (sfn)

@@ -306,7 +306,7 @@ void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *pl
   if (!st->code && (extremes || full)) PlotEigenvalues(results, folder, plots, st);
   if (!st->code && full) PlotSpectrumHistogram(full, folder, plots, st);
   if (!st->code && HessaJObject(results, "escape")) PlotEscape(HessaJObject(results, "escape"), folder, plots, st);
-  if (!st->code && HessaJObject(results, "newton")) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
+  if (!st->code && HessaJObject(results, "newton") && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(HessaJObject(results, "newton"), "skipped"))) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
 }
 
 /* HessaPlotXYScaled - not collective (call on the rank that writes); see hessa/report.h. */

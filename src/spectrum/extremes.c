@@ -29,6 +29,85 @@ static PetscErrorCode ExplicitResiduals(HessaOperator op, PetscInt nconv, Vec *V
   PetscFunctionReturn(0);
 }
 
+/* The eigensolvers hessa accepts for -hessa_eps_type: each is tested against the full
+ * spectrum at both ends (tests/spectrum/test_eps_types.c). Every other SLEPc type is refused
+ * before any product, with the reason below when hessa knows one (docs/spectrum.md). */
+static const char *const AcceptedTypes[] = {EPSKRYLOVSCHUR, EPSARPACK, NULL};
+
+typedef struct {
+  const char *type, *why;
+} RefusedType;
+
+static const RefusedType RefusedTypes[] = {
+    {EPSLANCZOS, "its explicit restart locks whichever pairs converge first, not the extreme ones: on the embedded default it returned 0.0973 as the smallest eigenvalue (the smallest is 5.4e-05), marked converged; krylovschur is Lanczos with thick "
+                 "restart and keeps the extreme end"},
+    {EPSARNOLDI, "explicit restart like lanczos, whose converged pairs were not the extreme ones; hessa has not checked it against the full spectrum"},
+    {EPSPOWER, "power iteration finds the eigenvalue of largest magnitude only, not both ends"},
+    {EPSSUBSPACE, "subspace iteration finds the eigenvalues of largest magnitude only, not both ends"},
+    {EPSLOBPCG, "without a preconditioner (the shell operator has no diagonal) it is a slow block method: 1490 and 1839 products for 3 pairs at the two ends of the n = 200 quadratic, where krylovschur needs 21 and 83"},
+    {EPSGD, "without a preconditioner its smallest end of the embedded default did not finish in 200 s on 2 ranks, where krylovschur needs 998 products"},
+    {EPSJD, "without a preconditioner it needed 78,000 products for the smallest end of the n = 400 quadratic"},
+    {EPSRQCG, "it computes the smallest end only"},
+    {EPSLAPACK, "it needs an assembled matrix; the whole spectrum of a small operator is -hessa_spectrum_full"},
+    {EPSSCALAPACK, "it needs an assembled matrix; the whole spectrum of a small operator is -hessa_spectrum_full"},
+    {NULL, NULL},
+};
+
+/* HessaExtremesTypeCheck - not collective (every rank reads the same options database):
+ * an error naming the accepted types when -hessa_eps_type (or `type`, when not NULL) is one
+ * hessa refuses. Input: comm for the error, type (NULL: the option's value). Options:
+ * -hessa_eps_type. */
+PetscErrorCode HessaExtremesTypeCheck(MPI_Comm comm, const char type[])
+{
+  char      given[64] = "";
+  PetscBool set       = PETSC_FALSE, match;
+
+  PetscFunctionBegin;
+  if (type) {
+    PetscCall(PetscStrncpy(given, type, sizeof given));
+    set = PETSC_TRUE;
+  } else
+    PetscCall(PetscOptionsGetString(NULL, "hessa_", "-eps_type", given, sizeof given, &set));
+  if (!set) PetscFunctionReturn(0);
+  for (int i = 0; AcceptedTypes[i]; i++) {
+    PetscCall(PetscStrcmp(given, AcceptedTypes[i], &match));
+    if (match) PetscFunctionReturn(0);
+  }
+  for (int i = 0; RefusedTypes[i].type; i++) {
+    PetscCall(PetscStrcmp(given, RefusedTypes[i].type, &match));
+    if (match) SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-hessa_eps_type %s is refused: %s. Use krylovschur (the default) or arpack", given, RefusedTypes[i].why);
+  }
+  SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-hessa_eps_type %s is refused: hessa has not checked it against the full spectrum at both ends of a shell operator. Use krylovschur (the default) or arpack", given);
+}
+
+/* ARPACK takes neither a user stopping test nor SLEPc's convergence tests: it judges a Ritz
+ * value theta by |r| <= tol |theta|. Where hessa asks for an absolute test (residuals against
+ * the spectral scale s, for eigenvalues near zero), the smallest end is solved on H + 2 s I,
+ * whose eigenvalues lie in [s, 3 s]: ARPACK's relative test with tol / 3 is then at least as
+ * tight as tol * s. Returns the relative tolerance to report. */
+static PetscErrorCode ArpackSettings(EPS eps, HessaWhich which, double spectral_scale, PetscReal *report_tol)
+{
+  EPSConv   conv;
+  PetscReal tol;
+  PetscInt  max_it;
+
+  PetscFunctionBegin;
+  PetscCall(EPSGetConvergenceTest(eps, &conv));
+  PetscCall(EPSGetTolerances(eps, &tol, &max_it));
+  if (conv == EPS_CONV_ABS && spectral_scale > 0) tol /= spectral_scale;
+  *report_tol = tol;
+  PetscCall(EPSSetConvergenceTest(eps, EPS_CONV_REL));
+  if (which == HESSA_WHICH_SMALLEST && spectral_scale > 0) {
+    ST st;
+    PetscCall(EPSGetST(eps, &st));
+    PetscCall(STSetType(st, STSHIFT));
+    PetscCall(STSetShift(st, -2.0 * spectral_scale));
+    tol /= 3.0;
+  }
+  PetscCall(EPSSetTolerances(eps, tol, max_it));
+  PetscFunctionReturn(0);
+}
+
 /* SLEPc's stopping test plus a collective stop check at every restart (all ranks run it). */
 static PetscErrorCode StopTest(EPS eps, PetscInt its, PetscInt max_it, PetscInt nconv, PetscInt nev, EPSConvergedReason *reason, void *ctx)
 {
@@ -123,7 +202,8 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   EPSType            type;
   EPSConvergedReason reason;
   PetscInt           nconv, max_it, n_prev = prev ? prev->nconv : 0, k_new;
-  PetscReal          used_tol;
+  PetscReal          used_tol, report_tol;
+  PetscBool          is_arpack;
   PetscInt64         products0 = op->n_products;
   double             t0 = MPI_Wtime(), scale = 0;
   Vec               *V;
@@ -148,7 +228,6 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
     PetscCall(EPSSetDimensions(eps, k_new, PETSC_DEFAULT, PETSC_DEFAULT));
   /* pairs of a stopped solve: the search continues orthogonally to them */
   if (n_prev) PetscCall(EPSSetDeflationSpace(eps, n_prev, prev->vectors));
-  if (stoppable) PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));
   if (tol > 0) PetscCall(EPSSetTolerances(eps, tol, PETSC_DEFAULT));
   if (spectral_scale > 0) {
     /* a known spectral scale (e.g. |lambda_max| from the other end): judge residuals
@@ -172,6 +251,14 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
     PetscCall(PCSetType(pc, PCNONE));
   }
   PetscCall(EPSSetFromOptions(eps));
+  PetscCall(EPSGetType(eps, &type));
+  PetscCall(HessaExtremesTypeCheck(op->comm, type));
+  PetscCall(PetscStrcmp(type, EPSARPACK, &is_arpack));
+  report_tol = -1;
+  if (is_arpack) PetscCall(ArpackSettings(eps, which, spectral_scale, &report_tol));
+  /* ARPACK cannot be interrupted: a stop request waits for the end of its solve */
+  else if (stoppable)
+    PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));
   {
     /* plain Lanczos insists on an explicit reorthogonalization: full unless told otherwise */
     PetscBool is_lanczos, given;
@@ -190,7 +277,7 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
     if (conv == EPS_CONV_ABS) used_tol /= spectral_scale; /* report the relative tolerance */
     scale = spectral_scale;
   }
-  PetscCall(EPSGetType(eps, &type));
+  if (report_tol > 0) used_tol = report_tol;
   PetscCall(PetscStrncpy(out->eps_type, type, sizeof out->eps_type));
   nconv      = PetscMin(nconv, k_new) + n_prev;
   out->nev   = k;

@@ -175,3 +175,24 @@ PetscErrorCode HessaSpectrumTrace(HessaOperator op, HessaTraceMethod method, Pet
   PetscCall(HessaTraceDestroy(out));
   PetscFunctionReturn(0);
 }
+
+/* HessaTraceFromFullSpectrum - not collective: tr H = sum of the eigenvalues, summed with
+ * Kahan compensation (n up to the full-spectrum limit). Input: full (values on every rank).
+ * Output: out (exact, standard_error 0, samples 0, products 0; HessaTraceDestroy frees nothing). */
+PetscErrorCode HessaTraceFromFullSpectrum(const HessaFullSpectrum *full, HessaTrace *out)
+{
+  double sum = 0, carry = 0;
+
+  PetscFunctionBegin;
+  PetscCheck(full && full->values && full->n > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "exact trace: no full spectrum");
+  for (PetscInt i = 0; i < full->n; i++) {
+    double y = full->values[i] - carry, t = sum + y;
+    carry = (t - sum) - y;
+    sum   = t;
+  }
+  PetscCall(PetscMemzero(out, sizeof *out));
+  out->method   = HESSA_TRACE_HUTCHINSON; /* not used: exact */
+  out->exact    = PETSC_TRUE;
+  out->estimate = sum;
+  PetscFunctionReturn(0);
+}

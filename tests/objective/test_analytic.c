@@ -129,6 +129,84 @@ static PetscErrorCode TestQuadratic(void)
   PetscFunctionReturn(0);
 }
 
+/* The dense quadratic (HessaQuadraticCreateDense), n = 37 (odd: one index rests in each
+ * layer): Q from ApplyQ is orthogonal and ApplyQ(transpose) is Q^T (1e-12); Q equals the
+ * product R_0 ... R_{L-1} rebuilt here from the documented streams (1e-12); L = 4 ceil(log2 n)
+ * = 24; H v equals the dense Q diag(lambda) Q^T v (1e-12 relative); Q e_k is an eigenvector
+ * (1e-12); and Q is generic: the mean over columns of (n / 3) sum_i Q_ik^4 is within [0.8, 1.3]
+ * (1 for a Haar matrix; a few reflections give about n / 3). */
+static PetscErrorCode TestQuadraticDense(void)
+{
+  const PetscInt n = 37, layers = 24;
+  const uint64_t seed = 13;
+  HessaObjective obj;
+  double        *lambda, *Q, *R, *e, *col, *x, *hv, kurt = 0;
+
+  PetscFunctionBegin;
+  CHECK(HessaQuadraticDenseLayers(n) == layers, "dense layers %d, expected %d", (int)HessaQuadraticDenseLayers(n), (int)layers);
+  PetscCall(PetscMalloc6(n, &lambda, n * n, &Q, n * n, &R, n, &e, n, &col, n, &x));
+  PetscCall(PetscMalloc1(n, &hv));
+  PetscCall(HessaSpectrumGenerate(n, 0.1, 1.0, 3, 20.0, 4, -2.0, -0.5, lambda));
+  PetscCall(PetscArrayzero(x, n)); /* the point: the Hessian of a quadratic does not depend on it */
+  PetscCall(HessaQuadraticCreateDense(n, lambda, seed, PETSC_TRUE, &obj));
+  for (PetscInt k = 0; k < n; k++) {
+    PetscCall(PetscArrayzero(e, n));
+    e[k] = 1;
+    PetscCall(HessaQuadraticApplyQ(obj, PETSC_FALSE, e, col));
+    for (PetscInt i = 0; i < n; i++) Q[i * n + k] = col[i];
+  }
+  /* independent: R = I, then for l = 0..L-1, R <- R R_l (columns a, b of R turn together) */
+  for (PetscInt i = 0; i < n * n; i++) R[i] = (i % (n + 1) == 0) ? 1.0 : 0.0;
+  for (PetscInt l = 0; l < layers; l++) {
+    PetscInt order[37];
+    for (PetscInt i = 0; i < n; i++) order[i] = i;
+    for (PetscInt i = n - 1; i > 0; i--) {
+      PetscInt j = (PetscInt)(HessaRandomUniform(seed, HESSA_STREAM_ROTATIONS, (uint64_t)(l * n + i)) * (double)(i + 1)), t;
+      j          = PetscMin(j, i);
+      t = order[i], order[i] = order[j], order[j] = t;
+    }
+    for (PetscInt p = 0; p < n / 2; p++) {
+      PetscInt a = order[2 * p], b = order[2 * p + 1];
+      double   th = 2 * PETSC_PI * HessaRandomUniform(seed, HESSA_STREAM_ROTATIONS + 1, (uint64_t)(l * (n / 2) + p)), c = cos(th), sn = sin(th);
+      for (PetscInt i = 0; i < n; i++) { /* (R R_l)[i][a] = c R_ia + s R_ib, [i][b] = -s R_ia + c R_ib */
+        double ra = R[i * n + a], rb = R[i * n + b];
+        R[i * n + a] = c * ra + sn * rb;
+        R[i * n + b] = -sn * ra + c * rb;
+      }
+    }
+  }
+  CHECK(TestMaxDiff(n * n, Q, R) < 1e-12, "dense Q differs from the product of rotation layers by %g", TestMaxDiff(n * n, Q, R));
+  for (PetscInt k = 0; k < n; k++) {
+    double s4 = 0;
+    for (PetscInt i = 0; i < n; i++) s4 += pow(Q[i * n + k], 4);
+    kurt += s4 * n / 3.0 / n;
+    for (PetscInt j = 0; j < n; j++) {
+      double s = 0;
+      for (PetscInt i = 0; i < n; i++) s += Q[i * n + k] * Q[i * n + j];
+      CHECK(fabs(s - (k == j ? 1.0 : 0.0)) < 1e-12, "dense Q is not orthogonal: (Q^T Q)[%d][%d] = %g", (int)k, (int)j, s);
+    }
+    for (PetscInt i = 0; i < n; i++) e[i] = Q[i * n + k];
+    PetscCall(HessaQuadraticApplyQ(obj, PETSC_TRUE, e, col)); /* Q^T q_k = e_k */
+    for (PetscInt i = 0; i < n; i++) CHECK(fabs(col[i] - (i == k ? 1.0 : 0.0)) < 1e-12, "dense ApplyQ(transpose) is not Q^T at column %d", (int)k);
+    PetscCall(HessaObjectiveHessianBlock(obj, x, 1, e, hv));
+    for (PetscInt i = 0; i < n; i++) CHECK(fabs(hv[i] - lambda[k] * e[i]) < 1e-12 * 20, "dense Q e_%d is not an eigenvector for %g", (int)k, lambda[k]);
+  }
+  CHECK(kurt >= 0.8 && kurt <= 1.3, "dense Q is not generic: mean (n/3) sum Q_ik^4 = %g, expected about 1", kurt);
+  HessaRandomFill(HESSA_RANDOM_NORMAL, 3, 6, 0, n, e);
+  PetscCall(HessaObjectiveHessianBlock(obj, x, 1, e, hv));
+  for (PetscInt i = 0; i < n; i++) {
+    double s = 0;
+    for (PetscInt k = 0; k < n; k++)
+      for (PetscInt j = 0; j < n; j++) s += Q[i * n + k] * lambda[k] * Q[j * n + k] * e[j];
+    col[i] = s;
+  }
+  CHECK(TestRelErr(n, hv, col) < 1e-12, "dense quadratic Hv differs from Q diag(lambda) Q^T v by %g", TestRelErr(n, hv, col));
+  PetscCall(HessaObjectiveDestroy(&obj));
+  PetscCall(PetscFree6(lambda, Q, R, e, col, x));
+  PetscCall(PetscFree(hv));
+  PetscFunctionReturn(0);
+}
+
 /* Closed forms written out here: f, g [n], H [n][n]. */
 static void ClosedForm(HessaAnalyticKind kind, PetscInt n, const double *x, double *f, double *g, double *H)
 {
@@ -316,6 +394,7 @@ static PetscErrorCode Run(void)
   PetscFunctionBeginUser;
   PetscCall(TestSpectrum());
   PetscCall(TestQuadratic());
+  PetscCall(TestQuadraticDense());
   PetscCall(TestSmall());
   PetscCall(TestNames());
   PetscFunctionReturn(0);

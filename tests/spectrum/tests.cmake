@@ -34,3 +34,11 @@ endforeach()
 hessa_add_mpi_test(NAME spectrum_cli_small_n
                    COMMAND $<TARGET_FILE:hessa-cli> spectrum -hessa_model x2-y4 -hessa_model_point 0.5,0.3 -quiet
                    RANKS 1 2 LABELS spectrum)
+
+# Every accepted -hessa_eps_type (krylovschur, arpack) against the full spectrum at both ends
+# of two quadratics (indefinite; positive with a cluster at zero); every other type refused.
+hessa_add_c_test(test_eps_types ${CMAKE_CURRENT_LIST_DIR}/test_eps_types.c TIMEOUT 120)
+
+# Honest error bars: over many seeds, Hutchinson's trace and SLQ's negative fraction of the
+# dense-eigenvector quadratic lie within 1 and 3 standard errors as often as they should.
+hessa_add_c_test(test_error_bars ${CMAKE_CURRENT_LIST_DIR}/test_error_bars.c RANKS 1 3 TIMEOUT 120 ARGS -quiet)

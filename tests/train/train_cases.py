@@ -50,7 +50,7 @@ import random_reference as rr  # noqa: E402
 
 FMNIST = "/usr/share/datasets/fashion-mnist"
 BATCH_STREAM = 0x7472626174636800  # HESSA_STREAM_TRAIN_BATCH
-QUADRATIC_STREAM = 0x7175616472617469  # HESSA_STREAM_QUADRATIC
+ROTATIONS_STREAM = 0x717561646d697800  # HESSA_STREAM_ROTATIONS
 
 
 def fail(msg):
@@ -177,12 +177,23 @@ def torch_sgd_batches():
     check(worst <= 1e-10, f"weights differ from torch by {worst}")
 
 
-def householder_q(n, seed, reflections=4):
+def rotations_q(n, seed):
+    # Q = R_0 R_1 ... R_{L-1} of HessaQuadraticCreateDense (src/objective/analytic.c):
+    # L = 4 ceil(log2 n) layers; layer l shuffles 0..n-1 (Fisher-Yates from stream + 0) and
+    # turns each consecutive pair (i, j) of the shuffled order by 2 pi u (stream + 1).
+    layers = 4 * max(0, (n - 1).bit_length())
     q = np.eye(n)
-    for k in range(reflections):  # Q = H_0 H_1 ... H_{r-1}
-        u = np.array([rr.normal(seed, QUADRATIC_STREAM, k * n + i) for i in range(n)])
-        u /= np.linalg.norm(u)
-        q = q @ (np.eye(n) - 2 * np.outer(u, u))
+    for l in range(layers):
+        order = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = min(i, int(rr.uniform(seed, ROTATIONS_STREAM, l * n + i) * (i + 1)))
+            order[i], order[j] = order[j], order[i]
+        r = np.eye(n)
+        for p in range(n // 2):
+            a, b = order[2 * p], order[2 * p + 1]
+            t = 2 * np.pi * rr.uniform(seed, ROTATIONS_STREAM + 1, l * (n // 2) + p)
+            r[a, a], r[a, b], r[b, a], r[b, b] = np.cos(t), -np.sin(t), np.sin(t), np.cos(t)
+        q = q @ r
     return q
 
 
@@ -194,7 +205,7 @@ def quadratic(method):
     x0 = np.array([1.0, -0.5, 0.25, 2.0, -1.5, 0.75])
     spec = os.path.join(WORK, f"train_{CASE}_spectrum_np{NP}.txt")
     np.savetxt(spec, lam)
-    q = householder_q(n, seed)
+    q = rotations_q(n, seed)
     H = q @ np.diag(lam) @ q.T
     lr = {"gd": 0.1, "sgd": 0.05, "adam": 0.1}[method]
     out = folder()
