@@ -48,7 +48,8 @@ typedef struct {
   double     tol_start[2], tol_final[2];
   PetscInt64 products[2];         /* products spent by the rounds */
   PetscBool  budget_exhausted[2]; /* stopped because the next round would not fit */
-  PetscBool  floor_reached[2];    /* stopped at the round-off floor n eps */
+  PetscBool  floor_reached[2];    /* stopped at the floor 100 n eps */
+  PetscInt   missed[2];           /* pairs a deflated solve found before the cutoff (copies of repeated eigenvalues) */
 } HessaRefinement;
 
 typedef struct {
@@ -186,9 +187,11 @@ typedef struct {
 
 /* Collective: refinement of the ends whose computed pairs have an unresolved sign
  * (HessaEigenvalueBounds), each end re-solved with a 100 x tighter tolerance per round down
- * to the round-off floor n eps, while the products spent plus 1.5 x the last solve's fit in
- * the budget (budget < 0: 2 x the products of the first solves of both ends; 0: none).
- * largest and smallest (with vectors) are replaced by the refined solves. */
+ * to the floor 100 n eps, while the products spent plus 1.5 x the last solve's fit in
+ * the budget (budget < 0: max(1000, 4 x the products of the first solves of both ends); 0: none).
+ * largest and smallest (with vectors) are replaced by the refined solves. Then each end with a
+ * resolved eigenvalue of the other sign is completed: one more pair orthogonal to those found
+ * (a Krylov method can miss a copy of a repeated eigenvalue) joins while it lies before it. */
 PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, PetscInt budget, HessaExtremes *largest, HessaExtremes *smallest, HessaRefinement *ref);
 /* Collective: the loss along up to max_probes zero-curvature eigenvectors (sign 0 in v),
  * chosen as distinct eigenvectors: a candidate is kept when at least half of its norm lies

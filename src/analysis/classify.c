@@ -140,6 +140,8 @@ static void RefinementText(const HessaRefinement *ref, char *out, size_t len)
   out[0]              = 0;
   for (int e = 0; e < 2; e++) {
     size_t used = strlen(out);
+    if (ref->missed[e]) snprintf(out + used, len - used, " A deflated solve found %" PetscInt_FMT " copies of repeated eigenvalues at the %s end that the first solve had missed; they are counted.", ref->missed[e], ends[e]);
+    used = strlen(out);
     if (!ref->attempted[e]) continue;
     snprintf(out + used, len - used, " The %s end had an unresolved sign at tolerance %.1e and was refined: %" PetscInt_FMT " %s to %.1e (%lld products%s).", ends[e], ref->tol_start[e], ref->rounds[e], ref->rounds[e] == 1 ? "solve" : "solves",
              ref->tol_final[e], (long long)ref->products[e],

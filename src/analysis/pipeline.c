@@ -51,7 +51,8 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   PetscCall(PetscOptionsInt("-hessa_analyze_trace", "Hutchinson trace samples (0: no trace)", "HessaSpectrumTrace", o->trace_samples, &o->trace_samples, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_gradient_tol", "critical if |g| is at most this (negative: 1e-6 max(1, |loss|))", "HessaClassify", o->gradient_tol, &o->gradient_tol, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_zero_tol", "|lambda| at most this counts as zero (negative: from residuals and round-off)", "HessaClassify", o->zero_tol, &o->zero_tol, NULL));
-  PetscCall(PetscOptionsInt("-hessa_analyze_refine_products", "product budget to refine an end whose small eigenvalues have an unresolved sign (-1: 2 x the first solves, 0: none)", "HessaExtremesRefine", o->refine_products, &o->refine_products, NULL));
+  PetscCall(PetscOptionsInt("-hessa_analyze_refine_products", "product budget to refine an end whose small eigenvalues have an unresolved sign (-1: max(1000, 4 x the first solves), 0: none)", "HessaExtremesRefine", o->refine_products,
+                            &o->refine_products, NULL));
   PetscCall(PetscOptionsRealArray("-hessa_analyze_alphas", "steps of the line probes (escape, zero curvature)", "HessaProbeDirection", given, &n_given, &set));
   if (set) {
     o->n_alpha = n_given;

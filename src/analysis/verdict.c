@@ -29,16 +29,56 @@ static PetscErrorCode NeedsRefinement(const HessaExtremes *x, double roundoff, P
   PetscFunctionReturn(0);
 }
 
+/* Collective: counts are exact only if the pairs up to the first resolved eigenvalue of the
+ * other sign are every eigenvalue on that side. A single-vector Krylov method can miss a
+ * copy of a repeated eigenvalue, so a few more pairs are computed orthogonally to those found
+ * (SLEPc's deflation space); while some lie before that cutoff they were missed, and join x. */
+static PetscErrorCode CompleteEnd(HessaOperator op, HessaWhich which, HessaExtremes *x, double scale, PetscInt *missed)
+{
+  const PetscInt more     = 4;
+  double         roundoff = HessaRoundoff(op->n_op, scale), *bound;
+  PetscInt      *sign, cut;
+
+  PetscFunctionBegin;
+  *missed = 0;
+  for (;;) {
+    /* the check asks only whether a pair lies before the cutoff: a moderate tolerance will do */
+    HessaExtremesSettings s = {PetscMax(x->tol, 1e-8), scale, 0};
+    HessaExtremes         y;
+    PetscInt              before = 0;
+    if (x->nconv <= 0 || x->nconv + more > op->n_op || !x->vectors) break;
+    PetscCall(PetscMalloc2(x->nconv, &bound, x->nconv, &sign));
+    HessaEigenvalueBounds(x, roundoff, 0, bound, sign);
+    for (cut = 0; cut < x->nconv; cut++)
+      if (which == HESSA_WHICH_SMALLEST ? sign[cut] > 0 : sign[cut] < 0) break;
+    PetscCall(PetscFree2(bound, sign));
+    if (cut == x->nconv) break; /* no cutoff: the counts are not claimed exact anyway */
+    PetscCall(HessaSpectrumExtremesContinue(op, which, x->nconv + more, &s, PETSC_FALSE, x, &y));
+    for (PetscInt i = 0; i < y.nconv; i++) before += which == HESSA_WHICH_SMALLEST ? y.values[i] < x->values[cut] : y.values[i] > x->values[cut];
+    if (before <= cut) {
+      PetscCall(HessaExtremesDestroy(&y));
+      break;
+    }
+    PetscCall(HessaLog(op->comm, "analyze: the %s end had missed %" PetscInt_FMT " eigenvalue(s) (copies of a repeated one); added", which == HESSA_WHICH_SMALLEST ? "smallest" : "largest", before - cut));
+    y.products += x->products;
+    *missed += before - cut;
+    PetscCall(HessaExtremesDestroy(x));
+    *x = y;
+  }
+  PetscFunctionReturn(0);
+}
+
 /* HessaExtremesRefine - collective on op->comm; see analysis.h. */
 PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, PetscInt budget, HessaExtremes *largest, HessaExtremes *smallest, HessaRefinement *ref)
 {
-  double     scale, roundoff, floor_tol = (double)PetscMax(op->n_op, 1) * DBL_EPSILON;
+  /* below 100 n eps a residual test may never pass (the products' own round-off) */
+  double     scale, roundoff, floor_tol = 100.0 * (double)PetscMax(op->n_op, 1) * DBL_EPSILON;
   PetscInt64 spent = 0;
 
   PetscFunctionBegin;
   PetscCall(PetscMemzero(ref, sizeof *ref));
   if (largest->nconv <= 0 || smallest->nconv <= 0) PetscFunctionReturn(0);
-  ref->budget = budget >= 0 ? budget : 2 * (largest->products + smallest->products);
+  ref->budget = budget >= 0 ? budget : PetscMax(1000, 4 * (largest->products + smallest->products));
   for (int e = 0; e < 2; e++) {
     HessaExtremes *x    = e ? largest : smallest;
     HessaWhich     w    = e ? HESSA_WHICH_LARGEST : HESSA_WHICH_SMALLEST;
@@ -65,6 +105,10 @@ PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, Pet
       }
       t = PetscMax(t / 100, floor_tol);
       HessaExtremesSettingsForEnd(w, k, t, e ? NULL : largest, &s);
+      /* both ends are judged against the spectral scale seen (absolute test), or a small
+         eigenvalue at the top would be asked for a tolerance relative to itself */
+      s.scale = scale;
+      if (s.ncv == 0 && 2 * k + 1 < 80) s.ncv = 80;
       PetscCall(HessaLog(op->comm, "analyze: refining the %s end: a sign is unresolved; tolerance %.1e", e ? "largest" : "smallest", t));
       PetscCall(HessaSpectrumExtremesWithSettings(op, w, k, &s, PETSC_TRUE, &y));
       last = y.products;
@@ -83,6 +127,7 @@ PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, Pet
       PetscCall(NeedsRefinement(x, roundoff, &needs));
     }
   }
+  for (int e = 0; e < 2; e++) PetscCall(CompleteEnd(op, e ? HESSA_WHICH_LARGEST : HESSA_WHICH_SMALLEST, e ? largest : smallest, PetscMax(fabs(largest->values[0]), fabs(smallest->values[0])), &ref->missed[e]));
   PetscFunctionReturn(0);
 }
 

@@ -44,6 +44,7 @@ void HessaReportVerdictJSON(const HessaAnalysis *a, cJSON *v)
   }
   r = cJSON_AddObjectToObject(v, "refinement");
   cJSON_AddNumberToObject(r, "budget_products", (double)vd->refinement.budget);
+  cJSON_AddNumberToObject(r, "missed_pairs_added", (double)(vd->refinement.missed[0] + vd->refinement.missed[1]));
   for (int e = 0; e < 2; e++) {
     cJSON *o;
     if (!vd->refinement.attempted[e]) continue;
@@ -82,6 +83,7 @@ void HessaReportVerdictMarkdown(HessaText *md, const cJSON *verdict)
   const char  *ends[2] = {"smallest", "largest"};
   char         b[8][48];
   PetscBool    exact = PETSC_FALSE;
+  double       missed;
 
   HessaJBool(verdict, "counts_exact", &exact);
   HessaTextPrintf(md,
@@ -112,6 +114,8 @@ void HessaReportVerdictMarkdown(HessaText *md, const cJSON *verdict)
                     : floor_reached ? " (round-off floor reached)"
                                     : "");
   }
+  if (HessaJNumber(ref, "missed_pairs_added", &missed) && missed > 0)
+    HessaTextPrintf(md, "- **Completed**: a deflated solve found %.0f eigenvalues (copies of repeated ones) that the first solve had missed before the first eigenvalue of the other sign; they are counted.\n", missed);
   if (signs) {
     HessaTextPrintf(md, "\n| end | k | eigenvalue | residual | error bound | sign |\n|---|---:|---:|---:|---:|---|\n");
     for (int e = 0; e < 2; e++) {
