@@ -67,8 +67,10 @@ static void Heading(HessaText *md, const cJSON *verdict)
   if (!strcmp(type, "saddle")) {
     if (HessaJNumber(counts, "negative", &neg) && has_n)
       HessaTextPrintf(md, "# Saddle point (index %.0f of %.0f: %.0f negative %s)\n\n", neg, n, neg, Plural(neg, "eigenvalue", "eigenvalues"));
+    else if (HessaJNumber(verdict, "negative_fraction", &frac) && HessaJString(verdict, "fraction_source") && !strcmp(HessaJString(verdict, "fraction_source"), "lower_bound"))
+      HessaTextPrintf(md, "# Saddle point (index not known exactly; at least %.6g of the eigenvalues are negative)\n\n", frac);
     else if (HessaJNumber(verdict, "negative_fraction", &frac))
-      HessaTextPrintf(md, "# Saddle point (estimated fraction of negative eigenvalues %.3g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
+      HessaTextPrintf(md, "# Saddle point (index not known exactly; SLQ estimate of the fraction of eigenvalues below -w: %.6g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
     else
       HessaTextPrintf(md, "# Saddle point (negative and positive eigenvalues)\n\n");
   } else if (!strcmp(type, "local_minimum")) {
@@ -118,7 +120,7 @@ static void Verdict(HessaText *md, const cJSON *verdict)
     HessaTextPrintf(md, "- **Gradient norm** %s (tolerance %s, critical: %s).\n", N(verdict, "gradient_norm", "%.3e"), N(verdict, "gradient_tolerance", "%.3e"), B(verdict, "critical", "yes", "no"));
   HessaTextPrintf(md, "- **Basis**: %s.\n",
                   !strcmp(basis, "full_spectrum")          ? "the full spectrum (counts are exact)"
-                  : !strcmp(basis, "extremes_and_density") ? "extreme eigenvalues and the SLQ density (counts estimated, with standard errors)"
+                  : !strcmp(basis, "extremes_and_density") ? "extreme eigenvalues and the SLQ density (counts exact when an end reaches a resolved eigenvalue of the other sign, else the fractions are SLQ estimates with standard errors)"
                   : !strcmp(basis, "extremes")             ? "extreme eigenvalues only (no counts)"
                                                            : basis);
   HessaReportVerdictMarkdown(md, verdict);
