@@ -52,7 +52,9 @@ static PetscErrorCode CompleteEnd(HessaOperator op, HessaWhich which, HessaExtre
     for (cut = 0; cut < x->nconv; cut++)
       if (which == HESSA_WHICH_SMALLEST ? sign[cut] > 0 : sign[cut] < 0) break;
     PetscCall(PetscFree2(bound, sign));
-    if (cut == x->nconv) break; /* no cutoff: the counts are not claimed exact anyway */
+    /* no cutoff: the counts are not claimed exact anyway; cutoff at the first pair (every
+       eigenvalue of one sign): a missed copy of it would change no count */
+    if (cut == x->nconv || cut == 0) break;
     PetscCall(HessaSpectrumExtremesContinue(op, which, x->nconv + more, &s, PETSC_FALSE, x, &y));
     for (PetscInt i = 0; i < y.nconv; i++) before += which == HESSA_WHICH_SMALLEST ? y.values[i] < x->values[cut] : y.values[i] > x->values[cut];
     if (before <= cut) {
