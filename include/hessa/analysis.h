@@ -22,12 +22,12 @@ extern const char *const HessaVerdictBasisNames[]; /* "full_spectrum", ... */
 
 /* What the probes along zero-curvature directions say about a degenerate point. */
 typedef enum {
-  HESSA_DEGENERATE_UNPROBED,     /* not degenerate, or no zero-curvature direction was probed */
-  HESSA_DEGENERATE_SADDLE,       /* the loss falls along a zero-curvature direction (with positive curvature
-                                    elsewhere), or rises along one with negative curvature elsewhere */
-  HESSA_DEGENERATE_RISES,        /* the loss rises along every probed direction */
-  HESSA_DEGENERATE_FALLS,        /* the loss falls along every probed direction */
-  HESSA_DEGENERATE_INCONCLUSIVE  /* flat or mixed within the probed steps */
+  HESSA_DEGENERATE_UNPROBED,    /* not degenerate, or no zero-curvature direction was probed */
+  HESSA_DEGENERATE_SADDLE,      /* the loss falls along a zero-curvature direction (with positive curvature
+                                   elsewhere), or rises along one with negative curvature elsewhere */
+  HESSA_DEGENERATE_RISES,       /* the loss rises along every probed direction */
+  HESSA_DEGENERATE_FALLS,       /* the loss falls along every probed direction */
+  HESSA_DEGENERATE_INCONCLUSIVE /* flat or mixed within the probed steps */
 } HessaDegenerateKind;
 extern const char *const HessaDegenerateKindNames[]; /* "unprobed", "degenerate_saddle", ... (report.json) */
 
@@ -42,9 +42,9 @@ extern const char *const HessaFractionSourceNames[]; /* "exact", "slq", "lower_b
 /* Refinement of an end whose small eigenvalues had an unresolved sign: tighter tolerances
  * within a product budget (-hessa_analyze_refine_products). Index 0: smallest end, 1: largest. */
 typedef struct {
-  PetscInt64 budget;              /* products allowed for refinement (both ends together) */
-  PetscBool  attempted[2];        /* an unresolved pair asked for it */
-  PetscInt   rounds[2];           /* solves run (each 100 x tighter) */
+  PetscInt64 budget;       /* products allowed for refinement (both ends together) */
+  PetscBool  attempted[2]; /* an unresolved pair asked for it */
+  PetscInt   rounds[2];    /* solves run (each 100 x tighter) */
   double     tol_start[2], tol_final[2];
   PetscInt64 products[2];         /* products spent by the rounds */
   PetscBool  budget_exhausted[2]; /* stopped because the next round would not fit */
@@ -53,25 +53,25 @@ typedef struct {
 } HessaRefinement;
 
 typedef struct {
-  HessaVerdictType  type;
-  HessaVerdictBasis basis;
-  PetscBool         critical;
-  double            gradient_norm, gradient_tol;
-  double            zero_tol; /* the floor below which no sign is resolved: max(round-off, -hessa_analyze_zero_tol) */
-  char              zero_tol_reason[256];
-  double            roundoff; /* operator round-off n eps max|lambda| (full spectrum: + asymmetry sqrt(n) max|lambda|) */
-  PetscInt          n;
-  PetscInt          n_negative, n_zero, n_positive;          /* -1 when not known exactly */
-  PetscBool         counts_exact;
-  double            negative_fraction, negative_fraction_se; /* se < 0: exact (or a bound) */
-  double            minimum_ratio, minimum_ratio_se;
+  HessaVerdictType    type;
+  HessaVerdictBasis   basis;
+  PetscBool           critical;
+  double              gradient_norm, gradient_tol;
+  double              zero_tol; /* the floor below which no sign is resolved: max(round-off, -hessa_analyze_zero_tol) */
+  char                zero_tol_reason[256];
+  double              roundoff; /* operator round-off n eps max|lambda| (full spectrum: + asymmetry sqrt(n) max|lambda|) */
+  PetscInt            n;
+  PetscInt            n_negative, n_zero, n_positive; /* -1 when not known exactly */
+  PetscBool           counts_exact;
+  double              negative_fraction, negative_fraction_se; /* se < 0: exact (or a bound) */
+  double              minimum_ratio, minimum_ratio_se;
   HessaFractionSource fraction_source;
-  double            near_zero_width; /* SLQ fractions: the half-width w of the near-zero band (eigenvalue units) */
-  double            lambda_min, lambda_max;
+  double              near_zero_width; /* SLQ fractions: the half-width w of the near-zero band (eigenvalue units) */
+  double              lambda_min, lambda_max;
   /* each computed extreme pair: its error bound and the sign it resolves ([0] smallest, [1] largest) */
   PetscInt            n_pairs[2];
-  double             *bound[2];  /* min(r, r^2/gap) + roundoff */
-  PetscInt           *sign[2];   /* -1, 0 (not resolved: zero within its bound), +1 */
+  double             *bound[2]; /* min(r, r^2/gap) + roundoff */
+  PetscInt           *sign[2];  /* -1, 0 (not resolved: zero within its bound), +1 */
   HessaDegenerateKind degenerate_kind;
   PetscInt            n_probed, n_probes_falling, n_probes_rising;
   HessaRefinement     refinement;
@@ -176,7 +176,7 @@ typedef struct {
   PetscBool full, density, newton;
   PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
   PetscInt  refine_products; /* product budget to refine an end with unresolved signs (-1: automatic, 0: none) */
-  PetscBool stoppable; /* ask HessaStopAgree at the safe points between phases */
+  PetscBool stoppable;       /* ask HessaStopAgree at the safe points between phases */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */
@@ -197,7 +197,8 @@ PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, Pet
  * chosen as distinct eigenvectors: a candidate is kept when at least half of its norm lies
  * outside the span of those kept before (not when its eigenvalue differs), smallest end first.
  * Vs, Vl: the eigenvectors of smallest and largest. */
-PetscErrorCode HessaZeroCurvatureProbes(HessaOperator op, const HessaVerdict *v, const HessaExtremes *smallest, Vec Vs[], const HessaExtremes *largest, Vec Vl[], Vec g_op, double loss, PetscInt n_alpha, const double alpha[], PetscInt max_probes, PetscInt *n, HessaDegenerateProbe probes[]);
+PetscErrorCode HessaZeroCurvatureProbes(HessaOperator op, const HessaVerdict *v, const HessaExtremes *smallest, Vec Vs[], const HessaExtremes *largest, Vec Vl[], Vec g_op, double loss, PetscInt n_alpha, const double alpha[], PetscInt max_probes,
+                                        PetscInt *n, HessaDegenerateProbe probes[]);
 
 /* Phases of the pipeline, in order; a stopped analysis finished those before `stopped_at`. */
 typedef enum { HESSA_PHASE_GRADIENT, HESSA_PHASE_EXTREMES, HESSA_PHASE_SPECTRUM, HESSA_PHASE_TRACE, HESSA_PHASE_CLASSIFY, HESSA_PHASE_PROBES, HESSA_PHASE_GEOMETRY, HESSA_PHASE_NEWTON, HESSA_PHASE_DONE } HessaAnalysisPhase;

@@ -108,7 +108,7 @@ static void Heading(HessaText *md, const cJSON *verdict)
 static void Verdict(HessaText *md, const cJSON *verdict)
 {
   const cJSON *probe;
-  const char  *basis  = S(verdict, "basis");
+  const char  *basis = S(verdict, "basis");
   double       g, gtol;
   PetscBool    critical;
 
