@@ -20,32 +20,93 @@ typedef enum { HESSA_BASIS_FULL_SPECTRUM, HESSA_BASIS_EXTREMES_AND_DENSITY, HESS
 extern const char *const HessaVerdictTypeNames[];  /* "local_minimum", ... (report.json) */
 extern const char *const HessaVerdictBasisNames[]; /* "full_spectrum", ... */
 
+/* What the probes along zero-curvature directions say about a degenerate point. */
+typedef enum {
+  HESSA_DEGENERATE_UNPROBED,    /* not degenerate, or no zero-curvature direction was probed */
+  HESSA_DEGENERATE_SADDLE,      /* the loss falls along a zero-curvature direction (with positive curvature
+                                   elsewhere), or rises along one with negative curvature elsewhere */
+  HESSA_DEGENERATE_RISES,       /* the loss rises along every probed direction */
+  HESSA_DEGENERATE_FALLS,       /* the loss falls along every probed direction */
+  HESSA_DEGENERATE_INCONCLUSIVE /* flat or mixed within the probed steps */
+} HessaDegenerateKind;
+extern const char *const HessaDegenerateKindNames[]; /* "unprobed", "degenerate_saddle", ... (report.json) */
+
+/* Where the fractions of the verdict come from (one definition each, docs/analysis.md). */
+typedef enum {
+  HESSA_FRACTION_EXACT,      /* exact counts: full spectrum, or the extremes reach a resolved eigenvalue of the other sign */
+  HESSA_FRACTION_SLQ,        /* the SLQ estimate: weight below -w / above +w, w = near_zero_width, +- standard error */
+  HESSA_FRACTION_LOWER_BOUND /* extremes only: resolved eigenvalues found / n */
+} HessaFractionSource;
+extern const char *const HessaFractionSourceNames[]; /* "exact", "slq", "lower_bound" */
+
+/* Refinement of an end whose small eigenvalues had an unresolved sign: tighter tolerances
+ * within a product budget (-hessa_analyze_refine_products). Index 0: smallest end, 1: largest. */
 typedef struct {
-  HessaVerdictType  type;
-  HessaVerdictBasis basis;
-  PetscBool         critical;
-  double            gradient_norm, gradient_tol;
-  double            zero_tol;
-  char              zero_tol_reason[256];
-  PetscInt          n;
-  PetscInt          n_negative, n_zero, n_positive;          /* -1 when not known exactly */
-  double            negative_fraction, negative_fraction_se; /* se < 0: exact */
-  double            minimum_ratio, minimum_ratio_se;
-  double            lambda_min, lambda_max;
-  char              summary[512];
+  PetscInt64 budget;       /* products allowed for refinement (both ends together) */
+  PetscBool  attempted[2]; /* an unresolved pair asked for it */
+  PetscInt   rounds[2];    /* solves run (each 100 x tighter) */
+  double     tol_start[2], tol_final[2];
+  PetscInt64 products[2];         /* products spent by the rounds */
+  PetscBool  budget_exhausted[2]; /* stopped because the next round would not fit */
+  PetscBool  floor_reached[2];    /* stopped at the floor 100 n eps */
+  PetscInt   missed[2];           /* pairs a deflated solve found before the cutoff (copies of repeated eigenvalues) */
+} HessaRefinement;
+
+typedef struct {
+  HessaVerdictType    type;
+  HessaVerdictBasis   basis;
+  PetscBool           critical;
+  double              gradient_norm, gradient_tol;
+  double              zero_tol; /* the floor below which no sign is resolved: max(round-off, -hessa_analyze_zero_tol) */
+  char                zero_tol_reason[256];
+  double              roundoff; /* operator round-off n eps max|lambda| (full spectrum: + asymmetry sqrt(n) max|lambda|) */
+  PetscInt            n;
+  PetscInt            n_negative, n_zero, n_positive; /* -1 when not known exactly */
+  PetscBool           counts_exact;
+  double              negative_fraction, negative_fraction_se; /* se < 0: exact (or a bound) */
+  double              minimum_ratio, minimum_ratio_se;
+  HessaFractionSource fraction_source;
+  double              near_zero_width; /* SLQ fractions: the half-width w of the near-zero band (eigenvalue units) */
+  double              lambda_min, lambda_max;
+  /* each computed extreme pair: its error bound and the sign it resolves ([0] smallest, [1] largest) */
+  PetscInt            n_pairs[2];
+  double             *bound[2]; /* min(r, r^2/gap) + roundoff */
+  PetscInt           *sign[2];  /* -1, 0 (not resolved: zero within its bound), +1 */
+  HessaDegenerateKind degenerate_kind;
+  PetscInt            n_probed, n_probes_falling, n_probes_rising;
+  HessaRefinement     refinement;
+  char                summary[768];
 } HessaVerdict;
 
 /* What the classification is given: the gradient norm, the loss, and the spectrum
- * information that was computed (any of full / density may be NULL). */
+ * information that was computed (any of full / density / refinement may be NULL). */
 typedef struct {
   PetscInt                 n; /* operator size */
   double                   loss, gradient_norm;
   double                   gradient_tol; /* < 0: default 1e-6 max(1, |loss|) */
-  double                   zero_tol;     /* < 0: derived from residuals and round-off */
+  double                   zero_tol;     /* < 0: each eigenvalue's own error bound decides; >= 0: also |lambda| <= zero_tol is zero */
   const HessaExtremes     *largest, *smallest;
   const HessaFullSpectrum *full;
   const HessaDensity      *density;
+  const HessaRefinement   *refinement;
 } HessaClassifyInput;
+
+/* Not collective: the error bound and resolved sign of each pair of x (an end of the
+ * spectrum, sorted from the end inwards). |lambda - theta| <= |r| for a symmetric operator;
+ * tighter |r|^2 / gap when the gap to the rest of the spectrum is known (the computed
+ * neighbours at this end; the innermost pair has an unknown neighbour and keeps |r|); plus
+ * roundoff. bound[] and sign[] have x->nconv entries. */
+void HessaEigenvalueBounds(const HessaExtremes *x, double roundoff, double zero_tol, double bound[], PetscInt sign[]);
+/* Not collective: the operator round-off n eps max|lambda| of an operator of size n. */
+double HessaRoundoff(PetscInt n, double scale);
+/* Frees the per-pair arrays of v (not collective). */
+PetscErrorCode HessaVerdictDestroy(HessaVerdict *v);
+/* Not collective: after the zero-curvature probes, the degenerate verdict says what they
+ * found ("degenerate saddle" when the loss falls along a zero-curvature direction). */
+PetscErrorCode HessaVerdictApplyProbes(HessaVerdict *v, PetscInt n_probes, const char *const behaviour[], const double eigenvalue[]);
+/* Not collective: the full spectrum's own counts and zero tolerance made the verdict's, so
+ * report.json says one number for each count. */
+void HessaVerdictSyncFull(const HessaVerdict *v, HessaFullSpectrum *full);
 
 /* Not collective (pure function of its input, the same on every rank). */
 PetscErrorCode HessaClassify(const HessaClassifyInput *in, HessaVerdict *v);
@@ -122,9 +183,9 @@ typedef struct {
   PetscInt  n_alpha;                    /* steps of the line probes, 1..8 */
   PetscBool full, density, newton;
   PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
-  PetscBool stoppable; /* ask HessaStopAgree at the safe points between phases */
-
   HessaTraceMethod trace_method; /* -hessa_trace_method hutchinson | hutchpp (as hessa spectrum) */
+  PetscInt  refine_products; /* product budget to refine an end with unresolved signs (-1: automatic, 0: none) */
+  PetscBool stoppable;       /* ask HessaStopAgree at the safe points between phases */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */
@@ -132,6 +193,21 @@ typedef struct {
   double         eigenvalue;
   HessaLineProbe probe;
 } HessaDegenerateProbe;
+
+/* Collective: refinement of the ends whose computed pairs have an unresolved sign
+ * (HessaEigenvalueBounds), each end re-solved with a 100 x tighter tolerance per round down
+ * to the floor 100 n eps, while the products spent plus 1.5 x the last solve's fit in
+ * the budget (budget < 0: max(1000, 4 x the products of the first solves of both ends); 0: none).
+ * largest and smallest (with vectors) are replaced by the refined solves. Then each end with a
+ * resolved eigenvalue of the other sign is completed: one more pair orthogonal to those found
+ * (a Krylov method can miss a copy of a repeated eigenvalue) joins while it lies before it. */
+PetscErrorCode HessaExtremesRefine(HessaOperator op, PetscInt k, double tol, PetscInt budget, HessaExtremes *largest, HessaExtremes *smallest, HessaRefinement *ref);
+/* Collective: the loss along up to max_probes zero-curvature eigenvectors (sign 0 in v),
+ * chosen as distinct eigenvectors: a candidate is kept when at least half of its norm lies
+ * outside the span of those kept before (not when its eigenvalue differs), smallest end first.
+ * Vs, Vl: the eigenvectors of smallest and largest. */
+PetscErrorCode HessaZeroCurvatureProbes(HessaOperator op, const HessaVerdict *v, const HessaExtremes *smallest, Vec Vs[], const HessaExtremes *largest, Vec Vl[], Vec g_op, double loss, PetscInt n_alpha, const double alpha[], PetscInt max_probes,
+                                        PetscInt *n, HessaDegenerateProbe probes[]);
 
 /* Phases of the pipeline, in order; a stopped analysis finished those before `stopped_at`. */
 typedef enum { HESSA_PHASE_GRADIENT, HESSA_PHASE_EXTREMES, HESSA_PHASE_SPECTRUM, HESSA_PHASE_TRACE, HESSA_PHASE_CLASSIFY, HESSA_PHASE_PROBES, HESSA_PHASE_GEOMETRY, HESSA_PHASE_NEWTON, HESSA_PHASE_DONE } HessaAnalysisPhase;
@@ -156,6 +232,7 @@ typedef struct {
   HessaFullSpectrum     full;
   HessaDensity          density;
   HessaTrace            trace;
+  HessaRefinement       refinement; /* of the extremes before classification */
   HessaVerdict          verdict;
   HessaLineProbe        escape; /* along the most negative curvature */
   double                escape_lambda, escape_gradient_dot;

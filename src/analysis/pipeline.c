@@ -38,7 +38,7 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   PetscCall(PetscStrncpy(o->output, "hessa-report", sizeof o->output));
   o->k = 5, o->full_max = 3000, o->trace_samples = 30, o->sf_dim = 20, o->seed = 1, o->probes = 10, o->steps = 80;
   o->full = o->density = o->newton = PETSC_TRUE;
-  o->gradient_tol = -1, o->zero_tol = -1, o->eps_tol = 1e-8;
+  o->gradient_tol = -1, o->zero_tol = -1, o->eps_tol = 1e-8, o->refine_products = -1;
   o->n_alpha = 4, o->alphas[0] = 1e-3, o->alphas[1] = 1e-2, o->alphas[2] = 1e-1, o->alphas[3] = 1;
   PetscOptionsBegin(comm, NULL, "hessa analyze options", NULL);
   PetscCall(PetscOptionsString("-hessa_analyze_output", "folder for report.json, report.md, CSV files and plots", "HessaReportWrite", o->output, o->output, sizeof o->output, NULL));
@@ -53,6 +53,8 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   PetscCall(PetscOptionsInt("-hessa_analyze_trace", "Hutchinson trace samples (0: no trace)", "HessaSpectrumTrace", o->trace_samples, &o->trace_samples, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_gradient_tol", "critical if |g| is at most this (negative: 1e-6 max(1, |loss|))", "HessaClassify", o->gradient_tol, &o->gradient_tol, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_zero_tol", "|lambda| at most this counts as zero (negative: from residuals and round-off)", "HessaClassify", o->zero_tol, &o->zero_tol, NULL));
+  PetscCall(PetscOptionsInt("-hessa_analyze_refine_products", "product budget to refine an end whose small eigenvalues have an unresolved sign (-1: max(1000, 4 x the first solves), 0: none)", "HessaExtremesRefine", o->refine_products,
+                            &o->refine_products, NULL));
   PetscCall(PetscOptionsRealArray("-hessa_analyze_alphas", "steps of the line probes (escape, zero curvature)", "HessaProbeDirection", given, &n_given, &set));
   if (set) {
     o->n_alpha = n_given;
@@ -135,10 +137,12 @@ static PetscErrorCode ExtremesPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w
   PetscCall(HessaTimerStart("extremes"));
   HessaExtremesSettingsForEnd(HESSA_WHICH_LARGEST, k, o->eps_tol, NULL, &s);
   PetscCall(HessaSpectrumExtremesWithSettings(w->op, HESSA_WHICH_LARGEST, k, &s, PETSC_TRUE, &res->largest));
-  /* the vectors belong to the work: the result keeps numbers only */
-  w->largest_vectors = res->largest.vectors, w->n_largest = res->largest.nconv, res->largest.vectors = NULL;
   HessaExtremesSettingsForEnd(HESSA_WHICH_SMALLEST, k, o->eps_tol, &res->largest, &s);
   PetscCall(HessaSpectrumExtremesWithSettings(w->op, HESSA_WHICH_SMALLEST, k, &s, PETSC_TRUE, &res->smallest));
+  /* an end with an unresolved sign is solved again, tighter, before anything is called zero */
+  PetscCall(HessaExtremesRefine(w->op, k, o->eps_tol, o->refine_products, &res->largest, &res->smallest, &res->refinement));
+  /* the vectors belong to the work: the result keeps numbers only */
+  w->largest_vectors = res->largest.vectors, w->n_largest = res->largest.nconv, res->largest.vectors = NULL;
   w->smallest_vectors = res->smallest.vectors, w->n_smallest = res->smallest.nconv, res->smallest.vectors = NULL;
   PetscCall(HessaTimerStop("extremes"));
   PetscFunctionReturn(0);
@@ -192,7 +196,9 @@ static PetscErrorCode ClassifyPhase(const HessaAnalyzeOptions *o, HessaAnalysis 
   cin.smallest      = &res->smallest;
   cin.full          = res->have_full ? &res->full : NULL;
   cin.density       = res->have_density ? &res->density : NULL;
+  cin.refinement    = &res->refinement;
   PetscCall(HessaClassify(&cin, &res->verdict));
+  if (res->have_full) HessaVerdictSyncFull(&res->verdict, &res->full); /* one count for each quantity in the report */
   PetscFunctionReturn(0);
 }
 
@@ -229,22 +235,17 @@ static PetscErrorCode EscapeProbe(const HessaAnalyzeOptions *o, AnalyzeWork *w, 
   PetscFunctionReturn(0);
 }
 
-/* Collective: beyond the second-order test, the loss along zero-curvature eigenvectors (up to 4). */
+/* Collective: beyond the second-order test, the loss along distinct zero-curvature
+   eigenvectors (up to 4); a degenerate verdict then says what they found. */
 static PetscErrorCode DegenerateProbes(const HessaAnalyzeOptions *o, AnalyzeWork *w, HessaAnalysis *res)
 {
+  const char *behaviour[4];
+  double      eigenvalue[4];
+
   PetscFunctionBegin;
-  for (int end = 0; end < 2; end++) {
-    const HessaExtremes *x = end ? &res->largest : &res->smallest;
-    Vec                 *V = end ? w->largest_vectors : w->smallest_vectors;
-    for (PetscInt i = 0; V && i < x->nconv && res->n_degenerate < 4; i++) {
-      HessaDegenerateProbe *p = &res->degenerate[res->n_degenerate];
-      if (fabs(x->values[i]) > res->verdict.zero_tol) continue;
-      if (end && res->smallest.nconv && fabs(res->smallest.values[0] - x->values[i]) == 0) continue; /* same pair seen from both ends */
-      p->eigenvalue = x->values[i];
-      PetscCall(HessaProbeDirection(w->op, V[i], x->values[i], w->g_op, res->loss, o->n_alpha, o->alphas, &p->probe));
-      res->n_degenerate++;
-    }
-  }
+  PetscCall(HessaZeroCurvatureProbes(w->op, &res->verdict, &res->smallest, w->smallest_vectors, &res->largest, w->largest_vectors, w->g_op, res->loss, o->n_alpha, o->alphas, 4, &res->n_degenerate, res->degenerate));
+  for (PetscInt i = 0; i < res->n_degenerate; i++) behaviour[i] = HessaProbeBehaviour(&res->degenerate[i].probe), eigenvalue[i] = res->degenerate[i].eigenvalue;
+  PetscCall(HessaVerdictApplyProbes(&res->verdict, res->n_degenerate, behaviour, eigenvalue));
   PetscFunctionReturn(0);
 }
 
@@ -358,6 +359,7 @@ PetscErrorCode HessaAnalysisDestroy(HessaAnalysis *res)
   PetscCall(HessaFullSpectrumDestroy(&res->full));
   PetscCall(HessaDensityDestroy(&res->density));
   PetscCall(HessaTraceDestroy(&res->trace));
+  PetscCall(HessaVerdictDestroy(&res->verdict));
   PetscCall(PetscFree(res->escape_direction));
   PetscCall(PetscFree(res->peak_memory_mb));
   PetscCall(PetscMemzero(res, sizeof *res));

@@ -67,6 +67,7 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_analyze_zero_tol", OPT_REAL, 0, 1e300, 0, -1, "automatic: from residuals and round-off", 0},
     {"-hessa_analyze_alphas", OPT_REAL_LIST, -1e6, 1e6, 0, NAN, NULL, 8},
     {"-hessa_analyze_sf_dim", OPT_INT, 1, 1e6, 0, NONE},
+    {"-hessa_analyze_refine_products", OPT_INT, 0, IMAX, 0, -1, "automatic: max(1000, 4 x the products of the first extreme solves)", 0},
     /* landscape */
     {"-hessa_landscape_index", OPT_INT, 0, 1e6, 0, NONE},
     {"-hessa_landscape_eps_tol", OPT_REAL, 0, 1, 1, NONE},

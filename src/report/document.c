@@ -138,6 +138,7 @@ static cJSON *VerdictJSON(const HessaAnalysis *a)
   cJSON_AddItemToObject(v, "minimum_ratio_se", vd->minimum_ratio_se >= 0 ? Num(vd->minimum_ratio_se) : cJSON_CreateNull());
   AddNum(v, "lambda_min", vd->lambda_min);
   AddNum(v, "lambda_max", vd->lambda_max);
+  HessaReportVerdictJSON(a, v);
   if (a->n_degenerate > 0) {
     cJSON *h = cJSON_AddArrayToObject(v, "higher_order");
     for (PetscInt i = 0; i < a->n_degenerate; i++) {
@@ -192,6 +193,7 @@ static void SpectrumJSON(const HessaAnalysis *a, cJSON *results)
     AddNum(d, "positive_fraction_se", density->positive_fraction_se);
     AddNum(d, "near_zero_fraction", density->near_zero_fraction);
     AddNum(d, "near_zero_fraction_se", density->near_zero_fraction_se);
+    AddNum(d, "near_zero_width", density->near_zero_width);
     cJSON_AddNumberToObject(d, "products", (double)density->products);
   }
   if (a->have_trace) {

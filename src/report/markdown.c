@@ -79,8 +79,10 @@ static void Heading(HessaText *md, const cJSON *verdict)
   if (!strcmp(type, "saddle")) {
     if (HessaJNumber(counts, "negative", &neg) && has_n)
       HessaTextPrintf(md, "# Saddle point (index %.0f of %.0f: %.0f negative %s)\n\n", neg, n, neg, Plural(neg, "eigenvalue", "eigenvalues"));
+    else if (HessaJNumber(verdict, "negative_fraction", &frac) && HessaJString(verdict, "fraction_source") && !strcmp(HessaJString(verdict, "fraction_source"), "lower_bound"))
+      HessaTextPrintf(md, "# Saddle point (index not known exactly; at least %.6g of the eigenvalues are negative)\n\n", frac);
     else if (HessaJNumber(verdict, "negative_fraction", &frac))
-      HessaTextPrintf(md, "# Saddle point (estimated fraction of negative eigenvalues %.3g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
+      HessaTextPrintf(md, "# Saddle point (index not known exactly; SLQ estimate of the fraction of eigenvalues below -w: %.6g, standard error %s)\n\n", frac, N(verdict, "negative_fraction_se", "%.2g"));
     else
       HessaTextPrintf(md, "# Saddle point (negative and positive eigenvalues)\n\n");
   } else if (!strcmp(type, "local_minimum")) {
@@ -98,7 +100,10 @@ static void Heading(HessaText *md, const cJSON *verdict)
     else
       HessaTextPrintf(md, "# Local maximum\n\n");
   } else if (!strcmp(type, "degenerate")) {
-    if (HessaJNumber(counts, "zero", &zero) && has_n)
+    const char *kind = HessaJString(verdict, "degenerate_kind");
+    if (kind && !strcmp(kind, "degenerate_saddle"))
+      HessaTextPrintf(md, "# Degenerate saddle: the probes along zero-curvature directions show the loss falling one way and rising another\n\n");
+    else if (HessaJNumber(counts, "zero", &zero) && has_n)
       HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive (%.0f zero %s of %.0f)\n\n", zero, Plural(zero, "eigenvalue", "eigenvalues"), n);
     else
       HessaTextPrintf(md, "# Degenerate critical point: second-order test inconclusive\n\n");
@@ -114,8 +119,8 @@ static void Heading(HessaText *md, const cJSON *verdict)
 
 static void Verdict(HessaText *md, const cJSON *verdict)
 {
-  const cJSON *counts = HessaJObject(verdict, "counts"), *probe;
-  const char  *basis  = S(verdict, "basis");
+  const cJSON *probe;
+  const char  *basis = S(verdict, "basis");
   double       g, gtol;
   PetscBool    critical;
 
@@ -125,16 +130,12 @@ static void Verdict(HessaText *md, const cJSON *verdict)
     HessaTextPrintf(md, "- **Gradient norm** %.3e against the tolerance %.3e: %s.\n", g, gtol, critical ? "a critical point" : "**not** a critical point");
   else
     HessaTextPrintf(md, "- **Gradient norm** %s (tolerance %s, critical: %s).\n", N(verdict, "gradient_norm", "%.3e"), N(verdict, "gradient_tolerance", "%.3e"), B(verdict, "critical", "yes", "no"));
-  HessaTextPrintf(md, "- **Zero tolerance**: an eigenvalue with |lambda| <= %s counts as zero, because %s.\n", N(verdict, "zero_tolerance", "%.3e"), S(verdict, "zero_tolerance_reason"));
   HessaTextPrintf(md, "- **Basis**: %s.\n",
                   !strcmp(basis, "full_spectrum")          ? "the full spectrum (counts are exact)"
-                  : !strcmp(basis, "extremes_and_density") ? "extreme eigenvalues and the SLQ density (counts estimated, with standard errors)"
+                  : !strcmp(basis, "extremes_and_density") ? "extreme eigenvalues and the SLQ density (counts exact when an end reaches a resolved eigenvalue of the other sign, else the fractions are SLQ estimates with standard errors)"
                   : !strcmp(basis, "extremes")             ? "extreme eigenvalues only (no counts)"
                                                            : basis);
-  HessaTextPrintf(md, "- **Extreme eigenvalues** lambda_min = %s, lambda_max = %s.\n", N(verdict, "lambda_min", "%.6g"), N(verdict, "lambda_max", "%.6g"));
-  HessaTextPrintf(md, "- **Counts** (n = %s): negative %s, zero %s, positive %s.\n", N(counts, "n", "%.0f"), N(counts, "negative", "%.0f"), N(counts, "zero", "%.0f"), N(counts, "positive", "%.0f"));
-  HessaTextPrintf(md, "- **Negative fraction** %s (standard error %s); **minimum ratio** %s (standard error %s).\n", N(verdict, "negative_fraction", "%.6g"), N(verdict, "negative_fraction_se", "%.2g"), N(verdict, "minimum_ratio", "%.6g"),
-                  N(verdict, "minimum_ratio_se", "%.2g"));
+  HessaReportVerdictMarkdown(md, verdict);
   if (HessaJArray(verdict, "higher_order")) {
     HessaTextPrintf(md, "\nHigher-order probes along zero-curvature directions:\n\n| eigenvalue | loss along the direction |\n|---:|---|\n");
     cJSON_ArrayForEach(probe, HessaJArray(verdict, "higher_order")) HessaTextPrintf(md, "| %s | %s |\n", N(probe, "eigenvalue", "%.3e"), Behaviour(HessaJString(probe, "behaviour")));
@@ -168,7 +169,7 @@ static void ExtremesTable(HessaText *md, const cJSON *extremes)
   HessaTextPrintf(md, "\n");
 }
 
-static void CountsAndFractions(HessaText *md, const cJSON *results)
+static void CountsAndFractions(HessaText *md, const cJSON *results, const cJSON *verdict)
 {
   const cJSON *full = HessaJObject(results, "full_spectrum"), *density = HessaJObject(results, "density"), *trace = HessaJObject(results, "trace");
 
@@ -180,10 +181,11 @@ static void CountsAndFractions(HessaText *md, const cJSON *results)
   if (density) {
     HessaTextPrintf(md, "## Eigenvalue density (stochastic Lanczos quadrature)\n\n%s probes x %s Lanczos steps, smoothing width %s, %s operator products.\n\n", N(density, "probes", "%.0f"), N(density, "steps", "%.0f"), N(density, "sigma", "%.3g"),
                     N(density, "products", "%.0f"));
-    HessaTextPrintf(md, "| fraction of eigenvalues | estimate | standard error |\n|---|---:|---:|\n");
-    HessaTextPrintf(md, "| negative | %s | %s |\n", N(density, "negative_fraction", "%.6g"), N(density, "negative_fraction_se", "%.2g"));
-    HessaTextPrintf(md, "| near zero | %s | %s |\n", N(density, "near_zero_fraction", "%.6g"), N(density, "near_zero_fraction_se", "%.2g"));
-    HessaTextPrintf(md, "| positive (minimum ratio) | %s | %s |\n\n", N(density, "positive_fraction", "%.6g"), N(density, "positive_fraction_se", "%.2g"));
+    HessaTextPrintf(md, "| fraction of eigenvalues (SLQ estimate, w = %s) | estimate | standard error |\n|---|---:|---:|\n", N(density, "near_zero_width", "%.3e"));
+    HessaTextPrintf(md, "| below -w | %s | %s |\n", N(density, "negative_fraction", "%.6g"), N(density, "negative_fraction_se", "%.2g"));
+    HessaTextPrintf(md, "| near zero (\\|lambda\\| <= w) | %s | %s |\n", N(density, "near_zero_fraction", "%.6g"), N(density, "near_zero_fraction_se", "%.2g"));
+    HessaTextPrintf(md, "| above +w | %s | %s |\n\n", N(density, "positive_fraction", "%.6g"), N(density, "positive_fraction_se", "%.2g"));
+    HessaReportDensityNote(md, verdict, density);
   }
   if (trace && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(trace, "exact")))
     HessaTextPrintf(md, "## Trace\n\ntrace = %s, exact: the sum of the %s eigenvalues of the full spectrum (no estimate, no standard error).\n\n", N(trace, "estimate", "%.10g"), N(full, "n", "%.0f"));
@@ -353,7 +355,7 @@ void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wr
     SpectrumHeading(md, doc);
   HessaTextPrintf(md, "Loss %s, gradient norm %s.\n\n", N(results, "loss", "%.10g"), N(results, "gradient_norm", "%.3e"));
   ExtremesTable(md, HessaJObject(results, "extremes"));
-  CountsAndFractions(md, results);
+  CountsAndFractions(md, results, HessaJObject(doc, "verdict"));
   Escape(md, results);
   GeometryAndNewton(md, results);
   Files(md, plots, wrote_density);

@@ -42,6 +42,11 @@ void HessaReportMarkdown(const cJSON *doc, const HessaPlots *plots, PetscBool wr
  * and the options database as {"-key": "value"}, for every report document. */
 cJSON *HessaReportProvenanceJSON(void);
 cJSON *HessaReportOptionsJSON(void);
+/* Rank 0, not collective (src/report/verdict.c): the verdict's error bounds, signs, fraction
+ * source and refinement in report.json, and their definitions in report.md. */
+void HessaReportVerdictJSON(const HessaAnalysis *a, cJSON *v);
+void HessaReportVerdictMarkdown(HessaText *md, const cJSON *verdict);
+void HessaReportDensityNote(HessaText *md, const cJSON *verdict, const cJSON *density);
 
 /* Rank 0, not collective: write text (or t) to folder/name atomically, fault into st. */
 void HessaReportWriteText(const char folder[], const char name[], const HessaText *t, HessaStatus *st);

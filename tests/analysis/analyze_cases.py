@@ -8,7 +8,8 @@ Runs `mpiexec -n NP hessa analyze OPTIONS -hessa_analyze_output DIR` and checks 
                   direction +-(1,1)/sqrt(2) (1e-8), the true loss falls both ways
   toy_valley      at (2, 0.5) on w1 w2 = 1: degenerate, eigenvalues 0 and 2 (w1^2 + w2^2) = 8.5
   x2_plus_y4      at the origin: degenerate, the probe along the zero direction rises
-  x2_minus_y4     at the origin: degenerate, the probe falls
+                  (rises_along_every_probe)
+  x2_minus_y4     at the origin: degenerate, the probe falls: a degenerate saddle
   quadratic_pd    prescribed spectrum in [0.5, 20]: local minimum, condition number 40 (1e-8)
   quadratic_nd    negated spectrum: local maximum
   quadratic_index prescribed spectrum with 7 negative eigenvalues: saddle of index exactly 7
@@ -96,6 +97,9 @@ def run():
         ho = r["verdict"]["higher_order"]
         want = "rises" if CASE == "x2_plus_y4" else "falls"
         check(len(ho) == 1 and ho[0]["behaviour"] == want, f"higher-order probe {ho}, expected {want}")
+        # falling along the zero direction with positive curvature elsewhere: a degenerate saddle
+        kind = "rises_along_every_probe" if CASE == "x2_plus_y4" else "degenerate_saddle"
+        check(r["verdict"]["degenerate_kind"] == kind, f"degenerate kind {r['verdict']['degenerate_kind']}, expected {kind}")
         sign = 1 if CASE == "x2_plus_y4" else -1
         for p in r["results"]["degenerate_probes"][0]["probes"]:  # along (0, +-1): +-alpha^4
             close(p["change_plus"], sign * p["alpha"] ** 4, 1e-12, "change along y")

@@ -23,3 +23,24 @@ foreach(case newton_critical newton_noncritical newton_unconverged trace_exact t
     set_tests_properties(analyze_solver_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 120 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;analysis")
   endforeach()
 endforeach()
+# Known answers beyond background.md (known_answers.py): deep linear networks at critical
+# points of known index (a plugin, deep_linear.c), quadratics with small eigenvalues near the
+# tolerance at either end, a saddle whose only negative eigenvalue is 1e-7 of the largest,
+# spiked spectra; each on the full-spectrum basis and on the extremes (+ SLQ) basis, forced
+# by -hessa_analyze_full true / false.
+add_library(hessa_deep_linear MODULE ${CMAKE_CURRENT_LIST_DIR}/deep_linear.c)
+target_include_directories(hessa_deep_linear PRIVATE ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(hessa_deep_linear PRIVATE m)
+foreach(case linear_min linear_saddle linear_wide tiny_negative near_tol_min near_tol_saddle near_tol_max spiked)
+  foreach(np 1 2 3)
+    add_test(NAME known_${case}_np${np}
+             COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/known_answers.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> $<TARGET_FILE:hessa_deep_linear> ${CMAKE_CURRENT_BINARY_DIR} ${np} ${case})
+    set_tests_properties(known_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;analysis")
+  endforeach()
+endforeach()
+# report.md and report.json of an SLQ-based analysis show every fraction with one value.
+foreach(np 1 2 3)
+  add_test(NAME report_fractions_np${np}
+           COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/report_fractions.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${np})
+  set_tests_properties(report_fractions_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;analysis")
+endforeach()
