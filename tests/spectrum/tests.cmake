@@ -2,6 +2,10 @@
 # (quadratic with a prescribed spectrum), the same answers at 1, 2 and 3 ranks.
 hessa_add_c_test(test_spectrum_quadratic ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_quadratic.c TIMEOUT 300)
 
+# Every dense eigensolver of the full spectrum (ELPA, pdsyevd, pdsyevr, pdsyev; values and
+# vectors) against prescribed spectra (n = 601 with a cluster, n = 5); the memory budget.
+hessa_add_c_test(test_full_solvers ${CMAKE_CURRENT_LIST_DIR}/test_full_solvers.c TIMEOUT 120 ARGS -quiet)
+
 # Bad input through the real `hessa spectrum` on 1 and 3 ranks: every case of bad_cases.txt
 # must end all ranks with one clear message and a non-zero exit, never a hang.
 set(HESSA_SPECTRUM_BAD_CASES ${CMAKE_CURRENT_LIST_DIR}/bad_cases.txt)
