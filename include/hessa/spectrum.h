@@ -97,14 +97,15 @@ typedef struct {
   uint64_t  need;      /* estimated peak bytes per rank (the larger phase) */
   uint64_t  available; /* bytes each rank may allocate (node memory / ranks on it; 0: unknown) */
   uint64_t  budget;    /* min(available, -hessa_full_memory_mb) (0: unknown, no cap) */
-  PetscBool fits;      /* need <= budget (or no budget known) and n <= max_n */
+  PetscBool fits;      /* need <= budget (or no budget known); max_n is not part of it: it is
+                          a hard limit that HessaSpectrumFull refuses with an error */
 } HessaFullMemory;
 
 /* Collective: the estimate for this operator and settings on op->comm. */
 PetscErrorCode HessaFullSpectrumMemory(HessaOperator op, const HessaFullSettings *s, HessaFullMemory *m);
-/* Collective: does the full spectrum of op fit (HessaFullSpectrumMemory with the options of
- * HessaFullSettingsSetFromOptions)? Logs the estimate and the decision. The basis choice of
- * `hessa analyze`: the exact spectrum whenever it fits, not a fixed n. */
+/* Collective: does the full spectrum of op fit the memory budget (HessaFullSpectrumMemory with
+ * the options of HessaFullSettingsSetFromOptions)? Logs the estimate and the decision. The
+ * basis choice of `hessa analyze`: the exact spectrum whenever it fits, not a fixed n. */
 PetscErrorCode HessaFullSpectrumFits(HessaOperator op, PetscBool *fits);
 
 typedef struct {

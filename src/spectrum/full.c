@@ -135,7 +135,7 @@ PetscErrorCode HessaFullSpectrumMemory(HessaOperator op, const HessaFullSettings
     uint64_t cap = (uint64_t)(s->memory_mb * MIB);
     if (!m->budget || cap < m->budget) m->budget = cap;
   }
-  m->fits = (!m->budget || need <= m->budget) && n <= s->max_n ? PETSC_TRUE : PETSC_FALSE;
+  m->fits = !m->budget || need <= m->budget ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(0);
 }
 
@@ -151,8 +151,6 @@ PetscErrorCode HessaFullSpectrumFits(HessaOperator op, PetscBool *fits)
   *fits = m.fits;
   if (m.fits)
     PetscCall(HessaLog(op->comm, "full spectrum: n = %" PetscInt_FMT " needs about %.2f GiB per rank of a budget of %.2f GiB: exact spectrum by %s", op->n_op, (double)m.need / GIB, (double)m.budget / GIB, HessaFullSolverNames[s.solver]));
-  else if (op->n_op > s.max_n)
-    PetscCall(HessaLog(op->comm, "full spectrum: n = %" PetscInt_FMT " > -hessa_full_max_n %" PetscInt_FMT ": extremes and estimates instead", op->n_op, s.max_n));
   else
     PetscCall(HessaLog(op->comm, "full spectrum: n = %" PetscInt_FMT " needs about %llu bytes (%.2f GiB) per rank, more than the budget of %llu bytes (%.2f GiB): extremes and estimates instead", op->n_op, (unsigned long long)m.need,
                        (double)m.need / GIB, (unsigned long long)m.budget, (double)m.budget / GIB));
