@@ -21,8 +21,9 @@ foreach(line ${hessa_spectrum_bad_lines})
 endforeach()
 
 # MLP Hessian (blobs in 20 dimensions, 300 samples, 20-24-16-4 tanh, n = 972): SLEPc
-# extremes, the ScaLAPACK full spectrum and PyTorch + numpy eigvalsh agree to 1e-8 |H|.
-hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c TIMEOUT 300
+# extremes agree with PyTorch + numpy eigvalsh to 1e-8 |H|, the full spectrum by ELPA and by each
+# ScaLAPACK fallback (pdsyevd, pdsyevr, pdsyev) to 1e-10 |H| (four assemblies: 600 s limit).
+hessa_add_c_test(test_spectrum_mlp ${CMAKE_CURRENT_LIST_DIR}/test_spectrum_mlp.c TIMEOUT 600
                  ARGS -script ${CMAKE_CURRENT_LIST_DIR}/torch_hessian.py -quiet
                       -hessa_data_source blobs -hessa_data_samples 300 -hessa_data_dim 20 -hessa_data_classes 4
                       -hessa_mlp_hidden 24,16 -hessa_mlp_activation tanh -hessa_model_seed 3)
