@@ -5,7 +5,7 @@
 different method on the unassembled operator) equal the ends of the assembled spectrum to
 1e-8 of the largest eigenvalue, and the smallest is positive (the default point is a strict
 minimum), so the exact counts are 0 negative, 0 zero, 12730 positive.
-One rank count only (the slowest test of the suite: about 3 minutes on 2 idle cores).
+One rank count only (the slowest test of the suite: 540 s of CPU over both ranks, about 5 minutes on 2 idle cores).
 usage: analyze_default_exact.py MPIEXEC HESSA WORKDIR NP
 """
 import json, os, shutil, subprocess, sys
