@@ -12,6 +12,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev                       # MPI
   petsc-dev slepc-dev                              # PETSc/SLEPc 3.18 (with ScaLAPACK, HDF5, YAML)
   libscalapack-openmpi-dev libopenblas-dev         # dense parallel eigensolvers, BLAS
+  libelpa-dev                                      # ELPA two-stage eigensolver: the full spectrum (src/spectrum/full.c)
   libhdf5-openmpi-dev zlib1g-dev                   # readers
   libcjson-dev libyaml-dev                         # JSON reports/weights, YAML manifests
   python3-jsonschema                               # validates report.json against docs/report.schema.json in tests

@@ -204,6 +204,9 @@ const char *HessaFileKindName(unsigned mode);
  * available on the node (MemAvailable, cgroup limit) for the ranks that share it.
  * Called before large allocations whose size comes from options. */
 PetscErrorCode HessaMemoryCheck(MPI_Comm comm, const char what[], uint64_t bytes, PetscBool overflow);
+/* Collective on comm: the bytes each rank may allocate (the node's available memory shared
+ * by the ranks of comm on it, the smallest over comm); 0 when unknown. */
+PetscErrorCode HessaMemoryPerRank(MPI_Comm comm, uint64_t *bytes);
 
 /* ---- output folder locks ---------------------------------------------------------- */
 /* Not collective (one rank): take FOLDER/.hessa.lock (host, PID, process start time);

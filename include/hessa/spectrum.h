@@ -2,7 +2,7 @@
  * optionally restricted to a parameter subset), computed on parameter-sharded vectors.
  *
  *   extremes  k largest / k smallest eigenpairs with residuals (SLEPc EPS on the MatShell)
- *   full      every eigenvalue of the assembled matrix (ScaLAPACK), small n only
+ *   full      every eigenvalue of the assembled matrix (ELPA or ScaLAPACK) when it fits in memory
  *   density   stochastic Lanczos quadrature (SLQ), optionally the kernel polynomial method
  *   trace     Hutchinson and Hutch++ with a standard error
  *
@@ -74,7 +74,45 @@ PetscErrorCode HessaExtremesDestroy(HessaExtremes *e);
  * them and says why the given one is refused. Commands call it before any product. */
 PetscErrorCode HessaExtremesTypeCheck(MPI_Comm comm, const char type[]);
 
-/* ---- full spectrum (assembly + ScaLAPACK) ------------------------------------- */
+/* ---- full spectrum (assembly + ELPA / ScaLAPACK) ------------------------------------ */
+/* The dense symmetric eigensolver: ELPA's two-stage solver (default), ScaLAPACK pdsyevd
+ * (divide and conquer), pdsyevr (MRRR), pdsyev (QR, the old path), or SLEPc's scalapack EPS. */
+typedef enum { HESSA_FULL_ELPA, HESSA_FULL_PDSYEVD, HESSA_FULL_PDSYEVR, HESSA_FULL_PDSYEV, HESSA_FULL_EPS } HessaFullSolver;
+extern const char *const HessaFullSolverNames[]; /* "elpa", "pdsyevd", ... as in -hessa_full_solver */
+
+typedef struct {
+  HessaFullSolver solver;    /* -hessa_full_solver (elpa) */
+  PetscInt        block;     /* -hessa_full_block: unit vectors per block product (16) */
+  PetscInt        nb;        /* -hessa_full_nb: block-cyclic block size of the dense matrix (64) */
+  PetscBool       vectors;   /* -hessa_full_vectors: also the eigenvectors (false) */
+  PetscInt        max_n;     /* -hessa_full_max_n: refuse n above it (default: no limit, memory decides) */
+  double          memory_mb; /* -hessa_full_memory_mb: cap of the per-rank budget in MiB (< 0: none) */
+} HessaFullSettings;
+
+/* Not collective: the defaults above. */
+void HessaFullSettingsDefault(HessaFullSettings *s);
+/* Collective: the defaults, then the options -hessa_full_solver, -hessa_full_block,
+ * -hessa_full_nb, -hessa_full_vectors, -hessa_full_max_n, -hessa_full_memory_mb. */
+PetscErrorCode HessaFullSettingsSetFromOptions(MPI_Comm comm, HessaFullSettings *s);
+
+/* What the full spectrum of an operator of size n needs per rank (docs/spectrum.md, cost model):
+ * the dense matrix and its block-cyclic copy during assembly, then the matrix, the solver's
+ * work space and (vectors) the eigenvector matrix during the eigensolve. */
+typedef struct {
+  uint64_t  need;      /* estimated peak bytes per rank (the larger phase) */
+  uint64_t  available; /* bytes each rank may allocate (node memory / ranks on it; 0: unknown) */
+  uint64_t  budget;    /* min(available, -hessa_full_memory_mb) (0: unknown, no cap) */
+  PetscBool fits;      /* need <= budget (or no budget known); max_n is not part of it: it is
+                          a hard limit that HessaSpectrumFull refuses with an error */
+} HessaFullMemory;
+
+/* Collective: the estimate for this operator and settings on op->comm. */
+PetscErrorCode HessaFullSpectrumMemory(HessaOperator op, const HessaFullSettings *s, HessaFullMemory *m);
+/* Collective: does the full spectrum of op fit the memory budget (HessaFullSpectrumMemory with
+ * the options of HessaFullSettingsSetFromOptions)? Logs the estimate and the decision. The
+ * basis choice of `hessa analyze`: the exact spectrum whenever it fits, not a fixed n. */
+PetscErrorCode HessaFullSpectrumFits(HessaOperator op, PetscBool *fits);
+
 typedef struct {
   PetscInt   n;         /* matrix size (n_op) */
   double    *values;    /* [n] ascending, on every rank */
@@ -83,18 +121,27 @@ typedef struct {
   PetscInt   n_negative, n_zero, n_positive;
   PetscInt64 products;
   double     seconds;
+  /* how it was computed */
+  HessaFullSolver solver;             /* the solver that ran */
+  double          seconds_assembly;   /* products and copies into the dense matrix */
+  double          seconds_eigensolve; /* the dense eigensolve alone */
+  uint64_t        memory_estimate;    /* HessaFullMemory.need, bytes per rank */
+  Mat             vectors;            /* settings.vectors: MATSCALAPACK n x n, column i the unit
+                                         eigenvector of values[i] (in the operator's index order); else NULL */
 } HessaFullSpectrum;
 
 /* Collective. Assembles H (n_op columns from block products of unit vectors, each rank
  * keeping the rows it owns) into a distributed dense matrix, symmetrizes it and computes all
- * eigenvalues with ScaLAPACK. zero_tol < 0 selects the default
+ * eigenvalues (and with s->vectors the eigenvectors) with the solver of s. zero_tol < 0
+ * selects the default
  *     zero_tol = max(1e-10 max|lambda|, 10 |H - H^T|_F)
  * (round-off of the products, measured by the asymmetry, bounds how well a zero is resolved).
- * Options: -hessa_full_max_n (default 8000; larger n fails with a clear message),
- * -hessa_full_block (unit vectors per block product, default 16),
- * -hessa_full_solver syev|eps (ScaLAPACK pdsyev without vectors, default; or SLEPc's
- * scalapack EPS, which also computes eigenvectors). */
+ * Prints the memory estimate before the assembly; an operator that does not fit the budget
+ * (HessaFullSpectrumMemory) or exceeds s->max_n is one error on every rank with the bytes. */
+PetscErrorCode HessaSpectrumFullWithSettings(HessaOperator op, const HessaFullSettings *s, double zero_tol, HessaFullSpectrum *out);
+/* Collective: the same with HessaFullSettingsSetFromOptions. */
 PetscErrorCode HessaSpectrumFull(HessaOperator op, double zero_tol, HessaFullSpectrum *out);
+/* Collective when out->vectors is set (it is destroyed), else not collective. */
 PetscErrorCode HessaFullSpectrumDestroy(HessaFullSpectrum *f);
 
 /* ---- density (SLQ) --------------------------------------------------------------- */

@@ -36,7 +36,7 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   PetscFunctionBegin;
   PetscCall(PetscMemzero(o, sizeof *o));
   PetscCall(PetscStrncpy(o->output, "hessa-report", sizeof o->output));
-  o->k = 5, o->full_max = 3000, o->trace_samples = 30, o->sf_dim = 20, o->seed = 1, o->probes = 10, o->steps = 80;
+  o->k = 5, o->full_max = PETSC_MAX_INT, o->trace_samples = 30, o->sf_dim = 20, o->seed = 1, o->probes = 10, o->steps = 80;
   o->full = o->density = o->newton = PETSC_TRUE;
   o->gradient_tol = -1, o->zero_tol = -1, o->eps_tol = 1e-8, o->refine_products = -1;
   o->n_alpha = 4, o->alphas[0] = 1e-3, o->alphas[1] = 1e-2, o->alphas[2] = 1e-1, o->alphas[3] = 1;
@@ -44,8 +44,8 @@ PetscErrorCode HessaAnalyzeOptionsSetFromOptions(MPI_Comm comm, HessaAnalyzeOpti
   PetscCall(PetscOptionsString("-hessa_analyze_output", "folder for report.json, report.md, CSV files and plots", "HessaReportWrite", o->output, o->output, sizeof o->output, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_k", "extreme eigenpairs at each end", "HessaSpectrumExtremes", o->k, &o->k, NULL));
   PetscCall(PetscOptionsReal("-hessa_analyze_eps_tol", "relative tolerance of the extreme eigenpairs", "HessaSpectrumExtremes", o->eps_tol, &o->eps_tol, NULL));
-  PetscCall(PetscOptionsBool("-hessa_analyze_full", "compute the whole spectrum when the operator size is at most -hessa_analyze_full_max", "HessaSpectrumFull", o->full, &o->full, NULL));
-  PetscCall(PetscOptionsInt("-hessa_analyze_full_max", "largest operator size for the full spectrum", "HessaSpectrumFull", o->full_max, &o->full_max, NULL));
+  PetscCall(PetscOptionsBool("-hessa_analyze_full", "compute the whole spectrum when it fits the memory budget (-hessa_full_memory_mb) and n is at most -hessa_analyze_full_max", "HessaSpectrumFull", o->full, &o->full, NULL));
+  PetscCall(PetscOptionsInt("-hessa_analyze_full_max", "largest operator size for the full spectrum (default: no limit, memory decides)", "HessaSpectrumFull", o->full_max, &o->full_max, NULL));
   PetscCall(PetscOptionsBool("-hessa_analyze_density", "estimate the eigenvalue density (SLQ) when the full spectrum is not computed", "HessaSpectrumDensity", o->density, &o->density, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_probes", "SLQ probe vectors", "HessaSpectrumDensity", o->probes, &o->probes, NULL));
   PetscCall(PetscOptionsInt("-hessa_analyze_steps", "SLQ Lanczos steps per probe", "HessaSpectrumDensity", o->steps, &o->steps, NULL));
@@ -151,8 +151,11 @@ static PetscErrorCode ExtremesPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w
 /* Collective: the whole spectrum when it is small enough, else the density. */
 static PetscErrorCode SpectrumPhase(const HessaAnalyzeOptions *o, AnalyzeWork *w, HessaAnalysis *res)
 {
+  PetscBool fits = PETSC_FALSE;
+
   PetscFunctionBegin;
-  if (o->full && w->op->n_op <= o->full_max) {
+  if (o->full && w->op->n_op <= o->full_max) PetscCall(HessaFullSpectrumFits(w->op, &fits));
+  if (fits) {
     PetscCall(HessaTimerStart("full spectrum"));
     PetscCall(HessaSpectrumFull(w->op, o->zero_tol, &res->full));
     PetscCall(HessaTimerStop("full spectrum"));

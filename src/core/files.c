@@ -109,6 +109,26 @@ static uint64_t MemoryAvailable(void)
   return avail;
 }
 
+/* HessaMemoryPerRank - collective on comm. The bytes each rank of comm may allocate: the
+ * memory available on its node (MemAvailable, cgroup limit) divided by the ranks of comm
+ * on that node, the smallest over comm; 0 when no node reports its memory. */
+PetscErrorCode HessaMemoryPerRank(MPI_Comm comm, uint64_t *bytes)
+{
+  MPI_Comm           node;
+  PetscMPIInt        on_node;
+  unsigned long long mine, all;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+  PetscCallMPI(MPI_Comm_size(node, &on_node));
+  PetscCallMPI(MPI_Comm_free(&node));
+  mine = MemoryAvailable() / (uint64_t)on_node;
+  if (!mine) mine = ~0ULL; /* unknown here: another node decides */
+  PetscCallMPI(MPI_Allreduce(&mine, &all, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, comm));
+  *bytes = all == ~0ULL ? 0 : (uint64_t)all;
+  PetscFunctionReturn(0);
+}
+
 /* HessaMemoryCheck - collective on comm. An error when the estimated bytes per rank
  * (overflow = PETSC_TRUE: the estimate itself overflowed 64 bits), times the ranks of
  * comm that share this node, exceed the memory available on the node:

@@ -87,6 +87,8 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_full_zero_tol", OPT_REAL, 0, 1e300, 0, -1, "automatic: max(1e-10 max|lambda|, 10 |H - H^T|_F)", 0},
     {"-hessa_full_max_n", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_full_block", OPT_INT, 1, IMAX, 0, NONE},
+    {"-hessa_full_nb", OPT_INT, 1, 1e6, 0, NONE},
+    {"-hessa_full_memory_mb", OPT_REAL, 0, 1e12, 0, -1, "the node's available memory shared by its ranks", 0},
     {"-hessa_trace_samples", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_trace_seed", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_slq_probes", OPT_INT, 1, 1e6, 0, NONE},
@@ -122,6 +124,7 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_slq_block", OPT_BOOL, 0, 1, 0, NONE},
     {"-hessa_spectrum_density", OPT_BOOL, 0, 1, 0, NONE},
     {"-hessa_spectrum_full", OPT_BOOL, 0, 1, 0, NONE},
+    {"-hessa_full_vectors", OPT_BOOL, 0, 1, 0, NONE},
     {"-hessa_spectrum_trace", OPT_BOOL, 0, 1, 0, NONE},
     {"-hessa_traceback", OPT_BOOL, 0, 1, 0, NONE},
     /* study */
