@@ -173,19 +173,19 @@ PetscErrorCode HessaNewtonAtPoint(HessaOperator op, Vec g_op, double loss, doubl
  *        -> gradient geometry -> Newton
  * The report layer turns the result into report.json / report.md (HessaReportAnalysis). */
 typedef struct {
-  char      output[PETSC_MAX_PATH_LEN]; /* report folder (-hessa_analyze_output) */
-  PetscInt  k;                          /* extreme eigenpairs at each end */
-  PetscInt  full_max;                   /* largest operator size for the full spectrum */
-  PetscInt  trace_samples;              /* Hutchinson samples, 0: no trace */
-  PetscInt  sf_dim;                     /* Krylov dimension of saddle-free Newton */
-  PetscInt  seed;                       /* SLQ and trace probes */
-  PetscInt  probes, steps;              /* SLQ probe vectors and Lanczos steps */
-  PetscInt  n_alpha;                    /* steps of the line probes, 1..8 */
-  PetscBool full, density, newton;
-  PetscReal gradient_tol, zero_tol, eps_tol, alphas[8];
-  HessaTraceMethod trace_method; /* -hessa_trace_method hutchinson | hutchpp (as hessa spectrum) */
-  PetscInt  refine_products; /* product budget to refine an end with unresolved signs (-1: automatic, 0: none) */
-  PetscBool stoppable;       /* ask HessaStopAgree at the safe points between phases */
+  char             output[PETSC_MAX_PATH_LEN]; /* report folder (-hessa_analyze_output) */
+  PetscInt         k;                          /* extreme eigenpairs at each end */
+  PetscInt         full_max;                   /* largest operator size for the full spectrum */
+  PetscInt         trace_samples;              /* Hutchinson samples, 0: no trace */
+  PetscInt         sf_dim;                     /* Krylov dimension of saddle-free Newton */
+  PetscInt         seed;                       /* SLQ and trace probes */
+  PetscInt         probes, steps;              /* SLQ probe vectors and Lanczos steps */
+  PetscInt         n_alpha;                    /* steps of the line probes, 1..8 */
+  PetscBool        full, density, newton;
+  PetscReal        gradient_tol, zero_tol, eps_tol, alphas[8];
+  HessaTraceMethod trace_method;    /* -hessa_trace_method hutchinson | hutchpp (as hessa spectrum) */
+  PetscInt         refine_products; /* product budget to refine an end with unresolved signs (-1: automatic, 0: none) */
+  PetscBool        stoppable;       /* ask HessaStopAgree at the safe points between phases */
 } HessaAnalyzeOptions;
 
 /* One zero-curvature eigenvector probed beyond the second-order test. */

@@ -142,11 +142,7 @@ typedef enum {
 
 /* Axis scales: linear; log (values must be positive, others are dropped); symmetric log
  * (sign(v) log10(1 + |v|/c): both signs, small and large values readable at once). */
-typedef enum {
-  HESSA_PLOT_AXIS_LINEAR = 0,
-  HESSA_PLOT_AXIS_LOG    = 1,
-  HESSA_PLOT_AXIS_SYMLOG = 2
-} HessaPlotAxisScale;
+typedef enum { HESSA_PLOT_AXIS_LINEAR = 0, HESSA_PLOT_AXIS_LOG = 1, HESSA_PLOT_AXIS_SYMLOG = 2 } HessaPlotAxisScale;
 
 /* Not collective: the colour of a verdict name (local_minimum, local_maximum, saddle,
  * degenerate, not_critical, failed; anything else black), the same in every plot. */

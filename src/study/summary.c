@@ -107,7 +107,7 @@ static void Fmt(char out[], size_t len, const cJSON *line, const char key[], con
 /* Minimum ratio against loss, one colour per verdict (the colours of every hessa plot). */
 static void PlotRatioVsLoss(const char folder[], const HessaManifest *m, const cJSON *results, char note[], size_t len, HessaStatus *st)
 {
-  double         *buf = malloc(2 * (N_VERDICTS - 1) * (size_t)PetscMax(m->n_points, 1) * sizeof(double));
+  double         *buf                   = malloc(2 * (N_VERDICTS - 1) * (size_t)PetscMax(m->n_points, 1) * sizeof(double));
   int             count[N_VERDICTS - 1] = {0}, n = 0;
   HessaPlotSeries series[N_VERDICTS - 1];
   HessaPlotColor  color[N_VERDICTS - 1];

@@ -121,13 +121,13 @@ static PetscErrorCode HessaTrainLogPlot(HessaTrainer tr, HessaStatus *st)
   fclose(f);
   {
     HessaPlotSeries series[3] = {
-      {x,  loss,   n,        "loss",                PETSC_FALSE, PETSC_TRUE},
-      {x,  gnorm,  n,        "|gradient|",          PETSC_FALSE, PETSC_TRUE},
-      {lx, lambda, n_lambda, "#gl#dmax#u (Hessian)", PETSC_TRUE,  PETSC_TRUE},
+        {x, loss, n, "loss", PETSC_FALSE, PETSC_TRUE},
+        {x, gnorm, n, "|gradient|", PETSC_FALSE, PETSC_TRUE},
+        {lx, lambda, n_lambda, "#gl#dmax#u (Hessian)", PETSC_TRUE, PETSC_TRUE},
     };
     HessaPlotColor color[3] = {HESSA_PLOT_COLOR_BLUE, HESSA_PLOT_COLOR_ORANGE, HESSA_PLOT_COLOR_RED};
-    HessaPlotXYScaled(tr->output, "train_log", n_lambda ? "Training: loss, gradient norm and largest Hessian eigenvalue" : "Training: loss and gradient norm", "step", n_lambda ? "loss, |gradient|, #gl#dmax#u" : "loss, |gradient|", HESSA_PLOT_AXIS_LINEAR, positive ? HESSA_PLOT_AXIS_LOG : HESSA_PLOT_AXIS_SYMLOG,
-                      n_lambda ? 3 : 2, series, color, note, sizeof note, st);
+    HessaPlotXYScaled(tr->output, "train_log", n_lambda ? "Training: loss, gradient norm and largest Hessian eigenvalue" : "Training: loss and gradient norm", "step", n_lambda ? "loss, |gradient|, #gl#dmax#u" : "loss, |gradient|",
+                      HESSA_PLOT_AXIS_LINEAR, positive ? HESSA_PLOT_AXIS_LOG : HESSA_PLOT_AXIS_SYMLOG, n_lambda ? 3 : 2, series, color, note, sizeof note, st);
   }
   PetscCall(PetscFree5(x, loss, gnorm, lx, lambda));
   PetscFunctionReturn(0);

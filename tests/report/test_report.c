@@ -399,8 +399,23 @@ static PetscErrorCode Run(void)
   PetscMPIInt       size;
   char              full[64], skip[64], minimal[64], logscale[64], noplots[64];
   cJSON            *doc_full = FullDocument(), *doc_skip = SkipDocument(), *doc_min = MinimalDocument();
-  const char *const all_files[]  = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "escape.png", "escape.svg", "newton.png", "newton.svg", "spectrum_histogram.png", "spectrum_histogram.svg", NULL};
-  const char *const skip_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "spectrum_histogram.png", "spectrum_histogram.svg", NULL};
+  const char *const all_files[]    = {"report.json",
+                                      "report.md",
+                                      "eigenvalues.csv",
+                                      "density.csv",
+                                      "density_nodes.csv",
+                                      "density.png",
+                                      "density.svg",
+                                      "eigenvalues.png",
+                                      "eigenvalues.svg",
+                                      "escape.png",
+                                      "escape.svg",
+                                      "newton.png",
+                                      "newton.svg",
+                                      "spectrum_histogram.png",
+                                      "spectrum_histogram.svg",
+                                      NULL};
+  const char *const skip_files[]   = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", "density.png", "density.svg", "eigenvalues.png", "eigenvalues.svg", "spectrum_histogram.png", "spectrum_histogram.svg", NULL};
   const char *const noplot_files[] = {"report.json", "report.md", "eigenvalues.csv", "density.csv", "density_nodes.csv", NULL};
   const char *const noplot_md[]    = {"Plots: not drawn (-hessa_report_plots false)", NULL};
   const char *const min_files[]    = {"report.json", "report.md", "eigenvalues.csv", NULL};
