@@ -26,6 +26,7 @@ void HessaReportVerdictJSON(const HessaAnalysis *a, cJSON *v)
   cJSON              *s, *r;
 
   cJSON_AddItemToObject(v, "roundoff", Num(vd->roundoff));
+  cJSON_AddItemToObject(v, "gradient_band", Num(vd->gradient_band));
   cJSON_AddBoolToObject(v, "counts_exact", vd->counts_exact);
   cJSON_AddStringToObject(v, "fraction_source", HessaFractionSourceNames[vd->fraction_source]);
   if (vd->fraction_source == HESSA_FRACTION_SLQ) cJSON_AddItemToObject(v, "near_zero_width", Num(vd->near_zero_width));
