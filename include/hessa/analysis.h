@@ -60,7 +60,7 @@ typedef struct {
   double              zero_tol; /* the floor below which no sign is resolved: max(round-off, -hessa_analyze_zero_tol, gradient_band) */
   char                zero_tol_reason[256];
   double              gradient_band; /* at a critical point, |g|: eigenvalues within it count as zero (the point is critical only to within it) */
-  double              roundoff; /* operator round-off n eps max|lambda| (full spectrum: + asymmetry sqrt(n) max|lambda|) */
+  double              roundoff;      /* operator round-off n eps max|lambda| (full spectrum: + asymmetry sqrt(n) max|lambda|) */
   PetscInt            n;
   PetscInt            n_negative, n_zero, n_positive; /* -1 when not known exactly */
   PetscBool           counts_exact;
