@@ -16,4 +16,12 @@ static inline double BenchMedian(double *t, PetscInt n)
   qsort(t, (size_t)n, sizeof *t, BenchCompareDoubles);
   return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
+
+/* Smallest of t[0..n): the run least disturbed by other processes. */
+static inline double BenchMin(const double *t, PetscInt n)
+{
+  double m = t[0];
+  for (PetscInt i = 1; i < n; i++) m = t[i] < m ? t[i] : m;
+  return m;
+}
 #endif
