@@ -17,7 +17,6 @@
 #include "onnx_impl.h"
 #include "onnx.pb-c.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -106,9 +105,10 @@ static const char *ShapeString(const HessaOnnxValue *v, char *buf, size_t len)
 }
 
 /* ---- reading files ------------------------------------------------------------------ */
-/* The whole of a regular file (no FIFO, device or directory: checked before opening)
- * of at most max_bytes into *buf (malloc'd, *len bytes). `what` names it in messages. */
-static void ReadRegularFile(const char path[], const char what[], int64_t max_bytes, uint8_t **buf, size_t *len, HessaStatus *st)
+/* The whole of a regular file of at most max_bytes into *buf (malloc'd, *len bytes).
+ * Opened by HessaOpenRegularFd, so a directory, a FIFO or a device is refused before any
+ * read, by what it is: "<what> '<path>': is a FIFO (named pipe), expected <expected>". */
+static void ReadRegularFile(const char path[], const char what[], const char expected[], int64_t max_bytes, uint8_t **buf, size_t *len, HessaStatus *st)
 {
   struct stat sb;
   int         fd;
@@ -116,26 +116,14 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
 
   *buf = NULL;
   *len = 0;
-  if (stat(path, &sb) != 0) {
+  if ((fd = HessaOpenRegularFd(path, what, expected, st)) < 0) return;
+  if (fstat(fd, &sb) != 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
-    return;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': is %s, expected a regular file", what, path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file");
+    close(fd);
     return;
   }
   if ((int64_t)sb.st_size > max_bytes) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': %lld bytes, more than the %lld bytes hessa reads", what, path, (long long)sb.st_size, (long long)max_bytes);
-    return;
-  }
-  fd = open(path, O_RDONLY | O_NONBLOCK);
-  if (fd < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
-    return;
-  }
-  /* the name may have been replaced between stat and open */
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': not a regular file of at most %lld bytes", what, path, (long long)max_bytes);
     close(fd);
     return;
   }
@@ -216,10 +204,15 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: external data path '%s' is too long", model, what, location);
     return;
   }
-  if (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    int missing = errno == ENOENT && stat(full, &sb) != 0;
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, missing ? "missing" : "not a readable regular file");
-    return;
+  {
+    /* opened as every input is: a missing file, a directory or a FIFO is named as such */
+    char where[PETSC_MAX_PATH_LEN + 600];
+    snprintf(where, sizeof where, "file '%s': %s: external data", model, what);
+    if (!(f = HessaOpenRegularFile(full, where, "a regular file of tensor data", st))) return;
+  }
+  if (fstat(fileno(f), &sb) != 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot open external data '%s': %s", model, what, full, strerror(errno));
+    goto done;
   }
   {
     /* a symbolic link must not lead outside the folder either */
@@ -227,26 +220,22 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     size_t n;
     if (!realpath(dir, real_dir) || !realpath(full, real_full)) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot resolve the external data path '%s': %s", model, what, full, strerror(errno));
-      return;
+      goto done;
     }
     n = strlen(real_dir);
     if (strncmp(real_full, real_dir, n) || (real_full[n] != '/' && strcmp(real_dir, "/"))) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at '%s', which resolves to '%s' outside the model's folder", model, what, location, real_full);
-      return;
+      goto done;
     }
   }
   if (len < 0) len = (int64_t)expect;
   if (off > (int64_t)sb.st_size || len > (int64_t)sb.st_size - off) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at bytes [%lld, %lld) of '%s', beyond its %lld bytes", model, what, (long long)off, (long long)off + (long long)len, full, (long long)sb.st_size);
-    return;
+    goto done;
   }
   if ((uint64_t)len != (uint64_t)expect) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has %lld bytes of external data, expected %zu (its dims times the element size)", model, what, (long long)len, expect);
-    return;
-  }
-  if (!(f = fopen(full, "rb"))) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot open external data '%s': %s", model, what, full, strerror(errno));
-    return;
+    goto done;
   }
   *bytes = malloc(expect ? expect : 1);
   if (!*bytes || fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(*bytes, 1, expect, f) != expect) {
@@ -254,6 +243,7 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     free(*bytes);
     *bytes = NULL;
   }
+done:
   fclose(f);
 }
 
@@ -411,7 +401,7 @@ void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus
   char               what[64];
 
   memset(out, 0, sizeof *out);
-  ReadRegularFile(path, "ONNX tensor file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(path, "ONNX tensor file", "a TensorProto file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   t = onnx__tensor_proto__unpack(NULL, len, buf);
   free(buf);
@@ -2163,7 +2153,7 @@ void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file name of %zu characters is too long", strlen(path));
     return;
   }
-  ReadRegularFile(path, "ONNX file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(path, "ONNX file", "an ONNX model file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   model = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);
@@ -2223,7 +2213,7 @@ void HessaOnnxGraphWrite(const HessaOnnxGraph *g, const char source_path[], cons
   int              *saved_has = NULL, *saved_loc = NULL, *touched = NULL;
   size_t           *saved_nf = NULL, *saved_nd = NULL, *saved_next = NULL;
 
-  ReadRegularFile(source_path, "ONNX file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(source_path, "ONNX file", "an ONNX model file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   model = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);
