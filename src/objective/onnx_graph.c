@@ -1,7 +1,11 @@
 /* Helpers shared by the ONNX loader, the executor and the kernels' infer functions:
- * attribute look-up, node labels for messages, value shapes. Nothing here allocates. */
+ * attribute look-up, node labels and shapes for messages, value shapes, readers of a
+ * value. Nothing here allocates. */
 #include "onnx_impl.h"
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* HessaOnnxAttrGet - the attribute `name` of a node, or NULL when the node has none.
@@ -31,6 +35,34 @@ double HessaOnnxAttrFloat(const HessaOnnxNode *node, const char name[], double d
   return dflt;
 }
 
+/* HessaOnnxAttrDecimal - a FLOAT attribute as the decimal the model was written with
+ * (dflt when absent). Not collective. ONNX stores attributes in float32, so
+ * nn.LeakyReLU(0.1) arrives as 0.100000001490116 and nn.LayerNorm's eps 1e-5 as
+ * 9.99999974738e-06, while PyTorch computed with the doubles 0.1 and 1e-5: a relative
+ * difference of 1e-8 in every output. The reciprocal of an integer (nn.Hardsigmoid's 1/6
+ * has no short decimal) or else the shortest decimal that rounds to the same float32 is
+ * what the exporter was given (for eps = m 10^-k, m < 100, the two readings are the same
+ * double); a value that is not a float32 (a loader that already did this) is kept. */
+double HessaOnnxAttrDecimal(const HessaOnnxNode *node, const char name[], double dflt)
+{
+  double f = HessaOnnxAttrFloat(node, name, dflt);
+  float  s = (float)f;
+  char   buf[32];
+
+  if (!isfinite(f) || (double)s != f) return f;
+  if (f != 0 && fabs(1 / f) < 1e6) {
+    double n = round(1 / f);
+    if (n != 0 && (float)(1 / n) == s) return 1 / n;
+  }
+  for (int digits = 1; digits <= 9; digits++) {
+    double d;
+    snprintf(buf, sizeof buf, "%.*g", digits, f);
+    d = strtod(buf, NULL);
+    if ((float)d == s) return d;
+  }
+  return f;
+}
+
 /* HessaOnnxNodeLabel - "node 'conv1' (Conv)", or "node #3 (Conv)" (its position in the
  * model file) when the model does not name it, into buf; returns buf. */
 const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len)
@@ -40,6 +72,34 @@ const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len)
   else
     snprintf(buf, len, "node #%d (%s)", node->file_index, node->op_type ? node->op_type : "?");
   return buf;
+}
+
+/* HessaOnnxDimsString - "[N, 3, 4]" (N: the batch entry) into buf, cut to len; returns
+ * buf. Not collective. */
+const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t len)
+{
+  size_t used = (size_t)snprintf(buf, len, "[");
+  for (int d = 0; d < ndim && used < len; d++) {
+    if (dims[d] == HESSA_ONNX_BATCH)
+      used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
+    else
+      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", dims[d]);
+  }
+  if (used < len) snprintf(buf + used, len - used, "]");
+  return buf;
+}
+
+/* HessaOnnxValueIsRead - whether value v (-1: absent) is an input of some node or the
+ * graph's output. Not collective. Infer functions use it to refuse a node whose
+ * training-time outputs (Dropout's mask, LayerNormalization's Mean) are used. */
+int HessaOnnxValueIsRead(const HessaOnnxGraph *g, int v)
+{
+  if (v < 0) return 0;
+  if (g->output == v) return 1;
+  for (int n = 0; n < g->n_nodes; n++)
+    for (int i = 0; i < g->nodes[n].n_in; i++)
+      if (g->nodes[n].in[i] == v) return 1;
+  return 0;
 }
 
 /* HessaOnnxValueSetShape - set v's rank, dims and size. When batched, dims[0] becomes

@@ -161,7 +161,8 @@ const char *HessaOnnxSupportedOps(void);
 /* Kernels of each family (each file defines its table and its count). */
 extern const HessaOnnxOp HessaOnnxOpsLinear[]; /* onnx_ops_linear.c: Gemm, MatMul, Add, Sub, Mul, Div */
 extern const int         HessaOnnxOpsLinearCount;
-extern const HessaOnnxOp HessaOnnxOpsPointwise[]; /* onnx_ops_pointwise.c: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity, Dropout */
+extern const HessaOnnxOp HessaOnnxOpsPointwise[]; /* onnx_ops_pointwise.c: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity, Dropout, Clip,
+                                                     HardSigmoid, HardSwish, Exp, Log, Neg, Reciprocal, Sqrt, Pow */
 extern const int         HessaOnnxOpsPointwiseCount;
 extern const HessaOnnxOp HessaOnnxOpsShape[]; /* onnx_ops_shape.c: Flatten, Reshape, Transpose, Pad, Concat */
 extern const int         HessaOnnxOpsShapeCount;
@@ -172,7 +173,7 @@ extern const int         HessaOnnxOpsEmbeddingCount;
 /* onnx_ops_embedding.c: token ids of n samples x [n][input size] against every embedding
  * table the data input indexes; an id out of range sets st (sample first + i, position, table). */
 void                     HessaOnnxGatherCheckIds(const HessaOnnxGraph *g, const double *x, PetscInt n, PetscInt first, HessaStatus *st);
-extern const HessaOnnxOp HessaOnnxOpsNorm[]; /* onnx_ops_norm.c: LayerNormalization, ReduceMean, ReduceSum, Softmax, LogSoftmax, Exp, Log, Neg, Reciprocal, Sqrt, Pow */
+extern const HessaOnnxOp HessaOnnxOpsNorm[]; /* onnx_ops_norm.c: LayerNormalization, ReduceMean, ReduceSum, Softmax, LogSoftmax */
 extern const int         HessaOnnxOpsNormCount;
 
 /* ---- helpers for kernels and infer functions (onnx_graph.c) ---- */
@@ -180,8 +181,15 @@ extern const int         HessaOnnxOpsNormCount;
 const HessaOnnxAttr *HessaOnnxAttrGet(const HessaOnnxNode *node, const char name[]);
 int64_t              HessaOnnxAttrInt(const HessaOnnxNode *node, const char name[], int64_t dflt);
 double               HessaOnnxAttrFloat(const HessaOnnxNode *node, const char name[], double dflt);
+/* A FLOAT attribute as the double the exporter was given (its float32 read back as 1/n or
+ * the shortest decimal): LeakyRelu's alpha, LayerNormalization's epsilon. */
+double HessaOnnxAttrDecimal(const HessaOnnxNode *node, const char name[], double dflt);
 /* "node 'conv1' (Conv)" or "node #3 (Conv)" for messages. */
 const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len);
+/* "[N, 3, 4]" for messages (N: the batch entry). */
+const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t len);
+/* Whether value v (-1: absent) is read by a node or is the graph's output. */
+int HessaOnnxValueIsRead(const HessaOnnxGraph *g, int v);
 /* Set value v's shape (dims[0] = HESSA_ONNX_BATCH when batched) and its size. */
 void HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
 /* Scratch memory of at least `bytes`, valid until the next call with the same owner. */

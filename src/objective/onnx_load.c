@@ -17,7 +17,6 @@
 #include "onnx_impl.h"
 #include "onnx.pb-c.h"
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -106,9 +105,10 @@ static const char *ShapeString(const HessaOnnxValue *v, char *buf, size_t len)
 }
 
 /* ---- reading files ------------------------------------------------------------------ */
-/* The whole of a regular file (no FIFO, device or directory: checked before opening)
- * of at most max_bytes into *buf (malloc'd, *len bytes). `what` names it in messages. */
-static void ReadRegularFile(const char path[], const char what[], int64_t max_bytes, uint8_t **buf, size_t *len, HessaStatus *st)
+/* The whole of a regular file of at most max_bytes into *buf (malloc'd, *len bytes).
+ * Opened by HessaOpenRegularFd, so a directory, a FIFO or a device is refused before any
+ * read, by what it is: "<what> '<path>': is a FIFO (named pipe), expected <expected>". */
+static void ReadRegularFile(const char path[], const char what[], const char expected[], int64_t max_bytes, uint8_t **buf, size_t *len, HessaStatus *st)
 {
   struct stat sb;
   int         fd;
@@ -116,26 +116,14 @@ static void ReadRegularFile(const char path[], const char what[], int64_t max_by
 
   *buf = NULL;
   *len = 0;
-  if (stat(path, &sb) != 0) {
+  if ((fd = HessaOpenRegularFd(path, what, expected, st)) < 0) return;
+  if (fstat(fd, &sb) != 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
-    return;
-  }
-  if (!S_ISREG(sb.st_mode)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': is %s, expected a regular file", what, path, S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ? "a FIFO" : "not a regular file");
+    close(fd);
     return;
   }
   if ((int64_t)sb.st_size > max_bytes) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': %lld bytes, more than the %lld bytes hessa reads", what, path, (long long)sb.st_size, (long long)max_bytes);
-    return;
-  }
-  fd = open(path, O_RDONLY | O_NONBLOCK);
-  if (fd < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': cannot open: %s", what, path, strerror(errno));
-    return;
-  }
-  /* the name may have been replaced between stat and open */
-  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (int64_t)sb.st_size > max_bytes) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': not a regular file of at most %lld bytes", what, path, (long long)max_bytes);
     close(fd);
     return;
   }
@@ -216,10 +204,15 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: external data path '%s' is too long", model, what, location);
     return;
   }
-  if (stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-    int missing = errno == ENOENT && stat(full, &sb) != 0;
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data in '%s', which is %s", model, what, full, missing ? "missing" : "not a readable regular file");
-    return;
+  {
+    /* opened as every input is: a missing file, a directory or a FIFO is named as such */
+    char where[PETSC_MAX_PATH_LEN + 600];
+    snprintf(where, sizeof where, "file '%s': %s: external data", model, what);
+    if (!(f = HessaOpenRegularFile(full, where, "a regular file of tensor data", st))) return;
+  }
+  if (fstat(fileno(f), &sb) != 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot open external data '%s': %s", model, what, full, strerror(errno));
+    goto done;
   }
   {
     /* a symbolic link must not lead outside the folder either */
@@ -227,26 +220,22 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     size_t n;
     if (!realpath(dir, real_dir) || !realpath(full, real_full)) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot resolve the external data path '%s': %s", model, what, full, strerror(errno));
-      return;
+      goto done;
     }
     n = strlen(real_dir);
     if (strncmp(real_full, real_dir, n) || (real_full[n] != '/' && strcmp(real_dir, "/"))) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at '%s', which resolves to '%s' outside the model's folder", model, what, location, real_full);
-      return;
+      goto done;
     }
   }
   if (len < 0) len = (int64_t)expect;
   if (off > (int64_t)sb.st_size || len > (int64_t)sb.st_size - off) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has external data at bytes [%lld, %lld) of '%s', beyond its %lld bytes", model, what, (long long)off, (long long)off + (long long)len, full, (long long)sb.st_size);
-    return;
+    goto done;
   }
   if ((uint64_t)len != (uint64_t)expect) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s has %lld bytes of external data, expected %zu (its dims times the element size)", model, what, (long long)len, expect);
-    return;
-  }
-  if (!(f = fopen(full, "rb"))) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "file '%s': %s: cannot open external data '%s': %s", model, what, full, strerror(errno));
-    return;
+    goto done;
   }
   *bytes = malloc(expect ? expect : 1);
   if (!*bytes || fseeko(f, (off_t)off, SEEK_SET) != 0 || fread(*bytes, 1, expect, f) != expect) {
@@ -254,6 +243,7 @@ static void ReadExternal(const char model[], const char dir[], const Onnx__Tenso
     free(*bytes);
     *bytes = NULL;
   }
+done:
   fclose(f);
 }
 
@@ -411,7 +401,7 @@ void HessaOnnxReadTensorFile(const char path[], HessaOnnxValue *out, HessaStatus
   char               what[64];
 
   memset(out, 0, sizeof *out);
-  ReadRegularFile(path, "ONNX tensor file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(path, "ONNX tensor file", "a TensorProto file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   t = onnx__tensor_proto__unpack(NULL, len, buf);
   free(buf);
@@ -749,6 +739,54 @@ static int ContainsBatch(const HessaOnnxValue *v)
   return 0;
 }
 
+/* A walk over the elements of a constant folded from n inputs with numpy broadcasting:
+ * at each output element, off[k] is the element of input k that lands there. */
+typedef struct {
+  int     n, r;                                                /* inputs, the output's rank */
+  int64_t stride[3][HESSA_ONNX_MAX_DIMS];                      /* input k's step along each output axis (0 where it broadcasts) */
+  int64_t idx[HESSA_ONNX_MAX_DIMS], dims[HESSA_ONNX_MAX_DIMS]; /* the output's multi-index and dims */
+  int64_t off[3];                                              /* input k's element at idx */
+} Broadcast;
+
+/* Broadcast n <= 3 constants: y's rank and dims, and the walk at y's first element; 0
+ * (error set) when a dimension differs and is 1 in neither. */
+static int BroadcastBegin(Loader *L, int n, const HessaOnnxValue *const *v, HessaOnnxValue *y, Broadcast *bc, const char *label)
+{
+  int64_t s[HESSA_ONNX_MAX_DIMS];
+
+  memset(bc, 0, sizeof *bc);
+  bc->n = n;
+  for (int k = 0; k < n; k++) bc->r = v[k]->ndim > bc->r ? v[k]->ndim : bc->r;
+  for (int d = 0; d < bc->r; d++) y->dims[d] = 1;
+  for (int k = 0; k < n; k++) {
+    Strides(v[k], s);
+    for (int d = 0; d < bc->r; d++) {
+      int     q = d - (bc->r - v[k]->ndim);
+      int64_t e = q >= 0 ? v[k]->dims[q] : 1;
+      if (e != 1 && y->dims[d] != 1 && y->dims[d] != e) {
+        LoadError(L, "%s: shapes cannot be broadcast (dimension %d: %lld and %lld)", label, d, (long long)y->dims[d], (long long)e);
+        return 0;
+      }
+      if (e != 1) y->dims[d] = e;
+      bc->stride[k][d] = (q >= 0 && e != 1) ? s[q] : 0;
+    }
+  }
+  y->ndim = bc->r;
+  memcpy(bc->dims, y->dims, sizeof bc->dims);
+  return 1;
+}
+
+/* On to the next output element. */
+static void BroadcastNext(Broadcast *bc)
+{
+  if (!bc->r) return;
+  NextIndex(bc->r, bc->dims, bc->idx);
+  for (int k = 0; k < bc->n; k++) {
+    bc->off[k] = 0;
+    for (int d = 0; d < bc->r; d++) bc->off[k] += bc->idx[d] * bc->stride[k][d];
+  }
+}
+
 static int FoldShape(Loader *L, HessaOnnxNode *node, const char *label)
 {
   const HessaOnnxValue *x     = In(L, node, 0);
@@ -1051,10 +1089,9 @@ static int FoldConstantOfShape(Loader *L, HessaOnnxNode *node, const char *label
 static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
 {
   const HessaOnnxValue *a = In(L, node, 0), *b = In(L, node, 1);
-  HessaOnnxValue       *y = &L->g->values[node->out[0]];
-  int64_t               sa[HESSA_ONNX_MAX_DIMS], sb[HESSA_ONNX_MAX_DIMS], ta[HESSA_ONNX_MAX_DIMS] = {0}, tb[HESSA_ONNX_MAX_DIMS] = {0}, idx[HESSA_ONNX_MAX_DIMS] = {0};
+  HessaOnnxValue       *y  = &L->g->values[node->out[0]];
   char                  op = node->op_type[0];
-  int                   r;
+  Broadcast             bc;
 
   if (!a || !b || a->is_int != b->is_int) {
     LoadError(L, "%s: needs two inputs of the same kind (integer or float)", label);
@@ -1064,27 +1101,12 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
     LoadError(L, "%s: arithmetic on the batch size (a shape entry of the batch dimension) is not supported", label);
     return 0;
   }
-  r = a->ndim > b->ndim ? a->ndim : b->ndim;
-  Strides(a, sa);
-  Strides(b, sb);
-  for (int d = 0; d < r; d++) {
-    int     da = d - (r - a->ndim), db = d - (r - b->ndim);
-    int64_t ea = da >= 0 ? a->dims[da] : 1, eb = db >= 0 ? b->dims[db] : 1;
-    if (ea != eb && ea != 1 && eb != 1) {
-      LoadError(L, "%s: shapes cannot be broadcast (dimension %d: %lld and %lld)", label, d, (long long)ea, (long long)eb);
-      return 0;
-    }
-    y->dims[d] = ea == 1 ? eb : ea;
-    ta[d]      = (da >= 0 && ea != 1) ? sa[da] : 0;
-    tb[d]      = (db >= 0 && eb != 1) ? sb[db] : 0;
-  }
+  if (!BroadcastBegin(L, 2, (const HessaOnnxValue *[]){a, b}, y, &bc, label)) return 0;
   y->is_int    = a->is_int;
   y->elem_type = a->elem_type;
-  y->ndim      = r;
   if (!AllocConst(L, y, label)) return 0;
-  for (int64_t i = 0; i < y->size; i++) {
-    int64_t ia = 0, ib = 0;
-    for (int d = 0; d < r; d++) ia += idx[d] * ta[d], ib += idx[d] * tb[d];
+  for (int64_t i = 0; i < y->size; i++, BroadcastNext(&bc)) {
+    const int64_t ia = bc.off[0], ib = bc.off[1];
     if (y->is_int) {
       int64_t u = a->ivalue[ia], v = b->ivalue[ib], z = 0;
       int     bad = 0;
@@ -1120,7 +1142,6 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
       if (y->elem_type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) z = (double)(float)z;
       y->value[i] = z;
     }
-    if (r) NextIndex(r, y->dims, idx);
   }
   return 1;
 }
@@ -1135,8 +1156,7 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
   const int             cmp = !strcmp(op, "Equal") || !strncmp(op, "Less", 4) || !strncmp(op, "Greater", 7), logic = !strcmp(op, "Not") || !strcmp(op, "And") || !strcmp(op, "Or") || !strcmp(op, "Xor");
   const HessaOnnxValue *a = In(L, node, 0), *b = unary ? a : In(L, node, 1);
   HessaOnnxValue       *y = &L->g->values[node->out[0]];
-  int64_t               sa[HESSA_ONNX_MAX_DIMS], sb[HESSA_ONNX_MAX_DIMS], ta[HESSA_ONNX_MAX_DIMS] = {0}, tb[HESSA_ONNX_MAX_DIMS] = {0}, idx[HESSA_ONNX_MAX_DIMS] = {0};
-  int                   r;
+  Broadcast             bc;
 
   if (!a || !b) {
     LoadError(L, "%s: needs %d inputs", label, unary ? 1 : 2);
@@ -1146,28 +1166,13 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
     LoadError(L, "%s: %s of the batch size (a shape entry of the batch dimension) is not supported", label, op);
     return 0;
   }
-  r = a->ndim > b->ndim ? a->ndim : b->ndim;
-  Strides(a, sa);
-  Strides(b, sb);
-  for (int d = 0; d < r; d++) {
-    int     da = d - (r - a->ndim), db = d - (r - b->ndim);
-    int64_t ea = da >= 0 ? a->dims[da] : 1, eb = db >= 0 ? b->dims[db] : 1;
-    if (ea != eb && ea != 1 && eb != 1) {
-      LoadError(L, "%s: shapes cannot be broadcast (dimension %d: %lld and %lld)", label, d, (long long)ea, (long long)eb);
-      return 0;
-    }
-    y->dims[d] = ea == 1 ? eb : ea;
-    ta[d]      = (da >= 0 && ea != 1) ? sa[da] : 0;
-    tb[d]      = (db >= 0 && eb != 1) ? sb[db] : 0;
-  }
-  y->ndim      = r;
+  if (!BroadcastBegin(L, 2, (const HessaOnnxValue *[]){a, b}, y, &bc, label)) return 0;
   y->is_int    = cmp || logic || (a->is_int && (!strcmp(op, "Neg")));
   y->elem_type = (cmp || logic) ? ONNX__TENSOR_PROTO__DATA_TYPE__BOOL : y->is_int ? a->elem_type : (a->is_int ? ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE : a->elem_type);
   if (!AllocConst(L, y, label)) return 0;
-  for (int64_t i = 0; i < y->size; i++) {
-    int64_t ia = 0, ib = 0;
-    double  u, v, z;
-    for (int d = 0; d < r; d++) ia += idx[d] * ta[d], ib += idx[d] * tb[d];
+  for (int64_t i = 0; i < y->size; i++, BroadcastNext(&bc)) {
+    const int64_t ia = bc.off[0], ib = bc.off[1];
+    double        u, v, z;
     u = a->is_int ? (double)a->ivalue[ia] : a->value[ia];
     v = b->is_int ? (double)b->ivalue[ib] : b->value[ib];
     if (cmp && a->is_int && b->is_int && (a->ivalue[ia] == HESSA_ONNX_BATCH) != (b->ivalue[ib] == HESSA_ONNX_BATCH)) {
@@ -1191,7 +1196,6 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
         return 0;
       }
       y->ivalue[i] = -a->ivalue[ia];
-      if (r) NextIndex(r, y->dims, idx);
       continue;
     } else {
       z = !strcmp(op, "Pow") ? pow(u, v) : !strcmp(op, "Sqrt") ? sqrt(u) : !strcmp(op, "Reciprocal") ? 1.0 / u : -u;
@@ -1205,7 +1209,6 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
       y->ivalue[i] = (int64_t)z;
     else
       y->value[i] = z;
-    if (r) NextIndex(r, y->dims, idx);
   }
   return 1;
 }
@@ -1261,42 +1264,21 @@ static int FoldReshape(Loader *L, HessaOnnxNode *node, const char *label)
 /* Where of constants (Expand's shape: Where(shape == -1, 1, shape)); the batch entry passes. */
 static int FoldWhere(Loader *L, HessaOnnxNode *node, const char *label)
 {
-  const HessaOnnxValue *c = In(L, node, 0), *a = In(L, node, 1), *b = In(L, node, 2), *v[3] = {c, a, b};
+  const HessaOnnxValue *c = In(L, node, 0), *a = In(L, node, 1), *b = In(L, node, 2);
   HessaOnnxValue       *y = &L->g->values[node->out[0]];
-  int64_t               st[3][HESSA_ONNX_MAX_DIMS], tt[3][HESSA_ONNX_MAX_DIMS], idx[HESSA_ONNX_MAX_DIMS] = {0};
-  int                   r = 0;
+  Broadcast             bc;
 
   if (!c || !a || !b || a->is_int != b->is_int) {
     LoadError(L, "%s: needs a condition and two inputs of the same kind", label);
     return 0;
   }
-  for (int k = 0; k < 3; k++) r = v[k]->ndim > r ? v[k]->ndim : r;
-  for (int d = 0; d < r; d++) y->dims[d] = 1;
-  for (int k = 0; k < 3; k++) {
-    Strides(v[k], st[k]);
-    for (int d = 0; d < r; d++) {
-      int     q = d - (r - v[k]->ndim);
-      int64_t e = q >= 0 ? v[k]->dims[q] : 1;
-      if (e != 1 && y->dims[d] != 1 && y->dims[d] != e) {
-        LoadError(L, "%s: shapes cannot be broadcast (dimension %d)", label, d);
-        return 0;
-      }
-      if (e != 1) y->dims[d] = e;
-      tt[k][d] = (q >= 0 && e != 1) ? st[k][q] : 0;
-    }
-  }
-  y->ndim      = r;
+  if (!BroadcastBegin(L, 3, (const HessaOnnxValue *[]){c, a, b}, y, &bc, label)) return 0;
   y->is_int    = a->is_int;
   y->elem_type = a->elem_type;
   if (!AllocConst(L, y, label)) return 0;
-  for (int64_t i = 0; i < y->size; i++) {
-    int64_t o[3] = {0, 0, 0};
-    int     take;
-    for (int k = 0; k < 3; k++)
-      for (int d = 0; d < r; d++) o[k] += idx[d] * tt[k][d];
-    take = c->is_int ? c->ivalue[o[0]] != 0 : c->value[o[0]] != 0.0;
-    CopyElem(y, i, take ? a : b, take ? o[1] : o[2]);
-    if (r) NextIndex(r, y->dims, idx);
+  for (int64_t i = 0; i < y->size; i++, BroadcastNext(&bc)) {
+    int take = c->is_int ? c->ivalue[bc.off[0]] != 0 : c->value[bc.off[0]] != 0.0;
+    CopyElem(y, i, take ? a : b, take ? bc.off[1] : bc.off[2]);
   }
   return 1;
 }
@@ -2171,7 +2153,7 @@ void HessaOnnxGraphLoadWithOptions(const char path[], const HessaOnnxLoadOptions
     HessaStatusSet(st, HESSA_ERR_INPUT, "ONNX file name of %zu characters is too long", strlen(path));
     return;
   }
-  ReadRegularFile(path, "ONNX file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(path, "ONNX file", "an ONNX model file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   model = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);
@@ -2231,7 +2213,7 @@ void HessaOnnxGraphWrite(const HessaOnnxGraph *g, const char source_path[], cons
   int              *saved_has = NULL, *saved_loc = NULL, *touched = NULL;
   size_t           *saved_nf = NULL, *saved_nd = NULL, *saved_next = NULL;
 
-  ReadRegularFile(source_path, "ONNX file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
+  ReadRegularFile(source_path, "ONNX file", "an ONNX model file", HESSA_ONNX_MAX_FILE_BYTES, &buf, &len, st);
   if (st->code) return;
   model = onnx__model_proto__unpack(NULL, len, buf);
   free(buf);

@@ -30,21 +30,6 @@
 
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
-/* "[N, 3, 4]" (N: the batch) */
-static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t len)
-{
-  size_t used = 0;
-  used += (size_t)snprintf(buf, len, "[");
-  for (int d = 0; d < ndim && used < len; d++) {
-    if (dims[d] == HESSA_ONNX_BATCH)
-      used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
-    else
-      used += (size_t)snprintf(buf + used, len - used, "%s%lld", d ? ", " : "", (long long)dims[d]);
-  }
-  if (used < len) snprintf(buf + used, len - used, "]");
-  return buf;
-}
-
 static inline int64_t Ix(const int64_t *off, int64_t k)
 {
   return off ? off[k] : k;
@@ -91,7 +76,7 @@ static void BroadcastShape(const HessaOnnxGraph *g, const HessaOnnxNode *node, i
       if (d == HESSA_ONNX_BATCH) {
         if (p != 0) {
           HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: the batched input '%s' %s has a lower rank than the output (rank %d), so broadcasting would move the batch; hessa needs the batch in the first dimension of both", g->path,
-                         HessaOnnxNodeLabel(node, lab, sizeof lab), v[k]->name, DimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
+                         HessaOnnxNodeLabel(node, lab, sizeof lab), v[k]->name, HessaOnnxDimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
           return;
         }
         if (dims[p] != 1 && dims[p] != HESSA_ONNX_BATCH) goto mismatch;
@@ -107,7 +92,7 @@ static void BroadcastShape(const HessaOnnxGraph *g, const HessaOnnxNode *node, i
 mismatch:
   if (n >= 2 && v[0] && v[1])
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes %s ('%s') and %s ('%s') do not broadcast (each dimension must be equal or 1; a non-batched input must have 1 where the other has the batch)", g->path,
-                   HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(v[0]->ndim, v[0]->dims, s1, sizeof s1), v[0]->name, DimsString(v[1]->ndim, v[1]->dims, s2, sizeof s2), v[1]->name);
+                   HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(v[0]->ndim, v[0]->dims, s1, sizeof s1), v[0]->name, HessaOnnxDimsString(v[1]->ndim, v[1]->dims, s2, sizeof s2), v[1]->name);
   else
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: input shapes do not broadcast", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab));
 }
@@ -464,8 +449,8 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     return;
   }
   if (A->ndim != 2 || B->ndim != 2 || (C && C->ndim > 2)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: Gemm needs 2-D A and B (and C of rank <= 2), found A %s, B %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1),
-                   DimsString(B->ndim, B->dims, s2, sizeof s2));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: Gemm needs 2-D A and B (and C of rank <= 2), found A %s, B %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1),
+                   HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2));
     return;
   }
   if (B->batched || (C && C->batched && !A->batched)) {
@@ -479,8 +464,8 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   ld.M         = ld.transB ? B->dims[0] : B->dims[1];
   Kb           = ld.transB ? B->dims[1] : B->dims[0];
   if (Kb != ld.K) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: A %s ('%s') has %lld columns, B %s ('%s', transB = %d) has %lld rows", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
-                   (long long)ld.K, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name, ld.transB, (long long)Kb);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: A %s ('%s') has %lld columns, B %s ('%s', transB = %d) has %lld rows", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1),
+                   A->name, (long long)ld.K, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name, ld.transB, (long long)Kb);
     return;
   }
   dims[0] = A->dims[0], dims[1] = ld.M;
@@ -494,7 +479,8 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     BroadcastShape(g, node, 2, v, &nd, bd, &bt, st);
     if (st->code) return;
     if (nd != 2 || bd[0] != y.dims[0] || bd[1] != y.dims[1]) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') does not broadcast to the output %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(C->ndim, C->dims, s1, sizeof s1), C->name, DimsString(2, y.dims, s2, sizeof s2));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') does not broadcast to the output %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(C->ndim, C->dims, s1, sizeof s1), C->name,
+                     HessaOnnxDimsString(2, y.dims, s2, sizeof s2));
       return;
     }
     ld.has_c = 1;
@@ -521,15 +507,15 @@ static void MatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   }
   if (B->ndim != 2 || A->ndim < 1 || (A->batched && A->ndim < 2)) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: MatMul needs a 2-D right operand and a left operand of rank >= 1 (>= 2 with the batch), found %s ('%s') x %s ('%s')", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab),
-                   DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
+                   HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
     return;
   }
   ld.alpha = 1.0, ld.beta = 0.0, ld.transB = 0, ld.a_batched = A->batched;
   ld.K = A->dims[A->ndim - 1], ld.M = B->dims[1], ld.P = 1;
   for (int d = A->batched ? 1 : 0; d < A->ndim - 1; d++) ld.P *= A->dims[d];
   if (B->dims[0] != ld.K) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: %s ('%s') x %s ('%s')", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2),
-                   B->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: inner dimensions differ: %s ('%s') x %s ('%s')", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
+                   HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
     return;
   }
   for (int d = 0; d < A->ndim - 1; d++) dims[d] = A->dims[d];

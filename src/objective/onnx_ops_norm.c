@@ -1,7 +1,7 @@
 /* ONNX kernels of the normalisation family: LayerNormalization (opset 17), the reductions
- * ReduceMean and ReduceSum, Softmax and LogSoftmax on any axis, and the elementwise ops
- * that decomposed layer norms, hand-written attention and GELU exports use: Pow with a
- * constant exponent, Sqrt, Exp, Log, Neg, Reciprocal. The contract is in onnx_impl.h.
+ * ReduceMean and ReduceSum, Softmax and LogSoftmax on any axis. The elementwise ops that
+ * decomposed layer norms use (Pow, Sqrt, Exp, Log, Neg, Reciprocal) are rows of the
+ * pointwise table (onnx_ops_pointwise.c). The contract is in onnx_impl.h.
  *
  * Layouts. A batched value is [m][size] (one row per sample), its tangents and R-adjoints
  * [m*b][size] (row i*b + j: sample i, direction j). An op whose input is not batched runs
@@ -18,7 +18,6 @@
  *   Softmax    dx = y (dy - <dy, y>); ty = y (tx - <tx, y>); sot dx += ty (a - <a, y>) - y <a, ty>.
  *   LogSoftmax p = exp y: dx = dy - p sum dy; ty = tx - <p, tx>; sot dx += -(sum a) p (tx - <p, tx>).
  *   Reductions are linear (an index map from input to output element, and a scale).
- *   Elementwise f: dx = f' dy, ty = f' tx, sot dx += f'' dy tx.
  * All computed in float64 whatever LayerNormalization's stash_type says (PyTorch's float64
  * reference computes in float64 too). Softmax opset 13 normalises along one axis; below
  * opset 13 (node conformance cases only) along the flattened axes [axis, rank).
@@ -31,47 +30,6 @@
 #include <string.h>
 
 /* ---- load-time helpers --------------------------------------------------------------------- */
-
-/* "[N, 3, 4]" (N: the batch) */
-static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t len)
-{
-  size_t used = (size_t)snprintf(buf, len, "[");
-  for (int d = 0; d < ndim && used < len; d++) {
-    if (dims[d] == HESSA_ONNX_BATCH)
-      used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
-    else
-      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", dims[d]);
-  }
-  if (used < len) snprintf(buf + used, len - used, "]");
-  return buf;
-}
-
-/* "node 'x' (Op)" for messages (the loader puts "file '...': " in front) */
-static const char *Where(const HessaOnnxGraph *g, const HessaOnnxNode *node, char *buf, size_t len)
-{
-  (void)g;
-  return HessaOnnxNodeLabel(node, buf, len);
-}
-
-/* A FLOAT attribute as the decimal the exporter was given: ONNX stores attributes in
- * float32, so nn.LayerNorm's eps 1e-5 arrives as 9.99999974738e-06 while PyTorch computed
- * with the double 1e-5. The shortest decimal that rounds to the same float32 is taken;
- * a value that is not a float32 is kept. */
-static double AttrDecimal(const HessaOnnxNode *node, const char name[], double dflt)
-{
-  double f = HessaOnnxAttrFloat(node, name, dflt);
-  float  s = (float)f;
-  char   buf[32];
-
-  if (!isfinite(f) || (double)s != f) return f;
-  for (int digits = 1; digits <= 9; digits++) {
-    double d;
-    snprintf(buf, sizeof buf, "%.*g", digits, f);
-    d = strtod(buf, NULL);
-    if ((float)d == s) return d;
-  }
-  return f;
-}
 
 /* An INT attribute (dflt when absent); one of another type is an error (st set), never
  * silently the default. */
@@ -88,17 +46,6 @@ static int64_t AttrIntChecked(const HessaOnnxNode *node, const char name[], int6
   return a->i;
 }
 
-/* Is value v read by any node or the graph's output? */
-static int ValueIsRead(const HessaOnnxGraph *g, int v)
-{
-  if (v < 0) return 0;
-  if (g->output == v) return 1;
-  for (int n = 0; n < g->n_nodes; n++)
-    for (int i = 0; i < g->nodes[n].n_in; i++)
-      if (g->nodes[n].in[i] == v) return 1;
-  return 0;
-}
-
 /* Input 0: present, float, with known non-zero sizes per sample. */
 static const HessaOnnxValue *DataInput(HessaOnnxGraph *g, const HessaOnnxNode *node, int n_in_min, int n_in_max, HessaStatus *st)
 {
@@ -106,18 +53,18 @@ static const HessaOnnxValue *DataInput(HessaOnnxGraph *g, const HessaOnnxNode *n
   const HessaOnnxValue *x;
 
   if (node->n_in < n_in_min || node->n_in > n_in_max || node->in[0] < 0 || node->n_out < 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %d to %d inputs and an output, found %d inputs and %d outputs", Where(g, node, at, sizeof at), n_in_min, n_in_max, node->n_in, node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %d to %d inputs and an output, found %d inputs and %d outputs", HessaOnnxNodeLabel(node, at, sizeof at), n_in_min, n_in_max, node->n_in, node->n_out);
     return NULL;
   }
   x = &g->values[node->in[0]];
   if (x->is_int) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a floating-point input, found '%s' of integer type %d", Where(g, node, at, sizeof at), x->name, x->elem_type);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a floating-point input, found '%s' of integer type %d", HessaOnnxNodeLabel(node, at, sizeof at), x->name, x->elem_type);
     return NULL;
   }
   for (int d = x->batched ? 1 : 0; d < x->ndim; d++) {
     if (x->dims[d] < 1) {
       char s1[160];
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' of shape %s needs a known, non-zero size along axis %d", Where(g, node, at, sizeof at), x->name, DimsString(x->ndim, x->dims, s1, sizeof s1), d);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' of shape %s needs a known, non-zero size along axis %d", HessaOnnxNodeLabel(node, at, sizeof at), x->name, HessaOnnxDimsString(x->ndim, x->dims, s1, sizeof s1), d);
       return NULL;
     }
   }
@@ -130,13 +77,13 @@ static int NormAxis(HessaOnnxGraph *g, const HessaOnnxNode *node, const HessaOnn
   char at[512], s1[160];
 
   if (axis < -x->ndim || axis >= x->ndim) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " is out of range for the input '%s' of rank %d %s (expected -%d to %d)", Where(g, node, at, sizeof at), axis, x->name, x->ndim, DimsString(x->ndim, x->dims, s1, sizeof s1), x->ndim,
-                   x->ndim - 1);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " is out of range for the input '%s' of rank %d %s (expected -%d to %d)", HessaOnnxNodeLabel(node, at, sizeof at), axis, x->name, x->ndim,
+                   HessaOnnxDimsString(x->ndim, x->dims, s1, sizeof s1), x->ndim, x->ndim - 1);
     return -1;
   }
   axis = axis < 0 ? axis + x->ndim : axis;
   if (x->batched && axis == 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis 0 of '%s' is the batch (the data samples); hessa cannot normalise or reduce across samples (the loss is a sum over samples)", Where(g, node, at, sizeof at), x->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis 0 of '%s' is the batch (the data samples); hessa cannot normalise or reduce across samples (the loss is a sum over samples)", HessaOnnxNodeLabel(node, at, sizeof at), x->name);
     return -1;
   }
   return (int)axis;
@@ -161,7 +108,7 @@ static void *OpData(HessaOnnxGraph *g, HessaOnnxNode *node, size_t bytes, HessaS
   char  at[512];
   void *p = calloc(1, bytes ? bytes : 1);
   if (!p) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", Where(g, node, at, sizeof at));
+    HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", HessaOnnxNodeLabel(node, at, sizeof at));
     return NULL;
   }
   free(node->op_data);
@@ -174,264 +121,6 @@ static void *OpData(HessaOnnxGraph *g, HessaOnnxNode *node, size_t bytes, HessaS
 static inline int64_t Rows(const HessaOnnxKernel *K)
 {
   return K->g->values[K->node->in[0]].batched ? (int64_t)K->m : 1;
-}
-
-/* ---- elementwise: Exp, Log, Neg, Reciprocal, Sqrt, Pow --------------------------------------- */
-
-typedef enum { EW_EXP, EW_LOG, EW_NEG, EW_RECIPROCAL, EW_SQRT, EW_POW } ElementKind;
-
-typedef struct {
-  ElementKind kind;
-  int64_t     size; /* elements per row */
-  double      p;    /* Pow: the exponent when it is one number */
-  double     *expo; /* Pow: [size] exponent of each element of a row (broadcast), or NULL; in this block */
-} ElementData;
-
-/* x^p with the exact products PyTorch uses for small integer powers */
-static inline double PowP(double x, double p)
-{
-  if (p == 0.0) return 1.0;
-  if (p == 1.0) return x;
-  if (p == 2.0) return x * x;
-  if (p == 3.0) return x * x * x;
-  if (p == 0.5) return sqrt(x);
-  return pow(x, p);
-}
-
-static inline double EwValue(ElementKind k, double x, double p)
-{
-  switch (k) {
-  case EW_EXP:
-    return exp(x);
-  case EW_LOG:
-    return log(x);
-  case EW_NEG:
-    return -x;
-  case EW_RECIPROCAL:
-    return 1.0 / x;
-  case EW_SQRT:
-    return sqrt(x);
-  case EW_POW:
-    return PowP(x, p);
-  }
-  return x;
-}
-
-/* f'(x) given y = f(x) */
-static inline double EwSlope(ElementKind k, double x, double y, double p)
-{
-  switch (k) {
-  case EW_EXP:
-    return y;
-  case EW_LOG:
-    return 1.0 / x;
-  case EW_NEG:
-    return -1.0;
-  case EW_RECIPROCAL:
-    return -y * y;
-  case EW_SQRT:
-    return 0.5 / y;
-  case EW_POW:
-    return p * PowP(x, p - 1.0);
-  }
-  return 1.0;
-}
-
-/* f''(x) given y = f(x) */
-static inline double EwCurvature(ElementKind k, double x, double y, double p)
-{
-  switch (k) {
-  case EW_EXP:
-    return y;
-  case EW_LOG:
-    return -1.0 / (x * x);
-  case EW_NEG:
-    return 0.0;
-  case EW_RECIPROCAL:
-    return 2.0 * y * y * y;
-  case EW_SQRT:
-    return -0.25 / (y * y * y);
-  case EW_POW:
-    return p * (p - 1.0) * PowP(x, p - 2.0);
-  }
-  return 0.0;
-}
-
-/* Pow's exponent: a constant that broadcasts into the base's shape (the output keeps the
- * base's shape) and not along the batch; its element for each element of a row. */
-static void PowExponent(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxValue *x, ElementData **dp, HessaStatus *st)
-{
-  char                  at[512], s1[160], s2[160];
-  const HessaOnnxValue *e     = node->in[1] >= 0 ? &g->values[node->in[1]] : NULL;
-  const int             first = x->batched ? 1 : 0;
-  int64_t               stride[HESSA_ONNX_MAX_DIMS], idx[HESSA_ONNX_MAX_DIMS] = {0}, s = 1;
-  ElementData          *d;
-  int                   same = 1;
-
-  if (!e) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent (input 1) is missing", Where(g, node, at, sizeof at));
-    return;
-  }
-  if (e->kind != HESSA_ONNX_CONST || (e->is_int ? !e->ivalue : !e->value)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant exponent (input 1), found '%s' that is %s; hessa differentiates x^p for a constant p only (export x ** 2 with a number, not a tensor that depends on the data or the weights)",
-                   Where(g, node, at, sizeof at), e->name, e->kind == HESSA_ONNX_PARAM ? "a parameter" : "computed at run time");
-    return;
-  }
-  for (int64_t k = 0; k < e->size; k++) {
-    double v = e->is_int ? (double)e->ivalue[k] : e->value[k];
-    if (!isfinite(v)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent '%s' holds %g at element %" PRId64 "; expected finite numbers", Where(g, node, at, sizeof at), e->name, v, k);
-      return;
-    }
-    if (v != (e->is_int ? (double)e->ivalue[0] : e->value[0])) same = 0;
-  }
-  /* e's strides aligned to x's dims (0 where e broadcasts) */
-  if (e->ndim > x->ndim) goto nobcast;
-  for (int p = x->ndim - 1; p >= 0; p--) {
-    const int q = p - (x->ndim - e->ndim);
-    stride[p]   = 0;
-    if (q < 0) continue;
-    if (e->dims[q] != 1) {
-      if (p < first || e->dims[q] != x->dims[p]) goto nobcast;
-      stride[p] = s;
-    }
-    s *= e->dims[q];
-  }
-  if (!(d = (ElementData *)OpData(g, node, sizeof *d + (same ? 0 : (size_t)x->size * sizeof(double)), st))) return;
-  d->p = e->size ? (e->is_int ? (double)e->ivalue[0] : e->value[0]) : 1.0;
-  if (!same) {
-    d->expo = (double *)(d + 1);
-    for (int64_t k = 0; k < x->size; k++) {
-      int64_t o = 0;
-      for (int p = first; p < x->ndim; p++) o += idx[p] * stride[p];
-      d->expo[k] = e->is_int ? (double)e->ivalue[o] : e->value[o];
-      for (int p = x->ndim - 1; p >= first; p--) {
-        if (++idx[p] < x->dims[p]) break;
-        idx[p] = 0;
-      }
-    }
-  }
-  *dp = d;
-  return;
-nobcast:
-  HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent '%s' of shape %s does not broadcast to the base '%s' of shape %s (hessa needs an exponent that keeps the base's shape and does not vary along the batch)", Where(g, node, at, sizeof at), e->name,
-                 DimsString(e->ndim, e->dims, s1, sizeof s1), x->name, DimsString(x->ndim, x->dims, s2, sizeof s2));
-}
-
-static void ElementInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st, ElementKind kind)
-{
-  char                  at[512];
-  const HessaOnnxValue *x = DataInput(g, node, kind == EW_POW ? 2 : 1, kind == EW_POW ? 2 : 1, st);
-  ElementData          *d = NULL;
-
-  if (!x) return;
-  if (node->n_out != 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", Where(g, node, at, sizeof at), node->n_out);
-    return;
-  }
-  if (kind == EW_POW)
-    PowExponent(g, node, x, &d, st);
-  else
-    d = (ElementData *)OpData(g, node, sizeof *d, st);
-  if (st->code) return;
-  d->kind = kind;
-  d->size = x->size;
-  SetOutput(g, node, x, x->ndim, x->dims);
-  /* the exponent is a constant: the output depends on theta through the base only */
-  g->values[node->out[0]].differentiable = x->differentiable;
-}
-
-static void ExpInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_EXP);
-}
-static void LogInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_LOG);
-}
-static void NegInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_NEG);
-}
-static void ReciprocalInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_RECIPROCAL);
-}
-static void SqrtInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_SQRT);
-}
-static void PowInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
-{
-  ElementInfer(g, node, st, EW_POW);
-}
-
-#define EXPONENT(d, k) ((d)->expo ? (d)->expo[k] : (d)->p)
-
-/* y [rows][size] = f(x) */
-static PetscErrorCode ElementForward(HessaOnnxKernel *K)
-{
-  const ElementData *d    = (const ElementData *)K->node->op_data;
-  const int64_t      rows = Rows(K), n = d->size;
-
-  PetscFunctionBegin;
-  for (int64_t r = 0; r < rows; r++) {
-    const double *x = K->x[0] + r * n;
-    double       *y = K->y[0] + r * n;
-    for (int64_t k = 0; k < n; k++) y[k] = EwValue(d->kind, x[k], EXPONENT(d, k));
-  }
-  PetscFunctionReturn(0);
-}
-
-/* dx [rows*nb][size] += f'(x) dy */
-static PetscErrorCode ElementBackward(HessaOnnxKernel *K)
-{
-  const ElementData *d    = (const ElementData *)K->node->op_data;
-  const int64_t      rows = Rows(K), n = d->size, nb = K->nb;
-
-  PetscFunctionBegin;
-  if (!K->dx[0]) PetscFunctionReturn(0);
-  for (int64_t r = 0; r < rows * nb; r++) {
-    const double *x = K->x[0] + (r / nb) * n, *y = K->y[0] + (r / nb) * n, *dy = K->dy[0] + r * n;
-    double       *dx = K->dx[0] + r * n;
-    for (int64_t k = 0; k < n; k++) dx[k] += EwSlope(d->kind, x[k], y[k], EXPONENT(d, k)) * dy[k];
-  }
-  PetscFunctionReturn(0);
-}
-
-/* ty [rows*b][size] = f'(x) tx */
-static PetscErrorCode ElementJvp(HessaOnnxKernel *K)
-{
-  const ElementData *d    = (const ElementData *)K->node->op_data;
-  const int64_t      rows = Rows(K), n = d->size, b = K->nb;
-
-  PetscFunctionBegin;
-  if (!K->tx[0]) {
-    PetscCall(PetscArrayzero(K->ty[0], (size_t)(rows * b * n)));
-    PetscFunctionReturn(0);
-  }
-  for (int64_t r = 0; r < rows * b; r++) {
-    const double *x = K->x[0] + (r / b) * n, *y = K->y[0] + (r / b) * n, *tx = K->tx[0] + r * n;
-    double       *ty = K->ty[0] + r * n;
-    for (int64_t k = 0; k < n; k++) ty[k] = EwSlope(d->kind, x[k], y[k], EXPONENT(d, k)) * tx[k];
-  }
-  PetscFunctionReturn(0);
-}
-
-/* dx [rows*b][size] += f''(x) dy [rows][size] tx [rows*b][size] */
-static PetscErrorCode ElementSot(HessaOnnxKernel *K)
-{
-  const ElementData *d    = (const ElementData *)K->node->op_data;
-  const int64_t      rows = Rows(K), n = d->size, b = K->nb;
-
-  PetscFunctionBegin;
-  if (!K->dx[0] || !K->tx[0]) PetscFunctionReturn(0);
-  for (int64_t r = 0; r < rows * b; r++) {
-    const double *x = K->x[0] + (r / b) * n, *y = K->y[0] + (r / b) * n, *dy = K->dy[0] + (r / b) * n, *tx = K->tx[0] + r * n;
-    double       *dx = K->dx[0] + r * n;
-    for (int64_t k = 0; k < n; k++) dx[k] += EwCurvature(d->kind, x[k], y[k], EXPONENT(d, k)) * dy[k] * tx[k];
-  }
-  PetscFunctionReturn(0);
 }
 
 /* ---- ReduceMean, ReduceSum ------------------------------------------------------------------- */
@@ -453,11 +142,11 @@ static const int64_t *ReduceAxes(HessaOnnxGraph *g, HessaOnnxNode *node, int64_t
   if (node->n_in > 1 && node->in[1] >= 0) {
     const HessaOnnxValue *v = &g->values[node->in[1]];
     if (a) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axes are given both as an attribute and as input 1 ('%s'); expected one of them", Where(g, node, at, sizeof at), v->name);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axes are given both as an attribute and as input 1 ('%s'); expected one of them", HessaOnnxNodeLabel(node, at, sizeof at), v->name);
       return NULL;
     }
     if (v->kind != HESSA_ONNX_CONST || !v->is_int || !v->ivalue || v->ndim > 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the axes (input 1) as a constant integer vector, found '%s'%s", Where(g, node, at, sizeof at), v->name,
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the axes (input 1) as a constant integer vector, found '%s'%s", HessaOnnxNodeLabel(node, at, sizeof at), v->name,
                      v->kind != HESSA_ONNX_CONST ? " computed at run time"
                      : !v->is_int                ? " of floating-point type"
                                                  : " that is not a vector");
@@ -468,7 +157,7 @@ static const int64_t *ReduceAxes(HessaOnnxGraph *g, HessaOnnxNode *node, int64_t
   }
   if (a) {
     if (a->type != HESSA_ONNX_ATTR_INTS) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute axes as a list of integers", Where(g, node, at, sizeof at));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute axes as a list of integers", HessaOnnxNodeLabel(node, at, sizeof at));
       return NULL;
     }
     *n = a->n;
@@ -488,7 +177,7 @@ static void ReduceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
 
   if (!x) return;
   if (node->n_out != 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", Where(g, node, at, sizeof at), node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", HessaOnnxNodeLabel(node, at, sizeof at), node->n_out);
     return;
   }
   keepdims = AttrIntChecked(node, "keepdims", 1, st) != 0;
@@ -505,7 +194,7 @@ static void ReduceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
   }
   if (n_axes <= 0) { /* every axis */
     if (x->batched) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: no axes given, so every axis of '%s' is reduced, the batch (the data samples) included; hessa cannot reduce across samples (give the axes)", Where(g, node, at, sizeof at), x->name);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: no axes given, so every axis of '%s' is reduced, the batch (the data samples) included; hessa cannot reduce across samples (give the axes)", HessaOnnxNodeLabel(node, at, sizeof at), x->name);
       return;
     }
     for (int p = 0; p < x->ndim; p++) reduce[p] = 1;
@@ -514,7 +203,7 @@ static void ReduceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st,
     int p = NormAxis(g, node, x, axes[k], st);
     if (p < 0) return;
     if (reduce[p]) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " is given twice in the axes of the input '%s' %s", Where(g, node, at, sizeof at), axes[k], x->name, DimsString(x->ndim, x->dims, s1, sizeof s1));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " is given twice in the axes of the input '%s' %s", HessaOnnxNodeLabel(node, at, sizeof at), axes[k], x->name, HessaOnnxDimsString(x->ndim, x->dims, s1, sizeof s1));
       return;
     }
     reduce[p] = 1;
@@ -635,12 +324,12 @@ static int LayerNormWeight(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOn
 
   if (node->n_in <= i || node->in[i] < 0) {
     if (i == 2) return 0; /* B is optional */
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input Scale (input 1) is missing", Where(g, node, at, sizeof at));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input Scale (input 1) is missing", HessaOnnxNodeLabel(node, at, sizeof at));
     return 0;
   }
   w = &g->values[node->in[i]];
   if (w->batched || w->is_int) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s '%s' must be a float tensor that does not depend on the sample (a parameter or a constant)", Where(g, node, at, sizeof at), what, w->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s '%s' must be a float tensor that does not depend on the sample (a parameter or a constant)", HessaOnnxNodeLabel(node, at, sizeof at), what, w->name);
     return 0;
   }
   /* compare trailing dims; any extra leading dims of either must be 1 */
@@ -652,8 +341,8 @@ static int LayerNormWeight(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOn
   }
   if (!ok) {
     int64_t nd = x->ndim - axis;
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s '%s' has shape %s; expected the normalised shape %s of the input '%s' (axis %d)", Where(g, node, at, sizeof at), what, w->name, DimsString(w->ndim, w->dims, s1, sizeof s1),
-                   DimsString((int)nd, x->dims + axis, s2, sizeof s2), x->name, axis);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s '%s' has shape %s; expected the normalised shape %s of the input '%s' (axis %d)", HessaOnnxNodeLabel(node, at, sizeof at), what, w->name, HessaOnnxDimsString(w->ndim, w->dims, s1, sizeof s1),
+                   HessaOnnxDimsString((int)nd, x->dims + axis, s2, sizeof s2), x->name, axis);
     return 0;
   }
   return 1;
@@ -670,17 +359,18 @@ static void LayerNormInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
 
   if (!x) return;
   if (node->n_out > 3) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected at most 3 outputs (Y, Mean, InvStdDev), found %d", Where(g, node, at, sizeof at), node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected at most 3 outputs (Y, Mean, InvStdDev), found %d", HessaOnnxNodeLabel(node, at, sizeof at), node->n_out);
     return;
   }
   for (int o = 1; o < node->n_out; o++) {
-    if (ValueIsRead(g, node->out[o])) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: its output %s '%s' is used; hessa computes Y only (the training-time statistics outputs are not supported)", Where(g, node, at, sizeof at), o == 1 ? "Mean" : "InvStdDev", g->values[node->out[o]].name);
+    if (HessaOnnxValueIsRead(g, node->out[o])) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: its output %s '%s' is used; hessa computes Y only (the training-time statistics outputs are not supported)", HessaOnnxNodeLabel(node, at, sizeof at), o == 1 ? "Mean" : "InvStdDev",
+                     g->values[node->out[o]].name);
       return;
     }
   }
   if (x->ndim < 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", Where(g, node, at, sizeof at), x->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", HessaOnnxNodeLabel(node, at, sizeof at), x->name);
     return;
   }
   axis_attr = AttrIntChecked(node, "axis", -1, st);
@@ -688,13 +378,13 @@ static void LayerNormInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   if (!LayerNormWeight(g, node, x, axis, 1, st)) return;
   LayerNormWeight(g, node, x, axis, 2, st);
   if (st->code) return;
-  eps = AttrDecimal(node, "epsilon", 1e-5);
+  eps = HessaOnnxAttrDecimal(node, "epsilon", 1e-5);
   if (HessaOnnxAttrGet(node, "epsilon") && HessaOnnxAttrGet(node, "epsilon")->type != HESSA_ONNX_ATTR_FLOAT && HessaOnnxAttrGet(node, "epsilon")->type != HESSA_ONNX_ATTR_INT) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute epsilon as a number, found another type", Where(g, node, at, sizeof at));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute epsilon as a number, found another type", HessaOnnxNodeLabel(node, at, sizeof at));
     return;
   }
   if (!isfinite(eps) || eps < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite epsilon >= 0, found %g", Where(g, node, at, sizeof at), eps);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a finite epsilon >= 0, found %g", HessaOnnxNodeLabel(node, at, sizeof at), eps);
     return;
   }
   if (!(d = (LayerNormData *)OpData(g, node, sizeof *d, st))) return;
@@ -871,11 +561,11 @@ static void SoftmaxInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
 
   if (!x) return;
   if (node->n_out != 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", Where(g, node, at, sizeof at), node->n_out);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1 output, found %d", HessaOnnxNodeLabel(node, at, sizeof at), node->n_out);
     return;
   }
   if (x->ndim < 1) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", Where(g, node, at, sizeof at), x->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the input '%s' is a scalar; expected a tensor of rank >= 1", HessaOnnxNodeLabel(node, at, sizeof at), x->name);
     return;
   }
   axis_attr = AttrIntChecked(node, "axis", old ? 1 : -1, st);
@@ -1008,18 +698,12 @@ static PetscErrorCode SoftmaxSot(HessaOnnxKernel *K)
 
 /* ---- the table ------------------------------------------------------------------------------- */
 
-/* Pow's exponent and ReduceSum's axes are never parameters; the reductions and Neg are linear (no sot). */
+/* ReduceSum's axes are never parameters; the reductions are linear (no sot). */
 const HessaOnnxOp HessaOnnxOpsNorm[] = {
     {"LayerNormalization", LayerNormInfer, LayerNormForward, LayerNormBackward, LayerNormJvp, LayerNormSot, 0},
     {"ReduceMean", ReduceMeanInfer, ReduceForward, ReduceBackward, ReduceJvp, NULL, 1u << 1},
     {"ReduceSum", ReduceSumInfer, ReduceForward, ReduceBackward, ReduceJvp, NULL, 1u << 1},
     {"Softmax", SoftmaxOpInfer, SoftmaxForward, SoftmaxBackward, SoftmaxJvp, SoftmaxSot, 0},
     {"LogSoftmax", LogSoftmaxInfer, SoftmaxForward, SoftmaxBackward, SoftmaxJvp, SoftmaxSot, 0},
-    {"Exp", ExpInfer, ElementForward, ElementBackward, ElementJvp, ElementSot, 0},
-    {"Log", LogInfer, ElementForward, ElementBackward, ElementJvp, ElementSot, 0},
-    {"Neg", NegInfer, ElementForward, ElementBackward, ElementJvp, NULL, 0},
-    {"Reciprocal", ReciprocalInfer, ElementForward, ElementBackward, ElementJvp, ElementSot, 0},
-    {"Sqrt", SqrtInfer, ElementForward, ElementBackward, ElementJvp, ElementSot, 0},
-    {"Pow", PowInfer, ElementForward, ElementBackward, ElementJvp, ElementSot, 1u << 1},
 };
 const int HessaOnnxOpsNormCount = (int)(sizeof HessaOnnxOpsNorm / sizeof HessaOnnxOpsNorm[0]);

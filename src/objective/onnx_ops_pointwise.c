@@ -1,6 +1,8 @@
 /* ONNX pointwise ops: Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Erf, Elu, Identity and
  * Dropout (inference form: the identity); for MobileNet-style exports also Clip (ReLU6,
- * Hardtanh), HardSigmoid and HardSwish. The contract is in onnx_impl.h.
+ * Hardtanh), HardSigmoid and HardSwish; for decomposed layer norms, hand-written attention
+ * and GELU exports Exp, Log, Neg, Reciprocal, Sqrt and Pow with a constant exponent. The
+ * contract is in onnx_impl.h.
  *
  * Every op is y = f(x) elementwise on one input, batched (rows of `size` per sample) or
  * not (the parameter phase: one row). Its passes, with r the row of a block and r / k
@@ -9,28 +11,35 @@
  *   backward  dx[r] += dy[r] f'(x[r / nb])
  *   jvp       ty[r]  = f'(x[r / b]) tx[r]
  *   sot       dx[r] += dy[r / b] f''(x[r / b]) tx[r]     (NULL where f'' = 0 a.e.)
+ * f, f' and f'' are one case each in Value, Slope and Curvature: a new op is a kind, its
+ * three cases and a row of the table at the end.
  * At kinks the derivatives are PyTorch's: relu'(0) = 0, leaky_relu'(0) = alpha,
  * elu'(0) = alpha (torch takes the x <= 0 branch), clip' = 0 on its bounds (hardtanh),
  * hardswish' = x/3 + 1/2 on [-3, 3] with hardswish'' = 1/3 on (-3, 3). ONNX Softplus is log(1 + exp(x))
  * without PyTorch's threshold (above 20 the two differ by less than 2.1e-9); it is
  * computed as max(x, 0) + log1p(exp(-|x|)), which neither overflows nor cancels.
- * Tanh and Sigmoid take their derivatives from y, which the forward already computed.
- * No op keeps aux: the other passes read x and y.
+ * Tanh, Sigmoid, Exp, Reciprocal and Sqrt take their derivatives from y, which the
+ * forward already computed. Pow's exponent is a constant: one number, or a tensor that
+ * broadcasts into the base's shape without varying along the batch (then one exponent
+ * per element of a row). No op keeps aux: the other passes read x and y.
  */
 #include "onnx_impl.h"
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PW_RELU, PW_LEAKY_RELU, PW_TANH, PW_SIGMOID, PW_SOFTPLUS, PW_ERF, PW_ELU, PW_IDENTITY, PW_CLIP, PW_HARD_SIGMOID, PW_HARD_SWISH } PointwiseKind;
+typedef enum { PW_RELU, PW_LEAKY_RELU, PW_TANH, PW_SIGMOID, PW_SOFTPLUS, PW_ERF, PW_ELU, PW_IDENTITY, PW_CLIP, PW_HARD_SIGMOID, PW_HARD_SWISH, PW_EXP, PW_LOG, PW_NEG, PW_RECIPROCAL, PW_SQRT, PW_POW } PointwiseKind;
 
-/* what infer parsed (node->op_data, malloc'd) */
+/* what infer parsed (node->op_data, calloc'd with Pow's exponents behind it) */
 typedef struct {
   PointwiseKind kind;
-  double        alpha;  /* LeakyRelu's slope for x <= 0, Elu's scale, HardSigmoid's slope */
-  double        beta;   /* HardSigmoid's offset */
-  double        lo, hi; /* Clip's bounds (-inf, inf when absent) */
+  double        alpha;     /* LeakyRelu's slope for x <= 0, Elu's scale, HardSigmoid's slope */
+  double        beta;      /* HardSigmoid's offset */
+  double        lo, hi;    /* Clip's bounds (-inf, inf when absent) */
+  double        exponent;  /* Pow: the exponent when it is one number */
+  const double *exponents; /* Pow: [size] the exponent of each element of a row, or NULL (one number) */
 } Pointwise;
 
 /* ---- scalar functions and their derivatives ---------------------------------------- */
@@ -42,7 +51,25 @@ static inline double SigmoidStable(double x)
   return e / (1.0 + e);
 }
 
-static inline double Value(const Pointwise *p, double x)
+/* x^e with the exact products PyTorch uses for small integer powers */
+static inline double PowExact(double x, double e)
+{
+  if (e == 0.0) return 1.0;
+  if (e == 1.0) return x;
+  if (e == 2.0) return x * x;
+  if (e == 3.0) return x * x * x;
+  if (e == 0.5) return sqrt(x);
+  return pow(x, e);
+}
+
+/* Pow's exponent for element k of a row */
+static inline double Exponent(const Pointwise *p, size_t k)
+{
+  return p->exponents ? p->exponents[k] : p->exponent;
+}
+
+/* f(x) for element k of a row */
+static inline double Value(const Pointwise *p, size_t k, double x)
 {
   switch (p->kind) {
   case PW_RELU:
@@ -71,12 +98,24 @@ static inline double Value(const Pointwise *p, double x)
   }
   case PW_HARD_SWISH:
     return x <= -3 ? 0.0 : x >= 3 ? x : x * (x + 3) / 6;
+  case PW_EXP:
+    return exp(x);
+  case PW_LOG:
+    return log(x);
+  case PW_NEG:
+    return -x;
+  case PW_RECIPROCAL:
+    return 1.0 / x;
+  case PW_SQRT:
+    return sqrt(x);
+  case PW_POW:
+    return PowExact(x, Exponent(p, k));
   }
   return x;
 }
 
-/* f'(x) given y = f(x) */
-static inline double Slope(const Pointwise *p, double x, double y)
+/* f'(x) given y = f(x), for element k of a row */
+static inline double Slope(const Pointwise *p, size_t k, double x, double y)
 {
   switch (p->kind) {
   case PW_RELU:
@@ -105,12 +144,26 @@ static inline double Slope(const Pointwise *p, double x, double y)
   }
   case PW_HARD_SWISH: /* torch: 0 below -3, x/3 + 1/2 on [-3, 3], 1 above */
     return x < -3 ? 0.0 : x <= 3 ? x / 3 + 0.5 : 1.0;
+  case PW_EXP:
+    return y;
+  case PW_LOG:
+    return 1.0 / x;
+  case PW_NEG:
+    return -1.0;
+  case PW_RECIPROCAL:
+    return -y * y;
+  case PW_SQRT:
+    return 0.5 / y;
+  case PW_POW: {
+    double e = Exponent(p, k);
+    return e * PowExact(x, e - 1.0);
+  }
   }
   return 1.0;
 }
 
-/* f''(x) given y = f(x); only for the ops with a sot */
-static inline double Curvature(const Pointwise *p, double x, double y)
+/* f''(x) given y = f(x), for element k of a row; only for the ops with a sot */
+static inline double Curvature(const Pointwise *p, size_t k, double x, double y)
 {
   switch (p->kind) {
   case PW_TANH:
@@ -127,38 +180,24 @@ static inline double Curvature(const Pointwise *p, double x, double y)
     return x > 0 ? 0.0 : p->alpha * exp(x);
   case PW_HARD_SWISH: /* torch's double backward: 1/3 on the open interval */
     return x > -3 && x < 3 ? 1.0 / 3.0 : 0.0;
+  case PW_EXP:
+    return y;
+  case PW_LOG:
+    return -1.0 / (x * x);
+  case PW_RECIPROCAL:
+    return 2.0 * y * y * y;
+  case PW_SQRT:
+    return -0.25 / (y * y * y);
+  case PW_POW: {
+    double e = Exponent(p, k);
+    return e * (e - 1.0) * PowExact(x, e - 2.0);
+  }
   default:
     return 0.0;
   }
 }
 
 /* ---- load time ------------------------------------------------------------------------- */
-
-/* A FLOAT attribute as the decimal the model was written with. ONNX stores attributes in
- * float32, so nn.LeakyReLU(0.1) arrives as 0.100000001490116, while PyTorch computed with
- * the double 0.1: a relative difference of 1e-8 in every output. The reciprocal of an
- * integer (nn.Hardsigmoid's 1/6 has no short decimal) or else the shortest decimal that
- * rounds to the same float32 is what the exporter was given; a value that is not a
- * float32 (a loader that already did this) is kept. */
-static double AttrDecimal(const HessaOnnxNode *node, const char name[], double dflt)
-{
-  double f = HessaOnnxAttrFloat(node, name, dflt);
-  float  s = (float)f;
-  char   buf[32];
-
-  if (!isfinite(f) || (double)s != f) return f;
-  if (f != 0 && fabs(1 / f) < 1e6) {
-    double n = round(1 / f);
-    if (n != 0 && (float)(1 / n) == s) return 1 / n;
-  }
-  for (int digits = 1; digits <= 9; digits++) {
-    double d;
-    snprintf(buf, sizeof buf, "%.*g", digits, f);
-    d = strtod(buf, NULL);
-    if ((float)d == s) return d;
-  }
-  return f;
-}
 
 /* Clip's bounds: constant scalar inputs 1 and 2 (opset >= 11) or the min and max
  * attributes; absent means unbounded. */
@@ -179,18 +218,6 @@ static void ClipBounds(HessaOnnxGraph *g, HessaOnnxNode *node, const char *label
   if (HessaOnnxAttrGet(node, "min")) p->lo = HessaOnnxAttrFloat(node, "min", p->lo);
   if (HessaOnnxAttrGet(node, "max")) p->hi = HessaOnnxAttrFloat(node, "max", p->hi);
   if (isnan(p->lo) || isnan(p->hi) || p->lo > p->hi) HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected min <= max, found min %g and max %g", label, p->lo, p->hi);
-}
-
-/* Is value v read by any node or the graph's output? (a Dropout mask that nobody reads
- * is harmless; one that is read would need the training-mode semantics) */
-static int ValueIsRead(const HessaOnnxGraph *g, int v)
-{
-  if (v < 0) return 0;
-  if (g->output == v) return 1;
-  for (int n = 0; n < g->n_nodes; n++)
-    for (int i = 0; i < g->nodes[n].n_in; i++)
-      if (g->nodes[n].in[i] == v) return 1;
-  return 0;
 }
 
 /* Dropout's optional inputs: ratio (ignored at inference, but must not be a parameter or
@@ -221,24 +248,91 @@ static void DropoutCheck(HessaOnnxGraph *g, HessaOnnxNode *node, const char *lab
       return;
     }
   }
-  if (node->n_out > 1 && ValueIsRead(g, node->out[1])) {
+  if (node->n_out > 1 && HessaOnnxValueIsRead(g, node->out[1])) { /* an unread mask is harmless; a read one would need training-mode semantics */
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: its mask output '%s' is used; expected an inference-mode Dropout with no mask", label, g->values[node->out[1]].name);
     return;
   }
 }
 
+/* Pow's exponent (input 1): a constant of finite numbers that broadcasts into the base's
+ * shape (the output keeps the base's shape) and not along the batch. Returns the op data
+ * with the exponent as one number, or with the exponent of each element of a row behind
+ * it; NULL (st set) otherwise. */
+static Pointwise *PowExponent(HessaOnnxGraph *g, const HessaOnnxNode *node, const char *label, const HessaOnnxValue *x, HessaStatus *st)
+{
+  char                  s1[160], s2[160];
+  const HessaOnnxValue *e     = node->in[1] >= 0 ? &g->values[node->in[1]] : NULL;
+  const int             first = x->batched ? 1 : 0;
+  int64_t               stride[HESSA_ONNX_MAX_DIMS], idx[HESSA_ONNX_MAX_DIMS] = {0}, s = 1;
+  Pointwise            *p;
+  double               *exponents;
+  int                   same = 1;
+
+  if (!e) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent (input 1) is missing", label);
+    return NULL;
+  }
+  if (e->kind != HESSA_ONNX_CONST || (e->is_int ? !e->ivalue : !e->value)) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a constant exponent (input 1), found '%s' that is %s; hessa differentiates x^p for a constant p only (export x ** 2 with a number, not a tensor that depends on the data or the weights)", label,
+                   e->name, e->kind == HESSA_ONNX_PARAM ? "a parameter" : "computed at run time");
+    return NULL;
+  }
+  for (int64_t k = 0; k < e->size; k++) {
+    double v = e->is_int ? (double)e->ivalue[k] : e->value[k];
+    if (!isfinite(v)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent '%s' holds %g at element %" PRId64 "; expected finite numbers", label, e->name, v, k);
+      return NULL;
+    }
+    if (v != (e->is_int ? (double)e->ivalue[0] : e->value[0])) same = 0;
+  }
+  /* e's strides aligned to x's dims (0 where e broadcasts) */
+  if (e->ndim > x->ndim) goto nobcast;
+  for (int d = x->ndim - 1; d >= 0; d--) {
+    const int q = d - (x->ndim - e->ndim);
+    stride[d]   = 0;
+    if (q < 0) continue;
+    if (e->dims[q] != 1) {
+      if (d < first || e->dims[q] != x->dims[d]) goto nobcast;
+      stride[d] = s;
+    }
+    s *= e->dims[q];
+  }
+  if (!(p = (Pointwise *)calloc(1, sizeof *p + (same ? 0 : (size_t)x->size * sizeof(double))))) {
+    HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", label);
+    return NULL;
+  }
+  p->exponent = e->size ? (e->is_int ? (double)e->ivalue[0] : e->value[0]) : 1.0;
+  if (!same) {
+    p->exponents = exponents = (double *)(p + 1);
+    for (int64_t k = 0; k < x->size; k++) {
+      int64_t o = 0;
+      for (int d = first; d < x->ndim; d++) o += idx[d] * stride[d];
+      exponents[k] = e->is_int ? (double)e->ivalue[o] : e->value[o];
+      for (int d = x->ndim - 1; d >= first; d--) {
+        if (++idx[d] < x->dims[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+  return p;
+nobcast:
+  HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the exponent '%s' of shape %s does not broadcast to the base '%s' of shape %s (hessa needs an exponent that keeps the base's shape and does not vary along the batch)", label, e->name,
+                 HessaOnnxDimsString(e->ndim, e->dims, s1, sizeof s1), x->name, HessaOnnxDimsString(x->ndim, x->dims, s2, sizeof s2));
+  return NULL;
+}
+
 static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st, PointwiseKind kind)
 {
-  char                  label[256];
+  char                  label[256], s1[160];
   const HessaOnnxValue *x;
   HessaOnnxValue       *y;
   Pointwise            *p;
   int                   is_dropout = !strcmp(node->op_type, "Dropout");
-  int                   max_in     = is_dropout || kind == PW_CLIP ? 3 : 1;
+  int                   min_in = kind == PW_POW ? 2 : 1, max_in = is_dropout || kind == PW_CLIP ? 3 : min_in; /* Pow: base, exponent; Dropout: ratio, training_mode; Clip: min, max */
 
   HessaOnnxNodeLabel(node, label, sizeof label);
-  if (node->n_in < 1 || node->n_in > max_in || node->in[0] < 0 || node->n_out < 1 || node->out[0] < 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected 1%s input%s and an output, found %d inputs and %d outputs", label, max_in > 1 ? " to 3" : "", max_in > 1 ? "s" : "", node->n_in, node->n_out);
+  if (node->n_in < min_in || node->n_in > max_in || node->in[0] < 0 || node->n_out < 1 || node->out[0] < 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected %d%s input%s and an output, found %d inputs and %d outputs", label, min_in, max_in > min_in ? " to 3" : "", max_in > 1 ? "s" : "", node->n_in, node->n_out);
     return;
   }
   if (node->n_out > (is_dropout ? 2 : 1)) {
@@ -250,20 +344,27 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected a floating-point input, found '%s' of integer type %d", label, x->name, x->elem_type);
     return;
   }
+  for (int d = x->batched ? 1 : 0; d < x->ndim; d++) {
+    if (x->dims[d] < 1) { /* an empty tensor here is an export fault, not a model */
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' of shape %s needs a known, non-zero size along axis %d", label, x->name, HessaOnnxDimsString(x->ndim, x->dims, s1, sizeof s1), d);
+      return;
+    }
+  }
   if (is_dropout) {
     DropoutCheck(g, node, label, st);
     if (st->code) return;
     /* an absent optional mask (empty name): the node has one output, as the executor expects */
     if (node->n_out == 2 && node->out[1] < 0) node->n_out = 1;
   }
-  p = (Pointwise *)malloc(sizeof *p);
-  if (!p) {
+  if (kind == PW_POW) {
+    if (!(p = PowExponent(g, node, label, x, st))) return;
+  } else if (!(p = (Pointwise *)calloc(1, sizeof *p))) {
     HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", label);
     return;
   }
   p->kind  = kind;
-  p->alpha = kind == PW_LEAKY_RELU ? AttrDecimal(node, "alpha", 0.01) : kind == PW_ELU ? AttrDecimal(node, "alpha", 1.0) : kind == PW_HARD_SIGMOID ? AttrDecimal(node, "alpha", 0.2) : 0.0;
-  p->beta  = kind == PW_HARD_SIGMOID ? AttrDecimal(node, "beta", 0.5) : 0.0;
+  p->alpha = kind == PW_LEAKY_RELU ? HessaOnnxAttrDecimal(node, "alpha", 0.01) : kind == PW_ELU ? HessaOnnxAttrDecimal(node, "alpha", 1.0) : kind == PW_HARD_SIGMOID ? HessaOnnxAttrDecimal(node, "alpha", 0.2) : 0.0;
+  p->beta  = kind == PW_HARD_SIGMOID ? HessaOnnxAttrDecimal(node, "beta", 0.5) : 0.0;
   if (kind == PW_CLIP) ClipBounds(g, node, label, p, st);
   if (st->code) {
     free(p);
@@ -282,7 +383,7 @@ static void PointwiseInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   HessaOnnxValueSetShape(y, x->ndim, x->dims, x->batched);
   y->elem_type      = x->elem_type;
   y->is_int         = 0;
-  y->differentiable = x->differentiable;
+  y->differentiable = x->differentiable; /* Pow's exponent, Clip's bounds, Dropout's ratio are constants */
   if (is_dropout && node->n_out > 1 && node->out[1] >= 0) {
     /* an unread mask: give it a shape so the graph is complete; never computed */
     HessaOnnxValue *mask = &g->values[node->out[1]];
@@ -338,6 +439,30 @@ static void IdentityInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *s
 {
   PointwiseInfer(g, node, st, PW_IDENTITY);
 }
+static void ExpInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_EXP);
+}
+static void LogInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_LOG);
+}
+static void NegInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_NEG);
+}
+static void ReciprocalInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_RECIPROCAL);
+}
+static void SqrtInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_SQRT);
+}
+static void PowInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
+{
+  PointwiseInfer(g, node, st, PW_POW);
+}
 
 /* ---- kernels ------------------------------------------------------------------------- */
 
@@ -355,16 +480,17 @@ static inline size_t RowSize(const HessaOnnxKernel *K)
 /* y [rows][size] = f(x) */
 static PetscErrorCode PointwiseForward(HessaOnnxKernel *K)
 {
-  const Pointwise *p = (const Pointwise *)K->node->op_data;
-  const double    *x = K->x[0];
-  double          *y = K->y[0];
-  size_t           n = InputRows(K) * RowSize(K);
+  const Pointwise *p    = (const Pointwise *)K->node->op_data;
+  const double    *x    = K->x[0];
+  double          *y    = K->y[0];
+  size_t           rows = InputRows(K), size = RowSize(K);
 
   PetscFunctionBegin;
   if (p->kind == PW_IDENTITY) {
-    if (y != x) memcpy(y, x, n * sizeof(double));
+    if (y != x) memcpy(y, x, rows * size * sizeof(double));
   } else {
-    for (size_t k = 0; k < n; k++) y[k] = Value(p, x[k]);
+    for (size_t r = 0; r < rows; r++)
+      for (size_t k = 0; k < size; k++) y[r * size + k] = Value(p, k, x[r * size + k]);
   }
   PetscFunctionReturn(0);
 }
@@ -386,7 +512,7 @@ static PetscErrorCode PointwiseBackward(HessaOnnxKernel *K)
     if (p->kind == PW_IDENTITY)
       for (size_t k = 0; k < size; k++) dxr[k] += dyr[k];
     else
-      for (size_t k = 0; k < size; k++) dxr[k] += dyr[k] * Slope(p, xr[k], yr[k]);
+      for (size_t k = 0; k < size; k++) dxr[k] += dyr[k] * Slope(p, k, xr[k], yr[k]);
   }
   PetscFunctionReturn(0);
 }
@@ -411,7 +537,7 @@ static PetscErrorCode PointwiseJvp(HessaOnnxKernel *K)
     if (p->kind == PW_IDENTITY)
       memcpy(tyr, txr, size * sizeof(double));
     else
-      for (size_t k = 0; k < size; k++) tyr[k] = Slope(p, xr[k], yr[k]) * txr[k];
+      for (size_t k = 0; k < size; k++) tyr[k] = Slope(p, k, xr[k], yr[k]) * txr[k];
   }
   PetscFunctionReturn(0);
 }
@@ -430,13 +556,13 @@ static PetscErrorCode PointwiseSot(HessaOnnxKernel *K)
     const double *xr = x + (r / b) * size, *yr = y + (r / b) * size, *dyr = dy + (r / b) * size, *txr = tx + r * size;
     double       *dxr = dx + r * size;
 
-    for (size_t k = 0; k < size; k++) dxr[k] += dyr[k] * Curvature(p, xr[k], yr[k]) * txr[k];
+    for (size_t k = 0; k < size; k++) dxr[k] += dyr[k] * Curvature(p, k, xr[k], yr[k]) * txr[k];
   }
   PetscFunctionReturn(0);
 }
 
-/* The table: piecewise-linear ops (f'' = 0 almost everywhere) have no sot. Dropout's
- * ratio and training_mode are never parameters. */
+/* The table: piecewise-linear ops (f'' = 0 almost everywhere) and Neg have no sot.
+ * Dropout's ratio and training_mode, Clip's bounds and Pow's exponent are never parameters. */
 const HessaOnnxOp HessaOnnxOpsPointwise[] = {
     {"Relu", ReluInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
     {"LeakyRelu", LeakyReluInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
@@ -450,5 +576,11 @@ const HessaOnnxOp HessaOnnxOpsPointwise[] = {
     {"Clip", ClipInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, (1u << 1) | (1u << 2)},
     {"HardSigmoid", HardSigmoidInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
     {"HardSwish", HardSwishInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
+    {"Exp", ExpInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
+    {"Log", LogInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
+    {"Neg", NegInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, NULL, 0},
+    {"Reciprocal", ReciprocalInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
+    {"Sqrt", SqrtInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 0},
+    {"Pow", PowInfer, PointwiseForward, PointwiseBackward, PointwiseJvp, PointwiseSot, 1u << 1},
 };
 const int HessaOnnxOpsPointwiseCount = (int)(sizeof HessaOnnxOpsPointwise / sizeof HessaOnnxOpsPointwise[0]);

@@ -189,6 +189,14 @@ e = link.external_data.add()
 e.key, e.value = "location", "escape.bin"
 save(mlp([link, tensor("b", b)]), "bad_ext_symlink.onnx")
 
+# external data that is missing, or a directory: refused by what it is
+for name, location in (("bad_ext_missing.onnx", "no_such.bin"), ("bad_ext_dir.onnx", "ext_dir")):
+    gone = onnx.TensorProto(name="W", data_type=TensorProto.FLOAT, dims=[3, 4], data_location=TensorProto.EXTERNAL)
+    e = gone.external_data.add()
+    e.key, e.value = "location", location
+    save(mlp([gone, tensor("b", b)]), name)
+os.makedirs(os.path.join(out, "ext_dir"), exist_ok=True)
+
 save(mlp([tensor("W", W, np.float16), tensor("b", b)]), "bad_f16.onnx")
 
 nan = W.copy()

@@ -352,6 +352,8 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_ext.onnx", -1, "file '@P': initializer 'W' has external data at bytes [0, 48) of '@D/bad_ext.bin', beyond its 20 bytes"},
       {"bad_ext_parent.onnx", -1, "file '@P': initializer 'W' has external data at '../mlp_f32ext.bin'; hessa reads external data only from files inside the model's folder (no absolute path, no '..')"},
       {"bad_ext_symlink.onnx", -1, "file '@P': initializer 'W' has external data at 'escape.bin', which resolves to '@O' outside the model's folder"},
+      {"bad_ext_missing.onnx", -1, "file '@P': initializer 'W': external data '@D/no_such.bin': cannot open: No such file or directory"},
+      {"bad_ext_dir.onnx", -1, "file '@P': initializer 'W': external data '@D/ext_dir': is a directory, expected a regular file of tensor data"},
       {"bad_f16.onnx", -1, "file '@P': initializer 'W' has element type float16 (10); hessa reads float32, float64, int64, int32 and bool tensors"},
       {"bad_nan.onnx", -1, "file '@P': initializer 'W' has NaN at element 3; hessa needs finite numbers"},
       {"cnn.onnx", 17, "file '@P': graph input 'x' has shape [N,1,4,4] (16 values per sample), but the data has 17 features per sample"},
@@ -362,8 +364,8 @@ static PetscErrorCode CheckBad(const char *dir)
       {"bad_batch_arith.onnx", -1, "file '@P': node 'double' (Mul): arithmetic on the batch size (a shape entry of the batch dimension) is not supported"},
       {"bad_gather_param.onnx", -1, "file '@P': node 'embed' (Gather): hessa runs Gather only on constants (shape computations folded at load), but its input 'E' is a float initializer (a parameter)"},
       {"no_such.onnx", -1, "ONNX file '@P': cannot open: No such file or directory"},
-      {"fifo.onnx", -1, "ONNX file '@P': is a FIFO, expected a regular file"},
-      {".", -1, "ONNX file '@P': is a directory, expected a regular file"},
+      {"fifo.onnx", -1, "ONNX file '@P': is a FIFO (named pipe), expected an ONNX model file"},
+      {".", -1, "ONNX file '@P': is a directory, expected an ONNX model file"},
       {"bad_truncated.onnx", -1, NULL},
   };
 
