@@ -131,27 +131,26 @@ typedef struct {
 } ExtremesProgress;
 
 /* EPS monitor, called by every rank after each restart: a progress line (HessaProgressUpdate,
- * collective) whose fraction done counts the converged pairs plus, for the next pair, how far
- * its error estimate has come down from 1 to the tolerance on a log scale. */
+ * collective) whose fraction done is the pairs converged of the pairs wanted, kept pairs of a
+ * resumed run included: 100% only when every pair has converged. How far the next pair has
+ * come is said in words (its error estimate against the tolerance), not folded into the
+ * percentage, where a log-scale guess read 100% while that pair was still converging. */
 static PetscErrorCode ExtremesMonitor(EPS eps, PetscInt its, PetscInt nconv, PetscScalar *eigr, PetscScalar *eigi, PetscReal *errest, PetscInt nest, void *ctx)
 {
   ExtremesProgress *p = (ExtremesProgress *)ctx;
   PetscReal         tol;
-  PetscInt          max_it, k = p->nev - p->n_prev;
-  double            part = 0, done;
+  PetscInt          max_it, k = p->nev - p->n_prev, have = PetscMin(nconv, k) + p->n_prev;
   char              what[160];
 
   PetscFunctionBegin;
   (void)eigi;
   PetscCall(EPSGetTolerances(eps, &tol, &max_it));
-  if (nconv < nest && nconv < k && errest[nconv] > 0 && tol > 0 && tol < 1) part = PetscMin(1.0, PetscMax(0.0, log10(PetscMin(errest[nconv], 1.0)) / log10(tol)));
-  done = ((double)PetscMin(nconv, k) + part) / (double)k;
   if (nconv < nest && nconv < k)
-    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, next lambda ~ %.6g (error estimate %.1e, tolerance %.1e), restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev,
-                            (double)PetscRealPart(eigr[nconv]), (double)errest[nconv], (double)tol, its));
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, next lambda ~ %.6g (error estimate %.1e, tolerance %.1e), restart %" PetscInt_FMT, p->end, have, p->nev, (double)PetscRealPart(eigr[nconv]),
+                            (double)errest[nconv], (double)tol, its));
   else
-    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev, its));
-  PetscCall(HessaProgressUpdate(&p->progress, p->op, done, what));
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, restart %" PetscInt_FMT, p->end, have, p->nev, its));
+  PetscCall(HessaProgressUpdate(&p->progress, p->op, (double)have / (double)p->nev, what));
   PetscFunctionReturn(0);
 }
 
@@ -237,7 +236,8 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   }
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
   progress = (ExtremesProgress){.op = op, .nev = k, .n_prev = n_prev, .end = which == HESSA_WHICH_LARGEST ? "largest" : "smallest"};
-  HessaProgressStart(&progress.progress, "extremes", op);
+  /* one progress phase per end: 100% of the largest end is not the end of the extremes */
+  HessaProgressStart(&progress.progress, which == HESSA_WHICH_LARGEST ? "extremes (largest end)" : "extremes (smallest end)", op);
   PetscCall(EPSMonitorSet(eps, ExtremesMonitor, &progress, NULL));
   {
     /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
