@@ -12,3 +12,10 @@ set_tests_properties(report_schema PROPERTIES FIXTURES_REQUIRED report_files TIM
 # Every kind of plot: data inside the axes, no legend over data, positions as the data say
 # (the plotting style's geometry record, HESSA_PLOT_GEOMETRY). Plots are drawn by one rank.
 hessa_add_c_test(test_plots ${CMAKE_CURRENT_LIST_DIR}/test_plots.c RANKS 1 LABELS report)
+# The same geometry sidecars through tools/check_plot_geometry.py (what a user runs on any
+# report folder): data inside the axes, legends clear, integer axes labelled 1, 2, 3.
+set_tests_properties(test_plots_np1 PROPERTIES FIXTURES_SETUP plot_files)
+add_test(NAME plots_geometry_tool
+         COMMAND ${HESSA_PYTHON} ${CMAKE_SOURCE_DIR}/tools/check_plot_geometry.py ${CMAKE_CURRENT_BINARY_DIR}/plots_check
+                 ${CMAKE_CURRENT_BINARY_DIR}/plots_check_minimum ${CMAKE_CURRENT_BINARY_DIR}/plots_check_saddle)
+set_tests_properties(plots_geometry_tool PROPERTIES FIXTURES_REQUIRED plot_files TIMEOUT 60 LABELS report)
