@@ -4,7 +4,8 @@
 hessa_add_c_test(test_report ${CMAKE_CURRENT_LIST_DIR}/test_report.c RANKS 1 2 3)
 hessa_add_c_test(test_report_folder ${CMAKE_CURRENT_LIST_DIR}/test_report_folder.c RANKS 1 3)
 # The schema test reads the reports test_report_np1 wrote and those of `hessa spectrum`
-# (complete, Hutch++ only, stopped: spectrum_reports.sh, 2 ranks, a few seconds): fixtures,
+# (complete, Hutch++ only, stopped) and of a stopped `hessa analyze` (spectrum_reports.sh,
+# 2 ranks, about 10 s): fixtures,
 # so -R report_schema runs them first.
 set_tests_properties(test_report_np1 PROPERTIES FIXTURES_SETUP report_files)
 add_test(NAME report_spectrum_files
@@ -14,7 +15,8 @@ add_test(NAME report_schema
          COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/validate_report.py ${CMAKE_SOURCE_DIR}/docs/report.schema.json
                  ${CMAKE_CURRENT_BINARY_DIR}/report_full_np1/report.json ${CMAKE_CURRENT_BINARY_DIR}/report_skip_np1/report.json
                  ${CMAKE_CURRENT_BINARY_DIR}/report_min_np1/report.json ${CMAKE_CURRENT_BINARY_DIR}/spectrum_complete/report.json
-                 ${CMAKE_CURRENT_BINARY_DIR}/spectrum_hutchpp/report.json ${CMAKE_CURRENT_BINARY_DIR}/spectrum_partial/report.json)
+                 ${CMAKE_CURRENT_BINARY_DIR}/spectrum_hutchpp/report.json ${CMAKE_CURRENT_BINARY_DIR}/spectrum_partial/report.json
+                 ${CMAKE_CURRENT_BINARY_DIR}/analyze_partial/report.json)
 set_tests_properties(report_schema PROPERTIES FIXTURES_REQUIRED report_files TIMEOUT 60 LABELS report)
 # Every kind of plot: data inside the axes, no legend over data, positions as the data say
 # (the plotting style's geometry record, HESSA_PLOT_GEOMETRY). Plots are drawn by one rank.

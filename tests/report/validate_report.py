@@ -3,7 +3,7 @@
 reports of hessa analyze ("schema": "hessa-report") and of hessa spectrum ("schema":
 "hessa-spectrum-report", complete and partial), and check that the schema is not vacuous:
 broken copies of the first analyze report and of the first spectrum report (complete, and
-partial when one is given) must FAIL. Every kind named must be among the reports given.
+of the first partial analyze and spectrum reports when given) must FAIL. Every kind named must be among the reports given.
 Usage: validate_report.py SCHEMA REPORT.json... ; silent on success, exit 1 on failure."""
 import copy
 import json
@@ -70,12 +70,18 @@ def main():
         ('partial report with "partial": false', set_in(["partial"], False)),
         ("missing a string", set_in(["missing"], "density")),
     ]
-    analyze = [d for d in docs if d.get("schema") == "hessa-report"]
+    analyze_partial_breakages = [
+        ('verdict "stopped" without "partial"', delete(["partial"])),
+        ("stopped_before unknown", set_in(["stopped_before"], "lunch")),
+        ("stopped verdict without summary", delete(["verdict", "summary"])),
+    ]
+    analyze = [d for d in docs if d.get("schema") == "hessa-report" and not d.get("partial")]
+    analyze_partial = [d for d in docs if d.get("schema") == "hessa-report" and d.get("partial")]
     spectrum = [d for d in docs if d.get("schema") == "hessa-spectrum-report" and not d.get("partial")]
     partial = [d for d in docs if d.get("schema") == "hessa-spectrum-report" and d.get("partial")]
     if not analyze or not spectrum:
         failures.append(f"expected at least one analyze and one complete spectrum report among {reports}")
-    for doc, cases in ((analyze, breakages), (spectrum, spectrum_breakages), (partial, partial_breakages)):
+    for doc, cases in ((analyze, breakages), (analyze_partial, analyze_partial_breakages), (spectrum, spectrum_breakages), (partial, partial_breakages)):
         for what, edit in cases if doc else []:
             broken = copy.deepcopy(doc[0])
             try:
