@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Checks the geometry sidecars hessa writes with HESSA_PLOT_GEOMETRY=1 (NAME.geometry.json
 beside NAME.png, docs/plots.md): in every panel every data point lies inside the axes box,
-no data point of any panel lies inside a legend box, and every legend box and axes box lies
-inside the page. usage: check_plot_geometry.py FOLDER... (searched recursively); prints one
+no data point of any panel lies inside a legend box, every legend box and axes box lies
+inside the page, and an integer axis (an index, a count, a step: x_integer / y_integer) has
+tick labels and every one is a whole number ("2", not "2.0" or "1.5"). usage: check_plot_geometry.py FOLDER... (searched recursively); prints one
 line per problem and exits 1 when there is one, silent on success; -v lists what was checked.
 """
 import json
 import os
+import re
 import sys
 
 EPS = 1e-9
+WHOLE = re.compile(r"^-?[0-9]+$")
 
 
 def inside(p, box, eps=EPS):
@@ -39,6 +42,15 @@ def check(path):
             if covered:
                 problems.append(f"{path}: panel {k}: legend box {leg} covers {len(covered)} data points, e.g. {covered[0]}")
         n_points += len(p["points"])
+        for axis in ("x", "y"):
+            if not p.get(axis + "_integer"):
+                continue
+            ticks = p.get(axis + "_ticks", [])
+            if not ticks:
+                problems.append(f"{path}: panel {k}: integer {axis} axis without a tick label")
+            bad = [t for t in ticks if not WHOLE.match(t)]
+            if bad:
+                problems.append(f"{path}: panel {k}: integer {axis} axis labelled {bad} (expected whole numbers such as 1, 2, 3)")
     for leg in legends:
         if not (0 <= leg[0] < leg[1] <= 1 and 0 <= leg[2] < leg[3] <= 1):
             problems.append(f"{path}: legend box {leg} not inside the page (clipped)")

@@ -16,6 +16,10 @@
 /* Error codes of hessa's own checks (PETSc codes stay as they are). */
 #define HESSA_ERR_INPUT PETSC_ERR_FILE_UNEXPECTED /* bad or unreadable input file */
 #define HESSA_ERR_ARG PETSC_ERR_ARG_WRONG         /* bad option value */
+/* Not a fault: a stop request unwinding out of a library call that takes no stopping test
+ * (an ARPACK solve, through the operator's product); expected with HessaErrorExpect, caught
+ * by the caller, never reported. Outside PETSc's range of codes. */
+#define HESSA_ERR_STOPPED 175
 
 /* The git commit hessa was built from ("unknown" outside a checkout). */
 const char *HessaCommit(void);
@@ -53,6 +57,12 @@ PetscErrorCode HessaSyncError(MPI_Comm comm, const HessaStatus *st);
  * raised on this rank, copied into msg (empty if none); the record is cleared so a
  * later error is recorded afresh. Used by loops that survive a failed item (study). */
 void HessaErrorTake(char msg[], size_t len);
+
+/* Not collective: while code is expected (non-zero), errors raised with exactly that code
+ * pass hessa's error handler silently (not recorded, no traceback): a controlled unwinding
+ * such as HESSA_ERR_STOPPED out of an ARPACK solve. HessaErrorExpect(0) ends it; set it
+ * around the one call whose return code the caller checks. */
+void HessaErrorExpect(PetscErrorCode code);
 
 /* ---- graceful stop ------------------------------------------------------------ */
 /* SIGTERM, SIGUSR1 and SIGINT only set a flag (HessaInitialize installs the handler).

@@ -158,13 +158,16 @@ typedef struct {
 } HessaPlotSeries;
 
 /* Not collective (call on the rank that writes): as HessaPlotXY, with a scale for each axis
- * and a colour for each series (color may be NULL: the palette in order). */
+ * and a colour for each series (color may be NULL: the palette in order). A linear x axis
+ * whose values are all whole numbers (training steps, indices) is an integer axis: ticks at
+ * whole numbers, labelled 1, 2, 3 (the same holds for HessaPlotXY). */
 void HessaPlotXYScaled(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], HessaPlotAxisScale x_scale, HessaPlotAxisScale y_scale, int n_series, const HessaPlotSeries series[],
                        const HessaPlotColor color[], char note[], size_t note_len, HessaStatus *st);
 
 /* Not collective (call on the rank that writes): a bar chart into folder/name.png and .svg,
  * one filled bar per category (value[i] >= 0, named name_of[i] on the x axis, coloured
- * color[i]; color may be NULL). note and st as for HessaPlotXY. */
+ * color[i]; color may be NULL). note and st as for HessaPlotXY. Whole-number values (counts)
+ * get an integer y axis. */
 void HessaPlotBars(const char folder[], const char name[], const char title[], const char ylabel[], int n, const char *const name_of[], const double value[], const HessaPlotColor color[], char note[], size_t note_len, HessaStatus *st);
 
 /* Not collective (call on the rank that writes): draw up to 6 series into

@@ -281,18 +281,33 @@ PetscErrorCode HessaSpectrumExtremesStateRead(MPI_Comm comm, const char folder[]
 PetscErrorCode HessaSpectrumExtremesStateRemove(MPI_Comm comm, const char folder[]);
 
 /* Throttled progress lines on stderr (rank 0, silent with -quiet): at most one line every
- * `every` seconds (5), with the phase, the products spent, a short estimate and an ETA from
- * the fraction done. Used by every phase that can take more than a few seconds (extremes,
- * full spectrum, SLQ, trace, Newton). */
+ * `every` seconds (5), with the phase, the fraction done, the products spent, a short
+ * estimate and an ETA. Used by every phase that can take more than a few seconds (extremes,
+ * full spectrum, SLQ, trace, Newton).
+ * Honest numbers: the percentage is rounded down and never reads 100% before the fraction
+ * done is 1; the ETA comes from the rate measured since the first update (the first unit
+ * of work carries the set-up: buffers, caches, the first restart; after -resume the work of
+ * the stopped run is not this run's), and reads "ETA unknown" until that rate exists. */
 typedef struct {
   const char *phase;
   double      t0, last, every;
+  double      t_first, done_first; /* clock and fraction done at the first update */
+  PetscBool   have_first;
   PetscInt64  products0;
 } HessaProgress;
 
 void HessaProgressStart(HessaProgress *p, const char phase[], HessaOperator op);
-/* Collective (the decision to print is taken from rank 0's clock, broadcast-free: every rank
- * calls HessaLog, which prints on rank 0 only). done in [0,1]; what: a short estimate. */
+/* Not collective: the whole percentage to print for the fraction done (clamped to [0, 1]):
+ * rounded down, so 99.7% reads 99 and only done >= 1 reads 100. */
+int HessaProgressPercent(double done);
+/* Not collective: the seconds left at fraction done and clock now, from the rate measured
+ * between the first update (t_first, done_first) and now: (1 - done) (now - t_first) /
+ * (done - done_first). -1 when no rate is known yet (no progress since the first update, or
+ * no time elapsed); 0 when done >= 1. */
+double HessaProgressETA(double t_first, double done_first, double now, double done);
+/* Collective on op->comm (the decision to print is taken from the largest time since the last
+ * line over the ranks, so every rank calls HessaLog, which prints on rank 0 only). done in
+ * [0,1]; what: a short estimate. */
 PetscErrorCode HessaProgressUpdate(HessaProgress *p, HessaOperator op, double done, const char what[]);
 
 #endif

@@ -18,13 +18,14 @@
 #include <time.h>
 #include <yaml.h>
 
-static char      hessa_first_msg[2048];
-static char      hessa_first_where[512];
-static PetscBool hessa_have_msg   = PETSC_FALSE;
-static PetscBool hessa_traceback  = PETSC_FALSE;
-static MPI_Comm  hessa_error_comm = MPI_COMM_NULL;
-PetscBool        hessa_quiet      = PETSC_FALSE;
-static PetscBool hessa_began_mpi  = PETSC_FALSE; /* MPI_Init was ours: so is MPI_Finalize */
+static char           hessa_first_msg[2048];
+static char           hessa_first_where[512];
+static PetscBool      hessa_have_msg      = PETSC_FALSE;
+static PetscBool      hessa_traceback     = PETSC_FALSE;
+static MPI_Comm       hessa_error_comm    = MPI_COMM_NULL;
+PetscBool             hessa_quiet         = PETSC_FALSE;
+static PetscBool      hessa_began_mpi     = PETSC_FALSE; /* MPI_Init was ours: so is MPI_Finalize */
+static PetscErrorCode hessa_expected_code = 0;           /* HessaErrorExpect: a code that is not a fault */
 
 /* A YAML options file parses, and its top level is a mapping (what PETSc accepts). */
 static void HessaYAMLCheck(FILE *f, const char *path, HessaStatus *st)
@@ -88,6 +89,7 @@ static int HessaCheckOptionsFiles(int argc, char **argv, char msg[], size_t len)
 
 static PetscErrorCode HessaErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
 {
+  if (hessa_expected_code && n == hessa_expected_code) return n; /* a controlled unwinding, not a fault */
   if (!hessa_have_msg) {
     const char *m = mess ? mess : "";
     if (!m[0]) {
@@ -101,6 +103,12 @@ static PetscErrorCode HessaErrorHandler(MPI_Comm comm, int line, const char *fun
   }
   if (hessa_traceback) return PetscTraceBackErrorHandler(comm, line, fun, file, n, p, mess, ctx);
   return n;
+}
+
+/* HessaErrorExpect - not collective; see core.h. */
+void HessaErrorExpect(PetscErrorCode code)
+{
+  hessa_expected_code = code;
 }
 
 /* HessaInitialize - see core.h. Collective on MPI_COMM_WORLD.

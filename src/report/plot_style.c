@@ -39,12 +39,16 @@ static int PlotExitHandler(const char *message)
 #define DIGIT_W 0.86 /* width of a digit in character heights */
 
 /* ---- geometry record (the HESSA_PLOT_GEOMETRY test hook) --------------------------- */
+#define GEO_TICKS 40
 typedef struct {
-  double  box[4]; /* axes: x0, x1, y0, y1 in page coordinates */
-  double *pts;    /* 2 * n_pts page coordinates */
-  int     n_pts, cap;
-  double  legend[2][4];
-  int     n_legend;
+  double    box[4]; /* axes: x0, x1, y0, y1 in page coordinates */
+  double   *pts;    /* 2 * n_pts page coordinates */
+  int       n_pts, cap;
+  double    legend[2][4];
+  int       n_legend;
+  char      tick[2][GEO_TICKS][32]; /* labels drawn on the x (0) and y (1) axis */
+  int       n_tick[2];
+  PetscBool integer[2];
 } GeoPanel;
 
 static struct {
@@ -99,6 +103,15 @@ static void GeoLegend(double x0, double x1, double y0, double y1)
   g->n_legend++;
 }
 
+/* A tick label drawn on axis `which` (0: x, 1: y) of the current panel. */
+static void GeoTick(int which, const char label[])
+{
+  GeoPanel *g;
+  if (!geo.on || geo.n_panels == 0) return;
+  g = &geo.panel[geo.n_panels - 1];
+  if (g->n_tick[which] < GEO_TICKS) snprintf(g->tick[which][g->n_tick[which]++], sizeof g->tick[0][0], "%s", label);
+}
+
 static void GeoWrite(const char folder[], const char name[], HessaStatus *st)
 {
   char   path[PETSC_MAX_PATH_LEN], *text;
@@ -112,6 +125,11 @@ static void GeoWrite(const char folder[], const char name[], HessaStatus *st)
     cJSON_AddItemToObject(o, "axes", cJSON_CreateDoubleArray(g->box, 4));
     for (int i = 0; i < g->n_pts; i++) cJSON_AddItemToArray(pts, cJSON_CreateDoubleArray(g->pts + 2 * i, 2));
     for (int l = 0; l < g->n_legend; l++) cJSON_AddItemToArray(leg, cJSON_CreateDoubleArray(g->legend[l], 4));
+    for (int a = 0; a < 2; a++) {
+      cJSON *ticks = cJSON_AddArrayToObject(o, a ? "y_ticks" : "x_ticks");
+      for (int k = 0; k < g->n_tick[a]; k++) cJSON_AddItemToArray(ticks, cJSON_CreateString(g->tick[a][k]));
+      cJSON_AddBoolToObject(o, a ? "y_integer" : "x_integer", g->integer[a]);
+    }
     cJSON_AddItemToArray(panels, o);
   }
   snprintf(path, sizeof path, "%s/%s.geometry.json", folder, name);
@@ -208,7 +226,8 @@ typedef struct {
   double               c;        /* symlog threshold */
   PetscBool            relative; /* linear axis drawn as (v - ref)/|ref| */
   double               ref;
-  double               lo, hi; /* window in drawn coordinates */
+  double               lo, hi;  /* window in drawn coordinates */
+  PetscBool            integer; /* a linear integer axis: whole-number ticks without decimals */
 } AxisState;
 
 double HessaPlotSymlog(double v, double c)
@@ -280,8 +299,10 @@ static PetscBool AxisSetUp(const HessaPlotPanel *p, int which, AxisState *a)
   memset(a, 0, sizeof *a);
   a->axis  = ax;
   a->scale = ax->n_categories ? HESSA_PLOT_AXIS_LINEAR : ax->scale;
+  /* an index, a count or a step: no relative-change axis, whole-number ticks */
+  a->integer = ax->integer && !ax->n_categories && a->scale == HESSA_PLOT_AXIS_LINEAR ? PETSC_TRUE : PETSC_FALSE;
   if (a->scale == HESSA_PLOT_AXIS_SYMLOG) a->c = ax->linthresh > 0 ? ax->linthresh : HessaPlotSymlogThreshold(n, v);
-  if (a->scale == HESSA_PLOT_AXIS_LINEAR && !ax->n_categories) {
+  if (a->scale == HESSA_PLOT_AXIS_LINEAR && !ax->n_categories && !a->integer) {
     double dlo = INFINITY, dhi = -INFINITY;
     for (int i = 0; i < n; i++)
       if (isfinite(v[i])) dlo = PetscMin(dlo, v[i]), dhi = PetscMax(dhi, v[i]);
@@ -311,7 +332,7 @@ static PetscBool AxisSetUp(const HessaPlotPanel *p, int which, AxisState *a)
   /* an empty range gets a width ticks can label */
   if (!(hi - lo > 1e-12 * PetscMax(fabs(lo), fabs(hi)))) {
     double mid = 0.5 * (lo + hi), half = fabs(mid) > 0 ? 1e-6 * fabs(mid) : 1.0;
-    if (a->relative || a->scale != HESSA_PLOT_AXIS_LINEAR) half = PetscMax(half, 0.5);
+    if (a->relative || a->integer || a->scale != HESSA_PLOT_AXIS_LINEAR) half = PetscMax(half, 0.5);
     lo = mid - half, hi = mid + half;
   }
   pad   = ax->n_categories || p->contour ? 0 : 0.05 * (hi - lo); /* a contour fills its axes */
@@ -368,6 +389,26 @@ static void FormatTick(double v, double step, char out[], size_t len)
   snprintf(out, len, "%.*f", PetscMin(decimals, 15), v);
 }
 
+/* The tick step of a linear axis: about 6 round steps over the window; at least 1 on an
+ * integer axis, so its ticks fall on whole numbers (1, 2, 5 times a power of ten >= 1). */
+static double AxisStep(const AxisState *a)
+{
+  double step = NiceStep(a->hi - a->lo, 6);
+  return a->integer ? PetscMax(step, 1.0) : step;
+}
+
+/* The label of tick v of a linear axis: an integer axis prints whole numbers ("2", not "2.0"
+ * or 2x10^0) up to 10^15, where doubles still hold every integer; other axes as FormatTick. */
+static void AxisTickLabel(const AxisState *a, double v, double step, char out[], size_t len)
+{
+  if (a->integer && step >= 1 && fabs(v) < 1e15) {
+    double r = round(v);
+    snprintf(out, len, "%.0f", r == 0 ? 0.0 : r); /* never "-0" */
+    return;
+  }
+  FormatTick(v, step, out, len);
+}
+
 /* A tick at drawn position t (longer when major) with label text (NULL: none). */
 static void Tick(int which, const AxisState *xa, const AxisState *ya, double t, const char label[], PetscBool major)
 {
@@ -414,6 +455,7 @@ static void TickAt(int which, const AxisState *xa, const AxisState *ya, PetscBoo
       if (fabs(done.at[k] - f) < gap) label = NULL;
   }
   if (label && !grid_only && done.n < 64) done.at[done.n++] = f;
+  if (label && !grid_only && f >= -1e-9 && f <= 1 + 1e-9) GeoTick(which, label);
   if (grid_only) {
     if (major && f >= 0 && f <= 1) {
       plcol0(COLOR_GRID);
@@ -481,11 +523,11 @@ static int Ticks(int which, const AxisState *xa, const AxisState *ya, PetscBool 
       }
     }
   } else {
-    double step = NiceStep(a->hi - a->lo, 6), first = ceil(a->lo / step - 1e-9) * step;
+    double step = AxisStep(a), first = ceil(a->lo / step - 1e-9) * step;
     for (int k = 0; k < 40; k++) {
       double t = first + k * step;
       if (t > a->hi + 1e-9 * step) break;
-      FormatTick(t, step, text, sizeof text);
+      AxisTickLabel(a, t, step, text, sizeof text);
       TickAt(which, xa, ya, grid_only, &widest, t, text, PETSC_TRUE);
     }
   }
@@ -638,10 +680,10 @@ static void DrawPanel(const HessaPlotPanel *p, double x0, double x1, double y0, 
   {
     char   probe[64];
     int    w    = 6;
-    double step = NiceStep(ya.hi - ya.lo, 6);
+    double step = AxisStep(&ya);
     if (ya.scale == HESSA_PLOT_AXIS_LINEAR && !ya.axis->n_categories) {
-      FormatTick(ya.lo, step, probe, sizeof probe), w = PetscMax(w, VisibleChars(probe));
-      FormatTick(ya.hi, step, probe, sizeof probe), w = PetscMax(w, VisibleChars(probe));
+      AxisTickLabel(&ya, ya.lo, step, probe, sizeof probe), w = PetscMax(w, VisibleChars(probe));
+      AxisTickLabel(&ya, ya.hi, step, probe, sizeof probe), w = PetscMax(w, VisibleChars(probe));
     }
     for (int k = 0; k < ya.axis->n_categories; k++) w = PetscMax(w, VisibleChars(ya.axis->categories[k]));
     left = x0 + fw * (DIGIT_W * w + 2.6);
@@ -654,6 +696,7 @@ static void DrawPanel(const HessaPlotPanel *p, double x0, double x1, double y0, 
   if (geo.on && geo.n_panels < 2) {
     GeoPanel *g = &geo.panel[geo.n_panels++];
     g->box[0] = left, g->box[1] = right, g->box[2] = bottom, g->box[3] = top;
+    g->integer[0] = xa.integer, g->integer[1] = ya.integer;
   }
   /* grid, then data, then ticks and frame on top */
   if (!p->contour) {

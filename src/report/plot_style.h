@@ -11,8 +11,10 @@
  *
  * With the environment variable HESSA_PLOT_GEOMETRY set (a test hook), rendering also
  * writes NAME.geometry.json beside the PNG: each panel's axes box, its data points and
- * every legend box, all in page coordinates ([0,1] x [0,1], y up), so a test can check
- * that the data lie inside the axes and no legend covers a data point.
+ * every legend box, all in page coordinates ([0,1] x [0,1], y up), and the tick labels
+ * drawn on each axis (x_ticks, y_ticks, as PLplot text) with whether the axis is an integer
+ * axis (x_integer, y_integer), so a test can check that the data lie inside the axes, no
+ * legend covers a data point, and an integer axis reads 1, 2, 3 (not 1.0, 1.5, 2.0).
  */
 #ifndef HESSA_PLOT_STYLE_H
 #define HESSA_PLOT_STYLE_H
@@ -31,6 +33,7 @@ typedef struct {
   double             mark;         /* NAN, or a value marked by a dashed line */
   const char *const *categories;   /* ticks at 0, 1, ... labelled with these names */
   int                n_categories; /* 0: a numeric axis */
+  PetscBool          integer;      /* an index, a count, a step (linear axes): ticks at whole numbers only, labelled without decimals */
 } HessaPlotAxis;
 
 typedef struct {

@@ -176,6 +176,7 @@ static void PlotEigenvalues(const cJSON *results, const char folder[], HessaPlot
   p->title = n_full ? "Eigenvalues: the whole spectrum and the extremes" : "Extreme eigenvalues";
   HessaPlotAxisInit(&p->x, n_full ? "position in the sorted spectrum" : "k (k-th smallest / k-th largest)");
   HessaPlotAxisInit(&p->y, "eigenvalue #gl");
+  p->x.integer = PETSC_TRUE; /* an index: 1, 2, 3 */
   /* both ends and the bulk near zero are readable at once */
   p->y.scale = HESSA_PLOT_AXIS_SYMLOG;
   p->y.zero  = PETSC_TRUE;
@@ -309,6 +310,18 @@ void HessaReportWritePlots(const cJSON *doc, const char folder[], HessaPlots *pl
   if (!st->code && HessaJObject(results, "newton") && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(HessaJObject(results, "newton"), "skipped"))) PlotNewton(HessaJObject(results, "newton"), folder, plots, st);
 }
 
+/* Are the finite values of v[n] all whole numbers (and is there one)? Then the axis is an
+ * index, a count or a step, and its ticks are whole numbers. */
+static PetscBool AllWhole(const double v[], int n, PetscBool *any)
+{
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(v[i])) continue;
+    if (!(fabs(v[i]) < 1e15 && v[i] == floor(v[i]))) return PETSC_FALSE;
+    *any = PETSC_TRUE;
+  }
+  return PETSC_TRUE;
+}
+
 /* HessaPlotXYScaled - not collective (call on the rank that writes); see hessa/report.h. */
 void HessaPlotXYScaled(const char folder[], const char name[], const char title[], const char xlabel[], const char ylabel[], HessaPlotAxisScale x_scale, HessaPlotAxisScale y_scale, int n_series, const HessaPlotSeries series[],
                        const HessaPlotColor color[], char note[], size_t note_len, HessaStatus *st)
@@ -325,6 +338,13 @@ void HessaPlotXYScaled(const char folder[], const char name[], const char title[
   HessaPlotAxisInit(&p->y, ylabel);
   p->x.scale = x_scale;
   p->y.scale = y_scale;
+  {
+    /* x values that are all whole numbers (training steps, indices): an integer axis */
+    PetscBool whole = PETSC_TRUE, any = PETSC_FALSE;
+    for (int s = 0; s < n_series && s < HESSA_PLOT_MAX_LINES; s++)
+      if (!AllWhole(series[s].x, series[s].n, &any)) whole = PETSC_FALSE;
+    p->x.integer = whole && any ? PETSC_TRUE : PETSC_FALSE;
+  }
   for (int s = 0; s < n_series && s < HESSA_PLOT_MAX_LINES; s++) {
     const HessaPlotSeries *S = &series[s];
     /* points the axes cannot show (non-finite, or not positive on a log axis) are dropped by the engine */
@@ -361,6 +381,11 @@ void HessaPlotBars(const char folder[], const char name[], const char title[], c
   HessaPlotAxisInit(&p->y, ylabel);
   p->x.categories   = name_of;
   p->x.n_categories = skip ? 0 : n;
+  {
+    /* whole-number bars (counts of points): an integer axis */
+    PetscBool any = PETSC_FALSE;
+    p->y.integer  = !skip && AllWhole(value, n, &any) && any ? PETSC_TRUE : PETSC_FALSE;
+  }
   for (int i = 0; !skip && i < n; i++) {
     x[i]                            = i;
     p->line[p->n_lines]             = Line(&x[i], &value[i], 1, color ? color[i] : HESSA_PLOT_COLOR_AUTO, NULL, 0, NULL);

@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *trace_names[2] = {"hutchinson", "hutchpp"};
+static const char *trace_names[2]  = {"hutchinson", "hutchpp"}; /* the option values, trace.csv, the top-level "trace" */
+static const char *result_names[2] = {"hutchinson", "hutch++"}; /* results.trace.method, as in analyze's report */
 
 /* Is trace method i (0 Hutchinson, 1 Hutch++) part of the run? */
 static PetscBool TraceOn(const HessaSpectrumKey *key, int i)
@@ -99,7 +100,7 @@ static cJSON *Results(const HessaSpectrumReport *r)
     cJSON            *o;
     if (!TraceOn(key, i) || r->partial || t->done != t->n_q) continue;
     o = cJSON_AddObjectToObject(results, "trace");
-    cJSON_AddStringToObject(o, "method", trace_names[i]);
+    cJSON_AddStringToObject(o, "method", result_names[i]);
     cJSON_AddNumberToObject(o, "samples", (double)t->samples);
     cJSON_AddItemToObject(o, "estimate", Num(t->estimate));
     cJSON_AddItemToObject(o, "standard_error", Num(t->standard_error));

@@ -122,6 +122,62 @@ static PetscErrorCode StopTest(EPS eps, PetscInt its, PetscInt max_it, PetscInt 
   PetscFunctionReturn(0);
 }
 
+/* ARPACK takes no stopping test, but it asks for every product through the operator: for a
+ * stoppable ARPACK solve the EPS sees this shell around op->H, which asks HessaStopAgree
+ * before each product (every rank reaches the same product of the reverse-communication
+ * loop, so they agree) and, on a stop, raises HESSA_ERR_STOPPED instead of computing it. The
+ * error unwinds out of ARPACK's loop and EPSSolve, silently (HessaErrorExpect), and the
+ * caller reports the end as stopped. ARPACK keeps no partial pairs (its Ritz vectors are
+ * formed only at the end): the stopped end is solved afresh on -resume. Cost: one integer
+ * Allreduce per product. */
+typedef struct {
+  HessaOperator op;
+  PetscBool     stopped; /* this shell raised the stop */
+} StopShell;
+
+static PetscErrorCode StopShellMult(Mat W, Vec x, Vec y)
+{
+  StopShell *s;
+  PetscBool  stop;
+
+  PetscFunctionBegin;
+  PetscCall(MatShellGetContext(W, &s));
+  PetscCall(HessaStopAgree(s->op->comm, &stop));
+  if (stop) {
+    s->stopped = PETSC_TRUE;
+    SETERRQ(PETSC_COMM_SELF, HESSA_ERR_STOPPED, "stop requested: the ARPACK solve ends before this product");
+  }
+  PetscCall(MatMult(s->op->H, x, y));
+  PetscFunctionReturn(0);
+}
+
+/* Collective: EPSSolve of an ARPACK solve through a StopShell (which must outlive the EPS:
+ * the EPS keeps the shell matrix); *stopped says whether a stop request ended it (then the
+ * EPS holds no result). Any other error is raised as usual. */
+static PetscErrorCode SolveStoppableArpack(EPS eps, StopShell *shell, PetscBool *stopped)
+{
+  HessaOperator  op = shell->op;
+  Mat            W;
+  PetscInt       m, N;
+  PetscErrorCode ierr;
+
+  PetscFunctionBegin;
+  PetscCall(MatGetLocalSize(op->H, &m, NULL));
+  PetscCall(MatGetSize(op->H, &N, NULL));
+  PetscCall(MatCreateShell(op->comm, m, m, N, N, shell, &W));
+  PetscCall(MatShellSetOperation(W, MATOP_MULT, (void (*)(void))StopShellMult));
+  PetscCall(MatSetOption(W, MAT_SYMMETRIC, PETSC_TRUE));
+  PetscCall(MatSetOption(W, MAT_SYMMETRY_ETERNAL, PETSC_TRUE));
+  PetscCall(EPSSetOperators(eps, W, NULL)); /* the spectral transformation set so far stays */
+  HessaErrorExpect(HESSA_ERR_STOPPED);
+  ierr = EPSSolve(eps); /* not PetscCall: a stop comes back as HESSA_ERR_STOPPED */
+  HessaErrorExpect(0);
+  *stopped = ierr == HESSA_ERR_STOPPED && shell->stopped ? PETSC_TRUE : PETSC_FALSE;
+  if (!*stopped) PetscCall(ierr);
+  PetscCall(MatDestroy(&W));
+  PetscFunctionReturn(0);
+}
+
 /* Progress of one end: the pairs converged so far and the error estimate of the next one. */
 typedef struct {
   HessaProgress progress;
@@ -131,27 +187,26 @@ typedef struct {
 } ExtremesProgress;
 
 /* EPS monitor, called by every rank after each restart: a progress line (HessaProgressUpdate,
- * collective) whose fraction done counts the converged pairs plus, for the next pair, how far
- * its error estimate has come down from 1 to the tolerance on a log scale. */
+ * collective) whose fraction done is the pairs converged of the pairs wanted, kept pairs of a
+ * resumed run included: 100% only when every pair has converged. How far the next pair has
+ * come is said in words (its error estimate against the tolerance), not folded into the
+ * percentage, where a log-scale guess read 100% while that pair was still converging. */
 static PetscErrorCode ExtremesMonitor(EPS eps, PetscInt its, PetscInt nconv, PetscScalar *eigr, PetscScalar *eigi, PetscReal *errest, PetscInt nest, void *ctx)
 {
   ExtremesProgress *p = (ExtremesProgress *)ctx;
   PetscReal         tol;
-  PetscInt          max_it, k = p->nev - p->n_prev;
-  double            part = 0, done;
+  PetscInt          max_it, k = p->nev - p->n_prev, have = PetscMin(nconv, k) + p->n_prev;
   char              what[160];
 
   PetscFunctionBegin;
   (void)eigi;
   PetscCall(EPSGetTolerances(eps, &tol, &max_it));
-  if (nconv < nest && nconv < k && errest[nconv] > 0 && tol > 0 && tol < 1) part = PetscMin(1.0, PetscMax(0.0, log10(PetscMin(errest[nconv], 1.0)) / log10(tol)));
-  done = ((double)PetscMin(nconv, k) + part) / (double)k;
   if (nconv < nest && nconv < k)
-    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, next lambda ~ %.6g (error estimate %.1e, tolerance %.1e), restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev,
-                            (double)PetscRealPart(eigr[nconv]), (double)errest[nconv], (double)tol, its));
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, next lambda ~ %.6g (error estimate %.1e, tolerance %.1e), restart %" PetscInt_FMT, p->end, have, p->nev, (double)PetscRealPart(eigr[nconv]),
+                            (double)errest[nconv], (double)tol, its));
   else
-    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, restart %" PetscInt_FMT, p->end, PetscMin(nconv, k) + p->n_prev, p->nev, its));
-  PetscCall(HessaProgressUpdate(&p->progress, p->op, done, what));
+    PetscCall(PetscSNPrintf(what, sizeof what, "%s: %" PetscInt_FMT " of %" PetscInt_FMT " pairs converged, restart %" PetscInt_FMT, p->end, have, p->nev, its));
+  PetscCall(HessaProgressUpdate(&p->progress, p->op, (double)have / (double)p->nev, what));
   PetscFunctionReturn(0);
 }
 
@@ -203,8 +258,9 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   EPSConvergedReason reason;
   PetscInt           nconv, max_it, n_prev = prev ? prev->nconv : 0, k_new;
   PetscReal          used_tol, report_tol;
-  PetscBool          is_arpack;
-  PetscInt64         products0 = op->n_products;
+  PetscBool          is_arpack, interrupted = PETSC_FALSE;
+  StopShell          stop_shell = {op, PETSC_FALSE}; /* lives as long as the EPS */
+  PetscInt64         products0  = op->n_products;
   double             t0 = MPI_Wtime(), scale = 0;
   Vec               *V;
   ExtremesProgress   progress;
@@ -237,7 +293,8 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   }
   PetscCall(EPSSetOptionsPrefix(eps, "hessa_"));
   progress = (ExtremesProgress){.op = op, .nev = k, .n_prev = n_prev, .end = which == HESSA_WHICH_LARGEST ? "largest" : "smallest"};
-  HessaProgressStart(&progress.progress, "extremes", op);
+  /* one progress phase per end: 100% of the largest end is not the end of the extremes */
+  HessaProgressStart(&progress.progress, which == HESSA_WHICH_LARGEST ? "extremes (largest end)" : "extremes (smallest end)", op);
   PetscCall(EPSMonitorSet(eps, ExtremesMonitor, &progress, NULL));
   {
     /* the shell has no diagonal: preconditioned solvers (lobpcg, gd, jd) default to no
@@ -256,7 +313,7 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
   PetscCall(PetscStrcmp(type, EPSARPACK, &is_arpack));
   report_tol = -1;
   if (is_arpack) PetscCall(ArpackSettings(eps, which, spectral_scale, &report_tol));
-  /* ARPACK cannot be interrupted: a stop request waits for the end of its solve */
+  /* ARPACK takes no stopping test: a stoppable solve is interrupted through its products */
   else if (stoppable)
     PetscCall(EPSSetStoppingTestFunction(eps, StopTest, op, NULL));
   {
@@ -266,10 +323,18 @@ PetscErrorCode HessaSpectrumExtremesContinue(HessaOperator op, HessaWhich which,
     PetscCall(PetscOptionsHasName(NULL, "hessa_", "-eps_lanczos_reorthog", &given));
     if (is_lanczos && !given) PetscCall(EPSLanczosSetReorthog(eps, EPS_LANCZOS_REORTHOG_FULL));
   }
-  PetscCall(EPSSolve(eps));
-  PetscCall(EPSGetConvergedReason(eps, &reason));
+  if (is_arpack && stoppable)
+    PetscCall(SolveStoppableArpack(eps, &stop_shell, &interrupted));
+  else
+    PetscCall(EPSSolve(eps));
+  if (interrupted) { /* no pair of this solve: the kept ones only */
+    reason = EPS_CONVERGED_USER;
+    nconv  = 0;
+  } else {
+    PetscCall(EPSGetConvergedReason(eps, &reason));
+    PetscCall(EPSGetConverged(eps, &nconv));
+  }
   out->stopped = reason == EPS_CONVERGED_USER ? PETSC_TRUE : PETSC_FALSE;
-  PetscCall(EPSGetConverged(eps, &nconv));
   PetscCall(EPSGetTolerances(eps, &used_tol, &max_it));
   if (spectral_scale > 0) {
     EPSConv conv;

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """`hessa spectrum -hessa_spectrum_output` writes the report set of `hessa analyze` for what
-it computed, and every CSV table has one format whichever command wrote it.
+it computed, that report.json follows docs/report.schema.json, and every CSV table has one
+format whichever command wrote it.
 
 On the quadratic with the generated spectrum (n = 60: bulk in [0.1, 1], outliers up to 50,
 6 negatives down to -1; x = 0 is its critical point, loss 0 and gradient 0 exactly), at 2
@@ -19,6 +20,8 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import jsonschema
 
 mpiexec, hessa = sys.argv[1], os.path.abspath(sys.argv[2])
 failures = []
@@ -67,6 +70,9 @@ with tempfile.TemporaryDirectory() as d:
         if not os.path.isfile(os.path.join(sp, f)):
             failures.append("hessa spectrum: %s missing from the output folder (%s)" % (f, sorted(os.listdir(sp))))
     doc = json.load(open(os.path.join(sp, "report.json")))
+    schema = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "report.schema.json")))
+    for e in jsonschema.Draft7Validator(schema).iter_errors(doc):
+        failures.append("report.json does not follow docs/report.schema.json: %s: %s" % ("/".join(map(str, e.path)), e.message))
     res = doc.get("results", {})
     if res.get("loss") != 0 or res.get("gradient_norm") != 0:
         failures.append("report.json: loss %s and gradient norm %s at the critical point x = 0, expected 0 and 0" % (res.get("loss"), res.get("gradient_norm")))

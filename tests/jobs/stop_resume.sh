@@ -8,6 +8,13 @@
 #                  converged pairs kept (extremes.state + extremes_smallest.npy); -resume deflates
 #                  them and finds the rest: the eigenvalues equal an uninterrupted run's to 1e-8
 #                  relative (the largest end, finished before the stop, exactly), density bitwise
+#   arpack         -hessa_eps_type arpack (no stopping test; the ends take 20 + 6 and 80 + 6
+#                  products): a stop requested after product 10 ends the largest end's ARPACK
+#                  solve at the next product (exit 75 after exactly 10 products; before, both
+#                  solves ran to their end and the run exited 0), "largest partial 0" (ARPACK
+#                  keeps no partial pairs); a resume stopped after product 50 ends the smallest
+#                  end's solve ("largest done 6", "smallest partial 0"); the next resume
+#                  finishes: the eigenvalues equal an uninterrupted run's digit for digit
 #   signal         SIGUSR1 to mpirun (Open MPI forwards it to the 2 ranks) during a ~7 s run:
 #                  exit 75, a partial report, and -resume completes it bitwise
 #   rankfail       kill -9 one of 3 ranks while it computes: every process is gone within 10 s,
@@ -37,6 +44,7 @@ same() { # same DIR_A DIR_B: every result file equal byte for byte (%.17g: bitwi
   [ ! -e "$2/spectrum.state" ] || fail "$2/spectrum.state left after the run completed"
 }
 run() { "$MPIEXEC" -n "$NP" --oversubscribe "$HESSA" spectrum $ARGS "$@"; }
+eigenvalues() { awk -v end="$2" '$1 == end && $2 == "eigenvalues" {n = 6; next} n > 0 {print $2; n--}' "$1"; }
 
 case $MODE in
 hook1 | hook2)
@@ -73,7 +81,6 @@ hook1 | hook2)
 extremes)
   NP=2
   ARGS="-hessa_model quadratic -hessa_model_dim 400 -hessa_spectrum_extremes 6 -hessa_eps_ncv 20 -hessa_spectrum_density -hessa_slq_probes 4 -hessa_slq_steps 20 -hessa_spectrum_trace -hessa_trace_samples 16 -quiet"
-  eigenvalues() { awk -v end="$2" '$1 == end && $2 == "eigenvalues" {n = 6; next} n > 0 {print $2; n--}' "$1"; }
   run -hessa_spectrum_output full >full.out 2>&1 || { cat full.out; fail "uninterrupted run failed"; }
   # the largest end takes 26 products; the smallest (judged against |lambda_max|, with 20
   # vectors so that it restarts: the quadratic's dense eigenvectors let 80 finish before the
@@ -95,6 +102,29 @@ extremes)
   same full part
   [ ! -e part/extremes.state ] && [ ! -e part/extremes_smallest.npy ] || fail "extremes state left after the run completed"
   echo "ok: stopped in the smallest-end solve with $kept of 6 pairs converged; resumed: eigenvalues equal to 1e-8, density bitwise; $(elapsed) s"
+  ;;
+arpack)
+  NP=2
+  ARGS="-hessa_model quadratic -hessa_model_dim 400 -hessa_spectrum_extremes 6 -hessa_eps_type arpack -quiet"
+  run -hessa_spectrum_output full >full.out 2>&1 || { cat full.out; fail "uninterrupted run failed"; }
+  total=$(sed -n 's/^total: \([0-9]*\) products.*/\1/p' full.out)
+  [ -n "$total" ] && [ "$total" -gt 40 ] || { cat full.out; fail "expected the ARPACK solves to need more than 40 products, found '$total'"; }
+  run -hessa_spectrum_output part -hessa_stop_after_products 10 >out 2>&1; rc=$?
+  [ $rc = 75 ] || { cat out; fail "stop requested inside the largest end's ARPACK solve: exit $rc, expected 75 (the solve was not interrupted)"; }
+  grep -q 'stopped on request (signal 10) after 10 products' out || { cat out; fail "not stopped at the product after the request (10)"; }
+  grep -qE '^largest partial 0$' part/extremes.state || { cat part/extremes.state; fail "expected the largest end stopped with no pair kept"; }
+  run -hessa_spectrum_output part -resume -hessa_stop_after_products 50 >out 2>&1; rc=$?
+  [ $rc = 75 ] || { cat out; fail "stop requested inside the smallest end's ARPACK solve: exit $rc, expected 75"; }
+  grep -q 'stopped on request (signal 10) after 50 products' out || { cat out; fail "not stopped at the product after the request (50)"; }
+  grep -qE '^largest done 6$' part/extremes.state && grep -qE '^smallest partial 0$' part/extremes.state || { cat part/extremes.state; fail "expected the largest end done, the smallest stopped with no pair kept"; }
+  run -hessa_spectrum_output part -resume >res.out 2>&1 || { cat res.out; fail "resume failed"; }
+  for end in largest smallest; do
+    eigenvalues full.out $end >want.$end; eigenvalues res.out $end >got.$end
+    [ "$(wc -l <got.$end)" = 6 ] || { cat res.out; fail "6 $end eigenvalues expected after the resume"; }
+    cmp -s want.$end got.$end || { paste want.$end got.$end; fail "$end eigenvalues after the resume differ from the uninterrupted run's"; }
+  done
+  [ ! -e part/extremes.state ] || fail "extremes state left after the run completed"
+  echo "ok: ARPACK solves stopped after 10 and 50 of $total products; resumed: eigenvalues equal; $(elapsed) s"
   ;;
 signal)
   NP=2

@@ -1,9 +1,9 @@
 # Graceful stop, -resume and rank failure of `hessa spectrum`, and SIGUSR1 to `hessa analyze`
 # and `hessa landscape` at 1 and 3 ranks (docs/jobs.md), through the real
 # executable: stop_resume.sh says what each mode asserts.
-foreach(mode hook1 hook2 extremes signal rankfail analyze1 analyze3 landscape1 landscape3)
+foreach(mode hook1 hook2 extremes arpack signal rankfail analyze1 analyze3 landscape1 landscape3)
   string(REGEX REPLACE "[^0-9]" "" np "${mode}")
-  if(mode STREQUAL "signal" OR mode STREQUAL "extremes")
+  if(mode STREQUAL "signal" OR mode STREQUAL "extremes" OR mode STREQUAL "arpack")
     set(np 2)
   elseif(mode STREQUAL "rankfail")
     set(np 3)

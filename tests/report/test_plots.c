@@ -10,7 +10,11 @@
  *     relative spans most of the axes height: a relative-change axis);
  *   - x-y plots with data in every corner, a log axis, three series with legend;
  *   - bars: heights proportional to the values (closed form, 1e-9);
- *   - a contour plot: every grid point drawn, the colour bar beside the axes.
+ *   - a contour plot: every grid point drawn, the colour bar beside the axes;
+ *   - integer axes (an index, a count, a step) labelled with whole numbers: the eigenvalue
+ *     plot's k axis reads exactly 1, 2, 3 (it read 1.0, 1.5, 2.0, ...), the sorted full
+ *     spectrum's position axis, x-y plots whose x values are whole (training steps), bar
+ *     counts 0, 1, 2, 3; a fractional axis (the Newton line's t) keeps its decimals.
  * Silent on success; one rank draws (plots are written by rank 0).
  */
 #include <hessa/report.h>
@@ -107,8 +111,11 @@ static cJSON *Document(PetscBool saddle)
 }
 
 typedef struct {
-  double axes[4], legend[4][4], *pts;
-  int    n_pts, n_legend;
+  double    axes[4], legend[4][4], *pts;
+  int       n_pts, n_legend;
+  char      tick[2][40][32]; /* tick labels of the x (0) and y (1) axis */
+  int       n_tick[2];
+  PetscBool integer[2];
 } Panel;
 
 /* Reads folder/name.geometry.json; checks the rules every plot must follow. */
@@ -155,6 +162,14 @@ static PetscErrorCode Geometry(const char folder[], const char name[], int *n_pa
       for (int c = 0; c < 4 && P->n_legend < 4; c++) P->legend[P->n_legend][c] = cJSON_GetArrayItem(q, c)->valuedouble;
       P->n_legend++;
     }
+    for (int a = 0; a < 2; a++) {
+      P->integer[a] = cJSON_IsTrue(cJSON_GetObjectItem(p, a ? "y_integer" : "x_integer")) ? PETSC_TRUE : PETSC_FALSE;
+      cJSON_ArrayForEach(q, cJSON_GetObjectItem(p, a ? "y_ticks" : "x_ticks"))
+      {
+        CHECK(cJSON_IsString(q) && P->n_tick[a] < 40, "%s: %s tick labels: not strings, or more than 40", path, a ? "y" : "x");
+        snprintf(P->tick[a][P->n_tick[a]++], sizeof P->tick[0][0], "%s", q->valuestring);
+      }
+    }
     (*n_panels)++;
   }
   cJSON_Delete(doc);
@@ -176,6 +191,30 @@ static PetscErrorCode Geometry(const char folder[], const char name[], int *n_pa
       const double *L = P->legend[l];
       CHECK(0 <= L[0] && L[0] < L[1] && L[1] <= 1 && 0 <= L[2] && L[2] < L[3] && L[3] <= 1, "%s: legend box [%g, %g] x [%g, %g] not inside the page (clipped)", path, L[0], L[1], L[2], L[3]);
     }
+  }
+  PetscFunctionReturn(0);
+}
+
+/* The tick labels of axis `which` (0: x, 1: y) of panel P joined by spaces. */
+static const char *TickText(const Panel *P, int which)
+{
+  static char text[1400];
+  text[0] = 0;
+  for (int k = 0; k < P->n_tick[which]; k++) snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", k ? " " : "", P->tick[which][k]);
+  return text;
+}
+
+/* An integer axis whose labels read exactly `want` (space-separated), or, with want NULL,
+ * are all whole numbers. */
+static PetscErrorCode IntegerAxis(const char name[], const Panel *P, int which, const char want[])
+{
+  PetscFunctionBegin;
+  CHECK(P->integer[which], "%s: the %s axis is not an integer axis", name, which ? "y" : "x");
+  CHECK(P->n_tick[which] > 0, "%s: no %s tick label", name, which ? "y" : "x");
+  if (want) CHECK(!strcmp(TickText(P, which), want), "%s: %s tick labels '%s', expected '%s'", name, which ? "y" : "x", TickText(P, which), want);
+  for (int k = 0; k < P->n_tick[which]; k++) {
+    const char *t = P->tick[which][k] + (P->tick[which][k][0] == '-');
+    CHECK(t[0] && strspn(t, "0123456789") == strlen(t), "%s: %s tick label '%s' is not a whole number (all: '%s')", name, which ? "y" : "x", P->tick[which][k], TickText(P, which));
   }
   PetscFunctionReturn(0);
 }
@@ -221,6 +260,8 @@ static PetscErrorCode Run(void)
       double T[3] = {log10(1 + 13.5 / 5e-5), log10(1 + 10 / 5e-5), log10(1 + 2.25 / 5e-5)}, r = (p[0].pts[7] - p[0].pts[9]) / (p[0].pts[9] - p[0].pts[11]);
       CHECK(fabs(r - (T[0] - T[1]) / (T[1] - T[2])) < 1e-6, "eigenvalues: drawn distance ratio %g, the symmetric log gives %g", r, (T[0] - T[1]) / (T[1] - T[2]));
     }
+    /* k = 1, 2, 3: an index axis labelled with the indices, no decimals */
+    PetscCall(IntegerAxis("eigenvalues", &p[0], 0, "1 2 3"));
     FreePanels(np, p);
     /* escape: log alpha, so the four probes are equally spaced in x */
     PetscCall(Geometry("plots_check_minimum", "escape", &np, p));
@@ -237,10 +278,13 @@ static PetscErrorCode Run(void)
       for (int i = 0; i < p[0].n_pts; i++) lo = PetscMin(lo, p[0].pts[2 * i + 1]), hi = PetscMax(hi, p[0].pts[2 * i + 1]);
       CHECK(hi - lo > 0.6 * (p[0].axes[3] - p[0].axes[2]), "newton: a loss varying by 1e-9 relative spans %g of the axes height, expected most of it", (hi - lo) / (p[0].axes[3] - p[0].axes[2]));
     }
+    /* t from -0.5 to 1.5 in quarters: not an integer axis, its labels keep their decimals */
+    CHECK(!p[0].integer[0] && strstr(TickText(&p[0], 0), "0.5"), "newton: t axis %s labelled '%s', expected a fractional axis with 0.5", p[0].integer[0] ? "an integer axis" : "", TickText(&p[0], 0));
     FreePanels(np, p);
     /* saddle: eigenvalues with the full spectrum, and its histogram (bars add up to n = 50) */
     PetscCall(Geometry("plots_check_saddle", "eigenvalues", &np, p));
     CHECK(p[0].n_pts == 56, "saddle eigenvalues: %d points, expected 50 + 6", p[0].n_pts);
+    PetscCall(IntegerAxis("saddle eigenvalues", &p[0], 0, NULL)); /* positions 1..50 */
     FreePanels(np, p);
     PetscCall(Geometry("plots_check_saddle", "spectrum_histogram", &np, p));
     /* each bar records its two top corners and the middle of its base; every bar drawn holds at least one eigenvalue */
@@ -262,6 +306,7 @@ static PetscErrorCode Run(void)
       CHECK(!st.code && !note[0], "xy: %s %s", st.msg, note);
       PetscCall(Geometry(folder, "xy", &np, p));
       CHECK(p[0].n_pts == 12 && p[0].n_legend == 1, "xy: %d points, %d legends", p[0].n_pts, p[0].n_legend);
+      PetscCall(IntegerAxis("xy", &p[0], 0, "0 1 2 3")); /* x = 0, 1, 2, 3: steps */
       FreePanels(np, p);
       s[0].y = ylog;
       HessaPlotXYScaled(folder, "xy_log", "log y", "x", "y", HESSA_PLOT_AXIS_LINEAR, HESSA_PLOT_AXIS_LOG, 1, s, color, note, sizeof note, &st);
@@ -285,6 +330,7 @@ static PetscErrorCode Run(void)
         double h = p[0].pts[6 * b + 1] - p[0].pts[6 * b + 5], h0 = p[0].pts[1] - p[0].pts[5];
         CHECK(fabs(h / h0 - v[b] / v[0]) < 1e-9, "bars: bar %d height ratio %g, expected %g", b, h / h0, v[b] / v[0]);
       }
+      PetscCall(IntegerAxis("bars", &p[0], 1, "0 1 2 3")); /* counts of points */
       FreePanels(np, p);
     }
     /* contour: a quadratic basin, every grid point drawn, the colour bar beside the axes */

@@ -54,3 +54,7 @@ hessa_add_c_test(test_error_bars ${CMAKE_CURRENT_LIST_DIR}/test_error_bars.c RAN
 add_test(NAME analyze_default_exact_np2
          COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/analyze_default_exact.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} 2)
 set_tests_properties(analyze_default_exact_np2 PROPERTIES PROCESSORS 2 TIMEOUT 1200 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;spectrum;analysis")
+
+# The progress lines' arithmetic on known inputs: the percentage rounded down (never 100
+# before the end), the ETA from the rate measured after set-up (and after a resume's start).
+hessa_add_c_test(test_progress ${CMAKE_CURRENT_LIST_DIR}/test_progress.c RANKS 1 TIMEOUT 30 LABELS spectrum)
