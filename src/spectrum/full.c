@@ -507,6 +507,8 @@ PetscErrorCode HessaSpectrumFullWithSettings(HessaOperator op, const HessaFullSe
   out->n               = n;
   out->memory_estimate = mem.need;
   PetscCall(Assemble(op, PetscMin(s->block, n), &A));
+  /* no progress line covers this step: say that it runs (about a tenth of the assembly) */
+  PetscCall(HessaLog(op->comm, "full spectrum: %" PetscInt_FMT " columns in %.1f s; converting to the block-cyclic layout and symmetrizing", n, MPI_Wtime() - t0));
   PetscCall(ToBlockCyclic(&A, s->nb, &S));
   /* asymmetry of the products, then the symmetric part (S + S^T) / 2 */
   PetscCall(MatNorm(S, NORM_FROBENIUS, &norm));
