@@ -288,21 +288,7 @@ def case_spectrum():
     ref = Reference(model, params, x, y, 0.0)
     H = ref.hessian()
     check(np.abs(H - H.T).max() <= 1e-12 * np.abs(H).max(), "PyTorch's Hessian is not symmetric")
-    for subset in ("", "conv1.weight", "fc"):
-        prefix = f"{root}/full_{subset or 'all'}"
-        extra = ["-hessa_operator_subset", subset] if subset else []
-        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix,
-            "-hessa_spectrum_output", f"{prefix}_out")
-        got = read_full_spectrum(prefix)
-        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
-                              if not subset or p["name"] == subset or p["name"].startswith(subset + ".")])
-        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
-        if len(got) != len(want):
-            check(False, f"spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
-            continue
-        e = np.abs(got - want).max() / np.abs(want).max()
-        note(f"spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
-        check(e <= TOL, f"spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+    compare_full_spectra(opts, params, H, ("", "conv1.weight", "fc"), "tiny cnn")
 
 
 def compare_full_spectra(opts, params, H, subsets, label):
@@ -597,23 +583,8 @@ def case_tokens(name):
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
-    H = ref.hessian()
     subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
-    for subset in subsets:
-        prefix = f"{root}/full_{subset.replace(',', '_').replace('*', '') or 'all'}"
-        extra = ["-hessa_operator_subset", subset] if subset else []
-        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
-        got = read_full_spectrum(prefix)
-        pats = subset.split(",") if subset else []
-        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
-                              if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
-        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
-        if len(got) != len(want):
-            check(False, f"{name} spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
-            continue
-        e = np.abs(got - want).max() / np.abs(want).max()
-        note(f"{name} spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
-        check(e <= TOL, f"{name} spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+    compare_full_spectra(opts, params, ref.hessian(), subsets, name)
 
 
 if case == "mlp":
