@@ -2,7 +2,9 @@
  * and builds the "onnx" objective (loss, gradient, Hessian and Gauss-Newton blocks).
  *
  * Passes at a point theta
- *   parameter phase  nodes with no batched input (phase 0) run once per theta with m = 1:
+ *   parameter phase  nodes with no batched input and no batched output (phase 0; a node
+ *                    that expands a parameter to the batch is in the sample phase) run
+ *                    once per theta with m = 1:
  *                    values (forward), tangents (jvp, all b directions at once) and, after
  *                    every chunk, their backward and sot with the adjoints summed over the
  *                    shard;
@@ -241,8 +243,10 @@ static PetscErrorCode CheckGraph(const HessaOnnxGraph *g, PetscInt rows)
     }
     for (int o = 0; o < nd->n_out; o++) {
       PetscCheck(nd->out[o] >= 0 && nd->out[o] < g->n_values && g->values[nd->out[o]].kind == HESSA_ONNX_RUNTIME, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: node #%d (%s): output %d is not a runtime value", g->path, k, nd->op_type, o);
-      PetscCheck(g->values[nd->out[o]].batched == batched, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: node #%d (%s): output '%s' is %sbatched but the node has %sbatched inputs", g->path, k, nd->op_type, g->values[nd->out[o]].name,
-                 batched ? "not " : "", batched ? "" : "no ");
+      /* a node with batched inputs has batched outputs; one without may expand to the batch
+         (Expand of a parameter), then every output is batched */
+      PetscCheck(g->values[nd->out[o]].batched == (batched || g->values[nd->out[0]].batched), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "%s: node #%d (%s): output '%s' is %sbatched but the node has %sbatched inputs", g->path, k, nd->op_type,
+                 g->values[nd->out[o]].name, batched ? "not " : "", batched ? "" : "no ");
     }
   }
   PetscFunctionReturn(0);
@@ -274,7 +278,9 @@ PetscErrorCode HessaOnnxExecCreate(const HessaOnnxGraph *g, PetscInt chunk, Pets
   PetscCall(PetscMalloc1(g->n_nodes + 1, &e->event));
   for (int k = 0; k < g->n_nodes; k++) {
     const HessaOnnxNode *nd = &g->nodes[k];
-    e->phase[k]             = 0;
+    /* the sample phase: a batched input, or a batched output of no batched input (Expand of a
+       parameter to the batch: it reads the parameter and adds every sample's adjoint into its own) */
+    e->phase[k] = nd->n_out > 0 && g->values[nd->out[0]].batched;
     for (int i = 0; i < nd->n_in; i++)
       if (nd->in[i] >= 0 && g->values[nd->in[i]].batched) e->phase[k] = 1;
     if (e->phase[k] == 1) per += nd->aux_per_sample;

@@ -44,7 +44,11 @@
  *   constants): value [size]; tangent [b][size] (one per direction); adjoint [nb][size]
  *   ACCUMULATED over the samples (the kernel adds each sample's contribution).
  *   Inputs that are constant have tx == NULL and dx == NULL. An output is batched when
- *   any input is; in the parameter phase (no batched input) kernels run with m = 1.
+ *   any input is; in the parameter phase (no batched input) kernels run with m = 1. One
+ *   op makes a batched output of no batched input: Expand of a parameter to the batch (a
+ *   ViT's class token); its infer sets node->phase = 1, and it runs in the sample phase
+ *   with m samples, reading the parameter's [size] value and [b][size] tangent for every
+ *   sample and adding every sample's adjoint into its [nb][size] accumulator.
  *
  * Kernels never allocate per call (scratch comes from HessaOnnxScratch), never call MPI,
  * and use BLAS level 3 for the heavy work.

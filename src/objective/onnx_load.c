@@ -29,7 +29,7 @@
 #define HESSA_ONNX_MAX_FILE_BYTES ((int64_t)2147483647) /* protobuf's own limit on one message */
 #define HESSA_ONNX_MAX_CONST_ELEMS ((int64_t)1 << 26)   /* a folded constant: 512 MB of doubles */
 #define HESSA_ONNX_OPSET_MIN 13
-#define HESSA_ONNX_OPSET_MAX 17
+#define HESSA_ONNX_OPSET_MAX 18 /* 18: Split's num_outputs; ReduceMean's axes and Pad's axes inputs are read already */
 
 /* ---- element types --------------------------------------------------------------- */
 static const char *ElemTypeName(int t)

@@ -512,7 +512,8 @@ typedef struct {
 } IndexOut;
 
 typedef struct {
-  int      batched; /* input and outputs */
+  int      in_batched;  /* the input is stored per sample */
+  int      out_batched; /* the outputs are (also when the input is not: Expand of a parameter to the batch) */
   int64_t  in_size;
   int      n_out;
   IndexOut out[];
@@ -556,10 +557,11 @@ static IndexMap *IndexMapNew(HessaOnnxNode *node, const HessaOnnxValue *x, int n
     HessaStatusSet(st, PETSC_ERR_MEM, "%s: out of memory", label);
     return NULL;
   }
-  p->batched = x->batched;
-  p->in_size = x->size;
-  p->n_out   = n_out;
-  at         = (int64_t *)(p->out + n_out);
+  p->in_batched  = x->batched;
+  p->out_batched = x->batched; /* Expand to the batch sets it */
+  p->in_size     = x->size;
+  p->n_out       = n_out;
+  at             = (int64_t *)(p->out + n_out);
   for (int o = 0; o < n_out; o++) {
     p->out[o].size = sizes[o];
     if (tables[o]) p->out[o].off = at, at += sizes[o] > 0 ? sizes[o] : 1;
@@ -654,7 +656,10 @@ static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 }
 
 /* Split along a non-batch axis: sizes from the split input (opset >= 13), the split attribute
- * (before), or equal parts (the last one smaller when they do not divide, opset 18). */
+ * (before), or equal parts. Equal parts: before opset 18 the axis must divide by the number of
+ * outputs; opset 18's num_outputs attribute (which must equal the outputs) takes parts of
+ * ceil(dim / num_outputs) with a smaller last one, as the ONNX spec says; a last part that
+ * would be empty or negative (dim 5 in 4 parts: 2, 2, 2, -1) is refused. */
 static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
   char                  label[600], buf[256];
@@ -662,7 +667,7 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   const HessaOnnxAttr  *attr;
   const int64_t        *split  = NULL;
   int64_t               nsplit = 0, axis, sizes[64], parts[64], sdims[HESSA_ONNX_MAX_DIMS], odims[HESSA_ONNX_MAX_DIMS], start[HESSA_ONNX_MAX_DIMS] = {0}, step[HESSA_ONNX_MAX_DIMS], in_stride[HESSA_ONNX_MAX_DIMS], at = 0;
-  int                   r, q, a, tables[64];
+  int                   r, q, a, tables[64], uneven = 0;
   IndexMap             *p;
 
   if (!CheckNode(g, node, 1, 2, 1, 64, label, sizeof label, st)) return;
@@ -686,11 +691,41 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %" PRId64 " split sizes for %d outputs", label, nsplit, node->n_out);
     return;
   }
+  if ((attr = HessaOnnxAttrGet(node, "num_outputs"))) {
+    if (attr->type != HESSA_ONNX_ATTR_INT || attr->i != node->n_out) {
+      if (attr->type != HESSA_ONNX_ATTR_INT)
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected the attribute num_outputs as an integer", label);
+      else
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: num_outputs is %" PRId64 " but the node has %d outputs (they must be equal)", label, attr->i, node->n_out);
+      return;
+    }
+    if (split) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: both the split sizes and num_outputs are given; the ONNX spec allows one of them", label);
+      return;
+    }
+    if (g->opset > 0 && g->opset < 18) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the attribute num_outputs came with opset 18, but the model declares opset %" PRId64, label, g->opset);
+      return;
+    }
+    uneven = 1;
+  } else if (!split && g->opset >= 18) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: at opset %" PRId64 " Split needs either the split input or the attribute num_outputs, found neither", label, g->opset);
+    return;
+  }
+  if (!split && !uneven && x->dims[axis] % node->n_out) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " of input '%s' %s has %" PRId64 " elements, which do not split into %d equal parts (unequal parts need the split input, or num_outputs at opset 18)", label, axis, x->name,
+                   DimsString(r, x->dims, buf, sizeof buf), x->dims[axis], node->n_out);
+    return;
+  }
   for (int o = 0; o < node->n_out; o++) {
-    int64_t chunk = (x->dims[axis] + node->n_out - 1) / node->n_out;
-    parts[o]      = split ? split[o] : (at + chunk <= x->dims[axis] ? chunk : x->dims[axis] - at);
-    if (parts[o] < 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: split size %" PRId64 " of output %d is negative", label, parts[o], o);
+    const int64_t chunk = (x->dims[axis] + node->n_out - 1) / node->n_out; /* equal parts: ceil(dim / outputs), the last what is left */
+    parts[o]            = split ? split[o] : (o < node->n_out - 1 ? chunk : x->dims[axis] - at);
+    if (parts[o] < 0 || (!split && parts[o] == 0 && x->dims[axis] > 0)) {
+      if (split)
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: split size %" PRId64 " of output %d is negative", label, parts[o], o);
+      else
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: num_outputs %d does not split axis %" PRId64 " of input '%s' %s (%" PRId64 " elements): parts of %" PRId64 " leave %" PRId64 " for the last one (ONNX: the last part is smaller, not empty)", label,
+                       node->n_out, axis, x->name, DimsString(r, x->dims, buf, sizeof buf), x->dims[axis], chunk, parts[o]);
       return;
     }
     at += parts[o];
@@ -788,7 +823,11 @@ static void UnsqueezeOpInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus
 }
 
 /* Expand(x, shape): x broadcast to the shape. The shape's entry at the batch axis of a batched
- * x must be 1 or the batch; a shape of higher rank than a batched x would move the batch. */
+ * x must be 1 or the batch; a shape of higher rank than a batched x would move the batch. A
+ * value that is not batched (a parameter or a parameter-phase value) may be expanded to the
+ * batch at axis 0 (a ViT's class token, cls.expand(B, -1, -1)): the output is batched, the
+ * node runs in the sample phase, and the parameter's gradient and R-terms sum over the samples.
+ * A constant is never expanded to the batch (it would be folded into a per-sample constant). */
 static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
 {
   char                  label[600], b1[256], b2[256];
@@ -796,7 +835,7 @@ static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   const int64_t        *shape;
   int64_t               ns, odims[HESSA_ONNX_MAX_DIMS], n = 1;
   HessaOnnxValue        target = {.name = (char *)"the shape"};
-  int                   ndim, batched, table = 1;
+  int                   ndim, batched, table = 1, to_batch = 0;
   IndexMap             *p;
 
   if (!CheckNode(g, node, 2, 2, 1, 1, label, sizeof label, st)) return;
@@ -808,80 +847,104 @@ static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   }
   target.ndim = (int)ns;
   for (int64_t k = 0; k < ns; k++) {
-    if (shape[k] == HESSA_ONNX_BATCH && !(x->batched && k == ns - x->ndim)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the shape %s puts the batch at axis %" PRId64 " of input '%s' %s; hessa cannot expand a value to the batch or move it", label, DimsString((int)ns, shape, b1, sizeof b1), k, x->name,
-                     DimsString(x->ndim, x->dims, b2, sizeof b2));
-      return;
-    }
-    if (shape[k] < 0 && shape[k] != HESSA_ONNX_BATCH) {
+    if (shape[k] == HESSA_ONNX_BATCH) {
+      if (x->batched && k == ns - x->ndim) {
+        /* the batch where x has it */
+      } else if (!x->batched && k == 0 && ns >= x->ndim && (ns > x->ndim || x->dims[0] == 1)) {
+        if (!x->differentiable) {
+          HessaStatusSet(st, HESSA_ERR_INPUT,
+                         "%s: expands the constant '%s' %s to the batch (shape %s); hessa expands only parameters (or values computed from them) to the batch: make it a parameter, or let broadcasting against the batched operand do the expansion",
+                         label, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), DimsString((int)ns, shape, b1, sizeof b1));
+          return;
+        }
+        to_batch = 1;
+      } else {
+        HessaStatusSet(st, HESSA_ERR_INPUT,
+                       "%s: the shape %s puts the batch at axis %" PRId64 " of input '%s' %s; hessa keeps the batch at axis 0: a batched value keeps it where it is, a parameter may be expanded to it at axis 0 (where it has size 1 or no axis)", label,
+                       DimsString((int)ns, shape, b1, sizeof b1), k, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2));
+        return;
+      }
+    } else if (shape[k] < 0) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: negative entry %" PRId64 " in shape %s", label, shape[k], DimsString((int)ns, shape, b1, sizeof b1));
       return;
     }
     target.dims[k] = shape[k] == HESSA_ONNX_BATCH ? 1 : shape[k];
   }
+  /* a shape that does not match: name the dim (BroadcastDims's message speaks of inputs) */
+  for (int q = 0; q < x->ndim && q < ns; q++) {
+    const int64_t d = x->dims[x->ndim - 1 - q], t = target.dims[ns - 1 - q];
+    if (d != HESSA_ONNX_BATCH && d != t && d != 1 && t != 1) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' %s cannot be expanded to the shape %s: axis %" PRId64 " of the result is %" PRId64 " in the input and %" PRId64 " in the shape (each axis must be equal or 1 in one of them)", label, x->name,
+                     DimsString(x->ndim, x->dims, b2, sizeof b2), DimsString((int)ns, shape, b1, sizeof b1), (ns > x->ndim ? ns : x->ndim) - 1 - q, d, t);
+      return;
+    }
+  }
   v[0] = x, v[1] = &target;
   if (!BroadcastDims(2, v, &ndim, odims, &batched, label, st)) return;
+  if (to_batch) odims[0] = HESSA_ONNX_BATCH, batched = 1; /* odims[0] is 1 here: checked above */
   for (int d = batched ? 1 : 0; d < ndim; d++) n *= odims[d];
   if (!(p = IndexMapNew(node, x, 1, &n, &table, label, st))) return;
   BroadcastOffsets(ndim, odims, batched, x, p->out[0].off);
+  p->out_batched = batched;
+  if (to_batch) node->phase = 1; /* no batched input, a batched output: the sample phase */
   SetOutputShape(g, node->out[0], ndim, odims, batched, x->differentiable);
 }
 
-/* rows rows of each output: out[o][r][k] = in[r][off[k]] (in NULL: zeros) */
-static void IndexGather(const IndexMap *p, size_t rows, const double *in, double **out)
+/* The direction of IndexCopy: forward and jvp gather, the backward scatter-adds. */
+typedef enum { INDEX_GATHER, INDEX_SCATTER_ADD } IndexDirection;
+
+/* The strided copy of every index op over the rows of a pass: output rows m*nb when the outputs
+ * are batched (row i*nb + j: sample i, direction j), else nb. Output row r reads input row r
+ * when the input is batched, else row r % nb (direction j of a parameter), so a parameter
+ * expanded to the batch gathers its one row for every sample and scatter-adds every sample's
+ * adjoint into it (the sum over the samples the contract asks for).
+ *   INDEX_GATHER       out[o][r][k]       = in[r'][off[k]]  (in NULL: zeros)
+ *   INDEX_SCATTER_ADD  in[r'][off[k]]    += out[o][r][k]    (out[o] NULL: skipped)
+ * (off NULL: k itself) */
+static void IndexCopy(const IndexMap *p, PetscInt m, PetscInt nb, IndexDirection dir, double *in, double *const *out)
 {
+  const size_t rows = (p->out_batched ? (size_t)m : 1) * (size_t)nb;
+
   for (int o = 0; o < p->n_out; o++) {
     const IndexOut *io = &p->out[o];
+    if (dir == INDEX_SCATTER_ADD && !out[o]) continue;
     for (size_t r = 0; r < rows; r++) {
-      const double *x = in ? in + r * (size_t)p->in_size : NULL;
+      double       *x = in ? in + (p->in_batched ? r : r % (size_t)nb) * (size_t)p->in_size : NULL;
       double       *y = out[o] + r * (size_t)io->size;
-      if (!x)
-        memset(y, 0, (size_t)io->size * sizeof(double));
-      else if (!io->off)
-        memcpy(y, x, (size_t)io->size * sizeof(double));
+      const int64_t n = io->size;
+      if (dir == INDEX_GATHER) {
+        if (!x)
+          memset(y, 0, (size_t)n * sizeof(double));
+        else if (!io->off)
+          memcpy(y, x, (size_t)n * sizeof(double));
+        else
+          for (int64_t k = 0; k < n; k++) y[k] = x[io->off[k]];
+      } else if (!io->off)
+        for (int64_t k = 0; k < n; k++) x[k] += y[k];
       else
-        for (int64_t k = 0; k < io->size; k++) y[k] = x[io->off[k]];
+        for (int64_t k = 0; k < n; k++) x[io->off[k]] += y[k];
     }
   }
 }
 
 static PetscErrorCode IndexForward(HessaOnnxKernel *K)
 {
-  const IndexMap *p = (const IndexMap *)K->node->op_data;
-
   PetscFunctionBegin;
-  IndexGather(p, p->batched ? (size_t)K->m : 1, K->x[0], K->y);
+  IndexCopy((const IndexMap *)K->node->op_data, K->m, 1, INDEX_GATHER, (double *)K->x[0], K->y);
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode IndexJvp(HessaOnnxKernel *K)
 {
-  const IndexMap *p = (const IndexMap *)K->node->op_data;
-
   PetscFunctionBegin;
-  IndexGather(p, (p->batched ? (size_t)K->m : 1) * (size_t)K->nb, K->tx[0], K->ty);
+  IndexCopy((const IndexMap *)K->node->op_data, K->m, K->nb, INDEX_GATHER, (double *)K->tx[0], K->ty);
   PetscFunctionReturn(0);
 }
 
 static PetscErrorCode IndexBackward(HessaOnnxKernel *K)
 {
-  const IndexMap *p    = (const IndexMap *)K->node->op_data;
-  const size_t    rows = (p->batched ? (size_t)K->m : 1) * (size_t)K->nb;
-
   PetscFunctionBegin;
-  if (!K->dx[0]) PetscFunctionReturn(0);
-  for (int o = 0; o < p->n_out; o++) {
-    const IndexOut *io = &p->out[o];
-    if (!K->dy[o]) continue;
-    for (size_t r = 0; r < rows; r++) {
-      const double *dy = K->dy[o] + r * (size_t)io->size;
-      double       *dx = K->dx[0] + r * (size_t)p->in_size;
-      if (!io->off)
-        for (int64_t k = 0; k < io->size; k++) dx[k] += dy[k];
-      else
-        for (int64_t k = 0; k < io->size; k++) dx[io->off[k]] += dy[k];
-    }
-  }
+  if (K->dx[0]) IndexCopy((const IndexMap *)K->node->op_data, K->m, K->nb, INDEX_SCATTER_ADD, K->dx[0], (double *const *)K->dy);
   PetscFunctionReturn(0);
 }
 

@@ -126,6 +126,24 @@ def onnx_linear(name, shape, outputs):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
 
 
+def onnx_class_token(name, features, width, expand_to):
+    """An ONNX model (no torch), opset 17: a class token 'cls' [1, 1, width] expanded to the
+    batch with the shape [batch, 1, expand_to] (what cls.expand(B, -1, -1) exports: the batch
+    size through Shape, Gather, Unsqueeze, Concat), flattened into the logits [batch,
+    expand_to]; the input [batch, features] only gives the batch. With expand_to other than
+    width and 1 the shape does not match the token."""
+    from onnx import TensorProto, helper, save
+    inits = [helper.make_tensor("cls", TensorProto.DOUBLE, [1, 1, width], [0.1 * k for k in range(width)]),
+             helper.make_tensor("zero", TensorProto.INT64, [], [0]), helper.make_tensor("axes", TensorProto.INT64, [1], [0]),
+             helper.make_tensor("rest", TensorProto.INT64, [2], [1, expand_to])]
+    nodes = [helper.make_node("Shape", ["input"], ["shape"]), helper.make_node("Gather", ["shape", "zero"], ["batch"], axis=0),
+             helper.make_node("Unsqueeze", ["batch", "axes"], ["batch1"]), helper.make_node("Concat", ["batch1", "rest"], ["target"], axis=0),
+             helper.make_node("Expand", ["cls", "target"], ["tokens"], name="cls_expand"), helper.make_node("Flatten", ["tokens"], ["logits"], axis=1)]
+    graph = helper.make_graph(nodes, "class_token", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, ["batch", features])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", expand_to])], initializer=inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
+
+
 def onnx_embedding(name, context, vocab, width=4):
     """A next-token ONNX model (no torch): int64 token ids [batch, context] -> Gather of the
     embedding table 'tok.weight' [vocab, width] -> MatMul 'head' [width, vocab] -> logits

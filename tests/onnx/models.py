@@ -298,6 +298,66 @@ def _randomize_gpt_layernorm(model):
     return model
 
 
+class ViTBlock(nn.Module):
+    """Pre-LayerNorm encoder block of a vision transformer: nn.MultiheadAttention(batch_first=True)
+    (tools/onnx_export.py exports it as BatchFirstAttention: in_proj_weight.chunk(3) is a Split
+    of a parameter, heads by view and transpose, batched MatMuls, Softmax) and a GELU MLP, each
+    with a residual connection."""
+
+    def __init__(self, width, heads, hidden):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(width)
+        self.attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.ln2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+
+    def forward(self, x):
+        h = self.ln1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlp(self.ln2(x))
+
+
+class TinyViT(nn.Module):
+    """A vision transformer on single-channel images [1, image, image]: patches of patch x patch
+    pixels embedded by a strided Conv ([B, E, h, w] -> flatten(2) -> transpose(1, 2): [B, h w, E],
+    a Reshape and a Transpose), a learned class token expanded to the batch
+    (cls.expand(B, -1, -1): an Expand of a parameter whose shape holds the batch size) and
+    concatenated in front of the patch tokens (Concat), a learned positional embedding added
+    (Add of a parameter [1, T, E]), `depth` ViTBlocks, a final LayerNorm and a linear head on
+    the class token (x[:, 0]: a Gather selection). Parameter names group the blocks for
+    per-block spectra: patch/cls/pos (embeddings), *attn*, *mlp*, *ln*, head."""
+
+    def __init__(self, image=8, patch=4, width=16, heads=2, depth=1, hidden=16, classes=3):
+        super().__init__()
+        tokens = (image // patch) ** 2 + 1
+        self.patch = nn.Conv2d(1, width, patch, stride=patch)
+        self.cls = nn.Parameter(0.5 * torch.randn(1, 1, width))
+        self.pos = nn.Parameter(0.5 * torch.randn(1, tokens, width))
+        self.blocks = nn.ModuleList([ViTBlock(width, heads, hidden) for _ in range(depth)])
+        self.ln = nn.LayerNorm(width)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        B = x.shape[0]
+        t = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(B, -1, -1), t], dim=1) + self.pos
+        for b in self.blocks:
+            x = b(x)
+        return self.head(self.ln(x)[:, 0])
+
+
+def _randomize_vit(model):
+    """LayerNorm's ones and zeros and the attention's zero biases (equal initializers the
+    exporter would merge, and a point where many second derivatives vanish): random values."""
+    _randomize_gpt_layernorm(model)
+    for m in model.modules():
+        if isinstance(m, nn.MultiheadAttention):
+            with torch.no_grad():
+                m.in_proj_bias.uniform_(-0.3, 0.3)
+                m.out_proj.bias.uniform_(-0.3, 0.3)
+    return model
+
+
 def build(name):
     """(model, per-sample input shape, classes) of a test model."""
     if name == "dense":
@@ -332,6 +392,11 @@ def build(name):
         # the issue's tiny GPT: width 16, 2 heads, context 8, vocabulary 11, one block (MLP width 16
         # so that the full Hessian of PyTorch and hessa's full spectrum take seconds)
         return _randomize_gpt_layernorm(TinyGPT(hidden=16)), (8,), 11
+    if name == "vit":
+        # 8x8 images, 4 patches of 4x4 and the class token, width 12, 2 heads, one block
+        # (MLP width 12), 3 classes: n = 1323, so PyTorch's full Hessian takes seconds
+        # (width 16 gives n = 2147 and about 4x the time)
+        return _randomize_vit(TinyViT(width=12, hidden=12)), (1, 8, 8), 3
     from attention_models import build_attention  # attention, causal, mha
     found = build_attention(name)
     if found:

@@ -11,6 +11,9 @@ CASE
   dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
              attention causal mha encoder (tests/onnx/attention_models.py; mha also: the
              plain torch.onnx.export of nn.MultiheadAttention is refused with the way out)
+  vit        a tiny vision transformer (class token expanded to the batch): as the models
+             below, then the same graph at opset 18 (Split by num_outputs) and the full and
+             per-block spectra against numpy's eigvalsh of PyTorch's Hessian (case_vit)
   token_mlp token_class token_gpt  token data (-hessa_data_source tokens), see case_tokens
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
@@ -252,6 +255,7 @@ def case_net(name, opset=17, ops=(), not_ops=()):
     # stencil would show as a failure: the step is small enough that none is crossed here)
     r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
     check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+    return ref, params, opts, path
 
 
 def case_mha_plain_export():
@@ -284,21 +288,97 @@ def case_spectrum():
     ref = Reference(model, params, x, y, 0.0)
     H = ref.hessian()
     check(np.abs(H - H.T).max() <= 1e-12 * np.abs(H).max(), "PyTorch's Hessian is not symmetric")
-    for subset in ("", "conv1.weight", "fc"):
-        prefix = f"{root}/full_{subset or 'all'}"
+    compare_full_spectra(opts, params, H, ("", "conv1.weight", "fc"), "tiny cnn")
+
+
+def compare_full_spectra(opts, params, H, subsets, label):
+    """`hessa spectrum -hessa_spectrum_full`, on the whole model and on each subset (names,
+    prefixes or shell patterns, comma-separated), against numpy's eigvalsh of H and of its
+    principal submatrices (1e-10 of the largest |eigenvalue|)."""
+    for subset in subsets:
+        prefix = f"{root}/full_{subset.replace(',', '_').replace('*', '') or 'all'}"
         extra = ["-hessa_operator_subset", subset] if subset else []
-        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix,
-            "-hessa_spectrum_output", f"{prefix}_out")
+        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
         got = read_full_spectrum(prefix)
+        pats = subset.split(",") if subset else []
         idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
-                              if not subset or p["name"] == subset or p["name"].startswith(subset + ".")])
+                              if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
         want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
         if len(got) != len(want):
-            check(False, f"spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
+            check(False, f"{label} spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
             continue
         e = np.abs(got - want).max() / np.abs(want).max()
-        note(f"spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
-        check(e <= TOL, f"spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+        note(f"{label} spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
+        check(e <= TOL, f"{label} spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+
+
+def opset18_split(src, dst):
+    """The graph of src at opset 18 with its equal splits written as Split with the
+    num_outputs attribute (what exporters at opset 18 write for chunk()): a Split with equal
+    split sizes loses its split input; the Slices that PyTorch 1.13 writes for
+    parameter.chunk(k) (k Slices of one initializer along one constant axis, in node order:
+    BatchFirstAttention's in_proj_weight.chunk(3)) become one Split. The products of the
+    rewritten graph are compared with PyTorch's, so a wrong rewrite cannot pass. Returns the
+    number of Splits written."""
+    import onnx
+    from onnx import helper, numpy_helper
+    m = onnx.load(src)
+    consts = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            consts[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    count = 0
+    for n in m.graph.node:
+        if n.op_type == "Split" and len(n.input) == 2 and n.input[1] in consts:
+            sizes = consts[n.input[1]].reshape(-1).tolist()
+            if len(sizes) == len(n.output) and len(set(sizes)) == 1:
+                del n.input[1]
+                n.attribute.append(helper.make_attribute("num_outputs", len(n.output)))
+                count += 1
+    initializers = {t.name for t in m.graph.initializer}
+    chunks = {}
+    for n in m.graph.node:
+        if n.op_type == "Slice" and n.input[0] in initializers and len(n.input) == 4 and n.input[3] in consts:
+            chunks.setdefault((n.input[0], int(consts[n.input[3]].reshape(-1)[0])), []).append(n)
+    for (name, axis), slices in chunks.items():
+        if len(slices) < 2:
+            continue
+        split = helper.make_node("Split", [name], [s.output[0] for s in slices], axis=axis, num_outputs=len(slices), name=f"{name}/chunk")
+        nodes = list(m.graph.node)
+        at = nodes.index(slices[0])
+        nodes = [n for n in nodes if n not in slices]
+        nodes.insert(at, split)
+        del m.graph.node[:]
+        m.graph.node.extend(nodes)
+        count += 1
+    for o in m.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = 18
+    onnx.save(m, dst)
+    return count
+
+
+def case_vit():
+    """The tiny vision transformer (models.py TinyViT: strided-Conv patches, a class token
+    expanded to the batch, positional embedding, nn.MultiheadAttention, a head on the class
+    token): case_net (hvp against PyTorch, a float32 direction file, hessa check); the same
+    graph at opset 18 with the attention's Split by num_outputs: the same products; the full
+    spectrum and the per-block spectra (embeddings, attention, MLP) against numpy's eigvalsh of
+    PyTorch's Hessian."""
+    ref, params, opts, path = case_net("vit", ops=("Conv", "Expand", "Concat", "Transpose", "LayerNormalization", "Softmax", "Slice", "Gather"))
+    path18 = f"{root}/vit_opset18.onnx"
+    count = opset18_split(path, path18)
+    check(count >= 1 and "Split" in graph_ops(path18), f"vit: no chunk() or equal Split to rewrite with num_outputs in {sorted(graph_ops(path))}")
+    opts18 = [path18 if o == path else o for o in opts]
+    v = np.load(f"{root}/v.npy").astype(np.float64)
+    run("hvp", *opts18, "-hessa_hvp_direction", f"{root}/v.npy", "-hessa_hvp_output", f"{root}/hvp18")
+    compare_hvp(f"{root}/hvp18", ref, f"vit at opset 18 ({count} Split by num_outputs)", v)
+    e = rel(np.load(f"{root}/hvp18/hv.npy"), np.load(f"{root}/hvp_file/hv.npy"))
+    check(e <= 1e-15, f"vit: Hv of the opset-18 graph differs from the opset-17 graph's by {e:.3e}")
+    # the spectra at weight decay 0: the Hessian of the data loss
+    opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
+    ref.wd = 0.0
+    compare_full_spectra(opts, params, ref.hessian(), ("", "patch,cls,pos", "*attn*"), "vit")
 
 
 def case_analyze():
@@ -503,23 +583,8 @@ def case_tokens(name):
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
-    H = ref.hessian()
     subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
-    for subset in subsets:
-        prefix = f"{root}/full_{subset.replace(',', '_').replace('*', '') or 'all'}"
-        extra = ["-hessa_operator_subset", subset] if subset else []
-        run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
-        got = read_full_spectrum(prefix)
-        pats = subset.split(",") if subset else []
-        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
-                              if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
-        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
-        if len(got) != len(want):
-            check(False, f"{name} spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
-            continue
-        e = np.abs(got - want).max() / np.abs(want).max()
-        note(f"{name} spectrum {subset or 'all'}: {len(want)} eigenvalues in [{want[0]:.6g}, {want[-1]:.6g}], max difference {e:.2e} of the largest")
-        check(e <= TOL, f"{name} spectrum {subset or 'all'}: eigenvalues differ from numpy by {e:.3e} of the largest |eigenvalue|")
+    compare_full_spectra(opts, params, ref.hessian(), subsets, name)
 
 
 if case == "mlp":
@@ -530,6 +595,8 @@ elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention
     case_net(case)
     if case == "mha":
         case_mha_plain_export()
+elif case == "vit":
+    case_vit()
 elif case == "layernorm":
     case_net("layernorm", ops=("LayerNormalization", "MatMul"), not_ops=("ReduceMean",))
 elif case == "layernorm13":

@@ -11,10 +11,18 @@
  *     a parameter as X against a batched Y (its adjoint summed over the samples);
  *   3 Split into unequal parts, Slice with a negative step and a clamped end, Concat back;
  *   4 Unsqueeze, Expand of a batched value along a new axis, Squeeze; Expand of a parameter;
- *   5 the parameter phase: a batched MatMul of two parameters [2,3,4] x [2,4,5], Where, Slice.
+ *   5 the parameter phase: a batched MatMul of two parameters [2,3,4] x [2,4,5], Where, Slice;
+ *   6 Expand of parameters to the batch (a ViT's class token [1,1,6] -> [N,1,6], a parameter-phase
+ *     value, a vector [6] -> [N,2,6]) concatenated with batched tokens: gradient and R-terms summed
+ *     over the samples;
+ *   7 opset 18 Split by num_outputs: 7 columns into 3, 3, 1 (the last part smaller) on batched
+ *     values, and a parameter [7,2] into [4,2], [3,2] in the parameter phase.
  * Also the refusals: a MatMul whose batch would be contracted, Where with a runtime condition,
- * Slice and Split of the batch axis, Unsqueeze at axis 0 of a batched value. Every case runs
- * twice: with the executor's default tangent buffers and with R passes over single samples. */
+ * Slice and Split of the batch axis, Unsqueeze at axis 0 of a batched value, Expand to a higher
+ * rank of a batched value, of a constant to the batch, with the batch at axis 1, to a shape that
+ * does not match; Split with num_outputs not equal to the outputs, with an empty last part, at
+ * opset 17, and unequal equal parts at opset 17. Every case runs twice: with the executor's
+ * default tangent buffers and with R passes over single samples. */
 #include "onnx_check.h"
 #include "objective_test.h"
 #include <math.h>
@@ -22,7 +30,7 @@
 
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 #define NS 20 /* samples */
-#define NCASES 6
+#define NCASES 8
 
 static int Param(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims)
 {
@@ -168,6 +176,33 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
     *name = "parameter phase: MatMul of two 3-D parameters, Where, Slice";
     out   = Binary(g, "MatMul", h, Binary(g, "Reshape", q, Ints(g, "shape", 2, (int64_t[]){3, 5}), "qr"), "out");
   } break;
+  case 6: {
+    /* c1 = Expand(Tanh(cls [1,1,6]), [N,1,1]) [N,1,6]; c2 = Expand(Q [6], [N,2,6]); z = Concat(c1, Tanh(y), c2, axis 1) [N,6,6];
+       out = MatMul(z * z, W2 [6,2]) */
+    HessaOnnxAttr axis1 = OnnxTestAttrInt("axis", 1);
+    int64_t       s1[3] = {HESSA_ONNX_BATCH, 1, 1}, s2[3] = {HESSA_ONNX_BATCH, 2, 6};
+    int           c1 = Binary(g, "Expand", Unary(g, "Tanh", Param(g, "cls", 3, (int64_t[]){1, 1, 6}), "tcls"), Ints(g, "shape_cls", 3, s1), "c1");
+    int           c2 = Binary(g, "Expand", Param(g, "Q", 1, (int64_t[]){6}), Ints(g, "shape_q", 3, s2), "c2");
+    int           z  = Node(g, "Concat", 3, (int[]){c1, Unary(g, "Tanh", y, "t"), c2}, 1, &axis1, "z");
+    *name            = "Expand of parameters to the batch (class token), Concat with batched tokens";
+    out              = Binary(g, "MatMul", Binary(g, "Mul", z, z, "zz"), Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+  } break;
+  case 7: {
+    /* opset 18: Split(Tanh(x @ W7 [4,7]) [N,3,7], axis 2, num_outputs 3) -> [3, 3, 1]; S1, S2 = Split(P [7,2], axis 0, num_outputs 2) -> [4,2], [3,2];
+       out = MatMul(Concat(a * b, c, axis 2) [N,3,4], S1) + MatMul(a, S2) */
+    HessaOnnxAttr n3[2] = {OnnxTestAttrInt("axis", 2), OnnxTestAttrInt("num_outputs", 3)}, n2[2] = {OnnxTestAttrInt("axis", 0), OnnxTestAttrInt("num_outputs", 2)}, axis2 = OnnxTestAttrInt("axis", 2);
+    int           parts[3] = {-1, -1, -1}, sp[2] = {-1, -1}, t, cat;
+    g->opset = 18;
+    t        = Unary(g, "Tanh", Binary(g, "MatMul", x, Param(g, "W7", 2, (int64_t[]){4, 7}), "x7"), "t");
+    PetscCall(OnnxTestAddNode(g, "Split", NULL, 1, &t, 3, (const char *[]){"pa", "pb", "pc"}, 2, n3, parts, NULL));
+    PetscCall(OnnxTestAddNode(g, "Split", NULL, 1, (int[]){Param(g, "P", 2, (int64_t[]){7, 2})}, 2, (const char *[]){"s1", "s2"}, 2, n2, sp, NULL));
+    CHECK(g->values[parts[0]].dims[2] == 3 && g->values[parts[1]].dims[2] == 3 && g->values[parts[2]].dims[2] == 1 && g->values[sp[0]].dims[0] == 4 && g->values[sp[1]].dims[0] == 3,
+          "case 7: Split by num_outputs: parts %d, %d, %d and %d, %d, expected 3, 3, 1 and 4, 3", (int)g->values[parts[0]].dims[2], (int)g->values[parts[1]].dims[2], (int)g->values[parts[2]].dims[2], (int)g->values[sp[0]].dims[0],
+          (int)g->values[sp[1]].dims[0]);
+    cat   = Node(g, "Concat", 2, (int[]){Binary(g, "Mul", parts[0], parts[1], "ab"), parts[2]}, 1, &axis2, "cat");
+    *name = "opset 18 Split by num_outputs: 7 into 3, 3, 1 (batched), 7 into 4, 3 (a parameter)";
+    out   = Binary(g, "Add", Binary(g, "MatMul", cat, sp[0], "o1"), Binary(g, "MatMul", parts[0], sp[1], "o2"), "out");
+  } break;
   }
   PetscCheck(out >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case %d: building the graph failed", k);
   PetscCall(OnnxTestGraphFinish(g, x, out));
@@ -206,6 +241,27 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
   case 5: /* Expand to a higher rank: the batch would move */
     r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){y, Ints(g, "shape", 4, (int64_t[]){2, 1, 3, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
+  case 6: { /* Expand of a constant to the batch */
+    int c;
+    PetscCall(OnnxTestAddValue(g, "c", HESSA_ONNX_CONST, 3, (int64_t[]){1, 1, 4}, 0, NULL, &c));
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){c, Ints(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 1})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+  } break;
+  case 7: /* Expand of a parameter with the batch at axis 1 */
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){Param(g, "P", 2, (int64_t[]){1, 4}), Ints(g, "shape", 3, (int64_t[]){3, HESSA_ONNX_BATCH, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    break;
+  case 8: /* Expand of a parameter [1,1,4] to a shape that does not match */
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){Param(g, "P", 3, (int64_t[]){1, 1, 4}), Ints(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 5})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    break;
+  case 9:  /* num_outputs 3 for 2 outputs */
+  case 10: /* 4 columns in 3 parts of 2: an empty last part */
+  case 11: /* num_outputs at opset 17 */
+  case 12: /* 4 columns in 3 equal parts at opset 17 */
+  {
+    HessaOnnxAttr a[2] = {OnnxTestAttrInt("axis", 2), OnnxTestAttrInt("num_outputs", 3)};
+    int           o3[3];
+    g->opset = k == 11 || k == 12 ? 17 : 18;
+    r        = OnnxTestAddNode(g, "Split", NULL, 1, (int[]){y}, k == 9 ? 2 : 3, (const char *[]){"o1", "o2", "o3"}, k == 12 ? 1 : 2, a, o3, &st);
+  } break;
   }
   (void)r;
   CHECK(st.code && strstr(st.msg, expect), "refusal %d: expected an error containing \"%s\", found %s", k, expect, st.code ? st.msg : "no error");
@@ -216,7 +272,19 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
 static PetscErrorCode Run(void)
 {
   PetscBool   view      = PETSC_FALSE;
-  const char *refusal[] = {"would be a matrix axis", "hessa needs a constant condition", "slices the batch axis", "splits the batch axis", "would move the batch", "would move the batch"};
+  const char *refusal[] = {"would be a matrix axis",
+                           "hessa needs a constant condition",
+                           "slices the batch axis",
+                           "splits the batch axis",
+                           "would move the batch",
+                           "would move the batch",
+                           "expands the constant 'c' [1, 1, 4] to the batch",
+                           "puts the batch at axis 1 of input 'P' [1, 4]",
+                           "input 'P' [1, 1, 4] cannot be expanded to the shape [N, 1, 5]: axis 2 of the result is 4 in the input and 5 in the shape",
+                           "num_outputs is 3 but the node has 2 outputs",
+                           "parts of 2 leave 0 for the last one",
+                           "the attribute num_outputs came with opset 18, but the model declares opset 17",
+                           "has 4 elements, which do not split into 3 equal parts"};
 
   PetscFunctionBegin;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
@@ -256,7 +324,7 @@ static PetscErrorCode Run(void)
     }
   }
   PetscCall(PetscOptionsClearValue(NULL, "-hessa_onnx_tangent_mb"));
-  for (int k = 0; k < 6; k++) PetscCall(ExpectRefusal(k, refusal[k]));
+  for (int k = 0; k < (int)(sizeof refusal / sizeof refusal[0]); k++) PetscCall(ExpectRefusal(k, refusal[k]));
   PetscFunctionReturn(0);
 }
 

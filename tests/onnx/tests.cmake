@@ -62,6 +62,10 @@ foreach(case token_mlp token_class)
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(token_gpt TIMEOUT 600)
+# A tiny vision transformer (strided-Conv patches, a class token expanded to the batch,
+# nn.MultiheadAttention, a head on the class token): products, hessa check, the graph at
+# opset 18 (Split by num_outputs), the full and per-block spectra.
+hessa_add_onnx_case(vit TIMEOUT 600)
 
 # The pointwise and shape ops inside real graphs (PyTorch exports and a hand-written one),
 # through the loader and the executor: ops_models.py writes the models first (a fixture).

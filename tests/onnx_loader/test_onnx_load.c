@@ -359,7 +359,7 @@ static PetscErrorCode CheckBad(const char *dir)
       {"cnn.onnx", 17, "file '@P': graph input 'x' has shape [N,1,4,4] (16 values per sample), but the data has 17 features per sample"},
       {"bad_cycle.onnx", -1, "file '@P': the graph has a cycle: node 'A' (Relu) <- node 'B' (Add)"},
       {"bad_missing.onnx", -1, "file '@P': node 'add' (Add): input 'ghost' is produced by no node, initializer or graph input"},
-      {"bad_opset.onnx", -1, "file '@P': the model uses opset 11 of the default domain; hessa reads opsets 13 to 17 (export with opset_version=17)"},
+      {"bad_opset.onnx", -1, "file '@P': the model uses opset 11 of the default domain; hessa reads opsets 13 to 18 (export with opset_version=17)"},
       {"bad_two_inputs.onnx", -1, "file '@P': the graph has more than one data input ('x' and 'x2'); hessa needs exactly one"},
       {"bad_batch_arith.onnx", -1, "file '@P': node 'double' (Mul): arithmetic on the batch size (a shape entry of the batch dimension) is not supported"},
       {"bad_gather_param.onnx", -1, "file '@P': node 'embed' (Gather): hessa runs Gather only on constants (shape computations folded at load), but its input 'E' is a float initializer (a parameter)"},

@@ -2,7 +2,7 @@
  * node/test_* / model.onnx with test_data_set_0 whose single node's op hessa supports,
  * load the model with the inputs of input_*.pb (the first input batched, the others
  * constants), run the forward pass (HessaOnnxExecForward) and compare with output_0.pb
- * at float32 tolerance (any opset up to 17: a case declares the opset of its op's schema): |hessa - onnx| <= 1e-5 + 1e-4 |onnx| elementwise.
+ * at float32 tolerance (any opset up to 18: a case declares the opset of its op's schema): |hessa - onnx| <= 1e-5 + 1e-4 |onnx| elementwise.
  * Prints one line per case ("ran" or "skipped: reason") and a summary; fails if any case
  * that ran disagrees or fails to run. Where a batched first input cannot work (the op
  * would move, merge or reduce the batch axis, or a constant does not broadcast against
@@ -12,7 +12,8 @@
  * one output); a node whose first input is an integer or bool tensor (Where's condition) runs
  * with every input a constant. LayerNormalization's cases list Mean and InvStdDev as outputs
  * too: only its first output (Y) runs and is compared.
- * Usage: test_onnx_nodes [node-folder] [list-file]. */
+ * Usage: test_onnx_nodes [node-folder] [list-file] [required-ops]; required-ops (comma-separated)
+ * replaces the ops that must run (for a folder of cases of a few ops: make_split18_cases.py). */
 #define _POSIX_C_SOURCE 200809L
 #include "../../src/objective/onnx_impl.h"
 #include "onnx.pb-c.h"
@@ -237,8 +238,8 @@ static Outcome RunOutput(const char *casedir, const char *model, int k_out, char
     snprintf(why, len, "unsupported op %s", op);
     return CASE_SKIPPED;
   }
-  if (opset > 17) {
-    snprintf(why, len, "%s at opset %lld (hessa reads up to 17)", op, (long long)opset);
+  if (opset > 18) {
+    snprintf(why, len, "%s at opset %lld (hessa reads up to 18)", op, (long long)opset);
     return CASE_SKIPPED;
   }
   if (training) {
@@ -345,13 +346,14 @@ done:
 
 /* Ops whose node cases must run (not all be skipped): a change that makes the loader
  * refuse them shows here. */
-static const char *required_ops[] = {"LayerNormalization", "ReduceMean", "ReduceSum", "Softmax", "LogSoftmax", "Pow", "Sqrt", "Exp", "Log", "Neg", "Reciprocal", "MatMul", "Where", "Slice", "Split", "Squeeze", "Unsqueeze", "Expand", "Gather"};
-#define NREQUIRED ((int)(sizeof required_ops / sizeof required_ops[0]))
+static const char *default_required_ops[] = {"LayerNormalization", "ReduceMean", "ReduceSum", "Softmax", "LogSoftmax", "Pow", "Sqrt", "Exp", "Log", "Neg", "Reciprocal", "MatMul", "Where", "Slice", "Split", "Squeeze", "Unsqueeze", "Expand", "Gather"};
+#define NREQUIRED_MAX 64
 
 static PetscErrorCode Run(int argc, char **argv)
 {
-  int            required_ran[NREQUIRED] = {0};
-  char           op[256];
+  int            required_ran[NREQUIRED_MAX] = {0}, n_required = 0;
+  const char    *required_ops[NREQUIRED_MAX];
+  char           op[256], required_list[1024];
   const char    *root  = argc > 1 ? argv[1] : "/usr/include/onnx/backend/test/data/node";
   const char    *list  = argc > 2 ? argv[2] : NULL;
   DIR           *d     = opendir(root);
@@ -361,6 +363,11 @@ static PetscErrorCode Run(int argc, char **argv)
   struct dirent *e;
 
   PetscFunctionBegin;
+  if (argc > 3) { /* the ops of this folder's cases, comma-separated */
+    snprintf(required_list, sizeof required_list, "%s", argv[3]);
+    for (char *save = NULL, *tok = strtok_r(required_list, ",", &save); tok && n_required < NREQUIRED_MAX; tok = strtok_r(NULL, ",", &save)) required_ops[n_required++] = tok;
+  } else
+    for (size_t r = 0; r < sizeof default_required_ops / sizeof default_required_ops[0]; r++) required_ops[n_required++] = default_required_ops[r];
   CHECK(d, "cannot open the ONNX node test folder %s (package libonnx-testdata)", root);
   while ((e = readdir(d))) {
     if (strncmp(e->d_name, "test_", 5)) continue;
@@ -381,7 +388,7 @@ static PetscErrorCode Run(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s/%s", root, names[k]);
     o = RunCase(dir, why, sizeof why, op);
     counts[o]++;
-    for (int r = 0; r < NREQUIRED; r++)
+    for (int r = 0; r < n_required; r++)
       if (o == CASE_RAN && !strcmp(op, required_ops[r])) required_ran[r]++;
     /* the listing: every case, ran or skipped with the reason (ctest shows it with -V) */
     printf("%s: %s: %s\n", names[k], o == CASE_RAN ? "ran" : o == CASE_FAILED ? "FAILED" : "skipped", why);
@@ -393,7 +400,7 @@ static PetscErrorCode Run(int argc, char **argv)
   printf("onnx node conformance: %d cases ran and agree, %d failed, %d skipped%s%s\n", counts[CASE_RAN], counts[CASE_FAILED], counts[CASE_SKIPPED], list ? "; every case with its reason in " : "", list ? list : "");
   CHECK(counts[CASE_FAILED] == 0, "%d ONNX node cases disagree or fail (listed above)", counts[CASE_FAILED]);
   CHECK(counts[CASE_RAN] > 0, "no ONNX node case ran");
-  for (int r = 0; r < NREQUIRED; r++) CHECK(required_ran[r] > 0, "no ONNX node case of %s ran (each is listed above with the reason it was skipped)", required_ops[r]);
+  for (int r = 0; r < n_required; r++) CHECK(required_ran[r] > 0, "no ONNX node case of %s ran (each is listed above with the reason it was skipped)", required_ops[r]);
   PetscFunctionReturn(0);
 }
 
