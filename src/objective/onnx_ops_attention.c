@@ -36,20 +36,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
 
-/* "[N, 3, 4]" (N: the batch) */
-static const char *DimsString(int ndim, const int64_t *dims, char *buf, size_t len)
-{
-  size_t used = (size_t)snprintf(buf, len, "[");
-  for (int d = 0; d < ndim && used < len; d++) {
-    if (dims[d] == HESSA_ONNX_BATCH)
-      used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
-    else
-      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", dims[d]);
-  }
-  if (used < len) snprintf(buf + used, len - used, "]");
-  return buf;
-}
-
 /* Offset of row (sample i, direction j of nb) of a value: batched [m*nb][size], else [nb][size]. */
 static inline size_t Row(int batched, int64_t size, PetscInt i, PetscInt j, PetscInt nb)
 {
@@ -170,7 +156,8 @@ void HessaOnnxBatchedMatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaSt
     return;
   }
   if (A->ndim < 2 || B->ndim < 2) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: a batched MatMul needs operands of rank >= 2, found %s ('%s') x %s ('%s')", label, DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: a batched MatMul needs operands of rank >= 2, found %s ('%s') x %s ('%s')", label, HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2),
+                   B->name);
     return;
   }
   R = A->ndim > B->ndim ? A->ndim : B->ndim;
@@ -179,7 +166,7 @@ void HessaOnnxBatchedMatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaSt
     batched = 1;
     if (X[k]->ndim < 3 || X[k]->ndim != R) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s ('%s') x %s ('%s'): the batch of '%s' would %s; hessa needs every batched operand of a MatMul to have the output's rank (>= 3), the batch as its first dim", label,
-                     DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name, X[k]->name,
+                     HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name, X[k]->name,
                      X[k]->ndim < 3 ? "be a matrix axis (contracted or a row of the product)" : "move to another axis of the output");
       return;
     }
@@ -192,14 +179,14 @@ void HessaOnnxBatchedMatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaSt
     else if (da == 1)
       dims[p] = db;
     else {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the leading dims of %s ('%s') and %s ('%s') do not broadcast (dim %d: %s against %s; an operand without the batch needs 1 there)", label, DimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
-                     DimsString(B->ndim, B->dims, s2, sizeof s2), B->name, p, da == HESSA_ONNX_BATCH ? "the batch" : "a size", db == HESSA_ONNX_BATCH ? "the batch" : "another size");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the leading dims of %s ('%s') and %s ('%s') do not broadcast (dim %d: %s against %s; an operand without the batch needs 1 there)", label, HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name,
+                     HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name, p, da == HESSA_ONNX_BATCH ? "the batch" : "a size", db == HESSA_ONNX_BATCH ? "the batch" : "another size");
       return;
     }
     if (!(batched && p == 0)) L *= dims[p];
   }
   if (A->dims[A->ndim - 1] != B->dims[B->ndim - 2]) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: inner dimensions differ: %s ('%s') x %s ('%s')", label, DimsString(A->ndim, A->dims, s1, sizeof s1), A->name, DimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: inner dimensions differ: %s ('%s') x %s ('%s')", label, HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1), A->name, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name);
     return;
   }
   dims[R - 2] = A->dims[A->ndim - 2];
@@ -348,13 +335,13 @@ static int BroadcastDims(int n, const HessaOnnxValue *const *v, int *ndim, int64
       const int64_t d = v[k]->dims[q];
       if (d == HESSA_ONNX_BATCH && p != 0) {
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the batched input '%s' %s has a lower rank than the output (rank %d), so broadcasting would move the batch; hessa needs the batch in the first dimension", label, v[k]->name,
-                       DimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
+                       HessaOnnxDimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), R);
         return 0;
       }
       if (d == 1) continue;
       if (dims[p] != 1 && dims[p] != d) {
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' %s does not broadcast against the other inputs at dim %d (each dimension must be equal or 1; an input without the batch must have 1 where another has the batch)", label, v[k]->name,
-                       DimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), p);
+                       HessaOnnxDimsString(v[k]->ndim, v[k]->dims, s1, sizeof s1), p);
         return 0;
       }
       dims[p] = d;
@@ -624,7 +611,7 @@ static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     }
     if (x->batched && a == 0) {
       if (s == 0 && t == 1 && (e == HESSA_ONNX_BATCH || e >= INT32_MAX)) continue; /* the whole batch */
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: slices the batch axis of input '%s' %s (start %" PRId64 ", end %" PRId64 ", step %" PRId64 "); hessa keeps every sample", label, x->name, DimsString(r, x->dims, buf, sizeof buf), s, e, t);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: slices the batch axis of input '%s' %s (start %" PRId64 ", end %" PRId64 ", step %" PRId64 "); hessa keeps every sample", label, x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf), s, e, t);
       return;
     }
     if (e == HESSA_ONNX_BATCH) {
@@ -680,7 +667,7 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   }
   if (axis < 0) axis += r;
   if (x->batched && axis == 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: splits the batch axis of input '%s' %s; hessa keeps every sample together", label, x->name, DimsString(r, x->dims, buf, sizeof buf));
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: splits the batch axis of input '%s' %s; hessa keeps every sample together", label, x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf));
     return;
   }
   if (node->n_in == 2 && node->in[1] >= 0) {
@@ -714,7 +701,7 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   }
   if (!split && !uneven && x->dims[axis] % node->n_out) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " of input '%s' %s has %" PRId64 " elements, which do not split into %d equal parts (unequal parts need the split input, or num_outputs at opset 18)", label, axis, x->name,
-                   DimsString(r, x->dims, buf, sizeof buf), x->dims[axis], node->n_out);
+                   HessaOnnxDimsString(r, x->dims, buf, sizeof buf), x->dims[axis], node->n_out);
     return;
   }
   for (int o = 0; o < node->n_out; o++) {
@@ -725,13 +712,13 @@ static void SplitInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: split size %" PRId64 " of output %d is negative", label, parts[o], o);
       else
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: num_outputs %d does not split axis %" PRId64 " of input '%s' %s (%" PRId64 " elements): parts of %" PRId64 " leave %" PRId64 " for the last one (ONNX: the last part is smaller, not empty)", label,
-                       node->n_out, axis, x->name, DimsString(r, x->dims, buf, sizeof buf), x->dims[axis], chunk, parts[o]);
+                       node->n_out, axis, x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf), x->dims[axis], chunk, parts[o]);
       return;
     }
     at += parts[o];
   }
   if (at != x->dims[axis]) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the split sizes add up to %" PRId64 ", but axis %" PRId64 " of input '%s' %s has %" PRId64, label, at, axis, x->name, DimsString(r, x->dims, buf, sizeof buf), x->dims[axis]);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the split sizes add up to %" PRId64 ", but axis %" PRId64 " of input '%s' %s has %" PRId64, label, at, axis, x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf), x->dims[axis]);
     return;
   }
   q = SampleDims(x, sdims);
@@ -790,7 +777,8 @@ static void SqueezeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
       return;
     }
     if (x->batched && a == 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s axis 0 of the batched input '%s' %s would move the batch; hessa keeps the batch as the first axis", label, squeeze ? "squeezing" : "inserting", x->name, DimsString(r, x->dims, buf, sizeof buf));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s axis 0 of the batched input '%s' %s would move the batch; hessa keeps the batch as the first axis", label, squeeze ? "squeezing" : "inserting", x->name,
+                     HessaOnnxDimsString(r, x->dims, buf, sizeof buf));
       return;
     }
     mark[a] = 1;
@@ -800,7 +788,7 @@ static void SqueezeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     for (int d = 0; d < r; d++) {
       int drop = axes ? mark[d] : (x->dims[d] == 1 && !(x->batched && d == 0));
       if (drop && x->dims[d] != 1) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: cannot squeeze axis %d of size %" PRId64 " of input '%s' %s", label, d, x->dims[d], x->name, DimsString(r, x->dims, buf, sizeof buf));
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: cannot squeeze axis %d of size %" PRId64 " of input '%s' %s", label, d, x->dims[d], x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf));
         return;
       }
       if (!drop) odims[ry++] = x->dims[d];
@@ -854,18 +842,18 @@ static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
         if (!x->differentiable) {
           HessaStatusSet(st, HESSA_ERR_INPUT,
                          "%s: expands the constant '%s' %s to the batch (shape %s); hessa expands only parameters (or values computed from them) to the batch: make it a parameter, or let broadcasting against the batched operand do the expansion",
-                         label, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), DimsString((int)ns, shape, b1, sizeof b1));
+                         label, x->name, HessaOnnxDimsString(x->ndim, x->dims, b2, sizeof b2), HessaOnnxDimsString((int)ns, shape, b1, sizeof b1));
           return;
         }
         to_batch = 1;
       } else {
         HessaStatusSet(st, HESSA_ERR_INPUT,
                        "%s: the shape %s puts the batch at axis %" PRId64 " of input '%s' %s; hessa keeps the batch at axis 0: a batched value keeps it where it is, a parameter may be expanded to it at axis 0 (where it has size 1 or no axis)", label,
-                       DimsString((int)ns, shape, b1, sizeof b1), k, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2));
+                       HessaOnnxDimsString((int)ns, shape, b1, sizeof b1), k, x->name, HessaOnnxDimsString(x->ndim, x->dims, b2, sizeof b2));
         return;
       }
     } else if (shape[k] < 0) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: negative entry %" PRId64 " in shape %s", label, shape[k], DimsString((int)ns, shape, b1, sizeof b1));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: negative entry %" PRId64 " in shape %s", label, shape[k], HessaOnnxDimsString((int)ns, shape, b1, sizeof b1));
       return;
     }
     target.dims[k] = shape[k] == HESSA_ONNX_BATCH ? 1 : shape[k];
@@ -875,7 +863,7 @@ static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     const int64_t d = x->dims[x->ndim - 1 - q], t = target.dims[ns - 1 - q];
     if (d != HESSA_ONNX_BATCH && d != t && d != 1 && t != 1) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input '%s' %s cannot be expanded to the shape %s: axis %" PRId64 " of the result is %" PRId64 " in the input and %" PRId64 " in the shape (each axis must be equal or 1 in one of them)", label, x->name,
-                     DimsString(x->ndim, x->dims, b2, sizeof b2), DimsString((int)ns, shape, b1, sizeof b1), (ns > x->ndim ? ns : x->ndim) - 1 - q, d, t);
+                     HessaOnnxDimsString(x->ndim, x->dims, b2, sizeof b2), HessaOnnxDimsString((int)ns, shape, b1, sizeof b1), (ns > x->ndim ? ns : x->ndim) - 1 - q, d, t);
       return;
     }
   }

@@ -1,5 +1,6 @@
-/* The normalisation-family kernels (onnx_ops_norm.c) inside hand-built graphs, run by the
- * executor and judged by the derivative checker (onnx_check.h): gradient and Hv against
+/* The normalisation-family kernels (onnx_ops_norm.c) and the elementwise ones they are used
+ * with (onnx_ops_pointwise.c) inside hand-built graphs, run by the executor and judged by the
+ * derivative checker (onnx_check.h): gradient and Hv against
  * central differences (h = 1e-5, relative 1e-6), symmetry of H and of the GGN (1e-12), the
  * GGN semi-definite, blocks of 11 directions equal to single products (1e-13); 20 samples
  * in chunks of 7. Every case is x [N,3,4] -> MatMul W [4,5] -> y [N,3,5] -> (case) ->
