@@ -9,6 +9,11 @@ set_tests_properties(study_reference PROPERTIES FIXTURES_SETUP study_reference P
 foreach(case alone pair groups1 groups2 sigterm truncated folder bad_yaml bad_key bad_duplicate bad_empty bad_name bad_type bad_step bad_both bad_missing_manifest)
   add_test(NAME study_${case}
            COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/study_cases.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
-  set_tests_properties(study_${case} PROPERTIES PROCESSORS 3 TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
+  # PROCESSORS: the most ranks the case runs at once (alone: one rank collects and analyses)
+  set(np 3)
+  if(case STREQUAL "alone")
+    set(np 1)
+  endif()
+  set_tests_properties(study_${case} PROPERTIES PROCESSORS ${np} TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
 endforeach()
 set_tests_properties(study_alone study_pair study_groups1 study_groups2 PROPERTIES FIXTURES_REQUIRED study_reference)
