@@ -17,7 +17,7 @@ difference between the two Hv (hessa's parameters mapped to PyTorch's by name).
 """
 import json, os, statistics, sys, tempfile
 import numpy as np
-from common import run_json, fashion_mnist, median_time
+from common import fashion_mnist, alternate_rounds, torch_hv_reused
 
 SAMPLES, WIDTH, REPS, TORCH_REPS, ROUNDS = 128, 16, 5, 3, 2
 ARGS = ["-hessa_data", "fashion-mnist", "-hessa_data_limit", str(SAMPLES), "-bench_reps", str(REPS), "-bench_chunk", "128"]
@@ -78,26 +78,8 @@ def torch_hv(net, prefix):
     torch.set_num_threads(1)
     x, y = fashion_mnist(SAMPLES)
     x, y = torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
-    named = dict(net.named_parameters())
-    table = json.load(open(prefix + ".params.json"))
-    names = [t["name"] for t in table]
-    missing = sorted(set(named) - set(names))
-    if missing or any(n not in named for n in names):
-        raise SystemExit(f"bench cnn: hessa's parameters {names} do not match PyTorch's {sorted(named)}")
-    params = [named[n] for n in names]
-    v_flat = torch.from_numpy(np.load(prefix + ".v.npy"))
-    vs = [v_flat[t["offset"]:t["offset"] + t["count"]].view_as(named[t["name"]]) for t in table]
     loss = torch.nn.functional.cross_entropy(net(x), y)
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-
-    def hv_reused():
-        dot = sum((g * v).sum() for g, v in zip(grads, vs))
-        return torch.autograd.grad(dot, params, retain_graph=True)
-
-    hv = torch.cat([h.reshape(-1) for h in hv_reused()]).numpy()
-    ref = np.load(prefix + ".hv.npy")
-    rel = float(np.linalg.norm(hv - ref) / np.linalg.norm(hv))
-    return median_time(hv_reused, TORCH_REPS), rel
+    return torch_hv_reused(dict(net.named_parameters()), loss, prefix, TORCH_REPS, "cnn")
 
 
 def main():
@@ -109,20 +91,8 @@ def main():
     net = build_model()
     export(net, model)
     n_params = sum(p.numel() for p in net.parameters())
-    # Timings vary by +-30 % between processes here: alternate hessa and PyTorch for ROUNDS
-    # rounds and report medians.
-    ones, twos, torch_runs = [], [], []
-    for k in range(ROUNDS):
-        extra = ["-bench_direction", prefix] if k == 0 else ["-bench_dgemm_n", "0"]
-        ones.append(run_json(1, "bench/bench_cnn", ["-bench_model", model] + ARGS + extra))
-        torch_runs.append(torch_hv(net, prefix))
-        twos.append(run_json(2, "bench/bench_cnn", ["-bench_model", model] + ARGS + ["-bench_dgemm_n", "0"]))
-    hv1 = statistics.median(r["hv_seconds"] for r in ones)
-    hv2 = statistics.median(r["hv_seconds"] for r in twos)
-    cpu1 = statistics.median(r["hv_cpu_seconds"] for r in ones)
-    cpu2 = statistics.median(r["hv_cpu_seconds"] for r in twos)
-    t_reused = statistics.median(t[0] for t in torch_runs)
-    rel = max(t[1] for t in torch_runs)
+    ones, twos, med = alternate_rounds(ROUNDS, "bench/bench_cnn", ["-bench_model", model] + ARGS, prefix, lambda: torch_hv(net, prefix))
+    hv1, hv2, cpu1, cpu2, t_reused, rel = med["hv1"], med["hv2"], med["cpu1"], med["cpu2"], med["torch"], med["rel"]
     flops = ones[0]["hv_gemm_flops_rank0"]
     dgemm = ones[0]["dgemm_gflops"]
     gflops = statistics.median(r["hv_gflops"] for r in ones)

@@ -53,3 +53,48 @@ def median_time(fn, reps):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def torch_hv_reused(named, loss, prefix, reps, who):
+    """PyTorch's Hv with the gradient graph built once and reused (double backward), the
+    parameters in hessa's order (prefix.params.json: names, offsets, counts), along hessa's
+    direction (prefix.v.npy). named: the module's named parameters; loss: the loss tensor.
+    Returns (median seconds of one Hv over reps, |Hv_torch - Hv_hessa| / |Hv_torch| with
+    hessa's Hv from prefix.hv.npy)."""
+    import torch
+    table = json.load(open(prefix + ".params.json"))
+    names = [t["name"] for t in table]
+    if sorted(names) != sorted(named):
+        raise SystemExit(f"bench {who}: hessa's parameters {names} do not match PyTorch's {sorted(named)}")
+    params = [named[n] for n in names]
+    v_flat = torch.from_numpy(np.load(prefix + ".v.npy"))
+    vs = [v_flat[t["offset"]:t["offset"] + t["count"]].view_as(named[t["name"]]) for t in table]
+    grads = torch.autograd.grad(loss, params, create_graph=True)
+
+    def hv_reused():
+        dot = sum((g * v).sum() for g, v in zip(grads, vs))
+        return torch.autograd.grad(dot, params, retain_graph=True)
+
+    hv = torch.cat([h.reshape(-1) for h in hv_reused()]).numpy()
+    ref = np.load(prefix + ".hv.npy")
+    rel = float(np.linalg.norm(hv - ref) / np.linalg.norm(hv))
+    return median_time(hv_reused, reps), rel
+
+
+def alternate_rounds(rounds, program, args, prefix, torch_run):
+    """Timings vary by +-30 % between processes here: hessa's program on 1 rank, PyTorch
+    (torch_run() -> (seconds, relative difference)) and the program on 2 ranks, alternated
+    for `rounds` rounds; the first 1-rank run writes the direction and its Hv under prefix
+    (-bench_direction) and measures dgemm. Returns (1-rank results, 2-rank results, medians:
+    hv1, hv2 (seconds per Hv), cpu1, cpu2 (CPU seconds per Hv), torch (seconds per Hv),
+    rel (the largest relative difference to PyTorch))."""
+    ones, twos, torch_runs = [], [], []
+    for k in range(rounds):
+        extra = ["-bench_direction", prefix] if k == 0 else ["-bench_dgemm_n", "0"]
+        ones.append(run_json(1, program, args + extra))
+        torch_runs.append(torch_run())
+        twos.append(run_json(2, program, args + ["-bench_dgemm_n", "0"]))
+    med = {"hv1": statistics.median(r["hv_seconds"] for r in ones), "hv2": statistics.median(r["hv_seconds"] for r in twos),
+           "cpu1": statistics.median(r["hv_cpu_seconds"] for r in ones), "cpu2": statistics.median(r["hv_cpu_seconds"] for r in twos),
+           "torch": statistics.median(t[0] for t in torch_runs), "rel": max(t[1] for t in torch_runs)}
+    return ones, twos, med

@@ -11,9 +11,9 @@ difference between the two Hv (parameters matched by name), and this machine's d
 second-order pass 2), counted from the model's shapes; attention's small batched
 products are included, elementwise work is not.
 """
-import json, os, statistics, subprocess, sys, tempfile
+import json, os, subprocess, sys, tempfile
 import numpy as np
-from common import run_json, median_time, ROOT
+from common import ROOT, alternate_rounds, torch_hv_reused
 
 REPS, TORCH_REPS, ROUNDS = 5, 3, 2
 
@@ -39,26 +39,9 @@ def torch_hv(out, prefix):
     mask = torch.from_numpy(np.load(f"{out}/train_mask.npy"))
     targets = torch.full_like(tokens, -1)
     targets[:, :-1] = torch.where(mask[:, 1:], tokens[:, 1:], torch.tensor(-1))
-    named = dict(net.named_parameters())
-    table = json.load(open(prefix + ".params.json"))
-    names = [t["name"] for t in table]
-    if sorted(names) != sorted(named):
-        raise SystemExit(f"bench transformer: hessa's parameters {names} do not match PyTorch's {sorted(named)}")
-    params = [named[n] for n in names]
-    v_flat = torch.from_numpy(np.load(prefix + ".v.npy"))
-    vs = [v_flat[t["offset"]:t["offset"] + t["count"]].view_as(named[t["name"]]) for t in table]
     z = net(tokens)
     loss = F.cross_entropy(z.reshape(-1, z.shape[-1]), targets.reshape(-1), ignore_index=-1)
-    grads = torch.autograd.grad(loss, params, create_graph=True)
-
-    def hv_reused():
-        dot = sum((g * v).sum() for g, v in zip(grads, vs))
-        return torch.autograd.grad(dot, params, retain_graph=True)
-
-    hv = torch.cat([h.reshape(-1) for h in hv_reused()]).numpy()
-    ref = np.load(prefix + ".hv.npy")
-    rel = float(np.linalg.norm(hv - ref) / np.linalg.norm(hv))
-    return median_time(hv_reused, TORCH_REPS), rel
+    return torch_hv_reused(dict(net.named_parameters()), loss, prefix, TORCH_REPS, "transformer")
 
 
 def main():
@@ -69,18 +52,8 @@ def main():
     n_seq = len(np.load(f"{out}/train.npy"))
     args = ["-bench_model", f"{out}/model.onnx", "-hessa_data_source", "tokens", "-hessa_data_features", f"{out}/train.npy",
             "-hessa_data_mask", f"{out}/train_mask.npy", "-bench_reps", str(REPS), "-bench_chunk", "256"]
-    ones, twos, torch_runs = [], [], []
-    for k in range(ROUNDS):
-        extra = ["-bench_direction", prefix] if k == 0 else ["-bench_dgemm_n", "0"]
-        ones.append(run_json(1, "bench/bench_cnn", args + extra))
-        torch_runs.append(torch_hv(out, prefix))
-        twos.append(run_json(2, "bench/bench_cnn", args + ["-bench_dgemm_n", "0"]))
-    hv1 = statistics.median(r["hv_seconds"] for r in ones)
-    hv2 = statistics.median(r["hv_seconds"] for r in twos)
-    cpu1 = statistics.median(r["hv_cpu_seconds"] for r in ones)
-    cpu2 = statistics.median(r["hv_cpu_seconds"] for r in twos)
-    t_reused = statistics.median(t[0] for t in torch_runs)
-    rel = max(t[1] for t in torch_runs)
+    ones, twos, med = alternate_rounds(ROUNDS, "bench/bench_cnn", args, prefix, lambda: torch_hv(out, prefix))
+    hv1, hv2, cpu1, cpu2, t_reused, rel = med["hv1"], med["hv2"], med["cpu1"], med["cpu2"], med["torch"], med["rel"]
     dgemm = ones[0]["dgemm_gflops"]
     flops = 6.0 * forward_matmul_flops(n_seq)
     gflops = flops / hv1 / 1e9

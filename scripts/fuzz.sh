@@ -5,7 +5,8 @@
 # every file of fuzz/regressions/<harness>/ (inputs of crashes found and fixed).
 # Prints one line per harness ("fuzz: NAME: ... -> ok|FAILED") and a total line;
 # exits non-zero on any crash, leak, timeout or out-of-memory.
-# Usage: scripts/fuzz.sh [harness...]   (default: all); FUZZ_KEEP=1 keeps the work dir.
+# Usage: scripts/fuzz.sh [harness...]   (default: all); FUZZ_KEEP=1 keeps the work dir;
+# FUZZ_JOBS harnesses run at a time (default: the number of cores).
 # The test suite runs them with a fixed seed and a fixed number of inputs per harness
 # (FUZZ_SEED=1, FUZZ_RUNS=default: about 30 s each here), so CI replays exactly the inputs
 # checked before a commit and a new finding never turns CI red by chance; FUZZ_SEED=0
@@ -39,21 +40,20 @@ export LSAN_OPTIONS=suppressions=$ROOT/fuzz/lsan.supp:print_suppressions=0
 FLAGS=(-timeout=10 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1)
 
 work=$(mktemp -d /tmp/hessa-fuzz-run.XXXXXX)
-total_execs=0 total_secs=0 total_crashes=0 bad=0
-for h in "${HARNESSES[@]}"; do
-  exe=$ROOT/build-fuzz/$h
-  dir=$work/$h
+
+# One harness: regressions, then the fuzzing run. Writes what it has to say to $work/$h/report
+# and "execs secs crashes status" to $work/$h/result, so harnesses can run side by side and
+# still be reported in order.
+fuzz_one() {
+  local h=$1 exe=$ROOT/build-fuzz/$1 dir=$work/$1 status=ok regs=0 t0 runs rc execs secs crashes
   mkdir -p "$dir/corpus" "$dir/artifacts"
   cp -r "fuzz/corpus/$h/." "$dir/corpus/" 2>/dev/null
-  status=ok
   # regressions first: each file once; any crash fails the harness
-  regs=0
   if compgen -G "fuzz/regressions/$h/*" >/dev/null; then
     regs=$(find "fuzz/regressions/$h" -type f | wc -l)
     if ! (cd "$dir" && "$exe" "${FLAGS[@]}" -artifact_prefix="$dir/artifacts/" -runs=1 "$ROOT/fuzz/regressions/$h"/*) >"$dir/regressions.log" 2>&1; then
       status=FAILED
-      echo "fuzz: $h: a regression input fails again; log: $dir/regressions.log"
-      tail -40 "$dir/regressions.log"
+      { echo "fuzz: $h: a regression input fails again; log: $dir/regressions.log"; tail -40 "$dir/regressions.log"; } >>"$dir/report"
     fi
   fi
   t0=$(date +%s)
@@ -67,16 +67,31 @@ for h in "${HARNESSES[@]}"; do
   if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
     status=FAILED
     [ "$crashes" = 0 ] && crashes=1 # died without an artifact (e.g. the harness's own start-up)
-    echo "fuzz: $h: exit status $rc; artifacts: $(ls "$dir/artifacts" | tr '\n' ' ')"
-    grep -m1 -A30 -E '^==[0-9]+==ERROR|^SUMMARY|fuzz invariant|deadly signal|ERROR: libFuzzer' "$dir/fuzz.log"
+    { echo "fuzz: $h: exit status $rc; artifacts: $(ls "$dir/artifacts" | tr '\n' ' ')"
+      grep -m1 -A30 -E '^==[0-9]+==ERROR|^SUMMARY|fuzz invariant|deadly signal|ERROR: libFuzzer' "$dir/fuzz.log"; } >>"$dir/report"
     mkdir -p "$ROOT/build-fuzz/artifacts/$h" && cp "$dir/artifacts/"* "$ROOT/build-fuzz/artifacts/$h/" 2>/dev/null
-    KEEP=1
   fi
-  execs=${execs:-0} secs=${secs:-0}
-  echo "fuzz: $h: $execs executions in $secs s, $crashes crashes, $regs regression inputs -> $status"
-  total_execs=$((total_execs + execs)) total_secs=$((total_secs + secs)) total_crashes=$((total_crashes + crashes))
-  [ "$status" = ok ] || bad=$((bad + 1))
+  echo "fuzz: $h: ${execs:-0} executions in ${secs:-0} s, $crashes crashes, $regs regression inputs -> $status" >>"$dir/report"
+  echo "${execs:-0} ${secs:-0} $crashes $status" >"$dir/result"
+}
+
+# Each harness is one single-threaded process with a fixed seed and a fixed number of inputs:
+# FUZZ_JOBS of them (default: one per core) run at a time, and each still replays exactly the
+# same inputs as when run alone.
+JOBS=${FUZZ_JOBS:-$(nproc)}
+wall0=$(date +%s)
+for h in "${HARNESSES[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
+  fuzz_one "$h" &
 done
-echo "fuzz: total: $total_execs executions in $total_secs s, $total_crashes crashes, ${#HARNESSES[@]} harnesses, $bad failed"
+wait
+total_execs=0 total_secs=0 total_crashes=0 bad=0
+for h in "${HARNESSES[@]}"; do
+  cat "$work/$h/report" 2>/dev/null
+  read -r execs secs crashes status <"$work/$h/result" 2>/dev/null || { execs=0 secs=0 crashes=1 status=FAILED; echo "fuzz: $h: no result -> FAILED"; }
+  total_execs=$((total_execs + execs)) total_secs=$((total_secs + secs)) total_crashes=$((total_crashes + crashes))
+  [ "$status" = ok ] || { bad=$((bad + 1)); KEEP=1; }
+done
+echo "fuzz: total: $total_execs executions in $total_secs s ($(($(date +%s) - wall0)) s wall, $JOBS at a time), $total_crashes crashes, ${#HARNESSES[@]} harnesses, $bad failed"
 if [ "${FUZZ_KEEP:-0}" = 1 ] || [ "${KEEP:-0}" = 1 ]; then echo "fuzz: logs kept in $work (crash inputs also in build-fuzz/artifacts/)"; else rm -rf "$work"; fi
 [ "$bad" = 0 ]

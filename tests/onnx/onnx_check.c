@@ -193,6 +193,78 @@ PetscErrorCode OnnxTestGraphDestroy(HessaOnnxGraph **g)
   PetscFunctionReturn(0);
 }
 
+/* ---- short builders ------------------------------------------------------------------------ */
+
+static uint64_t param_seed   = 29;
+static uint64_t param_stream = 1;
+
+void OnnxTestParamSeed(uint64_t seed)
+{
+  param_seed = seed;
+}
+
+int OnnxTestParam(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims)
+{
+  static double buf[4096];
+  int           v;
+  PetscInt      size = 1;
+
+  for (int d = 0; d < ndim; d++) size *= dims[d];
+  if (size > 4096) return -1;
+  HessaRandomFill(HESSA_RANDOM_NORMAL, param_seed, param_stream++, 0, size, buf);
+  for (PetscInt k = 0; k < size; k++) buf[k] *= 0.5;
+  if (OnnxTestAddValue(g, name, HESSA_ONNX_PARAM, ndim, dims, 0, buf, &v)) return -1;
+  return v;
+}
+
+int OnnxTestConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const double *data)
+{
+  int v;
+
+  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, ndim, dims, 0, data, &v)) return -1;
+  return v;
+}
+
+int OnnxTestIntConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const int64_t *ints, int elem_type)
+{
+  int v;
+
+  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, ndim, dims, 0, NULL, &v)) return -1;
+  g->values[v].is_int    = 1;
+  g->values[v].elem_type = elem_type;
+  free(g->values[v].value);
+  g->values[v].value  = NULL;
+  g->values[v].ivalue = (int64_t *)malloc(sizeof(int64_t) * (size_t)g->values[v].size);
+  if (!g->values[v].ivalue) return -1;
+  memcpy(g->values[v].ivalue, ints, sizeof(int64_t) * (size_t)g->values[v].size);
+  return v;
+}
+
+int OnnxTestInts(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints)
+{
+  return OnnxTestIntConst(g, name, 1, (int64_t[]){n}, ints, 7);
+}
+
+int OnnxTestNode(HessaOnnxGraph *g, const char *op, int n, const int *in, int n_attr, const HessaOnnxAttr *attr, const char *out)
+{
+  int y = -1;
+
+  for (int i = 0; i < n; i++)
+    if (in[i] < -1) return -2; /* an input that failed to build */
+  if (OnnxTestAddNode(g, op, NULL, n, in, 1, (const char *[]){out}, n_attr, attr, &y, NULL)) return -1;
+  return y;
+}
+
+int OnnxTestUnary(HessaOnnxGraph *g, const char *op, int x, const char *out)
+{
+  return x < 0 ? -2 : OnnxTestNode(g, op, 1, &x, 0, NULL, out);
+}
+
+int OnnxTestBinary(HessaOnnxGraph *g, const char *op, int a, int b, const char *out)
+{
+  return a < 0 || b < 0 ? -2 : OnnxTestNode(g, op, 2, (int[]){a, b}, 0, NULL, out);
+}
+
 /* ---- Tanh (tests only) ----------------------------------------------------------------------- */
 
 static void TanhInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)

@@ -42,6 +42,26 @@ HessaOnnxAttr OnnxTestAttrString(const char name[], const char *s);
 PetscErrorCode OnnxTestGraphFinish(HessaOnnxGraph *g, int input, int output);
 PetscErrorCode OnnxTestGraphDestroy(HessaOnnxGraph **g);
 
+/* Short builders for graphs written as nested calls: each returns the new value's index, or
+ * -1 when it could not be added (the message is raised by the graph code; a later
+ * OnnxTestGraphFinish or the caller's check of the index stops the test). Node, Unary and
+ * Binary return -2 when an input is a failed one (below -1; -1 in in[] is an absent input,
+ * which Unary and Binary do not take), so a failure travels up the nested calls. */
+/* The seed of OnnxTestParam's values; the k-th OnnxTestParam of a process draws stream k. */
+void OnnxTestParamSeed(uint64_t seed);
+/* A PARAM of the given shape: normal random values times 0.5 (at most 4096 of them). */
+int OnnxTestParam(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims);
+/* A float CONST of the given shape (data: its values). */
+int OnnxTestConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const double *data);
+/* An integer CONST of the given shape: elem_type 7 (int64) or 9 (bool), values ints. */
+int OnnxTestIntConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const int64_t *ints, int elem_type);
+/* A 1-D int64 CONST of n values (shapes, axes, pads). */
+int OnnxTestInts(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints);
+/* op on inputs in[0..n) with attributes: its (first) output, named out. */
+int OnnxTestNode(HessaOnnxGraph *g, const char *op, int n, const int *in, int n_attr, const HessaOnnxAttr *attr, const char *out);
+int OnnxTestUnary(HessaOnnxGraph *g, const char *op, int x, const char *out);
+int OnnxTestBinary(HessaOnnxGraph *g, const char *op, int a, int b, const char *out);
+
 /* y = tanh(x), with jvp, backward and sot, for graphs in tests; keeps 1 - y^2 in aux. */
 extern const HessaOnnxOp OnnxTestTanh;
 

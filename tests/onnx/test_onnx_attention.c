@@ -32,63 +32,10 @@
 #define NS 20 /* samples */
 #define NCASES 8
 
-static int Param(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims)
-{
-  static uint64_t stream = 1;
-  static double   buf[4096];
-  int             v;
-  PetscInt        size = 1;
-
-  for (int d = 0; d < ndim; d++) size *= dims[d];
-  HessaRandomFill(HESSA_RANDOM_NORMAL, 29, stream++, 0, size, buf);
-  for (PetscInt k = 0; k < size; k++) buf[k] *= 0.5;
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_PARAM, ndim, dims, 0, buf, &v)) return -1;
-  return v;
-}
-
-/* a constant int64 (or bool, elem_type 9) tensor of the given shape */
-static int IntConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const int64_t *ints, int elem_type)
-{
-  int v;
-
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, ndim, dims, 0, NULL, &v)) return -1;
-  g->values[v].is_int    = 1;
-  g->values[v].elem_type = elem_type;
-  free(g->values[v].value);
-  g->values[v].value  = NULL;
-  g->values[v].ivalue = (int64_t *)malloc(sizeof(int64_t) * (size_t)g->values[v].size);
-  memcpy(g->values[v].ivalue, ints, sizeof(int64_t) * (size_t)g->values[v].size);
-  return v;
-}
-
-static int Ints(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints)
-{
-  return IntConst(g, name, 1, (int64_t[]){n}, ints, 7);
-}
-
-/* op on inputs in[0..n) with attributes; the (first) output index or -1 */
-static int Node(HessaOnnxGraph *g, const char *op, int n, const int *in, int n_attr, const HessaOnnxAttr *attr, const char *out)
-{
-  int y = -1;
-
-  if (OnnxTestAddNode(g, op, NULL, n, in, 1, (const char *[]){out}, n_attr, attr, &y, NULL)) return -1;
-  return y;
-}
-
-static int Unary(HessaOnnxGraph *g, const char *op, int x, const char *out)
-{
-  return Node(g, op, 1, &x, 0, NULL, out);
-}
-
-static int Binary(HessaOnnxGraph *g, const char *op, int a, int b, const char *out)
-{
-  return Node(g, op, 2, (int[]){a, b}, 0, NULL, out);
-}
-
 static int Perm(HessaOnnxGraph *g, int x, int n, const int64_t *perm, const char *out)
 {
   HessaOnnxAttr a = OnnxTestAttrInts("perm", n, perm);
-  return Node(g, "Transpose", 1, &x, 1, &a, out);
+  return OnnxTestNode(g, "Transpose", 1, &x, 1, &a, out);
 }
 
 /* the lower-triangular causal mask [3,3] as bool: 1 where the position may be seen */
@@ -97,7 +44,7 @@ static int CausalMask(HessaOnnxGraph *g, const char *name, int keep)
   int64_t m[9];
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++) m[3 * i + j] = keep ? (j <= i) : (j > i);
-  return IntConst(g, name, 2, (int64_t[]){3, 3}, m, 9);
+  return OnnxTestIntConst(g, name, 2, (int64_t[]){3, 3}, m, 9);
 }
 
 /* Case k: x [N,3,4] -> MatMul W [4,6] -> y [N,3,6] -> (case) -> out, MSE. */
@@ -110,71 +57,72 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
   PetscCall(OnnxTestGraphCreate("attention.onnx", gp));
   g = *gp;
   PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
-  y = Binary(g, "MatMul", x, Param(g, "W", 2, (int64_t[]){4, 6}), "y");
+  y = OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W", 2, (int64_t[]){4, 6}), "y");
   switch (k) {
   case 0: {
     /* q, v = heads of y: Reshape [0,3,2,3], Transpose (0,2,1,3) -> [N,2,3,3]; k from x by W3 */
-    int shape = Ints(g, "shape", 4, (int64_t[]){0, 3, 2, 3});
-    int q     = Perm(g, Binary(g, "Reshape", y, shape, "qr"), 4, (int64_t[]){0, 2, 1, 3}, "q");
-    int kk    = Perm(g, Binary(g, "Reshape", Binary(g, "MatMul", x, Param(g, "W3", 2, (int64_t[]){4, 6}), "ky"), shape, "kr"), 4, (int64_t[]){0, 2, 3, 1}, "kT"); /* [N,2,3,3] transposed */
-    int att   = Unary(g, "Tanh", Binary(g, "MatMul", q, kk, "s"), "att");
-    int o     = Perm(g, Binary(g, "MatMul", att, q, "o"), 4, (int64_t[]){0, 2, 1, 3}, "ot"); /* [N,3,2,3] */
-    o         = Binary(g, "Reshape", o, Ints(g, "shape2", 3, (int64_t[]){0, 3, 6}), "om");
+    int shape = OnnxTestInts(g, "shape", 4, (int64_t[]){0, 3, 2, 3});
+    int q     = Perm(g, OnnxTestBinary(g, "Reshape", y, shape, "qr"), 4, (int64_t[]){0, 2, 1, 3}, "q");
+    int kk    = Perm(g, OnnxTestBinary(g, "Reshape", OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W3", 2, (int64_t[]){4, 6}), "ky"), shape, "kr"), 4, (int64_t[]){0, 2, 3, 1}, "kT"); /* [N,2,3,3] transposed */
+    int att   = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", q, kk, "s"), "att");
+    int o     = Perm(g, OnnxTestBinary(g, "MatMul", att, q, "o"), 4, (int64_t[]){0, 2, 1, 3}, "ot"); /* [N,3,2,3] */
+    o         = OnnxTestBinary(g, "Reshape", o, OnnxTestInts(g, "shape2", 3, (int64_t[]){0, 3, 6}), "om");
     *name     = "self-attention: Reshape, Transpose, MatMul of batched 4-D operands";
-    out       = Binary(g, "MatMul", o, Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+    out       = OnnxTestBinary(g, "MatMul", o, OnnxTestParam(g, "W2", 2, (int64_t[]){6, 2}), "out");
   } break;
   case 1: {
     /* [N,1,3,4] x P [2,4,5] -> [N,2,3,5]; then Q [3,3] x that -> [N,2,3,5] -> Tanh -> W2 [5,2] */
-    int a = Binary(g, "Reshape", x, Ints(g, "shape", 4, (int64_t[]){0, 1, 3, 4}), "a");
-    int b = Unary(g, "Tanh", Binary(g, "MatMul", a, Param(g, "P", 3, (int64_t[]){2, 4, 5}), "ab"), "t");
-    int c = Unary(g, "Tanh", Binary(g, "MatMul", Param(g, "Q", 2, (int64_t[]){3, 3}), b, "qb"), "t2");
+    int a = OnnxTestBinary(g, "Reshape", x, OnnxTestInts(g, "shape", 4, (int64_t[]){0, 1, 3, 4}), "a");
+    int b = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", a, OnnxTestParam(g, "P", 3, (int64_t[]){2, 4, 5}), "ab"), "t");
+    int c = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", OnnxTestParam(g, "Q", 2, (int64_t[]){3, 3}), b, "qb"), "t2");
     *name = "broadcasting MatMuls: batched x parameter [2,4,5], parameter [3,3] x batched";
-    out   = Binary(g, "MatMul", c, Param(g, "W2", 2, (int64_t[]){5, 2}), "out");
+    out   = OnnxTestBinary(g, "MatMul", c, OnnxTestParam(g, "W2", 2, (int64_t[]){5, 2}), "out");
   } break;
   case 2: {
     /* s = Tanh(y [N,3,6] @ R [6,3]) [N,3,3]; u = Tanh(Where(~causal, -inf, s)); w = Where(causal, P [3,3], u * s) */
-    int s = Unary(g, "Tanh", Binary(g, "MatMul", y, Param(g, "R", 2, (int64_t[]){6, 3}), "sr"), "s"), fill, u, w;
+    int s = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", y, OnnxTestParam(g, "R", 2, (int64_t[]){6, 3}), "sr"), "s"), fill, u, w;
     PetscCall(OnnxTestAddValue(g, "fill", HESSA_ONNX_CONST, 0, NULL, 0, (double[]){-INFINITY}, &fill));
-    u     = Unary(g, "Tanh", Node(g, "Where", 3, (int[]){CausalMask(g, "future", 0), fill, s}, 0, NULL, "masked"), "u");
-    w     = Node(g, "Where", 3, (int[]){CausalMask(g, "past", 1), Param(g, "P", 2, (int64_t[]){3, 3}), Binary(g, "Mul", u, s, "us")}, 0, NULL, "w");
+    u     = OnnxTestUnary(g, "Tanh", OnnxTestNode(g, "Where", 3, (int[]){CausalMask(g, "future", 0), fill, s}, 0, NULL, "masked"), "u");
+    w     = OnnxTestNode(g, "Where", 3, (int[]){CausalMask(g, "past", 1), OnnxTestParam(g, "P", 2, (int64_t[]){3, 3}), OnnxTestBinary(g, "Mul", u, s, "us")}, 0, NULL, "w");
     *name = "Where: a causal mask filled with -inf, a parameter against a batched value";
-    out   = Binary(g, "MatMul", Unary(g, "Tanh", w, "tw"), Param(g, "W2", 2, (int64_t[]){3, 2}), "out");
+    out   = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", w, "tw"), OnnxTestParam(g, "W2", 2, (int64_t[]){3, 2}), "out");
   } break;
   case 3: {
     /* Split(Tanh(y) [N,3,6], axis 2, [1,3,2]) -> a, b, c; Slice(b, axis 2 from 2 down by -2, end clamped) [N,3,2]; Slice(y, rows 1: ) [N,2,6];
        Concat(c, a, sliced b, axis 2) [N,3,5] -> Mul -> MatMul W2 */
     HessaOnnxAttr axis = OnnxTestAttrInt("axis", 2), axis1 = OnnxTestAttrInt("axis", 1);
-    int           t = Unary(g, "Tanh", y, "t"), parts[3] = {-1, -1, -1}, sb, rows, cat;
-    PetscCall(OnnxTestAddNode(g, "Split", NULL, 2, (int[]){t, Ints(g, "split", 3, (int64_t[]){1, 3, 2})}, 3, (const char *[]){"pa", "pb", "pc"}, 1, &axis, parts, NULL));
-    sb    = Node(g, "Slice", 5, (int[]){parts[1], Ints(g, "starts", 1, (int64_t[]){2}), Ints(g, "ends", 1, (int64_t[]){-100}), Ints(g, "axes", 1, (int64_t[]){-1}), Ints(g, "steps", 1, (int64_t[]){-2})}, 0, NULL, "sb");
-    rows  = Node(g, "Slice", 4, (int[]){y, Ints(g, "starts2", 2, (int64_t[]){1, 0}), Ints(g, "ends2", 2, (int64_t[]){INT64_MAX, 4}), Ints(g, "axes2", 2, (int64_t[]){1, 2})}, 0, NULL, "rows"); /* [N,2,4] */
-    cat   = Node(g, "Concat", 3, (int[]){parts[2], parts[0], sb}, 1, &axis, "cat");                                                                                                             /* [N,3,5] */
-    cat   = Node(g, "Concat", 2, (int[]){Binary(g, "Mul", cat, cat, "sq"), Binary(g, "MatMul", rows, Param(g, "V", 2, (int64_t[]){4, 5}), "rv")}, 1, &axis1, "cat2");                           /* [N,5,5] */
+    int           t = OnnxTestUnary(g, "Tanh", y, "t"), parts[3] = {-1, -1, -1}, sb, rows, cat;
+    PetscCall(OnnxTestAddNode(g, "Split", NULL, 2, (int[]){t, OnnxTestInts(g, "split", 3, (int64_t[]){1, 3, 2})}, 3, (const char *[]){"pa", "pb", "pc"}, 1, &axis, parts, NULL));
+    sb   = OnnxTestNode(g, "Slice", 5, (int[]){parts[1], OnnxTestInts(g, "starts", 1, (int64_t[]){2}), OnnxTestInts(g, "ends", 1, (int64_t[]){-100}), OnnxTestInts(g, "axes", 1, (int64_t[]){-1}), OnnxTestInts(g, "steps", 1, (int64_t[]){-2})}, 0, NULL,
+                        "sb");
+    rows = OnnxTestNode(g, "Slice", 4, (int[]){y, OnnxTestInts(g, "starts2", 2, (int64_t[]){1, 0}), OnnxTestInts(g, "ends2", 2, (int64_t[]){INT64_MAX, 4}), OnnxTestInts(g, "axes2", 2, (int64_t[]){1, 2})}, 0, NULL, "rows"); /* [N,2,4] */
+    cat  = OnnxTestNode(g, "Concat", 3, (int[]){parts[2], parts[0], sb}, 1, &axis, "cat");                                                                                                                                     /* [N,3,5] */
+    cat  = OnnxTestNode(g, "Concat", 2, (int[]){OnnxTestBinary(g, "Mul", cat, cat, "sq"), OnnxTestBinary(g, "MatMul", rows, OnnxTestParam(g, "V", 2, (int64_t[]){4, 5}), "rv")}, 1, &axis1, "cat2");                           /* [N,5,5] */
     *name = "Split, Slice (negative step, clamped end, two axes), Concat";
-    out   = Binary(g, "MatMul", cat, Param(g, "W2", 2, (int64_t[]){5, 2}), "out");
+    out   = OnnxTestBinary(g, "MatMul", cat, OnnxTestParam(g, "W2", 2, (int64_t[]){5, 2}), "out");
   } break;
   case 4: {
     /* Unsqueeze(Tanh(y), 2) [N,3,1,6] -> Expand [N,3,2,6] (shape with the batch entry) * Expand(P [2,1], [2,6]) -> Squeeze(Unsqueeze(.., 4), 4)
        -> Reshape [N,6,6] -> MatMul W2 */
     int64_t shape_e[4] = {HESSA_ONNX_BATCH, 3, 2, 6};
-    int     t          = Unary(g, "Tanh", y, "t"), u, e, p;
-    u                  = Binary(g, "Unsqueeze", t, Ints(g, "axes", 1, (int64_t[]){2}), "u");
-    e                  = Binary(g, "Expand", u, Ints(g, "shape_e", 4, shape_e), "e");
-    p                  = Binary(g, "Expand", Unary(g, "Tanh", Param(g, "P", 2, (int64_t[]){2, 1}), "tp"), Ints(g, "shape_p", 2, (int64_t[]){2, 6}), "ep");
-    e                  = Binary(g, "Mul", e, p, "ee");
-    e                  = Binary(g, "Squeeze", Binary(g, "Unsqueeze", e, Ints(g, "axes4", 1, (int64_t[]){-1}), "e5"), Ints(g, "axes4b", 1, (int64_t[]){4}), "e4");
+    int     t          = OnnxTestUnary(g, "Tanh", y, "t"), u, e, p;
+    u                  = OnnxTestBinary(g, "Unsqueeze", t, OnnxTestInts(g, "axes", 1, (int64_t[]){2}), "u");
+    e                  = OnnxTestBinary(g, "Expand", u, OnnxTestInts(g, "shape_e", 4, shape_e), "e");
+    p                  = OnnxTestBinary(g, "Expand", OnnxTestUnary(g, "Tanh", OnnxTestParam(g, "P", 2, (int64_t[]){2, 1}), "tp"), OnnxTestInts(g, "shape_p", 2, (int64_t[]){2, 6}), "ep");
+    e                  = OnnxTestBinary(g, "Mul", e, p, "ee");
+    e                  = OnnxTestBinary(g, "Squeeze", OnnxTestBinary(g, "Unsqueeze", e, OnnxTestInts(g, "axes4", 1, (int64_t[]){-1}), "e5"), OnnxTestInts(g, "axes4b", 1, (int64_t[]){4}), "e4");
     *name              = "Unsqueeze, Expand (batched, and a parameter), Squeeze";
-    out                = Binary(g, "MatMul", Binary(g, "Reshape", Binary(g, "Mul", e, e, "e2"), Ints(g, "shape", 3, (int64_t[]){0, 6, 6}), "r"), Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+    out                = OnnxTestBinary(g, "MatMul", OnnxTestBinary(g, "Reshape", OnnxTestBinary(g, "Mul", e, e, "e2"), OnnxTestInts(g, "shape", 3, (int64_t[]){0, 6, 6}), "r"), OnnxTestParam(g, "W2", 2, (int64_t[]){6, 2}), "out");
   } break;
   case 5: {
     /* parameter phase: M = A [2,3,4] @ B [2,4,5] [2,3,5]; M2 = Where(mask [3,1], M, Tanh(M)); Q = Slice(M2, axis 0 from 1) [1,3,5];
        out = MatMul(Tanh(MatMul(Tanh(y) [N,3,6], C [6,3])), Reshape(Q, [3,5])) */
-    int m = Binary(g, "MatMul", Param(g, "A", 3, (int64_t[]){2, 3, 4}), Param(g, "B", 3, (int64_t[]){2, 4, 5}), "m");
-    int w = Node(g, "Where", 3, (int[]){IntConst(g, "rowmask", 2, (int64_t[]){3, 1}, (int64_t[]){1, 0, 1}, 9), m, Unary(g, "Tanh", m, "tm")}, 0, NULL, "w");
-    int q = Node(g, "Slice", 3, (int[]){w, Ints(g, "starts", 1, (int64_t[]){1}), Ints(g, "ends", 1, (int64_t[]){2})}, 0, NULL, "q");
-    int h = Unary(g, "Tanh", Binary(g, "MatMul", Unary(g, "Tanh", y, "t"), Param(g, "C", 2, (int64_t[]){6, 3}), "h0"), "h");
+    int m = OnnxTestBinary(g, "MatMul", OnnxTestParam(g, "A", 3, (int64_t[]){2, 3, 4}), OnnxTestParam(g, "B", 3, (int64_t[]){2, 4, 5}), "m");
+    int w = OnnxTestNode(g, "Where", 3, (int[]){OnnxTestIntConst(g, "rowmask", 2, (int64_t[]){3, 1}, (int64_t[]){1, 0, 1}, 9), m, OnnxTestUnary(g, "Tanh", m, "tm")}, 0, NULL, "w");
+    int q = OnnxTestNode(g, "Slice", 3, (int[]){w, OnnxTestInts(g, "starts", 1, (int64_t[]){1}), OnnxTestInts(g, "ends", 1, (int64_t[]){2})}, 0, NULL, "q");
+    int h = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestParam(g, "C", 2, (int64_t[]){6, 3}), "h0"), "h");
     *name = "parameter phase: MatMul of two 3-D parameters, Where, Slice";
-    out   = Binary(g, "MatMul", h, Binary(g, "Reshape", q, Ints(g, "shape", 2, (int64_t[]){3, 5}), "qr"), "out");
+    out   = OnnxTestBinary(g, "MatMul", h, OnnxTestBinary(g, "Reshape", q, OnnxTestInts(g, "shape", 2, (int64_t[]){3, 5}), "qr"), "out");
   } break;
   case 6: {
     /* c1 = Expand(Tanh(cls [1,1,6]), [N,1,1]) [N,1,6]; c2 = Expand(Q [6], [N,2,6]); z = Concat(c1, Tanh(y), c2, axis 1) [N,6,6];
@@ -219,16 +167,16 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
   PetscFunctionBegin;
   PetscCall(OnnxTestGraphCreate("refused.onnx", &g));
   PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
-  y = Unary(g, "Tanh", x, "y");
+  y = OnnxTestUnary(g, "Tanh", x, "y");
   switch (k) {
   case 0: /* y [N,3,4] x Flatten(y) [N,12]: the batch of the right operand would be contracted */
-    r = OnnxTestAddNode(g, "MatMul", NULL, 2, (int[]){y, Unary(g, "Flatten", y, "f")}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "MatMul", NULL, 2, (int[]){y, OnnxTestUnary(g, "Flatten", y, "f")}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 1: /* a condition computed from the data */
     r = OnnxTestAddNode(g, "Where", NULL, 3, (int[]){y, y, y}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 2: /* Slice of the batch axis */
-    r = OnnxTestAddNode(g, "Slice", NULL, 4, (int[]){y, Ints(g, "s", 1, (int64_t[]){1}), Ints(g, "e", 1, (int64_t[]){3}), Ints(g, "a", 1, (int64_t[]){0})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Slice", NULL, 4, (int[]){y, OnnxTestInts(g, "s", 1, (int64_t[]){1}), OnnxTestInts(g, "e", 1, (int64_t[]){3}), OnnxTestInts(g, "a", 1, (int64_t[]){0})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 3: { /* Split of the batch axis */
     HessaOnnxAttr axis = OnnxTestAttrInt("axis", 0);
@@ -236,10 +184,10 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
     r = OnnxTestAddNode(g, "Split", NULL, 1, (int[]){y}, 2, (const char *[]){"o1", "o2"}, 1, &axis, o2, &st);
   } break;
   case 4: /* Unsqueeze at axis 0 of a batched value */
-    r = OnnxTestAddNode(g, "Unsqueeze", NULL, 2, (int[]){y, Ints(g, "axes", 1, (int64_t[]){0})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Unsqueeze", NULL, 2, (int[]){y, OnnxTestInts(g, "axes", 1, (int64_t[]){0})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 5: /* Expand to a higher rank: the batch would move */
-    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){y, Ints(g, "shape", 4, (int64_t[]){2, 1, 3, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){y, OnnxTestInts(g, "shape", 4, (int64_t[]){2, 1, 3, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 6: { /* Expand of a constant to the batch */
     int c;
@@ -287,6 +235,7 @@ static PetscErrorCode Run(void)
                            "has 4 elements, which do not split into 3 equal parts"};
 
   PetscFunctionBegin;
+  OnnxTestParamSeed(29); /* the parameters of every case: streams 1, 2, ... of this seed */
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
   for (int pass = 0; pass < 2; pass++) {
     /* pass 1: tangent buffers of one sample (-hessa_onnx_tangent_mb tiny): R passes over part of a chunk */

@@ -21,66 +21,10 @@
 #define NS 20 /* samples */
 #define NCASES 22
 
-static int Param(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims)
-{
-  static uint64_t stream = 1;
-  static double   buf[4096];
-  int             v;
-  PetscInt        size = 1;
-
-  for (int d = 0; d < ndim; d++) size *= dims[d];
-  HessaRandomFill(HESSA_RANDOM_NORMAL, 29, stream++, 0, size, buf);
-  for (PetscInt k = 0; k < size; k++) buf[k] *= 0.5;
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_PARAM, ndim, dims, 0, buf, &v)) return -1;
-  return v;
-}
-
-/* a float constant of the given shape */
-static int Const(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const double *data)
-{
-  int v;
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, ndim, dims, 0, data, &v)) return -1;
-  return v;
-}
-
-/* a constant 1-D int64 tensor */
-static int Ints(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints)
-{
-  int v;
-
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, 1, (int64_t[]){n}, 0, NULL, &v)) return -1;
-  g->values[v].is_int    = 1;
-  g->values[v].elem_type = 7;
-  free(g->values[v].value);
-  g->values[v].value  = NULL;
-  g->values[v].ivalue = (int64_t *)malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(g->values[v].ivalue, ints, sizeof(int64_t) * (size_t)n);
-  return v;
-}
-
-static int Node(HessaOnnxGraph *g, const char *op, int n, const int *in, int n_attr, const HessaOnnxAttr *attr, const char *out)
-{
-  int y = -1;
-  for (int i = 0; i < n; i++)
-    if (in[i] < -1) return -1; /* an input that failed to build */
-  if (OnnxTestAddNode(g, op, NULL, n, in, 1, (const char *[]){out}, n_attr, attr, &y, NULL)) return -1;
-  return y;
-}
-
-static int Unary(HessaOnnxGraph *g, const char *op, int x, const char *out)
-{
-  return x < 0 ? -2 : Node(g, op, 1, &x, 0, NULL, out);
-}
-
-static int Binary(HessaOnnxGraph *g, const char *op, int a, int b, const char *out)
-{
-  return a < 0 || b < 0 ? -2 : Node(g, op, 2, (int[]){a, b}, 0, NULL, out);
-}
-
 /* out = MatMul(a, W2 [k, 2]) */
 static int Head(HessaOnnxGraph *g, int a, int64_t k)
 {
-  return Binary(g, "MatMul", a, Param(g, "W2", 2, (int64_t[]){k, 2}), "out");
+  return OnnxTestBinary(g, "MatMul", a, OnnxTestParam(g, "W2", 2, (int64_t[]){k, 2}), "out");
 }
 
 static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
@@ -93,47 +37,47 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
   PetscCall(OnnxTestGraphCreate("norm.onnx", gp));
   g = *gp;
   PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
-  y = Binary(g, "MatMul", x, Param(g, "W", 2, (int64_t[]){4, 5}), "y");
+  y = OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W", 2, (int64_t[]){4, 5}), "y");
   switch (k) {
   case 0:
     *name = "Exp";
-    out   = Head(g, Unary(g, "Exp", y, "e"), 5);
+    out   = Head(g, OnnxTestUnary(g, "Exp", y, "e"), 5);
     break;
   case 1:
     *name = "Log(Softplus)";
-    out   = Head(g, Unary(g, "Log", Unary(g, "Softplus", y, "sp"), "l"), 5);
+    out   = Head(g, OnnxTestUnary(g, "Log", OnnxTestUnary(g, "Softplus", y, "sp"), "l"), 5);
     break;
   case 2:
     *name = "Tanh(Neg)";
-    out   = Head(g, Unary(g, "Tanh", Unary(g, "Neg", y, "n"), "t"), 5);
+    out   = Head(g, OnnxTestUnary(g, "Tanh", OnnxTestUnary(g, "Neg", y, "n"), "t"), 5);
     break;
   case 3:
     *name = "Reciprocal(Softplus + 1)";
-    out   = Head(g, Unary(g, "Reciprocal", Binary(g, "Add", Unary(g, "Softplus", y, "sp"), Const(g, "one", 0, NULL, (double[]){1.0}), "s1"), "r"), 5);
+    out   = Head(g, OnnxTestUnary(g, "Reciprocal", OnnxTestBinary(g, "Add", OnnxTestUnary(g, "Softplus", y, "sp"), OnnxTestConst(g, "one", 0, NULL, (double[]){1.0}), "s1"), "r"), 5);
     break;
   case 4:
     *name = "Sqrt(Softplus)";
-    out   = Head(g, Unary(g, "Sqrt", Unary(g, "Softplus", y, "sp"), "s"), 5);
+    out   = Head(g, OnnxTestUnary(g, "Sqrt", OnnxTestUnary(g, "Softplus", y, "sp"), "s"), 5);
     break;
   case 5:
     *name = "Pow(y, 2.0)";
-    out   = Head(g, Binary(g, "Pow", y, Const(g, "two", 0, NULL, (double[]){2.0}), "p"), 5);
+    out   = Head(g, OnnxTestBinary(g, "Pow", y, OnnxTestConst(g, "two", 0, NULL, (double[]){2.0}), "p"), 5);
     break;
   case 6:
     *name = "Pow(y, int64 3)";
-    out   = Head(g, Binary(g, "Pow", y, Ints(g, "three", 1, (int64_t[]){3}), "p"), 5);
+    out   = Head(g, OnnxTestBinary(g, "Pow", y, OnnxTestInts(g, "three", 1, (int64_t[]){3}), "p"), 5);
     break;
   case 7:
     *name = "Pow(Softplus(y), [0.5 1.5 2 2.5 3]) broadcast";
-    out   = Head(g, Binary(g, "Pow", Unary(g, "Softplus", y, "sp"), Const(g, "ex", 1, (int64_t[]){5}, (double[]){0.5, 1.5, 2, 2.5, 3}), "p"), 5);
+    out   = Head(g, OnnxTestBinary(g, "Pow", OnnxTestUnary(g, "Softplus", y, "sp"), OnnxTestConst(g, "ex", 1, (int64_t[]){5}, (double[]){0.5, 1.5, 2, 2.5, 3}), "p"), 5);
     break;
   case 8:
     *name = "ReduceMean(Tanh(y), axes [2], keepdims 1)";
     a[0]  = OnnxTestAttrInts("axes", 1, (int64_t[]){2});
     a[1]  = OnnxTestAttrInt("keepdims", 1);
     {
-      int t = Unary(g, "Tanh", y, "t");
-      out   = Head(g, Node(g, "ReduceMean", 1, &t, 2, a, "r"), 1);
+      int t = OnnxTestUnary(g, "Tanh", y, "t");
+      out   = Head(g, OnnxTestNode(g, "ReduceMean", 1, &t, 2, a, "r"), 1);
     }
     break;
   case 9:
@@ -141,71 +85,71 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
     a[0]  = OnnxTestAttrInts("axes", 1, (int64_t[]){-2});
     a[1]  = OnnxTestAttrInt("keepdims", 0);
     {
-      int t = Unary(g, "Tanh", y, "t");
-      out   = Head(g, Node(g, "ReduceMean", 1, &t, 2, a, "r"), 5);
+      int t = OnnxTestUnary(g, "Tanh", y, "t");
+      out   = Head(g, OnnxTestNode(g, "ReduceMean", 1, &t, 2, a, "r"), 5);
     }
     break;
   case 10:
     *name = "ReduceSum(Tanh(y), axes input [-1], keepdims 0)";
     a[0]  = OnnxTestAttrInt("keepdims", 0);
-    out   = Head(g, Node(g, "ReduceSum", 2, (int[]){Unary(g, "Tanh", y, "t"), Ints(g, "axes", 1, (int64_t[]){-1})}, 1, a, "r"), 3);
+    out   = Head(g, OnnxTestNode(g, "ReduceSum", 2, (int[]){OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestInts(g, "axes", 1, (int64_t[]){-1})}, 1, a, "r"), 3);
     break;
   case 11:
     *name = "ReduceSum(Tanh(y), axes input [1, 2])";
-    out   = Head(g, Node(g, "ReduceSum", 2, (int[]){Unary(g, "Tanh", y, "t"), Ints(g, "axes", 2, (int64_t[]){1, 2})}, 0, NULL, "r"), 1);
+    out   = Head(g, OnnxTestNode(g, "ReduceSum", 2, (int[]){OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestInts(g, "axes", 2, (int64_t[]){1, 2})}, 0, NULL, "r"), 1);
     break;
   case 12:
     *name = "LayerNormalization(y, Scale [5], B [5], axis -1)";
-    out   = Head(g, Node(g, "LayerNormalization", 3, (int[]){y, Param(g, "ln.weight", 1, (int64_t[]){5}), Param(g, "ln.bias", 1, (int64_t[]){5})}, 0, NULL, "ln"), 5);
+    out   = Head(g, OnnxTestNode(g, "LayerNormalization", 3, (int[]){y, OnnxTestParam(g, "ln.weight", 1, (int64_t[]){5}), OnnxTestParam(g, "ln.bias", 1, (int64_t[]){5})}, 0, NULL, "ln"), 5);
     break;
   case 13:
     *name = "LayerNormalization(y, Scale [3,5], axis 1, epsilon 1e-3, no B)";
     a[0]  = OnnxTestAttrInt("axis", 1);
     a[1]  = OnnxTestAttrFloat("epsilon", 1e-3);
-    out   = Head(g, Node(g, "LayerNormalization", 2, (int[]){y, Param(g, "ln.weight", 2, (int64_t[]){3, 5})}, 2, a, "ln"), 5);
+    out   = Head(g, OnnxTestNode(g, "LayerNormalization", 2, (int[]){y, OnnxTestParam(g, "ln.weight", 2, (int64_t[]){3, 5})}, 2, a, "ln"), 5);
     break;
   case 14:
     *name = "LayerNormalization(Tanh(y), constant Scale, B)";
-    out   = Head(g, Node(g, "LayerNormalization", 3, (int[]){Unary(g, "Tanh", y, "t"), Const(g, "scale", 1, (int64_t[]){5}, (double[]){0.5, 1, 1.5, 2, -1}), Param(g, "ln.bias", 1, (int64_t[]){5})}, 0, NULL, "ln"), 5);
+    out   = Head(g, OnnxTestNode(g, "LayerNormalization", 3, (int[]){OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestConst(g, "scale", 1, (int64_t[]){5}, (double[]){0.5, 1, 1.5, 2, -1}), OnnxTestParam(g, "ln.bias", 1, (int64_t[]){5})}, 0, NULL, "ln"), 5);
     break;
   case 15:
     *name = "Softmax(y, axis 1)";
     a[0]  = OnnxTestAttrInt("axis", 1);
-    out   = Head(g, Node(g, "Softmax", 1, &y, 1, a, "s"), 5);
+    out   = Head(g, OnnxTestNode(g, "Softmax", 1, &y, 1, a, "s"), 5);
     break;
   case 16:
     *name = "Softmax(y) (axis -1)";
-    out   = Head(g, Node(g, "Softmax", 1, &y, 0, NULL, "s"), 5);
+    out   = Head(g, OnnxTestNode(g, "Softmax", 1, &y, 0, NULL, "s"), 5);
     break;
   case 17:
     *name = "LogSoftmax(y, axis -1)";
     a[0]  = OnnxTestAttrInt("axis", -1);
-    out   = Head(g, Node(g, "LogSoftmax", 1, &y, 1, a, "s"), 5);
+    out   = Head(g, OnnxTestNode(g, "LogSoftmax", 1, &y, 1, a, "s"), 5);
     break;
   case 18:
     *name = "LogSoftmax(y, axis -2)";
     a[0]  = OnnxTestAttrInt("axis", -2);
-    out   = Head(g, Node(g, "LogSoftmax", 1, &y, 1, a, "s"), 5);
+    out   = Head(g, OnnxTestNode(g, "LogSoftmax", 1, &y, 1, a, "s"), 5);
     break;
   case 19: {
     /* the opset-13 export of nn.LayerNorm(5) */
     int m, c, v, s;
     *name = "decomposed layer norm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add)";
     a[0]  = OnnxTestAttrInts("axes", 1, (int64_t[]){-1});
-    m     = Node(g, "ReduceMean", 1, &y, 1, a, "mean");
-    c     = Binary(g, "Sub", y, m, "c");
-    v     = Binary(g, "Pow", c, Const(g, "two", 0, NULL, (double[]){2.0}), "c2");
-    v     = Node(g, "ReduceMean", 1, &v, 1, a, "var");
-    s     = Unary(g, "Sqrt", Binary(g, "Add", v, Const(g, "eps", 0, NULL, (double[]){1e-5}), "ve"), "sd");
-    out   = Head(g, Binary(g, "Add", Binary(g, "Mul", Binary(g, "Div", c, s, "xh"), Param(g, "ln.weight", 1, (int64_t[]){5}), "gx"), Param(g, "ln.bias", 1, (int64_t[]){5}), "ln"), 5);
+    m     = OnnxTestNode(g, "ReduceMean", 1, &y, 1, a, "mean");
+    c     = OnnxTestBinary(g, "Sub", y, m, "c");
+    v     = OnnxTestBinary(g, "Pow", c, OnnxTestConst(g, "two", 0, NULL, (double[]){2.0}), "c2");
+    v     = OnnxTestNode(g, "ReduceMean", 1, &v, 1, a, "var");
+    s     = OnnxTestUnary(g, "Sqrt", OnnxTestBinary(g, "Add", v, OnnxTestConst(g, "eps", 0, NULL, (double[]){1e-5}), "ve"), "sd");
+    out   = Head(g, OnnxTestBinary(g, "Add", OnnxTestBinary(g, "Mul", OnnxTestBinary(g, "Div", c, s, "xh"), OnnxTestParam(g, "ln.weight", 1, (int64_t[]){5}), "gx"), OnnxTestParam(g, "ln.bias", 1, (int64_t[]){5}), "ln"), 5);
   } break;
   case 20: {
     /* parameter phase: Q = Softmax(Exp(LayerNormalization(P [5,2], S [5,2], axis 0)), axis 0); out = MatMul(Tanh(y), Q) */
     int q;
     *name = "parameter phase: Softmax(Exp(LayerNormalization(P, axis 0)), axis 0)";
     a[0]  = OnnxTestAttrInt("axis", 0);
-    q     = Unary(g, "Exp", Node(g, "LayerNormalization", 2, (int[]){Param(g, "P", 2, (int64_t[]){5, 2}), Param(g, "S", 2, (int64_t[]){5, 2})}, 1, a, "q1"), "q2");
-    out   = Binary(g, "MatMul", Unary(g, "Tanh", y, "t"), Node(g, "Softmax", 1, &q, 1, a, "q"), "out");
+    q     = OnnxTestUnary(g, "Exp", OnnxTestNode(g, "LayerNormalization", 2, (int[]){OnnxTestParam(g, "P", 2, (int64_t[]){5, 2}), OnnxTestParam(g, "S", 2, (int64_t[]){5, 2})}, 1, a, "q1"), "q2");
+    out   = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestNode(g, "Softmax", 1, &q, 1, a, "q"), "out");
   } break;
   case 21: {
     /* attention-style pooling: w = Softmax(Tanh(y) over axis 1), pooled = ReduceSum(w * y, axis 1), LogSoftmax head */
@@ -213,12 +157,12 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
     *name = "Softmax pooling over axis 1, ReduceSum, LogSoftmax head";
     a[0]  = OnnxTestAttrInt("axis", 1);
     a[1]  = OnnxTestAttrInt("keepdims", 0);
-    w     = Unary(g, "Tanh", y, "t");
-    w     = Node(g, "Softmax", 1, &w, 1, a, "w");
-    p     = Node(g, "ReduceSum", 2, (int[]){Binary(g, "Mul", w, y, "wy"), Ints(g, "axes", 1, (int64_t[]){1})}, 1, a + 1, "pooled");
+    w     = OnnxTestUnary(g, "Tanh", y, "t");
+    w     = OnnxTestNode(g, "Softmax", 1, &w, 1, a, "w");
+    p     = OnnxTestNode(g, "ReduceSum", 2, (int[]){OnnxTestBinary(g, "Mul", w, y, "wy"), OnnxTestInts(g, "axes", 1, (int64_t[]){1})}, 1, a + 1, "pooled");
     p     = Head(g, p, 5);
     a[2]  = OnnxTestAttrInt("axis", -1);
-    out   = p < 0 ? -1 : Node(g, "LogSoftmax", 1, &p, 1, a + 2, "logp");
+    out   = p < 0 ? -1 : OnnxTestNode(g, "LogSoftmax", 1, &p, 1, a + 2, "logp");
   } break;
   }
   PetscCheck(out >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case %d: building the graph failed", k);
@@ -231,6 +175,7 @@ static PetscErrorCode RunChecks(void)
   PetscBool view = PETSC_FALSE;
 
   PetscFunctionBegin;
+  OnnxTestParamSeed(29); /* the parameters of every case: streams 1, 2, ... of this seed */
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
   for (int pass = 0; pass < 2; pass++) {
     /* pass 1: tangent buffers of one sample (-hessa_onnx_tangent_mb tiny): R passes over part of a chunk */
@@ -288,16 +233,16 @@ static PetscErrorCode RunRefusals(void)
   PetscFunctionBegin;
   PetscCall(OnnxTestGraphCreate("bad.onnx", &g));
   PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
-  y = Binary(g, "MatMul", x, Param(g, "W", 2, (int64_t[]){4, 5}), "y");
-  w = Param(g, "w", 1, (int64_t[]){4});
+  y = OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W", 2, (int64_t[]){4, 5}), "y");
+  w = OnnxTestParam(g, "w", 1, (int64_t[]){4});
   CHECK(y >= 0 && w >= 0, "building the refusal graph failed");
   /* Pow with an exponent that is computed at run time, or a parameter */
   PetscCall(ExpectRefusal(g, "Pow", 2, (int[]){y, y}, 1, 0, NULL, "expected a constant exponent (input 1), found 'y' that is computed at run time"));
   PetscCall(ExpectRefusal(g, "Pow", 2, (int[]){y, w}, 1, 0, NULL, "found 'w' that is a parameter"));
   /* an exponent that varies along the batch or widens the output */
-  r = Const(g, "e4", 1, (int64_t[]){4}, NULL);
+  r = OnnxTestConst(g, "e4", 1, (int64_t[]){4}, NULL);
   PetscCall(ExpectRefusal(g, "Pow", 2, (int[]){y, r}, 1, 0, NULL, "the exponent 'e4' of shape [4] does not broadcast to the base 'y' of shape [N, 3, 5]"));
-  r = Const(g, "e7", 3, (int64_t[]){7, 1, 1}, NULL);
+  r = OnnxTestConst(g, "e7", 3, (int64_t[]){7, 1, 1}, NULL);
   PetscCall(ExpectRefusal(g, "Pow", 2, (int[]){y, r}, 1, 0, NULL, "does not vary along the batch"));
   /* reductions and softmax over the batch */
   a[0] = OnnxTestAttrInts("axes", 2, (int64_t[]){0, 2});
@@ -317,14 +262,14 @@ static PetscErrorCode RunRefusals(void)
   PetscCall(ExpectRefusal(g, "LayerNormalization", 2, (int[]){y, w}, 1, 0, NULL, "input Scale 'w' has shape [4]; expected the normalised shape [5] of the input 'y' (axis 2)"));
   {
     HessaStatus st = {0};
-    int         s = Param(g, "s", 1, (int64_t[]){5}), outs[3] = {-1, -1, -1}, ln;
+    int         s = OnnxTestParam(g, "s", 1, (int64_t[]){5}), outs[3] = {-1, -1, -1}, ln;
     PetscCall(OnnxTestAddNode(g, "LayerNormalization", NULL, 2, (int[]){y, s}, 3, (const char *[]){"ln", "ln_mean", "ln_istd"}, 0, NULL, outs, &st));
     CHECK(!st.code, "LayerNormalization with unread Mean and InvStdDev outputs: %s", st.msg);
     CHECK(g->values[outs[1]].ndim == 3 && g->values[outs[1]].dims[2] == 1, "LayerNormalization: the Mean output has no shape");
     /* a node that reads Mean: LayerNormalization's infer (run again, as the loader runs it
        once every node is known) refuses the graph */
     ln = g->n_nodes - 1;
-    CHECK(Unary(g, "Tanh", outs[1], "reads_mean") >= 0, "Tanh of Mean failed to build");
+    CHECK(OnnxTestUnary(g, "Tanh", outs[1], "reads_mean") >= 0, "Tanh of Mean failed to build");
     memset(&st, 0, sizeof st);
     g->nodes[ln].op->infer(g, &g->nodes[ln], &st);
     CHECK(st.code && strstr(st.msg, "its output Mean 'ln_mean' is used; hessa computes Y only"), "LayerNormalization with a used Mean: %s", st.msg);

@@ -20,52 +20,6 @@ static const char *pointwise[] = {"Relu", "LeakyRelu", "Tanh", "Sigmoid", "Softp
 #define NPOINTWISE ((int)(sizeof pointwise / sizeof pointwise[0]))
 #define NCASES (NPOINTWISE + 6)
 
-static int Param(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims)
-{
-  static uint64_t stream = 1;
-  static double   buf[4096];
-  int             v;
-  PetscInt        size = 1;
-
-  for (int d = 0; d < ndim; d++) size *= dims[d];
-  HessaRandomFill(HESSA_RANDOM_NORMAL, 23, stream++, 0, size, buf);
-  for (PetscInt k = 0; k < size; k++) buf[k] *= 0.5;
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_PARAM, ndim, dims, 0, buf, &v)) return -1;
-  return v;
-}
-
-/* a constant 1-D int64 tensor */
-static int Ints(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints)
-{
-  int v;
-
-  if (OnnxTestAddValue(g, name, HESSA_ONNX_CONST, 1, (int64_t[]){n}, 0, NULL, &v)) return -1;
-  g->values[v].is_int    = 1;
-  g->values[v].elem_type = 7;
-  g->values[v].ivalue    = (int64_t *)malloc(sizeof(int64_t) * (size_t)n);
-  memcpy(g->values[v].ivalue, ints, sizeof(int64_t) * (size_t)n);
-  return v;
-}
-
-/* op on inputs in[0..n) with attributes; the output index or -1 */
-static int Node(HessaOnnxGraph *g, const char *op, int n, const int *in, int n_attr, const HessaOnnxAttr *attr, const char *out)
-{
-  int y = -1;
-
-  if (OnnxTestAddNode(g, op, NULL, n, in, 1, (const char *[]){out}, n_attr, attr, &y, NULL)) return -1;
-  return y;
-}
-
-static int Unary(HessaOnnxGraph *g, const char *op, int x, const char *out)
-{
-  return Node(g, op, 1, &x, 0, NULL, out);
-}
-
-static int Binary(HessaOnnxGraph *g, const char *op, int a, int b, const char *out)
-{
-  return Node(g, op, 2, (int[]){a, b}, 0, NULL, out);
-}
-
 /* Case k: x [N,3,4] -> MatMul W [4,5] -> y [N,3,5] -> (case) -> out, MSE. */
 static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
 {
@@ -76,64 +30,64 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
   PetscCall(OnnxTestGraphCreate("ops.onnx", gp));
   g = *gp;
   PetscCall(OnnxTestAddValue(g, "x", HESSA_ONNX_INPUT, 3, (int64_t[]){0, 3, 4}, 1, NULL, &x));
-  y = Binary(g, "MatMul", x, Param(g, "W", 2, (int64_t[]){4, 5}), "y");
+  y = OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W", 2, (int64_t[]){4, 5}), "y");
   if (k < NPOINTWISE) {
     /* op(y) [N,3,5] -> MatMul W2 [5,2] */
     const char   *op    = pointwise[k];
     HessaOnnxAttr alpha = OnnxTestAttrFloat("alpha", 0.3);
-    int           a     = Node(g, op, 1, &y, !strcmp(op, "LeakyRelu") || !strcmp(op, "Elu"), &alpha, "a");
+    int           a     = OnnxTestNode(g, op, 1, &y, !strcmp(op, "LeakyRelu") || !strcmp(op, "Elu"), &alpha, "a");
     *name               = op;
-    out                 = Binary(g, "MatMul", a, Param(g, "W2", 2, (int64_t[]){5, 2}), "out");
+    out                 = OnnxTestBinary(g, "MatMul", a, OnnxTestParam(g, "W2", 2, (int64_t[]){5, 2}), "out");
   } else
     switch (k - NPOINTWISE) {
     case 0: {
       /* parameter phase: Q = Sigmoid(Elu(Softplus(Erf(Tanh(P))))) [5,2]; out = MatMul(Tanh(y), Q) */
       HessaOnnxAttr alpha = OnnxTestAttrFloat("alpha", 0.5);
-      int           q     = Unary(g, "Erf", Unary(g, "Tanh", Param(g, "P", 2, (int64_t[]){5, 2}), "q1"), "q2");
-      q                   = Unary(g, "Softplus", q, "q3");
-      q                   = Node(g, "Elu", 1, &q, 1, &alpha, "q4");
-      q                   = Unary(g, "Sigmoid", Binary(g, "Sub", q, Param(g, "c", 1, (int64_t[]){2}), "q5"), "q6");
+      int           q     = OnnxTestUnary(g, "Erf", OnnxTestUnary(g, "Tanh", OnnxTestParam(g, "P", 2, (int64_t[]){5, 2}), "q1"), "q2");
+      q                   = OnnxTestUnary(g, "Softplus", q, "q3");
+      q                   = OnnxTestNode(g, "Elu", 1, &q, 1, &alpha, "q4");
+      q                   = OnnxTestUnary(g, "Sigmoid", OnnxTestBinary(g, "Sub", q, OnnxTestParam(g, "c", 1, (int64_t[]){2}), "q5"), "q6");
       *name               = "parameter phase: Sigmoid(Elu(Softplus(Erf(Tanh(P)))) - c)";
-      out                 = Binary(g, "MatMul", Unary(g, "Tanh", y, "t"), q, "out");
+      out                 = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", y, "t"), q, "out");
     } break;
     case 1: {
       /* Flatten(Tanh(y)) [N,15] -> MatMul W2 [15,3] */
       HessaOnnxAttr axis = OnnxTestAttrInt("axis", 1);
-      int           t    = Unary(g, "Tanh", y, "t");
+      int           t    = OnnxTestUnary(g, "Tanh", y, "t");
       *name              = "Flatten";
-      out                = Binary(g, "MatMul", Node(g, "Flatten", 1, &t, 1, &axis, "f"), Param(g, "W2", 2, (int64_t[]){15, 3}), "out");
+      out                = OnnxTestBinary(g, "MatMul", OnnxTestNode(g, "Flatten", 1, &t, 1, &axis, "f"), OnnxTestParam(g, "W2", 2, (int64_t[]){15, 3}), "out");
     } break;
     case 2: {
       /* Transpose(Tanh(Reshape(y, [0, 5, 3])), perm 0 2 1) [N,3,5] -> Sigmoid -> MatMul W2 [5,2] */
       HessaOnnxAttr perm = OnnxTestAttrInts("perm", 3, (int64_t[]){0, 2, 1});
-      int           r    = Unary(g, "Tanh", Binary(g, "Reshape", y, Ints(g, "shape", 3, (int64_t[]){0, 5, 3}), "r"), "t");
+      int           r    = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "Reshape", y, OnnxTestInts(g, "shape", 3, (int64_t[]){0, 5, 3}), "r"), "t");
       *name              = "Reshape, Transpose";
-      out                = Binary(g, "MatMul", Unary(g, "Sigmoid", Node(g, "Transpose", 1, &r, 1, &perm, "tr"), "s"), Param(g, "W2", 2, (int64_t[]){5, 2}), "out");
+      out                = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Sigmoid", OnnxTestNode(g, "Transpose", 1, &r, 1, &perm, "tr"), "s"), OnnxTestParam(g, "W2", 2, (int64_t[]){5, 2}), "out");
     } break;
     case 3: {
       /* Pad(Tanh(y), [0,1,-1, 0,0,2], 0.3) [N,4,6] -> Sigmoid -> MatMul W2 [6,2] */
-      int c, t = Unary(g, "Tanh", y, "t");
+      int c, t = OnnxTestUnary(g, "Tanh", y, "t");
       PetscCall(OnnxTestAddValue(g, "value", HESSA_ONNX_CONST, 0, NULL, 0, (double[]){0.3}, &c));
       *name = "Pad (cropping, constant 0.3)";
-      out   = Binary(g, "MatMul", Unary(g, "Sigmoid", Node(g, "Pad", 3, (int[]){t, Ints(g, "pads", 6, (int64_t[]){0, 1, -1, 0, 0, 2}), c}, 0, NULL, "p"), "s"), Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+      out   = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Sigmoid", OnnxTestNode(g, "Pad", 3, (int[]){t, OnnxTestInts(g, "pads", 6, (int64_t[]){0, 1, -1, 0, 0, 2}), c}, 0, NULL, "p"), "s"), OnnxTestParam(g, "W2", 2, (int64_t[]){6, 2}), "out");
     } break;
     case 4: {
       /* Concat(Tanh(y) [N,3,5], P [1,2,5] shared, Sigmoid(MatMul(x, W3)) [N,3,5], axis 1) [N,8,5] -> Tanh -> MatMul W2 [5,2] */
       HessaOnnxAttr axis = OnnxTestAttrInt("axis", 1);
-      int           y3   = Unary(g, "Sigmoid", Binary(g, "MatMul", x, Param(g, "W3", 2, (int64_t[]){4, 5}), "y3"), "s3");
-      int           c    = Node(g, "Concat", 3, (int[]){Unary(g, "Tanh", y, "t"), Param(g, "P", 3, (int64_t[]){1, 2, 5}), y3}, 1, &axis, "cat");
+      int           y3   = OnnxTestUnary(g, "Sigmoid", OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W3", 2, (int64_t[]){4, 5}), "y3"), "s3");
+      int           c    = OnnxTestNode(g, "Concat", 3, (int[]){OnnxTestUnary(g, "Tanh", y, "t"), OnnxTestParam(g, "P", 3, (int64_t[]){1, 2, 5}), y3}, 1, &axis, "cat");
       *name              = "Concat of batched values and a shared parameter";
-      out                = Binary(g, "MatMul", Unary(g, "Tanh", c, "tc"), Param(g, "W2", 2, (int64_t[]){5, 2}), "out");
+      out                = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", c, "tc"), OnnxTestParam(g, "W2", 2, (int64_t[]){5, 2}), "out");
     } break;
     case 5: {
       /* parameter phase: Q = Pad(Transpose(Reshape(Concat(Pa [2,5], Pb [2,5]), [5,4])), [0,0,0,1]) [4,6];
          out = MatMul(Tanh(MatMul(x, Q)) [N,3,6], W2 [6,2]) */
       HessaOnnxAttr axis = OnnxTestAttrInt("axis", 0);
-      int           q    = Node(g, "Concat", 2, (int[]){Param(g, "Pa", 2, (int64_t[]){2, 5}), Param(g, "Pb", 2, (int64_t[]){2, 5})}, 1, &axis, "q1");
-      q                  = Unary(g, "Transpose", Binary(g, "Reshape", q, Ints(g, "shape", 2, (int64_t[]){5, 4}), "q2"), "q3");
-      q                  = Binary(g, "Pad", q, Ints(g, "pads", 4, (int64_t[]){0, 0, 0, 1}), "q4");
+      int           q    = OnnxTestNode(g, "Concat", 2, (int[]){OnnxTestParam(g, "Pa", 2, (int64_t[]){2, 5}), OnnxTestParam(g, "Pb", 2, (int64_t[]){2, 5})}, 1, &axis, "q1");
+      q                  = OnnxTestUnary(g, "Transpose", OnnxTestBinary(g, "Reshape", q, OnnxTestInts(g, "shape", 2, (int64_t[]){5, 4}), "q2"), "q3");
+      q                  = OnnxTestBinary(g, "Pad", q, OnnxTestInts(g, "pads", 4, (int64_t[]){0, 0, 0, 1}), "q4");
       *name              = "parameter phase: Pad(Transpose(Reshape(Concat(Pa, Pb))))";
-      out                = Binary(g, "MatMul", Unary(g, "Tanh", Binary(g, "MatMul", x, q, "xq"), "t"), Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+      out                = OnnxTestBinary(g, "MatMul", OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", x, q, "xq"), "t"), OnnxTestParam(g, "W2", 2, (int64_t[]){6, 2}), "out");
     } break;
     }
   PetscCheck(out >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case %d: building the graph failed", k);
@@ -146,6 +100,7 @@ static PetscErrorCode Run(void)
   PetscBool view = PETSC_FALSE;
 
   PetscFunctionBegin;
+  OnnxTestParamSeed(23); /* the parameters of every case: streams 1, 2, ... of this seed */
   PetscCall(PetscOptionsHasName(NULL, NULL, "-view", &view));
   for (int pass = 0; pass < 2; pass++) {
     /* pass 1: tangent buffers of one sample (-hessa_onnx_tangent_mb tiny): R passes over part of a chunk */

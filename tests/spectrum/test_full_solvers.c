@@ -12,27 +12,10 @@
  * 4. HessaFullSpectrumMemory: the estimate grows like n^2 / P, a 1 MiB cap does not fit and
  *    HessaSpectrumFullWithSettings refuses it.
  * Options: -verbose prints the measured errors. */
-#include <hessa/spectrum.h>
+#include "spectrum_test.h"
 #include <math.h>
 
 static PetscBool verbose = PETSC_FALSE;
-
-static PetscErrorCode CreateOperator(MPI_Comm comm, PetscInt n, const double *lambda, HessaObjective *obj, HessaOperator *op)
-{
-  PetscMPIInt rank;
-  Vec         theta;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(HessaQuadraticCreate(n, lambda, 4, 77, rank == 0 ? PETSC_TRUE : PETSC_FALSE, obj));
-  PetscCall(HessaOperatorCreate(comm, *obj, op));
-  PetscCall(HessaOperatorSetUp(*op));
-  PetscCall(HessaOperatorCreateParameterVec(*op, &theta));
-  PetscCall(HessaVecSetRandom(theta, HESSA_RANDOM_NORMAL, 5, 1));
-  PetscCall(HessaOperatorSetPoint(*op, theta));
-  PetscCall(VecDestroy(&theta));
-  PetscFunctionReturn(0);
-}
 
 /* Residual |H v - lambda v| and |v| of column j of the eigenvector matrix. */
 static PetscErrorCode PairResidual(HessaOperator op, Mat V, PetscInt j, double lambda, double *res, double *norm)
@@ -132,7 +115,7 @@ static PetscErrorCode Run(void)
   PetscCall(HessaSpectrumGenerate(n, 0.1, 1, 10, 50, n_neg, -1, -0.1, lambda));
   for (PetscInt i = 0; i < 40; i++) lambda[n_neg + 100 + i] = 0.5;
   PetscCall(PetscSortReal(n, lambda));
-  PetscCall(CreateOperator(PETSC_COMM_WORLD, n, lambda, &obj, &op));
+  PetscCall(TestQuadraticOperatorCreate(PETSC_COMM_WORLD, n, lambda, 77, 5, &obj, &op));
   for (size_t k = 0; k < sizeof solvers / sizeof solvers[0]; k++) {
     PetscCall(CheckSolver(op, n, lambda, solvers[k], PETSC_FALSE, 1e-10, n_neg));
     PetscCall(CheckSolver(op, n, lambda, solvers[k], PETSC_TRUE, 1e-10, n_neg));
@@ -160,7 +143,7 @@ static PetscErrorCode Run(void)
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaObjectiveDestroy(&obj));
 
-  PetscCall(CreateOperator(PETSC_COMM_WORLD, 5, tiny, &obj, &op));
+  PetscCall(TestQuadraticOperatorCreate(PETSC_COMM_WORLD, 5, tiny, 77, 5, &obj, &op));
   for (size_t k = 0; k < sizeof solvers / sizeof solvers[0]; k++) PetscCall(CheckSolver(op, 5, tiny, solvers[k], PETSC_FALSE, 1e-12, 2));
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaObjectiveDestroy(&obj));

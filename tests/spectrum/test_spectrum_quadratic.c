@@ -15,7 +15,7 @@
  * 5. Hutchinson (200 probes) and Hutch++ (300 products): within 3 standard errors of the
  *    exact trace (sum of eigenvalues); products as budgeted.
  */
-#include <hessa/spectrum.h>
+#include "spectrum_test.h"
 #include <math.h>
 #include <stdlib.h>
 
@@ -68,23 +68,6 @@ static double Wasserstein1(PetscInt count, const double *x, const double *w, dou
   }
   free(atoms);
   return dist;
-}
-
-static PetscErrorCode CreateOperator(MPI_Comm comm, const double *lambda, HessaObjective *obj, HessaOperator *op)
-{
-  PetscMPIInt rank;
-  Vec         theta;
-
-  PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(HessaQuadraticCreate(N, lambda, 4, 2024, rank == 0 ? PETSC_TRUE : PETSC_FALSE, obj));
-  PetscCall(HessaOperatorCreate(comm, *obj, op));
-  PetscCall(HessaOperatorSetUp(*op));
-  PetscCall(HessaOperatorCreateParameterVec(*op, &theta));
-  PetscCall(HessaVecSetRandom(theta, HESSA_RANDOM_NORMAL, 3, 1));
-  PetscCall(HessaOperatorSetPoint(*op, theta));
-  PetscCall(VecDestroy(&theta));
-  PetscFunctionReturn(0);
 }
 
 static PetscErrorCode TestExtremes(HessaOperator op, const double *lambda)
@@ -169,7 +152,7 @@ static PetscErrorCode TestDensity(HessaOperator op, const double *lambda)
              MaxDiff(total, block.nodes, single.nodes), MaxDiff(total, block.weights, single.weights));
 
   /* the same computation on one rank's own communicator */
-  PetscCall(CreateOperator(PETSC_COMM_SELF, lambda, &self_obj, &self_op));
+  PetscCall(TestQuadraticOperatorCreate(PETSC_COMM_SELF, N, lambda, 2024, 3, &self_obj, &self_op));
   PetscCall(HessaSpectrumDensityWithSettings(self_op, &s, &ref));
   PetscCheck(MaxDiff(total, block.nodes, ref.nodes) <= 1e-10 * norm && MaxDiff(total, block.weights, ref.weights) <= 1e-10, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "SLQ at P ranks vs PETSC_COMM_SELF: nodes %.2e, weights %.2e",
              MaxDiff(total, block.nodes, ref.nodes), MaxDiff(total, block.weights, ref.weights));
@@ -259,7 +242,7 @@ static PetscErrorCode Run(void)
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-verbose", &verbose, NULL));
   PetscCall(HessaSpectrumGenerate(N, 0.1, 1.0, N_OUT, 50.0, N_NEG, -1.0, -0.1, lambda));
   qsort(lambda, N, sizeof lambda[0], CompareDouble);
-  PetscCall(CreateOperator(PETSC_COMM_WORLD, lambda, &obj, &op));
+  PetscCall(TestQuadraticOperatorCreate(PETSC_COMM_WORLD, N, lambda, 2024, 3, &obj, &op));
   PetscCall(TestExtremes(op, lambda));
   PetscCall(TestFull(op, lambda));
   PetscCall(TestDensity(op, lambda));

@@ -2,6 +2,9 @@
 """`hessa study` end to end.
 
 usage: study_cases.py MPIEXEC HESSA WORKDIR CASE
+  reference     (the fixture of alone, pair, groups1, groups2) writes the points and the
+                manifest into WORKDIR/study_reference and runs `hessa analyze` on each point
+                alone on 1 rank: the reports the four study cases are compared with, made once
   alone, pair   the same as groups1 on 1 rank (rank 0 collects and analyses in turn) and on
                 2 ranks (one collector, one worker)
   groups1       3 ranks, groups of 1: every point's line equals `hessa analyze` of that point
@@ -24,6 +27,7 @@ import numpy as np
 MPIEXEC, HESSA, WORK, CASE = sys.argv[1:5]
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 HERE = os.path.join(WORK, f"study_{CASE}")
+REFERENCE = os.path.join(WORK, "study_reference")  # written by the reference case (a ctest fixture)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from weight_folders import save_analytic, save_mlp
 
@@ -52,16 +56,18 @@ ANALYTIC = {
 }
 
 
-def make_points(n_mlp=2, slow=False):
-    """Weight folders and a manifest; returns (manifest path, {name: (weights, options)})."""
-    shutil.rmtree(HERE, ignore_errors=True)
-    os.makedirs(HERE)
+def make_points(n_mlp=2, slow=False, here=None):
+    """Weight folders and a manifest in here (default HERE); returns (manifest path,
+    {name: (weights, options)})."""
+    here = here or HERE
+    shutil.rmtree(here, ignore_errors=True)
+    os.makedirs(here)
     points = {}
     lines = ["# study test manifest", "options:", "  hessa_analyze_trace: 10", "points:"]
     if not slow:
         for name, (model, theta, _) in ANALYTIC.items():
-            save_analytic(f"{HERE}/pts/{name}", model, theta)
-            points[name] = (f"{HERE}/pts/{name}", {})
+            save_analytic(f"{here}/pts/{name}", model, theta)
+            points[name] = (f"{here}/pts/{name}", {})
             lines.append(f"  - {{name: {name}, weights: pts/{name}}}")
         lines.append("  - {name: missing, weights: pts/does-not-exist}")
     data = dict(BLOBS)
@@ -69,11 +75,11 @@ def make_points(n_mlp=2, slow=False):
         data.update({"hessa_data_samples": "2000", "hessa_data_dim": "20"})
     for k in range(n_mlp):
         widths = [int(data["hessa_data_dim"]), 6 if not slow else 32, 3]
-        save_mlp(f"{HERE}/pts/mlp-{k}", widths, k + 1)
-        points[f"mlp-{k}"] = (f"{HERE}/pts/mlp-{k}", data)
+        save_mlp(f"{here}/pts/mlp-{k}", widths, k + 1)
+        points[f"mlp-{k}"] = (f"{here}/pts/mlp-{k}", data)
         opts = ", ".join(f"{a}: {b}" for a, b in data.items())
         lines.append(f"  - name: mlp-{k}\n    weights: pts/mlp-{k}\n    step: {10 * k}\n    series: blobs\n    options: {{{opts}}}")
-    path = f"{HERE}/manifest.yaml"
+    path = f"{here}/manifest.yaml"
     open(path, "w").write("\n".join(lines) + "\n")
     return path, points
 
@@ -94,19 +100,36 @@ def read_lines(out):
 
 
 def alone(name, weights, options):
-    out = f"{HERE}/alone-{name}"
+    """`hessa analyze` of one point alone on 1 rank, into REFERENCE/alone-NAME."""
+    out = f"{REFERENCE}/alone-{name}"
     args = ["analyze", "-quiet", "-hessa_analyze_trace", "10", "-hessa_model_weights", weights, "-hessa_analyze_output", out]
     for k, v in options.items():
         args += [f"-{k}", v]
     run(1, args)
-    return json.load(open(f"{out}/report.json"))
+
+
+def case_reference():
+    """The fixture: the points, their manifest and each point's report alone, made once for
+    the four study cases that compare with them."""
+    manifest, points = make_points(here=REFERENCE)
+    for name, (weights, options) in points.items():
+        alone(name, weights, options)
+    json.dump({"manifest": manifest, "points": points}, open(f"{REFERENCE}/points.json", "w"))
+
+
+def reference_points():
+    """The fixture's manifest and points, as make_points returned them."""
+    path = f"{REFERENCE}/points.json"
+    check(os.path.exists(path), f"{path} missing: the study_reference test (the fixture) did not run")
+    ref = json.load(open(path))
+    return ref["manifest"], {name: tuple(p) for name, p in ref["points"].items()}
 
 
 def check_against_alone(lines, points):
     for name, (weights, options) in points.items():
         line = lines.get(name)
         check(line is not None and line["status"] == "ok", f"point {name}: {line}")
-        rep = alone(name, weights, options)
+        rep = json.load(open(f"{REFERENCE}/alone-{name}/report.json"))
         v = rep["verdict"]
         check(line["verdict"] == v["type"], f"{name}: verdict {line['verdict']} vs alone {v['type']}")
         for key, ref in (("loss", rep["results"]["loss"]), ("gradient_norm", rep["results"]["gradient_norm"]),
@@ -134,7 +157,9 @@ def check_report(out, n_points, partial):
 
 
 def case_groups(np_, group):
-    manifest, points = make_points()
+    manifest, points = reference_points()
+    shutil.rmtree(HERE, ignore_errors=True)
+    os.makedirs(HERE)
     out = f"{HERE}/out"
     r = run(np_, ["study", "-hessa_study_manifest", manifest, "-hessa_study_output", out, "-hessa_study_group_size", str(group)])
     lines = read_lines(out)
@@ -245,7 +270,9 @@ def case_bad():
         check(not os.path.exists(f"{HERE}/out/results.jsonl"), "results written for a malformed manifest")
 
 
-if CASE == "alone":
+if CASE == "reference":
+    case_reference()
+elif CASE == "alone":
     case_groups(1, 1)
 elif CASE == "pair":
     case_groups(2, 1)
