@@ -129,11 +129,11 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
        out = MatMul(z * z, W2 [6,2]) */
     HessaOnnxAttr axis1 = OnnxTestAttrInt("axis", 1);
     int64_t       s1[3] = {HESSA_ONNX_BATCH, 1, 1}, s2[3] = {HESSA_ONNX_BATCH, 2, 6};
-    int           c1 = Binary(g, "Expand", Unary(g, "Tanh", Param(g, "cls", 3, (int64_t[]){1, 1, 6}), "tcls"), Ints(g, "shape_cls", 3, s1), "c1");
-    int           c2 = Binary(g, "Expand", Param(g, "Q", 1, (int64_t[]){6}), Ints(g, "shape_q", 3, s2), "c2");
-    int           z  = Node(g, "Concat", 3, (int[]){c1, Unary(g, "Tanh", y, "t"), c2}, 1, &axis1, "z");
+    int           c1 = OnnxTestBinary(g, "Expand", OnnxTestUnary(g, "Tanh", OnnxTestParam(g, "cls", 3, (int64_t[]){1, 1, 6}), "tcls"), OnnxTestInts(g, "shape_cls", 3, s1), "c1");
+    int           c2 = OnnxTestBinary(g, "Expand", OnnxTestParam(g, "Q", 1, (int64_t[]){6}), OnnxTestInts(g, "shape_q", 3, s2), "c2");
+    int           z  = OnnxTestNode(g, "Concat", 3, (int[]){c1, OnnxTestUnary(g, "Tanh", y, "t"), c2}, 1, &axis1, "z");
     *name            = "Expand of parameters to the batch (class token), Concat with batched tokens";
-    out              = Binary(g, "MatMul", Binary(g, "Mul", z, z, "zz"), Param(g, "W2", 2, (int64_t[]){6, 2}), "out");
+    out              = OnnxTestBinary(g, "MatMul", OnnxTestBinary(g, "Mul", z, z, "zz"), OnnxTestParam(g, "W2", 2, (int64_t[]){6, 2}), "out");
   } break;
   case 7: {
     /* opset 18: Split(Tanh(x @ W7 [4,7]) [N,3,7], axis 2, num_outputs 3) -> [3, 3, 1]; S1, S2 = Split(P [7,2], axis 0, num_outputs 2) -> [4,2], [3,2];
@@ -141,15 +141,15 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
     HessaOnnxAttr n3[2] = {OnnxTestAttrInt("axis", 2), OnnxTestAttrInt("num_outputs", 3)}, n2[2] = {OnnxTestAttrInt("axis", 0), OnnxTestAttrInt("num_outputs", 2)}, axis2 = OnnxTestAttrInt("axis", 2);
     int           parts[3] = {-1, -1, -1}, sp[2] = {-1, -1}, t, cat;
     g->opset = 18;
-    t        = Unary(g, "Tanh", Binary(g, "MatMul", x, Param(g, "W7", 2, (int64_t[]){4, 7}), "x7"), "t");
+    t        = OnnxTestUnary(g, "Tanh", OnnxTestBinary(g, "MatMul", x, OnnxTestParam(g, "W7", 2, (int64_t[]){4, 7}), "x7"), "t");
     PetscCall(OnnxTestAddNode(g, "Split", NULL, 1, &t, 3, (const char *[]){"pa", "pb", "pc"}, 2, n3, parts, NULL));
-    PetscCall(OnnxTestAddNode(g, "Split", NULL, 1, (int[]){Param(g, "P", 2, (int64_t[]){7, 2})}, 2, (const char *[]){"s1", "s2"}, 2, n2, sp, NULL));
+    PetscCall(OnnxTestAddNode(g, "Split", NULL, 1, (int[]){OnnxTestParam(g, "P", 2, (int64_t[]){7, 2})}, 2, (const char *[]){"s1", "s2"}, 2, n2, sp, NULL));
     CHECK(g->values[parts[0]].dims[2] == 3 && g->values[parts[1]].dims[2] == 3 && g->values[parts[2]].dims[2] == 1 && g->values[sp[0]].dims[0] == 4 && g->values[sp[1]].dims[0] == 3,
           "case 7: Split by num_outputs: parts %d, %d, %d and %d, %d, expected 3, 3, 1 and 4, 3", (int)g->values[parts[0]].dims[2], (int)g->values[parts[1]].dims[2], (int)g->values[parts[2]].dims[2], (int)g->values[sp[0]].dims[0],
           (int)g->values[sp[1]].dims[0]);
-    cat   = Node(g, "Concat", 2, (int[]){Binary(g, "Mul", parts[0], parts[1], "ab"), parts[2]}, 1, &axis2, "cat");
+    cat   = OnnxTestNode(g, "Concat", 2, (int[]){OnnxTestBinary(g, "Mul", parts[0], parts[1], "ab"), parts[2]}, 1, &axis2, "cat");
     *name = "opset 18 Split by num_outputs: 7 into 3, 3, 1 (batched), 7 into 4, 3 (a parameter)";
-    out   = Binary(g, "Add", Binary(g, "MatMul", cat, sp[0], "o1"), Binary(g, "MatMul", parts[0], sp[1], "o2"), "out");
+    out   = OnnxTestBinary(g, "Add", OnnxTestBinary(g, "MatMul", cat, sp[0], "o1"), OnnxTestBinary(g, "MatMul", parts[0], sp[1], "o2"), "out");
   } break;
   }
   PetscCheck(out >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case %d: building the graph failed", k);
@@ -192,13 +192,13 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
   case 6: { /* Expand of a constant to the batch */
     int c;
     PetscCall(OnnxTestAddValue(g, "c", HESSA_ONNX_CONST, 3, (int64_t[]){1, 1, 4}, 0, NULL, &c));
-    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){c, Ints(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 1})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){c, OnnxTestInts(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 1})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
   } break;
   case 7: /* Expand of a parameter with the batch at axis 1 */
-    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){Param(g, "P", 2, (int64_t[]){1, 4}), Ints(g, "shape", 3, (int64_t[]){3, HESSA_ONNX_BATCH, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){OnnxTestParam(g, "P", 2, (int64_t[]){1, 4}), OnnxTestInts(g, "shape", 3, (int64_t[]){3, HESSA_ONNX_BATCH, 4})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 8: /* Expand of a parameter [1,1,4] to a shape that does not match */
-    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){Param(g, "P", 3, (int64_t[]){1, 1, 4}), Ints(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 5})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    r = OnnxTestAddNode(g, "Expand", NULL, 2, (int[]){OnnxTestParam(g, "P", 3, (int64_t[]){1, 1, 4}), OnnxTestInts(g, "shape", 3, (int64_t[]){HESSA_ONNX_BATCH, 1, 5})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
   case 9:  /* num_outputs 3 for 2 outputs */
   case 10: /* 4 columns in 3 parts of 2: an empty last part */
