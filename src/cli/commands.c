@@ -9,7 +9,8 @@ static const struct {
   const char *name;
   PetscErrorCode (*run)(void);
 } hessa_commands[] = {
-    {"analyze", HessaCliAnalyze}, {"spectrum", HessaCliSpectrum}, {"check", HessaCliCheck}, {"info", HessaCliInfo}, {"train", HessaCliTrain}, {"landscape", HessaCliLandscape}, {"study", HessaCliStudy}, {"hvp", HessaCliHvp}, {"compare", HessaCliCompare},
+    {"analyze", HessaCliAnalyze},     {"spectrum", HessaCliSpectrum}, {"check", HessaCliCheck}, {"info", HessaCliInfo},       {"train", HessaCliTrain},
+    {"landscape", HessaCliLandscape}, {"study", HessaCliStudy},       {"hvp", HessaCliHvp},     {"compare", HessaCliCompare},
 };
 
 /* HessaCliRun - collective: run one subcommand, then log the phase timers. */
@@ -39,15 +40,17 @@ PetscErrorCode HessaCliRun(const char command[])
  * so they read back to the same doubles; a non-finite one is null. */
 static void WriteInfo(const char folder[], const HessaModel model, PetscInt n, PetscMPIInt size, double loss, double gnorm, HessaStatus *st)
 {
-  cJSON      *doc = cJSON_CreateObject();
-  char        path[PETSC_MAX_PATH_LEN + 16], num[2][40], weights[PETSC_MAX_PATH_LEN] = "";
-  char       *text;
-  PetscBool   set;
+  cJSON       *doc = cJSON_CreateObject();
+  char         path[PETSC_MAX_PATH_LEN + 16], num[2][40], weights[PETSC_MAX_PATH_LEN] = "";
+  char        *text;
+  PetscBool    set;
   const double x[2] = {loss, gnorm};
 
   for (int k = 0; k < 2; k++) {
-    if (isfinite(x[k])) snprintf(num[k], sizeof num[k], "%.17g", x[k]);
-    else snprintf(num[k], sizeof num[k], "null");
+    if (isfinite(x[k]))
+      snprintf(num[k], sizeof num[k], "%.17g", x[k]);
+    else
+      snprintf(num[k], sizeof num[k], "null");
   }
   (void)PetscOptionsGetString(NULL, NULL, "-hessa_model_weights", weights, sizeof weights, &set);
   cJSON_AddStringToObject(doc, "schema", "hessa-info");
@@ -61,8 +64,10 @@ static void WriteInfo(const char folder[], const HessaModel model, PetscInt n, P
   cJSON_AddRawToObject(doc, "gradient_norm", num[1]);
   text = cJSON_Print(doc);
   snprintf(path, sizeof path, "%s/info.json", folder);
-  if (text) (void)HessaWriteFileAtomic(path, text, st);
-  else HessaStatusSet(st, PETSC_ERR_MEM, "info '%s': out of memory", path);
+  if (text)
+    (void)HessaWriteFileAtomic(path, text, st);
+  else
+    HessaStatusSet(st, PETSC_ERR_MEM, "info '%s': out of memory", path);
   free(text);
   cJSON_Delete(doc);
 }

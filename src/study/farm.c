@@ -48,7 +48,7 @@ struct _p_HessaStudy {
 };
 
 const char *const HessaStudyResultColumns[] = {"name",       "status",     "series", "step",     "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction",
-                                    "lambda_min", "lambda_max", "n",      "negative", "zero", "positive",      "seconds",  "group",   "error",         NULL};
+                                               "lambda_min", "lambda_max", "n",      "negative", "zero", "positive",      "seconds",  "group",   "error",         NULL};
 
 PetscErrorCode HessaStudyCreate(MPI_Comm comm, HessaStudy *study)
 {
