@@ -567,6 +567,7 @@ static void Plots(const Comparison *c, const char folder[], char notes[3][256], 
 {
   HessaPlotSeries series[HESSA_COMPARE_MAX_SOURCES];
   HessaPlotColor  color[HESSA_COMPARE_MAX_SOURCES];
+  char            legend[HESSA_COMPARE_MAX_SOURCES][300];
   double         *buf = malloc(2 * HESSA_COMPARE_MAX_SOURCES * (size_t)PetscMax(c->n_rows, 1) * sizeof(double));
   int             n   = 0;
 
@@ -590,20 +591,28 @@ static void Plots(const Comparison *c, const char folder[], char notes[3][256], 
       HessaPlotXYScaled(folder, "compare_negative_fraction", "Fraction of negative Hessian eigenvalues of each study along training", "training step", "negative fraction", HESSA_PLOT_AXIS_LINEAR, HESSA_PLOT_AXIS_LINEAR, c->n_studies, series, color,
                         notes[1], sizeof notes[1], st);
   }
-  /* the loss: each group of studies with one loss once, then each loss source */
+  /* the loss: each group of studies with one loss once ("analysed": the function whose
+   * Hessian the studies computed), then each loss source */
   for (int k = 0; k < c->n_studies; k++) {
+    int members = 1;
     if (!c->shared[k]) continue;
-    series[n] = (HessaPlotSeries){X(k), Y(k), Series(c, &c->study[0], c->shared[k], 3, X(k), Y(k)), c->label[k], PETSC_TRUE, PETSC_TRUE};
+    for (const char *p = c->label[k]; *p; p++) members += *p == ',';
+    if (members == c->n_studies && members > 1)
+      snprintf(legend[k], sizeof legend[k], "analysed loss (all studies)");
+    else
+      snprintf(legend[k], sizeof legend[k], "analysed loss (%s)", c->label[k]);
+    series[n] = (HessaPlotSeries){X(k), Y(k), Series(c, &c->study[0], c->shared[k], 3, X(k), Y(k)), legend[k], PETSC_TRUE, PETSC_TRUE};
     color[n]  = source_color[k];
     n++;
   }
   for (int k = 0; k < c->n_losses; k++) {
-    int j     = c->n_studies + k;
-    series[n] = (HessaPlotSeries){X(j), Y(j), Series(c, &c->study[0], c->loss[k], 3, X(j), Y(j)), c->study[j].src->name, PETSC_TRUE, PETSC_TRUE};
+    int j = c->n_studies + k;
+    snprintf(legend[j], sizeof legend[j], "%s loss", c->study[j].src->name);
+    series[n] = (HessaPlotSeries){X(j), Y(j), Series(c, &c->study[0], c->loss[k], 3, X(j), Y(j)), legend[j], PETSC_TRUE, PETSC_TRUE};
     color[n]  = source_color[j];
     n++;
   }
-  HessaPlotXYScaled(folder, "compare_loss", "Loss along training (each study's loss once; loss sources)", "training step", "loss", HESSA_PLOT_AXIS_LINEAR, ScaleOf(n, series), n, series, color, notes[2], sizeof notes[2], st);
+  HessaPlotXYScaled(folder, "compare_loss", "Loss along training", "training step", "loss", HESSA_PLOT_AXIS_LINEAR, ScaleOf(n, series), n, series, color, notes[2], sizeof notes[2], st);
 #undef X
 #undef Y
   free(buf);
