@@ -123,4 +123,45 @@ cJSON *HessaStudySummary(const HessaStudyPoint *point, const cJSON *doc, double 
  * over) holds the collector's costs for study.json. */
 PetscErrorCode HessaStudyWriteReport(const char folder[], const HessaManifest *m, cJSON *results, PetscBool partial, cJSON *collector, HessaStatus *st);
 
+/* The columns of a study's results.csv, in order (NULL-terminated): the table format of
+ * docs/reports.md, written by the study's collector and read back by hessa compare. */
+extern const char *const HessaStudyResultColumns[];
+
+/* ---- comparing studies of the same checkpoints (hessa compare, docs/study.md) ---- */
+/* Studies and loss sources together: one plot line each. */
+#define HESSA_COMPARE_MAX_SOURCES 8
+
+/* One input of hessa compare: NAME=FOLDER. NAME (1-63 letters, digits, '_' or '-')
+ * prefixes its columns in compare.csv and labels its plot lines. */
+typedef struct {
+  char name[64];
+  char folder[PETSC_MAX_PATH_LEN];
+} HessaCompareSource;
+
+typedef struct {
+  PetscInt           n_studies, n_losses;
+  HessaCompareSource studies[HESSA_COMPARE_MAX_SOURCES]; /* hessa study output folders (results.csv) */
+  HessaCompareSource losses[HESSA_COMPARE_MAX_SOURCES];  /* folders of CHECKPOINT/info.json (hessa info) */
+  char               output[PETSC_MAX_PATH_LEN];
+} HessaCompareOptions;
+
+/* Collective on comm (every rank reads the same options): read and check the options of
+ * hessa compare. Options: -hessa_compare_studies NAME=FOLDER,... (required),
+ * -hessa_compare_loss NAME=FOLDER,... (FOLDER/CHECKPOINT/info.json from hessa info
+ * -hessa_info_output), -hessa_compare_output (default hessa-compare). An empty list or
+ * item, an item without '=', a bad or repeated NAME, more than HESSA_COMPARE_MAX_SOURCES
+ * sources: one error naming the option and the item. With -help only the options are
+ * printed (o is then not checked). */
+PetscErrorCode HessaCompareOptionsSetFromOptions(MPI_Comm comm, HessaCompareOptions *o);
+/* Collective on comm: rank 0 reads every study's results.csv (hessa's CSV format, known
+ * columns only; name, status, step, loss, negative_fraction, lambda_min, lambda_max
+ * required), checks that every study holds the same checkpoints (by name, with the same
+ * step), reads the loss of each checkpoint from every loss source, then writes into
+ * o->output: compare.csv (one row per checkpoint, by step: name, step, then per study
+ * NAME_lambda_max, NAME_lambda_min, NAME_negative_fraction, NAME_loss, then per loss
+ * source NAME_loss), compare.md (a table and the plots) and the plots compare_lambda_max,
+ * compare_negative_fraction and compare_loss (PNG and SVG, one line per study). A bad
+ * input is one error on every rank naming the file, the study and the checkpoint. */
+PetscErrorCode HessaCompareRun(MPI_Comm comm, const HessaCompareOptions *o);
+
 #endif

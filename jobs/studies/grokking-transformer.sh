@@ -7,7 +7,8 @@
 #     of `hessa train` (hessa study of the training folder: trajectory plots);
 #   - per-block spectra (-hessa_operator_subset by parameter-name patterns): the embeddings
 #     (tok,pos), every attention parameter (*attn*), every MLP parameter (*mlp*), each its
-#     own study of the same checkpoints; plot_blocks draws their lambda_max along training.
+#     own study of the same checkpoints; hessa compare joins them with the cross-entropy on
+#     the training and the held-out pairs (OUT/compare: compare.csv, compare.md, plots of lambda_max, negative fraction and loss).
 #
 #   jobs/studies/grokking-transformer.sh               (STEPS=2000: about 30 minutes on 2 cores)
 #   sbatch --ntasks=3 jobs/studies/grokking-transformer.sh
@@ -62,12 +63,21 @@ study embeddings -hessa_operator_subset tok,pos
 study attention -hessa_operator_subset '*attn*'
 study mlp -hessa_operator_subset '*mlp*'
 
-# the test loss at each checkpoint (generalisation: the grokking curve) and the block plot
+# the plain cross-entropy at each checkpoint on the training pairs and on the held-out pairs
+# (the grokking curve: memorisation first, generalisation later): hessa info without weight
+# decay, one info.json per checkpoint
 for ckpt in "$OUT"/train/*/; do
   [ -e "$ckpt/model.json" ] || continue
   name=$(basename "$ckpt")
-  [ -e "$OUT/test/$name.txt" ] && continue
-  mkdir -p "$OUT/test"
-  mpirun -n "$NP" --oversubscribe "$HESSA" info -hessa_model onnx -hessa_model_file "$OUT/grok/model.onnx" "${TEST[@]}" -hessa_model_weights "$ckpt" -quiet >"$OUT/test/$name.txt" 2>&1 || true
+  for set in train test; do
+    [ -e "$OUT/loss-$set/$name/info.json" ] && continue
+    data=("${TRAIN[@]}")
+    [ "$set" = test ] && data=("${TEST[@]}")
+    mpirun -n "$NP" --oversubscribe "$HESSA" info -hessa_model onnx -hessa_model_file "$OUT/grok/model.onnx" "${data[@]}" -hessa_model_weights "$ckpt" \
+      -hessa_info_output "$OUT/loss-$set/$name" -quiet >/dev/null
+  done
 done
-/usr/bin/python3 "$HERE/jobs/studies/plot_blocks.py" "$OUT"
+
+# the four studies and the two losses side by side: compare.csv, compare.md, plots
+"$HESSA" compare -hessa_compare_studies "all=$OUT/study-all,embeddings=$OUT/study-embeddings,attention=$OUT/study-attention,mlp=$OUT/study-mlp" \
+  -hessa_compare_loss "train=$OUT/loss-train,test=$OUT/loss-test" -hessa_compare_output "$OUT/compare"

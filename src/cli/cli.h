@@ -13,6 +13,7 @@ PetscErrorCode HessaCliTrain(void);
 PetscErrorCode HessaCliLandscape(void);
 PetscErrorCode HessaCliStudy(void);
 PetscErrorCode HessaCliHvp(void);
+PetscErrorCode HessaCliCompare(void);
 
 /* help.c: -help prints the options of a command without computing or writing anything */
 PetscErrorCode HessaCliHelpRequested(PetscBool *help);

@@ -1,11 +1,16 @@
 /* Subcommand dispatch. */
 #include "cli.h"
+#include <hessa/report.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 static const struct {
   const char *name;
   PetscErrorCode (*run)(void);
 } hessa_commands[] = {
-    {"analyze", HessaCliAnalyze}, {"spectrum", HessaCliSpectrum}, {"check", HessaCliCheck}, {"info", HessaCliInfo}, {"train", HessaCliTrain}, {"landscape", HessaCliLandscape}, {"study", HessaCliStudy}, {"hvp", HessaCliHvp},
+    {"analyze", HessaCliAnalyze},     {"spectrum", HessaCliSpectrum}, {"check", HessaCliCheck}, {"info", HessaCliInfo},       {"train", HessaCliTrain},
+    {"landscape", HessaCliLandscape}, {"study", HessaCliStudy},       {"hvp", HessaCliHvp},     {"compare", HessaCliCompare},
 };
 
 /* HessaCliRun - collective: run one subcommand, then log the phase timers. */
@@ -27,11 +32,49 @@ PetscErrorCode HessaCliRun(const char command[])
     }
     PetscFunctionReturn(0);
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study, hvp; see hessa -help)", command);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "unknown command '%s' (expected one of: analyze, spectrum, check, info, train, landscape, study, hvp, compare; see hessa -help)", command);
+}
+
+/* Rank 0: FOLDER/info.json, the loss and gradient norm at the point for programs (hessa
+ * compare -hessa_compare_loss reads it). Numbers are written with 17 significant digits,
+ * so they read back to the same doubles; a non-finite one is null. */
+static void WriteInfo(const char folder[], const HessaModel model, PetscInt n, PetscMPIInt size, double loss, double gnorm, HessaStatus *st)
+{
+  cJSON       *doc = cJSON_CreateObject();
+  char         path[PETSC_MAX_PATH_LEN + 16], num[2][40], weights[PETSC_MAX_PATH_LEN] = "";
+  char        *text;
+  PetscBool    set;
+  const double x[2] = {loss, gnorm};
+
+  for (int k = 0; k < 2; k++) {
+    if (isfinite(x[k]))
+      snprintf(num[k], sizeof num[k], "%.17g", x[k]);
+    else
+      snprintf(num[k], sizeof num[k], "null");
+  }
+  (void)PetscOptionsGetString(NULL, NULL, "-hessa_model_weights", weights, sizeof weights, &set);
+  cJSON_AddStringToObject(doc, "schema", "hessa-info");
+  cJSON_AddNumberToObject(doc, "version", 1);
+  cJSON_AddStringToObject(doc, "model", model->obj->description);
+  cJSON_AddStringToObject(doc, "weights", weights);
+  cJSON_AddNumberToObject(doc, "parameters", (double)n);
+  cJSON_AddNumberToObject(doc, "samples", (double)model->obj->n_samples);
+  cJSON_AddNumberToObject(doc, "ranks", (double)size);
+  cJSON_AddRawToObject(doc, "loss", num[0]);
+  cJSON_AddRawToObject(doc, "gradient_norm", num[1]);
+  text = cJSON_Print(doc);
+  snprintf(path, sizeof path, "%s/info.json", folder);
+  if (text)
+    (void)HessaWriteFileAtomic(path, text, st);
+  else
+    HessaStatusSet(st, PETSC_ERR_MEM, "info '%s': out of memory", path);
+  free(text);
+  cJSON_Delete(doc);
 }
 
 /* hessa info: load the data and the model, report them and their sharding, and the
- * loss and gradient norm at the point. Collective. */
+ * loss and gradient norm at the point; with -hessa_info_output FOLDER also FOLDER/info.json
+ * (schema hessa-info: loss, gradient_norm, parameters, samples, model, weights). Collective. */
 PetscErrorCode HessaCliInfo(void)
 {
   HessaData     data;
@@ -41,13 +84,23 @@ PetscErrorCode HessaCliInfo(void)
   double        loss, gnorm;
   PetscMPIInt   size;
   PetscInt      lo, hi, *ranges;
-  PetscBool     help;
+  PetscBool     help, write = PETSC_FALSE;
+  char          output[PETSC_MAX_PATH_LEN] = "";
+  PetscMPIInt   rank;
+  HessaStatus   st = {0};
 
   PetscFunctionBegin;
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "hessa info options", NULL);
+  PetscCall(PetscOptionsString("-hessa_info_output", "folder for info.json: the loss and gradient norm at the point, for programs (hessa compare -hessa_compare_loss)", "HessaCliInfo", output, output, sizeof output, &write));
+  PetscOptionsEnd();
   PetscCall(HessaCliHelpRequested(&help));
   if (help) PetscCall(HessaCliSetUpOptionsHelp());
   if (help) PetscFunctionReturn(0);
+  PetscCheck(!write || output[0], PETSC_COMM_WORLD, HESSA_ERR_ARG, "-hessa_info_output: expected a folder name, found no value");
+  /* before any work: a folder that cannot be written fails the run at once */
+  if (write) PetscCall(HessaReportCheckFolder(PETSC_COMM_WORLD, output));
   PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   PetscCall(HessaSetUpFromOptions(PETSC_COMM_WORLD, &data, &model, &op));
   if (data->source != HESSA_DATA_NONE) PetscCall(HessaDataView(data));
   PetscCall(HessaLog(PETSC_COMM_WORLD, "model: %s", model->obj->description));
@@ -70,6 +123,8 @@ PetscErrorCode HessaCliInfo(void)
   PetscCall(HessaOperatorGradient(op, &loss, grad));
   PetscCall(VecNorm(grad, NORM_2, &gnorm));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s\n  n = %" PetscInt_FMT " parameters, %" PetscInt_FMT " samples, %d ranks\n  loss %.12g, |gradient| %.12g\n", model->obj->description, op->n, model->obj->n_samples, (int)size, loss, gnorm));
+  if (write && rank == 0) WriteInfo(output, model, op->n, size, loss, gnorm, &st);
+  PetscCall(HessaSyncError(PETSC_COMM_WORLD, &st));
   PetscCall(VecDestroy(&grad));
   PetscCall(HessaOperatorDestroy(&op));
   PetscCall(HessaModelDestroy(&model));

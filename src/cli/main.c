@@ -16,6 +16,7 @@ static const char usage[] = "hessa: an MPI-distributed Hessian spectrum analyzer
                             "  train     train the model (GD, SGD, Adam, Newton-MINRES, Levenberg-Marquardt), writing checkpoints\n"
                             "  landscape the loss along a line or over a plane through parameter space\n"
                             "  study     analyze many checkpoints at once (a manifest) over groups of ranks\n"
+                            "  compare   join studies of the same checkpoints (whole Hessian, blocks) into one table and plots\n"
                             "Models: -hessa_model mlp (default), onnx (-hessa_model_file NET.onnx, docs/onnx.md), or an analytic test function.\n"
                             "With no arguments, hessa analyzes its embedded default: a 784-16-10 tanh MLP trained\n"
                             "to a small gradient norm on 1000 Fashion-MNIST samples.\n"

@@ -804,7 +804,9 @@ static double RightRoom(const HessaPlotFigure *fig)
     double      w;
     double      fh, fw;
     CharSize(&fh, &fw);
-    if (LegendEntries(&fig->panel[k], text, &w)) room = PetscMax(room, LEGEND_GAP + 0.9 * w + 0.065); /* text at 0.9; symbols and margins */
+    /* text at 0.9; symbols, the text offset and the box margins take about 0.08 of the page
+     * (measured: legends of three-letter and of ten-letter labels were clipped at 0.065 and 0.08) */
+    if (LegendEntries(&fig->panel[k], text, &w)) room = PetscMax(room, LEGEND_GAP + 0.9 * w + 0.085);
     if (fig->panel[k].contour) room = PetscMax(room, LEGEND_GAP + 0.03 + 0.8 * DIGIT_W * fw * 11 + 0.03);
   }
   return PetscMin(room, 0.55);

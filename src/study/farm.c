@@ -47,8 +47,8 @@ struct _p_HessaStudy {
   char          lock[PETSC_MAX_PATH_LEN + 16]; /* rank 0: the output folder's lock file ("" = none held) */
 };
 
-static const char *csv_columns[] = {"name",       "status",     "series", "step",     "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction",
-                                    "lambda_min", "lambda_max", "n",      "negative", "zero", "positive",      "seconds",  "group",   "error",         NULL};
+const char *const HessaStudyResultColumns[] = {"name",       "status",     "series", "step",     "loss", "gradient_norm", "critical", "verdict", "minimum_ratio", "negative_fraction",
+                                               "lambda_min", "lambda_max", "n",      "negative", "zero", "positive",      "seconds",  "group",   "error",         NULL};
 
 PetscErrorCode HessaStudyCreate(MPI_Comm comm, HessaStudy *study)
 {
@@ -87,16 +87,16 @@ PetscErrorCode HessaStudySetFromOptions(HessaStudy s)
 /* one field in the CSV format of every table (report layer, docs/reports.md) */
 static void CsvRow(HessaText *t, const cJSON *line)
 {
-  for (int c = 0; csv_columns[c]; c++) {
+  for (int c = 0; HessaStudyResultColumns[c]; c++) {
     if (c) HessaTextPrintf(t, ",");
-    HessaCSVJSONValue(t, cJSON_GetObjectItemCaseSensitive(line, csv_columns[c]));
+    HessaCSVJSONValue(t, cJSON_GetObjectItemCaseSensitive(line, HessaStudyResultColumns[c]));
   }
   HessaTextPrintf(t, "\n");
 }
 
 static void CsvHeader(HessaText *t)
 {
-  for (int c = 0; csv_columns[c]; c++) HessaTextPrintf(t, "%s%s", c ? "," : "", csv_columns[c]);
+  for (int c = 0; HessaStudyResultColumns[c]; c++) HessaTextPrintf(t, "%s%s", c ? "," : "", HessaStudyResultColumns[c]);
   HessaTextPrintf(t, "\n");
 }
 

@@ -17,3 +17,10 @@ foreach(case alone pair groups1 groups2 sigterm truncated folder bad_yaml bad_ke
   set_tests_properties(study_${case} PROPERTIES PROCESSORS ${np} TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
 endforeach()
 set_tests_properties(study_alone study_pair study_groups1 study_groups2 PROPERTIES FIXTURES_REQUIRED study_reference)
+# hessa compare (compare_cases.py, each case at 1 and 3 ranks): known values and geometry
+# sidecars, two real studies of one small model, and one bad input per case.
+foreach(case known studies bad_steps bad_checkpoints bad_column bad_unknown_column bad_number bad_repeated bad_empty bad_no_equals bad_missing_dir bad_loss bad_cut_short)
+  add_test(NAME compare_${case}
+           COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/compare_cases.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
+  set_tests_properties(compare_${case} PROPERTIES PROCESSORS 3 TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
+endforeach()
