@@ -95,8 +95,10 @@ static PetscErrorCode Run(void)
     Vec theta;
     PetscCall(PetscMalloc1(n, &lambda));
     PetscCall(HessaSpectrumGenerate(n, 0.1, 1.0, 10, 50.0, n / 20, -1.0, -0.1, lambda));
-    if (reflections) PetscCall(HessaQuadraticCreate(n, lambda, 4, 7, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &obj));
-    else PetscCall(HessaQuadraticCreateDense(n, lambda, 7, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &obj));
+    if (reflections)
+      PetscCall(HessaQuadraticCreate(n, lambda, 4, 7, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &obj));
+    else
+      PetscCall(HessaQuadraticCreateDense(n, lambda, 7, rank == 0 ? PETSC_TRUE : PETSC_FALSE, &obj));
     PetscCall(HessaOperatorCreate(PETSC_COMM_WORLD, obj, &op));
     PetscCall(HessaOperatorSetUp(op));
     PetscCall(HessaOperatorCreateParameterVec(op, &theta));
@@ -133,7 +135,8 @@ static PetscErrorCode Run(void)
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "{\"ranks\": %d, \"n\": %" PetscInt_FMT ", \"solver\": \"%s\", \"reps\": %" PetscInt_FMT ", \"assembly_seconds\": %.4f, \"eigensolve_seconds\": %.4f, \"eigensolve_seconds_min\": %.4f, \"products\": %" PetscInt64_FMT
                         ", \"memory_estimate_bytes\": %llu, \"peak_rss_mb_max_rank\": %.1f, \"asymmetry\": %.3e, \"max_error_vs_prescribed\": %.3e, \"negative\": %" PetscInt_FMT ", \"zero\": %" PetscInt_FMT ", \"positive\": %" PetscInt_FMT "}\n",
-                        (int)size, n, HessaFullSolverNames[f.solver], reps, BenchMedian(assembly, reps), BenchMedian(eigensolve, reps), BenchMin(eigensolve, reps), f.products, (unsigned long long)f.memory_estimate, rss, f.asymmetry, err, f.n_negative, f.n_zero, f.n_positive));
+                        (int)size, n, HessaFullSolverNames[f.solver], reps, BenchMedian(assembly, reps), BenchMedian(eigensolve, reps), BenchMin(eigensolve, reps), f.products, (unsigned long long)f.memory_estimate, rss, f.asymmetry, err,
+                        f.n_negative, f.n_zero, f.n_positive));
   PetscCall(HessaFullSpectrumDestroy(&f));
   PetscCall(HessaOperatorDestroy(&op));
   if (obj) PetscCall(HessaObjectiveDestroy(&obj));

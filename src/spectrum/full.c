@@ -318,11 +318,11 @@ static PetscErrorCode EigenELPA(Mat S, Mat Z, double *w)
   static int     initialized;
   elpa_t         e;
   int            err = ELPA_OK, serr = ELPA_OK;
-  const char    *names[]  = {"na", "nev", "local_nrows", "local_ncols", "nblk", "process_row", "process_col", "mpi_comm_parent"};
+  const char    *names[] = {"na", "nev", "local_nrows", "local_ncols", "nblk", "process_row", "process_col", "mpi_comm_parent"};
   /* eigenvalues only: nev = 1. ELPA still returns all na eigenvalues (the divide and conquer
    * finds every one), but its last merges compute 1 eigenvector instead of na: 10 % faster at
    * n = 4096, the same values to the last bit (test_full_solvers checks them). */
-  int            values[] = {a->N, Z ? a->N : 1, a->locr, a->locc, a->mb, a->grid->myrow, a->grid->mycol, (int)MPI_Comm_c2f(comm)};
+  int values[] = {a->N, Z ? a->N : 1, a->locr, a->locc, a->mb, a->grid->myrow, a->grid->mycol, (int)MPI_Comm_c2f(comm)};
 
   PetscFunctionBegin;
   if (!initialized) {
