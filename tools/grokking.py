@@ -16,9 +16,11 @@ writes into OUT:
   test.npy, test_mask.npy   the other pairs
   params.txt      the parameter names (for -hessa_operator_subset patterns: tok,pos;
                   *attn*; *mlp*; *ln*; head)
+  config.json     these arguments (tools/grokking_accuracy.py rebuilds the model from them)
 Use with: -hessa_model onnx -hessa_model_file OUT/model.onnx -hessa_data_source tokens
 -hessa_data_features OUT/train.npy -hessa_data_mask OUT/train_mask.npy."""
 import argparse
+import json
 import os
 import sys
 
@@ -68,6 +70,8 @@ def main():
     np.save(os.path.join(a.out, "test_mask.npy"), mask[:len(test)])
     with open(os.path.join(a.out, "params.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
+    with open(os.path.join(a.out, "config.json"), "w") as f:  # for tools/grokking_accuracy.py
+        json.dump({"p": a.p, "train_fraction": a.train_fraction, "layers": a.layers, "width": a.width, "heads": a.heads, "context": a.context, "seed": a.seed}, f)
     print(f"grokking: p = {a.p}, {len(train)} training and {len(test)} test sequences, "
           f"{sum(t.numel() for t in model.parameters())} parameters, written to {a.out}")
 

@@ -28,7 +28,8 @@ struct _p_HessaTrainer {
   HessaTrainMethod    method;
   HessaTrainObjective objective;
   PetscReal           lr, momentum, beta1, beta2, eps, gtol;
-  PetscReal           damping; /* lm: the current mu of (H^2 + mu I) d = H g */
+  PetscReal           weight_decay; /* gd, sgd, adam: decoupled, theta <- theta - lr wd theta (AdamW) */
+  PetscReal           damping;      /* lm: the current mu of (H^2 + mu I) d = H g */
   PetscInt            steps, batch, seed, checkpoint_every, lambda_every, max_steps_per_run;
   PetscBool           resume;
   char                output[PETSC_MAX_PATH_LEN];
@@ -44,7 +45,7 @@ struct _p_HessaTrainer {
 };
 
 PetscErrorCode HessaTrainerCreate(MPI_Comm comm, HessaTrainer *tr);
-/* Options (prefix -hessa_train_): method, objective, lr, momentum, beta1, beta2, eps, batch,
+/* Options (prefix -hessa_train_): method, objective, lr, momentum, beta1, beta2, eps, weight_decay, batch,
  * steps, gtol, seed, output, checkpoint_every, lambda_every, max_steps_per_run; and -resume. */
 PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr);
 /* Not collective: the model (its objective, data and architecture) and an operator on it

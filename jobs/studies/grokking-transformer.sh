@@ -1,53 +1,67 @@
 #!/bin/bash
 # The shipped transformer study (issue 13): the loss landscape of a small decoder-only
 # transformer along training on modular addition a + b mod p, the task on which such
-# models "grok" (Power et al. 2022: the training loss falls first, the test loss much later
-# with weight decay). hessa follows the Hessian along the run:
-#   - lambda_max and the fraction of negative eigenvalues (SLQ density) at every checkpoint
-#     of `hessa train` (hessa study of the training folder: trajectory plots);
+# models "grok" (Power et al. 2022; Nanda et al. 2023): the training pairs are memorised
+# first (training accuracy 100 %), the held-out pairs are learnt much later, driven by the
+# decoupled weight decay. hessa follows the Hessian of the plain cross-entropy along the run:
+#   - lambda_max, lambda_min and the fraction of negative eigenvalues (SLQ density) at every
+#     checkpoint of `hessa train` (hessa study of the training folder: trajectory plots);
 #   - per-block spectra (-hessa_operator_subset by parameter-name patterns): the embeddings
 #     (tok,pos), every attention parameter (*attn*), every MLP parameter (*mlp*), each its
 #     own study of the same checkpoints; hessa compare joins them with the cross-entropy on
-#     the training and the held-out pairs (OUT/compare: compare.csv, compare.md, plots of lambda_max, negative fraction and loss).
+#     the training and the held-out pairs (OUT/compare: compare.csv, compare.md, plots of
+#     lambda_max, negative fraction and loss);
+#   - tools/grokking_accuracy.py: train/test cross-entropy and ACCURACY per checkpoint beside
+#     every lambda_max and negative fraction (OUT/grokking.csv, OUT/grokking.md).
 #
-#   jobs/studies/grokking-transformer.sh               (STEPS=2000: about 30 minutes on 2 cores)
+#   NP=2 jobs/studies/grokking-transformer.sh            (about 40 minutes on 2 cores: docs/study.md)
 #   sbatch --ntasks=3 jobs/studies/grokking-transformer.sh
 #
 # Model and data (tools/grokking.py): 2 pre-LayerNorm blocks, width 64, 4 heads, context 32,
 # GELU MLP 4x, vocabulary p + 1 (token p is '='), 105240 parameters for p = 23; sequences
-# "a b = c" of 40 % of all pairs for training, only c predicted (-hessa_data_mask).
-# Training: Adam, full batch, lr 1e-3, weight decay WD (L2 in the loss, so the analysed
-# function is the trained one), a checkpoint every EVERY steps.
+# "a b = c" of FRACTION (60 %) of all pairs for training, only c predicted (-hessa_data_mask).
+# Training: AdamW as in the grokking papers: full batch, lr LR (1e-3), betas (0.9, 0.98),
+# decoupled weight decay WD (3: -hessa_train_weight_decay, so the trained and analysed
+# function is the plain cross-entropy), STEPS (1500) steps, a checkpoint every EVERY (100).
+# Found with tools/grokking_search.py (PyTorch, the same model, data and initial weights):
+# training accuracy 100 % by step 200, test accuracy about 50 % at step 400 and 100 % by
+# step 1400, for seeds 0, 1 and 2.
 #
-# Change: P, STEPS, EVERY, WD, WIDTH, LAYERS, NP (ranks), OUT (a rerun reuses the finished training and the
-# finished study points).
+# Change: P, FRACTION, SEED, STEPS, EVERY, LR, WD, WIDTH, LAYERS, NP (ranks), OUT (a rerun
+# reuses the finished training and the finished study points).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 HESSA=${HESSA:-hessa}
 NP=${NP:-${SLURM_NTASKS:-3}}
 OUT=${OUT:-$PWD/hessa-out/grokking-transformer}
 P=${P:-23}
-STEPS=${STEPS:-2000}
-EVERY=${EVERY:-200}
-WD=${WD:-1e-2}
+FRACTION=${FRACTION:-0.6}
+SEED=${SEED:-0}
+STEPS=${STEPS:-1500}
+EVERY=${EVERY:-100}
+LR=${LR:-1e-3}
+WD=${WD:-3}
 WIDTH=${WIDTH:-64}
 LAYERS=${LAYERS:-2}
-# analyze at every point: 2 extreme eigenpairs, the SLQ density (negative fraction) from 8
-# probes of 40 Lanczos steps, no Newton step (each Hv of the 105k-parameter model costs
-# about a second on 2 cores)
-ANALYZE=(-hessa_analyze_k 2 -hessa_analyze_probes 8 -hessa_analyze_steps 40 -hessa_analyze_newton false -hessa_analyze_full false)
+# analyze at every point: the extreme eigenpair at each end, the SLQ density (negative
+# fraction) from 4 probes of 30 Lanczos steps, no trace estimate, refinement, Newton step or
+# full spectrum (each Hv of the 105k-parameter model costs about 0.06 s of CPU on an idle core)
+ANALYZE=(-hessa_analyze_k 1 -hessa_analyze_probes 4 -hessa_analyze_steps 30 -hessa_analyze_trace 0 -hessa_analyze_refine_products 0 -hessa_analyze_newton false -hessa_analyze_full false)
 mkdir -p "$OUT"
 
-[ -e "$OUT/grok/model.onnx" ] || /usr/bin/python3 "$HERE/tools/grokking.py" "$OUT/grok" --p "$P" --width "$WIDTH" --layers "$LAYERS"
-MODEL=(-hessa_model onnx -hessa_model_file "$OUT/grok/model.onnx" -hessa_onnx_weight_decay "$WD")
+[ -e "$OUT/grok/model.onnx" ] || /usr/bin/python3 "$HERE/tools/grokking.py" "$OUT/grok" --p "$P" --train-fraction "$FRACTION" --seed "$SEED" --width "$WIDTH" --layers "$LAYERS"
+MODEL=(-hessa_model onnx -hessa_model_file "$OUT/grok/model.onnx")
 TRAIN=(-hessa_data_source tokens -hessa_data_features "$OUT/grok/train.npy" -hessa_data_mask "$OUT/grok/train_mask.npy")
 TEST=(-hessa_data_source tokens -hessa_data_features "$OUT/grok/test.npy" -hessa_data_mask "$OUT/grok/test_mask.npy")
 
-# training with lambda_max in train_log.csv every EVERY steps
+# training (AdamW, full batch: -hessa_train_batch above the pair count); lambda_max comes
+# from the studies; a stopped run (exit 75) continues with -resume on the next call
 if [ ! -e "$OUT/train/final" ]; then
-  mpirun -n "$NP" --oversubscribe "$HESSA" train "${MODEL[@]}" "${TRAIN[@]}" -hessa_train_method adam -hessa_train_lr 1e-3 \
-    -hessa_train_steps "$STEPS" -hessa_train_checkpoint_every "$EVERY" -hessa_train_lambda_every "$EVERY" \
-    -hessa_train_output "$OUT/train" -quiet
+  resume=()
+  ls "$OUT"/train/step-* >/dev/null 2>&1 && resume=(-resume)
+  mpirun -n "$NP" --oversubscribe "$HESSA" train "${MODEL[@]}" "${TRAIN[@]}" -hessa_train_method adam -hessa_train_lr "$LR" \
+    -hessa_train_beta1 0.9 -hessa_train_beta2 0.98 -hessa_train_weight_decay "$WD" -hessa_train_batch 1000000 \
+    -hessa_train_steps "$STEPS" -hessa_train_checkpoint_every "$EVERY" -hessa_train_output "$OUT/train" "${resume[@]}" -quiet
 fi
 
 # the whole Hessian, then each block, at every checkpoint (the options apply to every point)
@@ -63,9 +77,9 @@ study embeddings -hessa_operator_subset tok,pos
 study attention -hessa_operator_subset '*attn*'
 study mlp -hessa_operator_subset '*mlp*'
 
-# the plain cross-entropy at each checkpoint on the training pairs and on the held-out pairs
-# (the grokking curve: memorisation first, generalisation later): hessa info without weight
-# decay, one info.json per checkpoint
+# the cross-entropy at each checkpoint on the training pairs and on the held-out pairs
+# (the grokking curve: memorisation first, generalisation later): hessa info, one info.json
+# per checkpoint
 for ckpt in "$OUT"/train/*/; do
   [ -e "$ckpt/model.json" ] || continue
   name=$(basename "$ckpt")
@@ -81,3 +95,7 @@ done
 # the four studies and the two losses side by side: compare.csv, compare.md, plots
 "$HESSA" compare -hessa_compare_studies "all=$OUT/study-all,embeddings=$OUT/study-embeddings,attention=$OUT/study-attention,mlp=$OUT/study-mlp" \
   -hessa_compare_loss "train=$OUT/loss-train,test=$OUT/loss-test" -hessa_compare_output "$OUT/compare"
+
+# accuracy (PyTorch, from the checkpoints; its cross-entropy checked against hessa info's)
+# beside lambda_max and the negative fraction of every block: the grokking table
+/usr/bin/python3 "$HERE/tools/grokking_accuracy.py" "$OUT"

@@ -105,6 +105,7 @@ static const OptRange hessa_ranges[] = {
     {"-hessa_train_beta1", OPT_REAL, 0, 1, 0, NONE},
     {"-hessa_train_beta2", OPT_REAL, 0, 1, 0, NONE},
     {"-hessa_train_eps", OPT_REAL, 0, 1, 1, NONE},
+    {"-hessa_train_weight_decay", OPT_REAL, 0, 1e6, 0, NONE},
     {"-hessa_train_batch", OPT_INT, 1, IMAX, 0, NONE},
     {"-hessa_train_steps", OPT_INT, 0, IMAX, 0, NONE},
     {"-hessa_train_gtol", OPT_REAL, 0, 1e300, 0, NONE},

@@ -78,6 +78,8 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCall(PetscOptionsReal("-hessa_train_momentum", "sgd: momentum mu (v <- mu v + g)", "HessaTrainerRun", tr->momentum, &tr->momentum, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_beta1", "adam: decay of the first moment", "HessaTrainerRun", tr->beta1, &tr->beta1, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_beta2", "adam: decay of the second moment", "HessaTrainerRun", tr->beta2, &tr->beta2, NULL));
+  PetscCall(PetscOptionsReal("-hessa_train_weight_decay", "gd, sgd and adam: decoupled weight decay W, theta <- theta - lr W theta before each update (adam: AdamW); the trained objective stays the loss (an L2 term in it is -hessa_onnx_weight_decay)",
+                             "HessaTrainerRun", tr->weight_decay, &tr->weight_decay, NULL));
   PetscCall(PetscOptionsReal("-hessa_train_eps", "adam: added to sqrt(second moment)", "HessaTrainerRun", tr->eps, &tr->eps, NULL));
   PetscCall(PetscOptionsInt("-hessa_train_batch", "sgd and adam: samples per mini-batch (>= the sample count: full batch)", "HessaTrainerRun", tr->batch, &tr->batch, NULL));
   PetscCall(PetscOptionsInt("-hessa_train_steps", "number of updates (over all runs of a resumed training)", "HessaTrainerRun", tr->steps, &tr->steps, NULL));
@@ -99,6 +101,11 @@ PetscErrorCode HessaTrainerSetFromOptions(HessaTrainer tr)
   PetscCheck(tr->momentum >= 0 && tr->momentum < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_momentum must be in [0, 1), found %g", (double)tr->momentum);
   PetscCheck(tr->beta1 >= 0 && tr->beta1 < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_beta1 must be in [0, 1), found %g", (double)tr->beta1);
   PetscCheck(tr->beta2 >= 0 && tr->beta2 < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_beta2 must be in [0, 1), found %g", (double)tr->beta2);
+  PetscCheck(tr->weight_decay >= 0 && isfinite(tr->weight_decay), tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_weight_decay must be finite and >= 0, found %g", (double)tr->weight_decay);
+  PetscCheck(tr->lr * tr->weight_decay < 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_weight_decay %g with -hessa_train_lr %g: lr x weight decay must be below 1 (each step multiplies theta by 1 - lr x weight decay), found %g",
+             (double)tr->weight_decay, (double)tr->lr, (double)(tr->lr * tr->weight_decay));
+  PetscCheck(tr->weight_decay == 0 || tr->method == HESSA_TRAIN_GD || tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM, tr->comm, PETSC_ERR_ARG_INCOMP,
+             "-hessa_train_weight_decay applies to the methods gd, sgd and adam, not to %s (which look for critical points of the loss itself)", method_names[tr->method]);
   PetscCheck(tr->eps > 0, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_eps must be positive, found %g", (double)tr->eps);
   PetscCheck(tr->batch >= 1, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_batch must be at least 1, found %" PetscInt_FMT, tr->batch);
   PetscCheck(tr->steps >= 0 && tr->steps < 1000000, tr->comm, PETSC_ERR_ARG_OUTOFRANGE, "-hessa_train_steps must be in [0, 999999], found %" PetscInt_FMT, tr->steps);
@@ -269,7 +276,9 @@ static PetscErrorCode BatchDirection(HessaTrainer tr, Vec dir)
 }
 
 /* Not collective: one optimiser update of the owned slice with direction d (PyTorch's
- * formulas: SGD v <- mu v + d, theta <- theta - lr v; Adam with bias correction). */
+ * formulas: SGD v <- mu v + d, theta <- theta - lr v; Adam with bias correction). A weight
+ * decay W shrinks theta by lr W first, as torch.optim.AdamW does (decoupled: the moments
+ * see only d; for gd it equals an L2 term W/2 |theta|^2 in the objective). */
 static PetscErrorCode Update(HessaTrainer tr, Vec dir)
 {
   PetscInt      len;
@@ -283,6 +292,10 @@ static PetscErrorCode Update(HessaTrainer tr, Vec dir)
   PetscCall(VecGetArray(tr->first_moment, &m));
   PetscCall(VecGetArray(tr->second_moment, &v));
   PetscCall(VecGetArrayRead(dir, &d));
+  if (tr->weight_decay > 0 && (tr->method == HESSA_TRAIN_GD || tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM)) {
+    double shrink = 1.0 - lr * tr->weight_decay;
+    for (PetscInt i = 0; i < len; i++) x[i] *= shrink;
+  }
   switch (tr->method) {
   case HESSA_TRAIN_GD:
     for (PetscInt i = 0; i < len; i++) x[i] -= lr * d[i];
@@ -474,7 +487,8 @@ PetscErrorCode HessaTrainerRun(HessaTrainer tr)
                        tr->batch < tr->model->data->n_global
                    ? PETSC_TRUE
                    : PETSC_FALSE;
-  PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, tr->steps, tr->step, stochastic ? ", mini-batches" : ""));
+  PetscCall(HessaLog(tr->comm, "train: %s on the %s, lr %g, weight decay %g, %" PetscInt_FMT " steps from step %" PetscInt_FMT "%s", method_names[tr->method], objective_names[tr->objective], (double)tr->lr, (double)tr->weight_decay, tr->steps,
+                     tr->step, stochastic ? ", mini-batches" : ""));
   PetscCall(HessaOperatorCreateParameterVec(tr->op, &grad));
   PetscCall(VecDuplicate(grad, &dir));
   PetscCall(HessaTimerStart("train"));

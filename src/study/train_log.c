@@ -158,6 +158,7 @@ PetscErrorCode HessaTrainWriteSummary(HessaTrainer tr, PetscBool plot)
       cJSON_AddNumberToObject(opt, "beta2", tr->beta2);
       cJSON_AddNumberToObject(opt, "eps", tr->eps);
     }
+    if (tr->method == HESSA_TRAIN_GD || tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) cJSON_AddNumberToObject(opt, "weight_decay", tr->weight_decay);
     if (tr->method == HESSA_TRAIN_SGD || tr->method == HESSA_TRAIN_ADAM) cJSON_AddNumberToObject(opt, "batch", (double)tr->batch);
     cJSON_AddNumberToObject(opt, "steps", (double)tr->steps);
     cJSON_AddNumberToObject(opt, "gtol", tr->gtol);

@@ -16,6 +16,12 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
                   normals): checkpoints after each of 8 steps equal torch.optim.SGD / SGD with
                   momentum / Adam on the same function to 1e-12 relative, and step 1 equals its
                   closed form (gd: x0 - lr H x0; momentum: the same; Adam: x0 - lr g/(|g|+eps))
+  quadratic_adamw, quadratic_gdw, quadratic_sgdw
+                  the same with -hessa_train_weight_decay 0.5 (decoupled): each of 8 steps equals
+                  torch.optim.AdamW (betas 0.9, 0.98) / torch.optim.SGD(weight_decay=0.5) (for gd
+                  decoupled and L2 coincide) / SGDW written out in numpy (theta <- (1 - lr W) theta
+                  - lr v, v <- mu v + g) to 1e-12 relative; step 1 of adamw equals its closed form
+                  (1 - lr W) x0 - lr g/(|g|+eps)
   gradnorm_saddle linear toy (1 - w1 w2)^2 from a random start near 0: gradnorm (gd, lr 0.05)
                   reaches |g| <= 1e-7 at a point within 1e-6 of (0, 0); hessa analyze there: saddle,
                   eigenvalues equal the closed form at the point (1e-10) and -2, +2 (1e-5)
@@ -33,10 +39,14 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
   resume          sgd stopped by -hessa_train_max_steps_per_run (exit 75, "stopped": true),
                   resumed twice with -resume: final weights bitwise equal to an uninterrupted
                   run's, the log has every step once and equals the uninterrupted log
+  resume_adamw    the same with adam and -hessa_train_weight_decay 0.3 on mini-batches: the resumed
+                  run keeps the weight decay (bitwise equal to the uninterrupted run, which differs
+                  from a run without weight decay), and train.json records it
   signal          SIGUSR1 to mpiexec (which forwards it) during a long sgd run: exit 75, the
                   checkpoint of the step reached, "stopped": true; -resume to that step + 5
                   gives weights bitwise equal to an uninterrupted run of that many steps
-  bad_method, bad_lr, bad_resume
+  bad_method, bad_lr, bad_resume, bad_weight_decay_negative, bad_weight_decay_nan,
+  bad_weight_decay_lr, bad_weight_decay_newton
                   a clear message, once, and a non-zero exit on every rank
 """
 import gzip, json, os, shutil, subprocess, sys
@@ -201,34 +211,45 @@ def quadratic(method):
     import torch
     torch.set_default_dtype(torch.float64)
     n, seed, steps = 6, 7, 8
+    wd = 0.5 if method.endswith("w") else 0.0
+    base = method[:-1] if wd else method
     lam = np.array([0.5, 1.0, 2.0, 3.0, 5.0, 8.0])
     x0 = np.array([1.0, -0.5, 0.25, 2.0, -1.5, 0.75])
     spec = os.path.join(WORK, f"train_{CASE}_spectrum_np{NP}.txt")
     np.savetxt(spec, lam)
     q = rotations_q(n, seed)
     H = q @ np.diag(lam) @ q.T
-    lr = {"gd": 0.1, "sgd": 0.05, "adam": 0.1}[method]
+    lr = {"gd": 0.1, "sgd": 0.05, "adam": 0.1}[base]
+    betas = (0.9, 0.98) if method == "adamw" else (0.9, 0.999)
     out = folder()
     train(["-hessa_model", "quadratic", "-hessa_model_dim", str(n), "-hessa_model_spectrum", spec, "-hessa_model_seed", str(seed),
-           "-hessa_model_point", ",".join(repr(v) for v in x0), "-hessa_train_method", method, "-hessa_train_lr", str(lr),
-           "-hessa_train_momentum", "0.9", "-hessa_train_steps", str(steps), "-hessa_train_checkpoint_every", "1"], out)
+           "-hessa_model_point", ",".join(repr(v) for v in x0), "-hessa_train_method", base, "-hessa_train_lr", str(lr),
+           "-hessa_train_momentum", "0.9", "-hessa_train_beta1", str(betas[0]), "-hessa_train_beta2", str(betas[1]),
+           "-hessa_train_steps", str(steps), "-hessa_train_checkpoint_every", "1"] + (["-hessa_train_weight_decay", str(wd)] if wd else []), out)
     got = [weights(os.path.join(out, f"step-{k:06d}")) for k in range(1, steps + 1)]
     # step 1 in closed form
     g0 = H @ x0
-    want1 = x0 - lr * g0 if method != "adam" else x0 - lr * g0 / (np.abs(g0) + 1e-8)
+    want1 = (1 - lr * wd) * x0 - lr * g0 if base != "adam" else (1 - lr * wd) * x0 - lr * g0 / (np.abs(g0) + 1e-8)
     err1 = rel(got[0], want1)
     check(err1 <= 1e-12, f"step 1 differs from its closed form by {err1}")
-    # every step against torch.optim on the same function
+    # every step against torch.optim on the same function (SGDW: no torch optimiser, numpy)
     theta = torch.tensor(x0, requires_grad=True)
     Ht = torch.from_numpy(H)
     opt = {"gd": lambda: torch.optim.SGD([theta], lr=lr), "sgd": lambda: torch.optim.SGD([theta], lr=lr, momentum=0.9),
-           "adam": lambda: torch.optim.Adam([theta], lr=lr)}[method]()
-    worst = 0.0
+           "adam": lambda: torch.optim.Adam([theta], lr=lr), "gdw": lambda: torch.optim.SGD([theta], lr=lr, weight_decay=wd),
+           "adamw": lambda: torch.optim.AdamW([theta], lr=lr, betas=betas, weight_decay=wd), "sgdw": lambda: None}[method]()
+    worst, x, v = 0.0, x0.copy(), np.zeros(n)
     for k in range(steps):
-        opt.zero_grad()
-        (0.5 * theta @ Ht @ theta).backward()
-        opt.step()
-        worst = max(worst, rel(got[k], theta.detach().numpy()))
+        if opt is None:
+            v = 0.9 * v + H @ x
+            x = (1 - lr * wd) * x - lr * v
+            want = x
+        else:
+            opt.zero_grad()
+            (0.5 * theta @ Ht @ theta).backward()
+            opt.step()
+            want = theta.detach().numpy()
+        worst = max(worst, rel(got[k], want))
     print(f"{method} on the quadratic: step 1 vs closed form {err1:.3g}, {steps} steps vs torch.optim: {worst:.3g}")
     check(worst <= 1e-12, f"weights differ from torch.optim by {worst}")
 
@@ -299,9 +320,13 @@ def critical_point_finder(method, model):
     print(f"{method} on the {model}: {summary['steps_done']} steps, |g| {summary['final_gradient_norm']:.3g}, |x| {np.linalg.norm(x):.3g}")
 
 
-def resume():
-    args = FMNIST_ARGS + ["-hessa_train_method", "sgd", "-hessa_train_lr", "0.05", "-hessa_train_steps", "25", "-hessa_train_batch", "32",
-                          "-hessa_train_checkpoint_every", "10"]
+def resume(adamw=False):
+    method = ["-hessa_train_method", "adam", "-hessa_train_lr", "0.005", "-hessa_train_beta2", "0.98"] if adamw else ["-hessa_train_method", "sgd", "-hessa_train_lr", "0.05"]
+    args = FMNIST_ARGS + method + ["-hessa_train_steps", "25", "-hessa_train_batch", "32", "-hessa_train_checkpoint_every", "10"]
+    if adamw:
+        plain = folder("_plain")
+        train(args, plain)
+        args += ["-hessa_train_weight_decay", "0.3"]
     whole, parts = folder("_whole"), folder("_parts")
     train(args, whole)
     train(args + ["-hessa_train_max_steps_per_run", "9"], parts, expect=75)
@@ -319,6 +344,11 @@ def resume():
     log_whole, log_parts = read_log(whole), read_log(parts)
     check(np.array_equal(log_parts[:, 0], np.arange(26)), f"steps in the resumed log: {log_parts[:, 0]}")
     check(np.array_equal(log_whole, log_parts), "the resumed log differs from the uninterrupted log")
+    if adamw:
+        decay = json.load(open(os.path.join(parts, "train.json")))["options"].get("weight_decay")
+        check(decay == 0.3, f"train.json: weight_decay {decay}, expected 0.3")
+        diff = rel(weights(os.path.join(plain, "final")), weights(os.path.join(whole, "final")))
+        check(diff > 1e-4, f"the weight decay changed the final weights by only {diff} (relative)")
     print(f"resume: stopped at 9 and 18, final weights bitwise equal ({len(spec['tensors'])} tensors), log steps 0..25 once each")
 
 
@@ -367,8 +397,8 @@ def run():
         gradnorm(CASE == "gradnorm_valley")
     elif CASE in ("newton_quadratic", "lm_quadratic", "newton_toy", "lm_toy"):
         critical_point_finder(CASE.split("_")[0], CASE.split("_")[1])
-    elif CASE == "resume":
-        resume()
+    elif CASE in ("resume", "resume_adamw"):
+        resume(CASE == "resume_adamw")
     elif CASE == "signal":
         signal_stop()
     elif CASE == "bad_method":
@@ -377,6 +407,14 @@ def run():
         bad(["-hessa_train_lr", "-0.1"], "-hessa_train_lr -0.1: expected a finite number in (0, 1000000]")
     elif CASE == "bad_resume":
         bad(["-resume"], "-resume: no checkpoint in output folder", prepare=lambda out: os.makedirs(out))
+    elif CASE == "bad_weight_decay_negative":
+        bad(["-hessa_train_weight_decay", "-0.5"], "-hessa_train_weight_decay -0.5: expected a finite number in [0, 1000000]")
+    elif CASE == "bad_weight_decay_nan":
+        bad(["-hessa_train_weight_decay", "nan"], "-hessa_train_weight_decay nan: expected a finite number in [0, 1000000]")
+    elif CASE == "bad_weight_decay_lr":
+        bad(["-hessa_train_lr", "0.5", "-hessa_train_weight_decay", "2.5"], "-hessa_train_weight_decay 2.5 with -hessa_train_lr 0.5: lr x weight decay must be below 1")
+    elif CASE == "bad_weight_decay_newton":
+        bad(["-hessa_train_method", "newton", "-hessa_train_weight_decay", "0.1"], "-hessa_train_weight_decay applies to the methods gd, sgd and adam, not to newton")
     else:
         fail("unknown case")
 
