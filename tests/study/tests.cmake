@@ -24,3 +24,8 @@ foreach(case known studies bad_steps bad_checkpoints bad_column bad_unknown_colu
            COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/compare_cases.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
   set_tests_properties(compare_${case} PROPERTIES PROCESSORS 3 TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
 endforeach()
+# The shipped transformer study (jobs/studies/grokking-transformer.sh) at a tiny size on 2
+# ranks: training with AdamW, four studies, hessa info, hessa compare and the grokking table.
+add_test(NAME study_grokking_smoke
+         COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/grokking_smoke.py ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(study_grokking_smoke PROPERTIES PROCESSORS 2 TIMEOUT 300 ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;study")
