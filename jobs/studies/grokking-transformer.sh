@@ -32,7 +32,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 HESSA=${HESSA:-hessa}
-NP=${NP:-${SLURM_NTASKS:-3}}
+NP=${NP:-${SLURM_NTASKS:-3}} # hessa study: rank 0 collects, the others analyse one point each at a time
 OUT=${OUT:-$PWD/hessa-out/grokking-transformer}
 P=${P:-23}
 FRACTION=${FRACTION:-0.6}
@@ -41,12 +41,15 @@ STEPS=${STEPS:-1500}
 EVERY=${EVERY:-100}
 LR=${LR:-1e-3}
 WD=${WD:-3}
+# the checkpoints the four studies analyse: denser around the transition (steps 600-1100
+# at the defaults), or "all" (every checkpoint of the training folder)
+STUDY_STEPS=${STUDY_STEPS:-200 400 600 700 800 900 1000 1100 1300 1500}
 WIDTH=${WIDTH:-64}
 LAYERS=${LAYERS:-2}
-# analyze at every point: the extreme eigenpair at each end, the SLQ density (negative
-# fraction) from 4 probes of 30 Lanczos steps, no trace estimate, refinement, Newton step or
+# analyze at every point: the extreme eigenpair at each end (to 1e-4 relative residual), the
+# SLQ density (negative fraction) from 3 probes of 25 Lanczos steps, no trace estimate, refinement, Newton step or
 # full spectrum (each Hv of the 105k-parameter model costs about 0.06 s of CPU on an idle core)
-ANALYZE=(-hessa_analyze_k 1 -hessa_analyze_probes 4 -hessa_analyze_steps 30 -hessa_analyze_trace 0 -hessa_analyze_refine_products 0 -hessa_analyze_newton false -hessa_analyze_full false)
+ANALYZE=(-hessa_analyze_k 1 -hessa_analyze_eps_tol 1e-4 -hessa_analyze_probes 3 -hessa_analyze_steps 25 -hessa_analyze_trace 0 -hessa_analyze_refine_products 0 -hessa_analyze_newton false -hessa_analyze_full false)
 mkdir -p "$OUT"
 
 [ -e "$OUT/grok/model.onnx" ] || /usr/bin/python3 "$HERE/tools/grokking.py" "$OUT/grok" --p "$P" --train-fraction "$FRACTION" --seed "$SEED" --width "$WIDTH" --layers "$LAYERS"
@@ -64,18 +67,33 @@ if [ ! -e "$OUT/train/final" ]; then
     -hessa_train_steps "$STEPS" -hessa_train_checkpoint_every "$EVERY" -hessa_train_output "$OUT/train" "${resume[@]}" -quiet
 fi
 
-# the whole Hessian, then each block, at every checkpoint (the options apply to every point)
+# the studied checkpoints as a manifest (one trajectory "grok", steps for the plots)
+manifest=$OUT/train
+if [ "$STUDY_STEPS" != all ]; then
+  manifest=$OUT/manifest.yaml
+  {
+    echo "points:"
+    for step in $STUDY_STEPS; do
+      ckpt=$(printf 'step-%06d' "$step")
+      [ -e "$OUT/train/$ckpt/model.json" ] || continue
+      printf '  - name: %s\n    weights: train/%s\n    step: %d\n    series: grok\n' "$ckpt" "$ckpt" "$step"
+    done
+  } >"$manifest"
+  grep -q "name:" "$manifest" || { echo "grokking-transformer.sh: none of STUDY_STEPS ($STUDY_STEPS) is a checkpoint in $OUT/train (EVERY=$EVERY)" >&2; exit 1; }
+fi
+
+# the whole Hessian, then each block, at every studied checkpoint (the options apply to every point)
 study() {
   local name=$1
   shift
-  mpirun -n "$NP" --oversubscribe "$HESSA" study "${MODEL[@]}" "${TRAIN[@]}" -hessa_study_manifest "$OUT/train" \
+  mpirun -n "$NP" --oversubscribe "$HESSA" study "${MODEL[@]}" "${TRAIN[@]}" -hessa_study_manifest "$manifest" \
     -hessa_study_output "$OUT/study-$name" "${ANALYZE[@]}" "$@" -quiet
   echo "study $name: $OUT/study-$name/study.md"
 }
 study all
-study embeddings -hessa_operator_subset tok,pos
 study attention -hessa_operator_subset '*attn*'
 study mlp -hessa_operator_subset '*mlp*'
+study embeddings -hessa_operator_subset tok,pos
 
 # the cross-entropy at each checkpoint on the training pairs and on the held-out pairs
 # (the grokking curve: memorisation first, generalisation later): hessa info, one info.json

@@ -34,7 +34,7 @@ def check(cond, msg):
 
 shutil.rmtree(OUT, ignore_errors=True)
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1", HESSA=HESSA, OUT=OUT,
-           P="5", STEPS="4", EVERY="2", WIDTH="8", LAYERS="1", NP="2", PATH=os.path.dirname(MPIEXEC) + os.pathsep + os.environ.get("PATH", ""))
+           P="5", STEPS="4", EVERY="2", STUDY_STEPS="2 4", WIDTH="8", LAYERS="1", NP="2", PATH=os.path.dirname(MPIEXEC) + os.pathsep + os.environ.get("PATH", ""))
 r = subprocess.run(["bash", os.path.join(ROOT, "jobs", "studies", "grokking-transformer.sh")], capture_output=True, text=True, env=env, timeout=280)
 check(r.returncode == 0, f"the script exited {r.returncode}\n{r.stdout}\n{r.stderr}")
 opts = json.load(open(os.path.join(OUT, "train", "train.json")))["options"]
