@@ -598,9 +598,9 @@ static void Plots(const Comparison *c, const char folder[], char notes[3][256], 
     if (!c->shared[k]) continue;
     for (const char *p = c->label[k]; *p; p++) members += *p == ',';
     if (members == c->n_studies && members > 1)
-      snprintf(legend[k], sizeof legend[k], "objective incl. weight decay");
+      snprintf(legend[k], sizeof legend[k], "analysed objective");
     else
-      snprintf(legend[k], sizeof legend[k], "objective incl. weight decay (%s)", c->label[k]);
+      snprintf(legend[k], sizeof legend[k], "analysed objective (%s)", c->label[k]);
     series[n] = (HessaPlotSeries){X(k), Y(k), Series(c, &c->study[0], c->shared[k], 3, X(k), Y(k)), legend[k], PETSC_TRUE, PETSC_TRUE};
     color[n]  = source_color[k];
     n++;
