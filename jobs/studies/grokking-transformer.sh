@@ -14,7 +14,7 @@
 #   - tools/grokking_accuracy.py: train/test cross-entropy and ACCURACY per checkpoint beside
 #     every lambda_max and negative fraction (OUT/grokking.csv, OUT/grokking.md).
 #
-#   NP=2 jobs/studies/grokking-transformer.sh            (about 40 minutes on 2 cores: docs/study.md)
+#   NP=3 jobs/studies/grokking-transformer.sh            (about 32 minutes on 2 busy cores: docs/study.md)
 #   sbatch --ntasks=3 jobs/studies/grokking-transformer.sh
 #
 # Model and data (tools/grokking.py): 2 pre-LayerNorm blocks, width 64, 4 heads, context 32,

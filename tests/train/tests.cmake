@@ -22,7 +22,7 @@ foreach(case torch_sgd_batches quadratic_gd quadratic_sgd quadratic_adam gradnor
   hessa_add_train_case(${case} RANKS 1 2 3)
 endforeach()
 # decoupled weight decay (-hessa_train_weight_decay): AdamW, gd and SGDW, resume, bad values
-foreach(case quadratic_adamw quadratic_gdw quadratic_sgdw resume_adamw)
+foreach(case torch_adamw_batches quadratic_adamw quadratic_gdw quadratic_sgdw resume_adamw)
   hessa_add_train_case(${case} RANKS 1 3)
 endforeach()
 foreach(case bad_weight_decay_negative bad_weight_decay_nan bad_weight_decay_lr bad_weight_decay_newton)

@@ -11,6 +11,9 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
                   against torch.optim.SGD fed the batches of an independent implementation
                   of the batch stream (tests/core/random_reference.py): weights after each
                   of 6 steps agree to 1e-10 relative
+  torch_adamw_batches
+                  the same with adam, betas (0.9, 0.98) and -hessa_train_weight_decay 0.5 against
+                  torch.optim.AdamW: weights after each of 6 steps agree to 1e-12 relative
   quadratic_gd, quadratic_sgd, quadratic_adam
                   1/2 x^T Q diag(lambda) Q^T x (Q rebuilt in numpy from the Householder
                   normals): checkpoints after each of 8 steps equal torch.optim.SGD / SGD with
@@ -147,10 +150,11 @@ def batch_indices(seed, step, n, b):
     return sorted(work[:b])
 
 
-def torch_sgd_batches():
+def torch_sgd_batches(adamw=False):
     import torch
     torch.set_default_dtype(torch.float64)
     n, b, steps, lr, mu, seed = 200, 32, 6, 0.05, 0.9, 11
+    wd, betas = 0.5, (0.9, 0.98)
     rng = np.random.default_rng(3)
     init = os.path.join(WORK, f"train_{CASE}_init_np{NP}")
     shutil.rmtree(init, ignore_errors=True)
@@ -168,12 +172,13 @@ def torch_sgd_batches():
     json.dump({"format": "hessa-weights", "version": 1, "model": "mlp", "widths": [784, 16, 10], "activation": "tanh",
                "loss": "cross-entropy", "tensors": tensors}, open(os.path.join(init, "model.json"), "w"))
     out = folder()
-    train(["-hessa_data_limit", str(n), "-hessa_model_weights", init, "-hessa_train_method", "sgd", "-hessa_train_lr", str(lr),
-           "-hessa_train_momentum", str(mu), "-hessa_train_batch", str(b), "-hessa_train_seed", str(seed),
+    method = ["-hessa_train_method", "adam", "-hessa_train_lr", "0.01", "-hessa_train_beta2", str(betas[1]), "-hessa_train_weight_decay", str(wd)] if adamw else \
+             ["-hessa_train_method", "sgd", "-hessa_train_lr", str(lr), "-hessa_train_momentum", str(mu)]
+    train(["-hessa_data_limit", str(n), "-hessa_model_weights", init] + method + ["-hessa_train_batch", str(b), "-hessa_train_seed", str(seed),
            "-hessa_train_steps", str(steps), "-hessa_train_checkpoint_every", "1"], out)
     x, y = load_fmnist(n)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=mu)
+    opt = torch.optim.AdamW(net.parameters(), lr=0.01, betas=betas, weight_decay=wd) if adamw else torch.optim.SGD(net.parameters(), lr=lr, momentum=mu)
     worst = 0.0
     for step in range(steps):
         idx = batch_indices(seed, step, n, b)
@@ -183,8 +188,9 @@ def torch_sgd_batches():
         want = np.concatenate([p.detach().numpy().ravel() for p in net.parameters()])
         got = weights(os.path.join(out, f"step-{step + 1:06d}"))
         worst = max(worst, rel(got, want))
-    print(f"sgd mini-batches vs torch.optim.SGD over {steps} steps: max relative difference {worst:.3g}")
-    check(worst <= 1e-10, f"weights differ from torch by {worst}")
+    print(f"{'adamw' if adamw else 'sgd'} mini-batches vs torch.optim.{'AdamW' if adamw else 'SGD'} over {steps} steps: max relative difference {worst:.3g}")
+    tol = 1e-12 if adamw else 1e-10
+    check(worst <= tol, f"weights differ from torch by {worst} (tolerance {tol})")
 
 
 def rotations_q(n, seed):
@@ -389,8 +395,8 @@ def bad(args, want, prepare=None):
 def run():
     if CASE.startswith("fmnist_"):
         fmnist(CASE[len("fmnist_"):])
-    elif CASE == "torch_sgd_batches":
-        torch_sgd_batches()
+    elif CASE in ("torch_sgd_batches", "torch_adamw_batches"):
+        torch_sgd_batches(CASE == "torch_adamw_batches")
     elif CASE.startswith("quadratic_"):
         quadratic(CASE[len("quadratic_"):])
     elif CASE in ("gradnorm_saddle", "gradnorm_valley"):
