@@ -3,7 +3,7 @@
 small transformers "grok" (Power et al. 2022: memorisation first, generalisation much
 later), as token data for hessa and a decoder-only transformer exported for it.
 
-  tools/grokking.py OUT [--p 23] [--train-fraction 0.4] [--layers 2] [--width 64]
+  tools/grokking.py OUT [--p 23] [--train-fraction 0.6] [--layers 2] [--width 64]
                         [--heads 4] [--context 32] [--seed 0]
 
 writes into OUT:
@@ -49,7 +49,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out")
     ap.add_argument("--p", type=int, default=23)
-    ap.add_argument("--train-fraction", type=float, default=0.4)
+    ap.add_argument("--train-fraction", type=float, default=0.6)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--heads", type=int, default=4)

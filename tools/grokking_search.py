@@ -3,8 +3,8 @@
 weights, the same split of the pairs) full-batch in PyTorch, fast, to find settings under
 which it groks before running `hessa train` with them.
 
-  tools/grokking_search.py [--p 23] [--train-fraction 0.4] [--seed 0 1 2] [--steps 8000]
-                           [--lr 1e-3] [--weight-decay 1] [--betas 0.9 0.98]
+  tools/grokking_search.py [--p 23] [--train-fraction 0.6] [--seed 0 1 2] [--steps 1500]
+                           [--lr 1e-3] [--weight-decay 3] [--betas 0.9 0.98]
                            [--l2 0] [--every 100] [--float32] [--csv FILE]
 
 Optimizer: AdamW (decoupled weight decay theta -= lr * wd * theta, as hessa's
@@ -67,15 +67,15 @@ def run(a, seed, dtype, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--p", type=int, default=23)
-    ap.add_argument("--train-fraction", type=float, default=0.4)
+    ap.add_argument("--train-fraction", type=float, default=0.6)
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--context", type=int, default=32)
     ap.add_argument("--seed", type=int, nargs="+", default=[0])
-    ap.add_argument("--steps", type=int, default=8000)
+    ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--weight-decay", type=float, default=1.0)
+    ap.add_argument("--weight-decay", type=float, default=3.0)
     ap.add_argument("--betas", type=float, nargs=2, default=[0.9, 0.98])
     ap.add_argument("--eps", type=float, default=1e-8)
     ap.add_argument("--l2", type=float, default=0.0)
