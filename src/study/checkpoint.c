@@ -6,6 +6,7 @@
 #include "train_impl.h"
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 /* Not collective: the two paths of the checkpoint of step. */
@@ -100,6 +101,35 @@ PetscErrorCode HessaTrainSaveCheckpoint(HessaTrainer tr, PetscInt *last_saved)
   PetscFunctionReturn(0);
 }
 
+/* Rank 0: the weight decay is an option, not part of the state, so a resumed run given
+ * another value would silently train a different trajectory: compare it with the
+ * "weight_decay" train.json recorded (no file or no key: nothing to compare). */
+static void CheckResumedWeightDecay(HessaTrainer tr, HessaStatus *st)
+{
+  char   path[PETSC_MAX_PATH_LEN + 16], *text;
+  FILE  *f;
+  long   len;
+  cJSON *doc, *wd;
+
+  snprintf(path, sizeof path, "%s/train.json", tr->output);
+  if (!(f = fopen(path, "rb"))) return;
+  if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) || !(text = malloc((size_t)len + 1))) {
+    fclose(f);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "-resume: cannot read '%s' (the training's summary)", path);
+    return;
+  }
+  if (fread(text, 1, (size_t)len, f) != (size_t)len) len = 0;
+  fclose(f);
+  text[len] = 0;
+  doc       = cJSON_Parse(text);
+  free(text);
+  wd = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "options"), "weight_decay");
+  if (cJSON_IsNumber(wd) && wd->valuedouble != (double)tr->weight_decay)
+    HessaStatusSet(st, HESSA_ERR_ARG, "-resume: the training in '%s' ran with -hessa_train_weight_decay %.17g (%s), this run has %.17g: pass the same value to continue it, or start a new -hessa_train_output", tr->output, wd->valuedouble, path,
+                   (double)tr->weight_decay);
+  cJSON_Delete(doc);
+}
+
 /* Collective: theta and the optimiser state from checkpoint `step` (rank 0 reads, all get). */
 PetscErrorCode HessaTrainLoadCheckpoint(HessaTrainer tr, PetscInt step)
 {
@@ -115,7 +145,8 @@ PetscErrorCode HessaTrainLoadCheckpoint(HessaTrainer tr, PetscInt step)
   PetscCall(PetscMalloc1(3 * (size_t)n, &full));
   if (rank == 0) {
     HessaArray arr = {0};
-    PetscCall(HessaWeightsRead(weights, tr->model->obj, full, &st));
+    CheckResumedWeightDecay(tr, &st);
+    if (!st.code) PetscCall(HessaWeightsRead(weights, tr->model->obj, full, &st));
     if (!st.code) HessaReadNPY(state, 0, -1, &arr, &st);
     if (!st.code && (arr.ndim != 2 || arr.shape[0] != 2 || arr.shape[1] != n))
       HessaStatusSet(&st, HESSA_ERR_INPUT, "checkpoint state '%s': expected a 2 x %" PetscInt_FMT " array (first and second moments), found %d dimensions of shape %lld x %lld", state, n, arr.ndim, (long long)arr.shape[0],

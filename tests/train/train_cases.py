@@ -49,7 +49,8 @@ usage: train_cases.py MPIEXEC HESSA WORKDIR NP CASE
                   checkpoint of the step reached, "stopped": true; -resume to that step + 5
                   gives weights bitwise equal to an uninterrupted run of that many steps
   bad_method, bad_lr, bad_resume, bad_weight_decay_negative, bad_weight_decay_nan,
-  bad_weight_decay_lr, bad_weight_decay_newton
+  bad_weight_decay_lr, bad_weight_decay_newton, bad_resume_weight_decay (a run stopped with
+  weight decay 0.25, resumed without it: refused, naming both values)
                   a clear message, once, and a non-zero exit on every rank
 """
 import gzip, json, os, shutil, subprocess, sys
@@ -75,8 +76,12 @@ def check(cond, msg):
         fail(msg)
 
 
+def folder_path(tag=""):
+    return os.path.join(WORK, f"train_{CASE}{tag}_np{NP}")
+
+
 def folder(tag=""):
-    out = os.path.join(WORK, f"train_{CASE}{tag}_np{NP}")
+    out = folder_path(tag)
     shutil.rmtree(out, ignore_errors=True)
     return out
 
@@ -419,6 +424,15 @@ def run():
         bad(["-hessa_train_weight_decay", "nan"], "-hessa_train_weight_decay nan: expected a finite number in [0, 1000000]")
     elif CASE == "bad_weight_decay_lr":
         bad(["-hessa_train_lr", "0.5", "-hessa_train_weight_decay", "2.5"], "-hessa_train_weight_decay 2.5 with -hessa_train_lr 0.5: lr x weight decay must be below 1")
+    elif CASE == "bad_resume_weight_decay":
+        def stopped(out):
+            train(["-hessa_model", "linear-toy", "-hessa_model_point", "0.2,-0.15", "-hessa_train_method", "adam", "-hessa_train_lr", "0.01", "-hessa_train_weight_decay", "0.25",
+                   "-hessa_train_steps", "6", "-hessa_train_max_steps_per_run", "2"], out, expect=75)
+        bad(["-hessa_model_point", "0.2,-0.15", "-hessa_train_method", "adam", "-hessa_train_lr", "0.01", "-hessa_train_steps", "6", "-resume"],
+            "-resume: the training in '", prepare=stopped)
+        r = subprocess.run([MPIEXEC, "-n", NP, "--oversubscribe", HESSA, "train", "-hessa_model", "linear-toy", "-hessa_train_output", folder_path(),
+                            "-hessa_model_point", "0.2,-0.15", "-hessa_train_method", "adam", "-hessa_train_lr", "0.01", "-hessa_train_steps", "6", "-resume"], capture_output=True, text=True, env=ENV, timeout=60)
+        check("ran with -hessa_train_weight_decay 0.25" in r.stderr and "this run has 0:" in r.stderr, f"the message does not name both values:\n{r.stderr}")
     elif CASE == "bad_weight_decay_newton":
         bad(["-hessa_train_method", "newton", "-hessa_train_weight_decay", "0.1"], "-hessa_train_weight_decay applies to the methods gd, sgd and adam, not to newton")
     else:
