@@ -49,7 +49,7 @@ hessa_add_c_test(test_eps_types ${CMAKE_CURRENT_LIST_DIR}/test_eps_types.c TIMEO
 hessa_add_c_test(test_error_bars ${CMAKE_CURRENT_LIST_DIR}/test_error_bars.c RANKS 1 3 TIMEOUT 120 ARGS -quiet)
 
 # hessa analyze takes the exact full spectrum exactly when it fits the memory budget: a
-# quadratic (n = 1500) 1 byte below and 1 byte above the need hessa computes: estimates
+# quadratic (n = 1000) 1 byte below and 1 byte above the need hessa computes: estimates
 # below; above, basis full_spectrum, the prescribed eigenvalues and counts, ends equal to
 # SLEPc's extremes. About 5 s.
 add_test(NAME analyze_full_threshold_np2
