@@ -205,9 +205,14 @@ const char *HessaTextString(const HessaText *t);
  * On a fault: NULL / -1 / PETSC_FALSE and st holds
  *   "<what> '<path>': cannot open: <reason>" or
  *   "<what> '<path>': is a FIFO (named pipe), expected <expected>". */
-FILE       *HessaOpenRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
-int         HessaOpenRegularFd(const char *path, const char *what, const char *expected, HessaStatus *st);
-PetscBool   HessaCheckRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+FILE     *HessaOpenRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+int       HessaOpenRegularFd(const char *path, const char *what, const char *expected, HessaStatus *st);
+PetscBool HessaCheckRegularFile(const char *path, const char *what, const char *expected, HessaStatus *st);
+/* The whole of a regular file, at most max bytes: NUL-terminated text the caller frees,
+ * its length in *len. NULL with st set on a fault: the messages above, or
+ *   "<what> '<path>': more than <max> bytes, expected <expected>",
+ *   "<what> '<path>': read error: <reason>", "<what> '<path>': out of memory". */
+char       *HessaReadRegularFile(const char *path, const char *what, const char *expected, size_t max, size_t *len, HessaStatus *st);
 const char *HessaFileKindName(unsigned mode);
 /* Collective on comm: an error with the bytes when an allocation of about `bytes` per
  * rank (overflow: the size computation itself overflowed) would not fit in the memory

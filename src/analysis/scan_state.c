@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <unistd.h>
 
 static PetscErrorCode StatePath(const char folder[], char path[], size_t len)
 {
@@ -129,25 +131,13 @@ PetscErrorCode HessaScanStateRead(MPI_Comm comm, const char folder[], const Hess
   PetscCall(StatePath(folder, path, sizeof path));
   for (PetscInt p = 0; p < total; p++) loss[p] = 0, done[p] = PETSC_FALSE;
   if (rank == 0) {
-    FILE *f = fopen(path, "r");
-    char *text;
-    long  len;
-    if (!f)
+    char  *text = NULL;
+    size_t len;
+    if (access(path, F_OK) != 0)
       HessaStatusSet(&st, HESSA_ERR_INPUT, "cannot open the resume state '%s' (expected the state of a stopped hessa landscape run in -hessa_landscape_output)", path);
-    else {
-      fseek(f, 0, SEEK_END);
-      len = ftell(f);
-      fseek(f, 0, SEEK_SET);
-      text = len >= 0 ? malloc((size_t)len + 1) : NULL;
-      if (!text || fread(text, 1, (size_t)len, f) != (size_t)len)
-        HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': cannot read it", path);
-      else {
-        text[len] = 0;
-        ParseState(text, path, spec, total, loss, done, &st);
-      }
-      free(text);
-      fclose(f);
-    }
+    else if ((text = HessaReadRegularFile(path, "resume state", "the state of a stopped hessa landscape run", SIZE_MAX, &len, &st)))
+      ParseState(text, path, spec, total, loss, done, &st);
+    free(text);
   }
   PetscCall(HessaSyncError(comm, &st));
   PetscCall(PetscMalloc1(total, &flags));

@@ -8,6 +8,8 @@
 #include <hessa/core.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -69,6 +71,51 @@ FILE *HessaOpenRegularFile(const char *path, const char *what, const char *expec
     close(fd);
   }
   return f;
+}
+
+/* HessaReadRegularFile - not collective. HessaOpenRegularFd, then read(2) to the end in
+ * a buffer that doubles (the size of a file may change while it is read: no fstat size
+ * is trusted); a file of more than max bytes is refused before it is all in memory. */
+char *HessaReadRegularFile(const char *path, const char *what, const char *expected, size_t max, size_t *len, HessaStatus *st)
+{
+  int     fd   = HessaOpenRegularFd(path, what, expected, st);
+  char   *text = NULL, *grown;
+  size_t  cap = 0, n = 0;
+  ssize_t got;
+
+  *len = 0;
+  if (fd < 0) return NULL;
+  for (;;) {
+    if (n + 1 >= cap) {
+      cap   = cap ? 2 * cap : 8192;
+      grown = realloc(text, cap);
+      if (!grown) {
+        HessaStatusSet(st, PETSC_ERR_MEM, "%s '%s': out of memory", what, path);
+        break;
+      }
+      text = grown;
+    }
+    got = read(fd, text + n, cap - 1 - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': read error: %s", what, path, strerror(errno));
+      break;
+    }
+    if (got == 0) {
+      close(fd);
+      text[n] = 0;
+      *len    = n;
+      return text;
+    }
+    n += (size_t)got;
+    if (n > max) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': more than %zu bytes, expected %s", what, path, max, expected);
+      break;
+    }
+  }
+  free(text);
+  close(fd);
+  return NULL;
 }
 
 /* HessaCheckRegularFile - not collective. PETSC_TRUE if path names a regular file

@@ -23,9 +23,8 @@
  * must follow the schema (HessaWeightsValidateManifest). */
 static cJSON *ReadManifest(const char folder[], char path[], size_t path_len, HessaStatus *st)
 {
-  FILE       *f;
   struct stat sb;
-  long        size;
+  size_t      size;
   char       *text;
   cJSON      *root;
 
@@ -34,23 +33,13 @@ static cJSON *ReadManifest(const char folder[], char path[], size_t path_len, He
     HessaStatusSet(st, HESSA_ERR_INPUT, "weights '%s': cannot open %s: %s", folder, path, strerror(errno));
     return NULL;
   }
-  if (!(f = HessaOpenRegularFile(path, "weights file", "a JSON manifest (docs/weights.md)", st))) return NULL;
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) size = -1;
-  if (size <= 0 || size > WEIGHTS_MAX_JSON) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': expected a JSON manifest of 1 byte to 16 MiB, found %ld bytes", path, size);
-    fclose(f);
-    return NULL;
-  }
-  text = malloc((size_t)size + 1);
-  if (!text || fread(text, 1, (size_t)size, f) != (size_t)size) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': read failed", path);
+  if (!(text = HessaReadRegularFile(path, "weights file", "a JSON manifest of 1 byte to 16 MiB (docs/weights.md)", WEIGHTS_MAX_JSON, &size, st))) return NULL;
+  if (size == 0) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': expected a JSON manifest of 1 byte to 16 MiB, found 0 bytes", path);
     free(text);
-    fclose(f);
     return NULL;
   }
-  fclose(f);
-  text[size] = 0;
-  root       = cJSON_ParseWithLength(text, (size_t)size);
+  root = cJSON_ParseWithLength(text, size);
   if (!root) HessaStatusSet(st, HESSA_ERR_INPUT, "weights file '%s': not valid JSON (near byte %ld)", path, (long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - text : 0));
   free(text);
   if (root && HessaWeightsValidateManifest(root, path, st)) {

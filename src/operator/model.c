@@ -360,14 +360,38 @@ PetscErrorCode HessaModelDestroy(HessaModel *model)
   PetscFunctionReturn(0);
 }
 
+/* Collective: the model kind a weight folder names (its model.json), so that an analytic
+ * checkpoint given without -hessa_model loads no data set. A folder that cannot be read
+ * leaves kind as it is: the model's own read of the folder reports the fault. */
+static PetscErrorCode WeightsKind(MPI_Comm comm, const char weights[], char kind[64])
+{
+  PetscMPIInt  rank;
+  HessaStatus  st = {0};
+  HessaMLPArch arch;
+  char         found[64] = "";
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscMemzero(&arch, sizeof arch));
+  if (rank == 0) {
+    HessaWeightsReadArch(weights, found, &arch, &st);
+    if (st.code) found[0] = 0;
+  }
+  PetscCallMPI(MPI_Bcast(found, sizeof found, MPI_CHAR, 0, comm));
+  if (found[0]) PetscCall(PetscStrncpy(kind, found, 64));
+  PetscFunctionReturn(0);
+}
+
 /* The body of HessaSetUpFromOptions, which cleans up after it on an error. */
 static PetscErrorCode SetUpFromOptions(MPI_Comm comm, HessaData *data, HessaModel *model, HessaOperator *op)
 {
-  char      kind[64] = "mlp";
-  PetscBool analytic, data_given;
+  char      kind[64] = "mlp", weights[PETSC_MAX_PATH_LEN] = "";
+  PetscBool analytic, data_given, kind_given, weights_given;
 
   PetscFunctionBegin;
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model", kind, sizeof kind, &kind_given));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-hessa_model_weights", weights, sizeof weights, &weights_given));
+  if (!kind_given && weights_given && weights[0]) PetscCall(WeightsKind(comm, weights, kind));
   PetscCall(PetscOptionsHasName(NULL, NULL, "-hessa_data_source", &data_given));
   /* a plugin uses data only when it is asked for */
   analytic = strcmp(kind, "mlp") && strcmp(kind, "onnx") && !(!strcmp(kind, "plugin") && data_given) ? PETSC_TRUE : PETSC_FALSE;

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <unistd.h>
 
 static const char *trace_names[2] = {"hutchinson", "hutchpp"};
 
@@ -210,25 +212,19 @@ PetscErrorCode HessaSpectrumStateRead(MPI_Comm comm, const char folder[], const 
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscSNPrintf(path, sizeof path, "%s/%s", folder, HESSA_SPECTRUM_STATE_FILE));
   if (rank == 0) {
-    FILE *f = fopen(path, "rb");
-    char *text;
-    long  len = -1;
-    if (!f)
+    char  *text = NULL;
+    size_t len  = 0;
+    if (access(path, F_OK) != 0)
       HessaStatusSet(&st, HESSA_ERR_INPUT, "-resume: cannot open the resume state '%s': %s (expected the state a stopped hessa spectrum wrote into its -hessa_spectrum_output folder; without a state, run without -resume)", path, strerror(errno));
-    else {
-      if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-      rewind(f);
-      PetscCall(PetscMalloc1(len > 0 ? len + 1 : 1, &text));
-      if (len <= 0 || fread(text, 1, (size_t)len, f) != (size_t)len)
+    else if ((text = HessaReadRegularFile(path, "resume state", "the state a stopped hessa spectrum wrote into its -hessa_spectrum_output folder", SIZE_MAX, &len, &st))) {
+      if (len == 0)
         HessaStatusSet(&st, HESSA_ERR_INPUT, "resume state '%s': corrupt: expected the state text, found an empty or unreadable file", path);
       else {
         Parser ps = {text, path, &st};
-        text[len] = 0;
         ParseState(&ps, key, d, t);
       }
-      PetscCall(PetscFree(text));
-      fclose(f);
     }
+    free(text);
   }
   PetscCall(HessaSyncError(comm, &st));
   /* every rank continues from rank 0's copy */

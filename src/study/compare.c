@@ -130,41 +130,6 @@ PetscErrorCode HessaCompareOptionsSetFromOptions(MPI_Comm comm, HessaCompareOpti
 
 /* ---- reading results.csv ---------------------------------------------------------------- */
 
-/* The whole file as text (NUL-terminated; caller frees), or NULL with st set. */
-static char *ReadWhole(const char path[], const char what[], const char expected[], size_t *len, HessaStatus *st)
-{
-  FILE  *f    = HessaOpenRegularFile(path, what, expected, st);
-  char  *text = NULL, *grown;
-  size_t cap = 0, n = 0, got;
-
-  if (!f) return NULL;
-  do {
-    if (n + 4096 + 1 > cap) {
-      cap   = 2 * cap + 8192;
-      grown = realloc(text, cap);
-      if (!grown) {
-        HessaStatusSet(st, PETSC_ERR_MEM, "%s '%s': out of memory", what, path);
-        free(text);
-        fclose(f);
-        return NULL;
-      }
-      text = grown;
-    }
-    got = fread(text + n, 1, 4096, f);
-    n += got;
-  } while (got > 0);
-  if (ferror(f)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s '%s': read error", what, path);
-    free(text);
-    fclose(f);
-    return NULL;
-  }
-  fclose(f);
-  text[n] = 0;
-  *len    = n;
-  return text;
-}
-
 typedef struct {
   char *f[MAX_FIELDS];
   int   n;
@@ -302,7 +267,7 @@ static void ReadStudy(Study *s, HessaStatus *st)
     HessaStatusSet(st, HESSA_ERR_INPUT, "study '%s': '%s' is not a folder (expected a hessa study output folder)", name, s->src->folder);
     return;
   }
-  if (!(text = ReadWhole(s->path, "study results", "the results.csv of a hessa study", &len, st))) return;
+  if (!(text = HessaReadRegularFile(s->path, "study results", "the results.csv of a hessa study", SIZE_MAX, &len, st))) return;
   rc = ReadRecord(text, len, &pos, &head, &why);
   if (rc <= 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "study '%s' (%s): %s", name, s->path, rc == 0 ? "the file is empty (expected a header row and one row per checkpoint)" : why);
@@ -466,7 +431,7 @@ static void ReadLosses(const HessaCompareSource *src, const Comparison *c, doubl
 
     snprintf(path, sizeof path, "%s/%s/info.json", src->folder, cp);
     snprintf(what, sizeof what, "loss '%s', checkpoint '%s'", src->name, cp);
-    if (!(text = ReadWhole(path, what, "hessa info's info.json (hessa info -hessa_info_output FOLDER/CHECKPOINT)", &len, st))) return;
+    if (!(text = HessaReadRegularFile(path, what, "hessa info's info.json (hessa info -hessa_info_output FOLDER/CHECKPOINT)", SIZE_MAX, &len, st))) return;
     doc = cJSON_ParseWithLength(text, len);
     free(text);
     v = doc ? cJSON_GetObjectItemCaseSensitive(doc, "loss") : NULL;

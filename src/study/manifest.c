@@ -419,10 +419,8 @@ PetscErrorCode HessaManifestParse(const char *text, size_t len, const char base[
 
 PetscErrorCode HessaManifestRead(const char path[], HessaManifest *m, HessaStatus *st)
 {
-  FILE  *f;
   char  *text = NULL, base[PETSC_MAX_PATH_LEN];
-  long   size = 0;
-  size_t got;
+  size_t size = 0;
 
   PetscFunctionBegin;
   memset(m, 0, sizeof *m);
@@ -435,18 +433,8 @@ PetscErrorCode HessaManifestRead(const char path[], HessaManifest *m, HessaStatu
     PetscFunctionReturn(0);
   }
   /* a regular file only: a FIFO or a device could block the read forever */
-  f = HessaOpenRegularFile(path, "manifest", "a YAML study manifest or a folder of checkpoints", st);
-  if (!f) PetscFunctionReturn(0);
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "manifest '%s': cannot read: %s", path, strerror(errno));
-  } else if (size > (16L << 20)) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "manifest '%s': %ld bytes, expected at most 16 MiB", path, size);
-  } else if (!(text = malloc((size_t)size + 1))) {
-    HessaStatusSet(st, PETSC_ERR_MEM, "manifest '%s': out of memory", path);
-  } else if ((got = fread(text, 1, (size_t)size, f)) != (size_t)size) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "manifest '%s': short read (%zu of %ld bytes)", path, got, size);
-  }
-  fclose(f);
+  text = HessaReadRegularFile(path, "manifest", "a YAML study manifest (at most 16 MiB) or a folder of checkpoints", (size_t)16 << 20, &size, st);
+  if (!text) PetscFunctionReturn(0);
   if (!st->code) {
     const char *slash = strrchr(path, '/');
     if (slash)
@@ -454,8 +442,7 @@ PetscErrorCode HessaManifestRead(const char path[], HessaManifest *m, HessaStatu
     else
       base[0] = 0;
     if (slash == path) snprintf(base, sizeof base, "/");
-    text[size] = 0;
-    PetscCall(HessaManifestParse(text, (size_t)size, base, path, m, st));
+    PetscCall(HessaManifestParse(text, size, base, path, m, st));
   }
   free(text);
   PetscFunctionReturn(0);

@@ -55,7 +55,7 @@ def analyze(folder, args, expect_in_stdout=None):
 
 with tempfile.TemporaryDirectory() as d:
     # the embedded default on the extremes + SLQ basis (a 100 MiB cap keeps the exact spectrum
-    # out: analyze_default_exact_np2 runs the exact default, which takes about 2 minutes)
+    # out: analyze_default_exact_np2, label long, runs the exact default in about 2 minutes)
     analyze(d, ["-hessa_full_memory_mb", "100"])
     analyze(d, ["analyze", "-hessa_model", "linear-toy", "-hessa_model_point", "0,0", "-hessa_analyze_output", "toy"], "at alpha = +-1 (predicted -1.000e+00)")
     analyze(d, ["analyze", "-hessa_model", "monkey-saddle", "-hessa_model_point", "0,0", "-hessa_analyze_output", "monkey"])

@@ -36,6 +36,17 @@ CASE
              -hessa_model_file) equals PyTorch at those weights.
 Every vector comparison is |hessa - torch| / |torch| (2-norm); the whole check runs at NP
 ranks, so the same tolerances hold at 1, 2 and 3 ranks.
+
+NP = ref: the fixture of the case's three rank runs (ctest FIXTURES_SETUP onnx_CASE_ref).
+It exports the model, writes the data and direction files into WORKDIR/onnx_CASE_ref, runs
+`hessa hvp` once on 1 rank for the parameter table and the default direction (the same at
+every rank count), and computes every PyTorch/numpy reference (loss, gradient, Hv, Gv,
+eigvalsh of the Hessian and of its blocks, GD steps) once, into reference.pkl there. The
+rank runs then need no PyTorch: they run hessa on the fixture's files and compare with
+reference.pkl at the same tolerances, after checking that their parameter table and
+directions equal the fixture's bit for bit. mlp, checkpoint and commands compare at points
+that hessa computes (trained weights) and keep PyTorch in the rank runs (their fixture does
+nothing).
 """
 import fnmatch
 import json
@@ -44,23 +55,41 @@ import shutil
 import subprocess
 import sys
 
+import pickle
+
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.nn.utils.stateless import functional_call
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", "tools"))
-from models import build  # noqa: E402
-from onnx_export import export, fashion_mnist  # noqa: E402
-from weight_folders import save_torch  # noqa: E402
 
-torch.set_default_dtype(torch.float64)
 mpiexec, nprocs, hessa, work, case = sys.argv[1], sys.argv[2], sys.argv[3], os.path.abspath(sys.argv[4]), sys.argv[5]
-root = os.path.join(work, f"onnx_{case}_np{nprocs}")
+FIXTURE = nprocs == "ref"  # compute the references once, for the rank runs of this case
+LIVE = case in ("mlp", "checkpoint", "commands")  # references at hessa's own outputs: PyTorch in the rank runs
+REF_DIR = os.path.join(work, f"onnx_{case}_ref")  # the fixture's files and reference.pkl
+root = REF_DIR if FIXTURE else os.path.join(work, f"onnx_{case}_np{nprocs}")
+if FIXTURE:
+    nprocs = "1"  # the fixture's one `hessa hvp` (parameter table, default direction)
+    if LIVE:
+        sys.exit(0)
+if FIXTURE or LIVE:
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.utils.stateless import functional_call
+    from models import build  # noqa: E402
+    from onnx_export import export, fashion_mnist  # noqa: E402
+    from weight_folders import save_torch  # noqa: E402
+
+    torch.set_default_dtype(torch.float64)
 shutil.rmtree(root, ignore_errors=True)  # a rerun starts afresh (hessa train refuses a used output folder)
 os.makedirs(root)
+# the references: filled by the fixture, read by the rank runs
+expected = {}
+if not FIXTURE and not LIVE:
+    if not os.path.exists(f"{REF_DIR}/reference.pkl"):
+        sys.exit(f"{REF_DIR}/reference.pkl missing: the fixture onnx_{case}_ref did not run or failed")
+    with open(f"{REF_DIR}/reference.pkl", "rb") as f:
+        expected = pickle.load(f)
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 failures = []
 TOL = 1e-10
@@ -163,13 +192,40 @@ class Reference:
         return torch.autograd.functional.hessian(self.loss, self.theta).numpy()
 
 
+def expect(key, compute):
+    """A reference: computed now (the fixture stores it) or read from the fixture's file."""
+    if FIXTURE or LIVE:
+        value = compute()
+        if FIXTURE:
+            expected[key] = value
+        return value
+    if key not in expected:
+        sys.exit(f"{REF_DIR}/reference.pkl has no reference '{key}': rerun the fixture onnx_{case}_ref")
+    return expected[key]
+
+
+def expected_hvp(ref, d, label):
+    """loss, gradient, Hv, Gv of the reference at direction d; the rank runs check that d is
+    the fixture's direction bit for bit (the default direction does not depend on the rank count)."""
+    e = expect(f"hvp {label}", lambda: (d, *ref.all(torch.from_numpy(d))))
+    check(np.array_equal(e[0], d), f"{label}: direction.npy differs from the fixture's direction (onnx_{case}_ref) by {rel(d, e[0]):.3e}")
+    return e[1:]
+
+
+def same_params(params, label):
+    """The rank runs' parameter table is the fixture's (the references are in its order)."""
+    e = expect(f"params {label}", lambda: params)
+    check(e == params, f"{label}: params.json differs from the fixture's (onnx_{case}_ref)")
+
+
 def compare_hvp(out, ref, label, v=None):
-    """hessa hvp's files in `out` against the reference at the same direction."""
+    """hessa hvp's files in `out` against the reference at the same direction (ref: the
+    PyTorch Reference in the fixture and the live cases, None in the rank runs)."""
     s = json.load(open(f"{out}/summary.json"))
     d = np.load(f"{out}/direction.npy")
     if v is not None:
         check(rel(d, v) == 0.0, f"{label}: direction.npy differs from the direction file given")
-    loss, g, hv, gv = ref.all(torch.from_numpy(d))
+    loss, g, hv, gv = expected_hvp(ref, d, label)
     errs = {"loss": abs(s["loss"] - loss) / abs(loss), "gradient": rel(np.load(f"{out}/gradient.npy"), g),
             "Hv": rel(np.load(f"{out}/hv.npy"), hv), "Gv": rel(np.load(f"{out}/gv.npy"), gv)}
     for what, e in errs.items():
@@ -235,22 +291,32 @@ def case_mlp():
 
 
 def case_net(name, opset=17, ops=(), not_ops=()):
-    """ops / not_ops: op types the exported graph must / must not hold (what the case covers)."""
-    model, shape, classes, path = exported(name, opset=opset)
-    have = graph_ops(path)
-    check(set(ops) <= have and not set(not_ops) & have, f"{name} at opset {opset}: the graph holds {sorted(have)}; expected {sorted(ops)} and none of {sorted(not_ops)}")
-    x, y = write_data(root, shape, classes, 24, seed=11)
-    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "5"]
+    """ops / not_ops: op types the exported graph must / must not hold (what the case covers).
+    The model, data and direction file are the fixture's (REF_DIR)."""
+    path = f"{REF_DIR}/{name}.onnx"
+    model = ref = None
+    if FIXTURE:
+        model, shape, classes, path = exported(name, opset=opset)
+        have = graph_ops(path)
+        check(set(ops) <= have and not set(not_ops) & have, f"{name} at opset {opset}: the graph holds {sorted(have)}; expected {sorted(ops)} and none of {sorted(not_ops)}")
+        x, y = write_data(REF_DIR, shape, classes, 24, seed=11)
+    classes = expect("classes", lambda: classes)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(REF_DIR, classes), "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "5"]
     out = f"{root}/hvp"
     run("hvp", *opts, "-hessa_hvp_output", out)
     params = json.load(open(f"{out}/params.json"))["params"]
-    ref = Reference(model, params, x, y, 0.01)
+    same_params(params, name)
+    if FIXTURE:
+        ref = Reference(model, params, x, y, 0.01)
+        # a direction given as a float32 file
+        np.save(f"{REF_DIR}/v.npy", np.random.default_rng(2).standard_normal(len(ref.theta)).astype(np.float32))
     compare_hvp(out, ref, name)
-    # a direction given as a float32 file
-    v = np.random.default_rng(2).standard_normal(len(ref.theta)).astype(np.float32)
-    np.save(f"{root}/v.npy", v)
-    run("hvp", *opts, "-hessa_hvp_direction", f"{root}/v.npy", "-hessa_hvp_output", f"{root}/hvp_file")
-    compare_hvp(f"{root}/hvp_file", ref, f"{name} (direction file)", v.astype(np.float64))
+    v = np.load(f"{REF_DIR}/v.npy").astype(np.float64)
+    if FIXTURE:  # the reference at the file's direction; the rank runs run hessa with it
+        expected_hvp(ref, v, f"{name} (direction file)")
+        return ref, params, opts, path
+    run("hvp", *opts, "-hessa_hvp_direction", f"{REF_DIR}/v.npy", "-hessa_hvp_output", f"{root}/hvp_file")
+    compare_hvp(f"{root}/hvp_file", ref, f"{name} (direction file)", v)
     # exact derivatives against finite differences (a kink of ReLU or MaxPool inside the
     # stencil would show as a failure: the step is small enough that none is crossed here)
     r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
@@ -261,14 +327,18 @@ def case_net(name, opset=17, ops=(), not_ops=()):
 def case_mha_plain_export():
     """nn.MultiheadAttention exported by torch.onnx.export itself (its math path: the batch
     moved to axis 1 and merged with the heads) is refused at load on every rank, with the way out."""
-    torch.manual_seed(0)
-    model, shape, classes = build("mha")
-    model.eval()
-    path = f"{root}/mha_plain.onnx"
-    torch.onnx.export(model, (torch.zeros((2,) + shape),), path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
-                      opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    write_data(root, shape, classes, 6, seed=1)
-    r = run("info", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), expect_ok=False)
+    path, plain = f"{REF_DIR}/mha_plain.onnx", f"{REF_DIR}/plain"  # the fixture writes them
+    if FIXTURE:
+        torch.manual_seed(0)
+        model, shape, classes = build("mha")
+        model.eval()
+        torch.onnx.export(model, (torch.zeros((2,) + shape),), path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+                          opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        os.makedirs(plain)
+        write_data(plain, shape, classes, 6, seed=1)
+        expected["plain classes"] = classes
+        return
+    r = run("info", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(plain, expected["plain classes"]), expect_ok=False)
     out = r.stdout + r.stderr
     check(r.returncode != 0 and "moves the batch axis" in out and "tools/onnx_export.py" in out,
           f"mha exported by torch.onnx.export: expected a refusal naming tools/onnx_export.py, exit {r.returncode}, output {out}")
@@ -280,30 +350,40 @@ def read_full_spectrum(prefix):
 
 
 def case_spectrum():
-    model, shape, classes, path = exported("tiny", seed=4)
-    x, y = write_data(root, shape, classes, 24, seed=13)
-    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes)]
-    run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
-    params = json.load(open(f"{root}/hvp/params.json"))["params"]
-    ref = Reference(model, params, x, y, 0.0)
-    H = ref.hessian()
-    check(np.abs(H - H.T).max() <= 1e-12 * np.abs(H).max(), "PyTorch's Hessian is not symmetric")
-    compare_full_spectra(opts, params, H, ("", "conv1.weight", "fc"), "tiny cnn")
+    path = f"{REF_DIR}/tiny.onnx"
+    H = None
+    if FIXTURE:  # the model and data, the parameter table (hessa hvp) and PyTorch's Hessian
+        model, shape, classes, path = exported("tiny", seed=4)
+        x, y = write_data(REF_DIR, shape, classes, 24, seed=13)
+        expected["classes"] = classes
+        run("hvp", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(REF_DIR, classes), "-hessa_hvp_output", f"{root}/hvp")
+        params = json.load(open(f"{root}/hvp/params.json"))["params"]
+        H = Reference(model, params, x, y, 0.0).hessian()
+        check(np.abs(H - H.T).max() <= 1e-12 * np.abs(H).max(), "PyTorch's Hessian is not symmetric")
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(REF_DIR, expected["classes"])]
+    compare_full_spectra(opts, params if FIXTURE else None, H, ("", "conv1.weight", "fc"), "tiny cnn")
 
 
 def compare_full_spectra(opts, params, H, subsets, label):
     """`hessa spectrum -hessa_spectrum_full`, on the whole model and on each subset (names,
     prefixes or shell patterns, comma-separated), against numpy's eigvalsh of H and of its
-    principal submatrices (1e-10 of the largest |eigenvalue|)."""
+    principal submatrices (1e-10 of the largest |eigenvalue|). The fixture computes the
+    eigenvalues (H, params: PyTorch's Hessian in hessa's parameter order); the rank runs
+    compare hessa's with them (H, params: None)."""
     for subset in subsets:
+        key = f"spectrum {label} {subset}"
+        if FIXTURE or LIVE:
+            pats = subset.split(",") if subset else []
+            idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
+                                  if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
+            expected[key] = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
+            if FIXTURE:
+                continue
+        want = expected[key]
         prefix = f"{root}/full_{subset.replace(',', '_').replace('*', '') or 'all'}"
         extra = ["-hessa_operator_subset", subset] if subset else []
         run("spectrum", *opts, *extra, "-hessa_spectrum_full", "-hessa_spectrum_extremes", "0", "-hessa_spectrum_csv", prefix, "-hessa_spectrum_output", f"{prefix}_out")
         got = read_full_spectrum(prefix)
-        pats = subset.split(",") if subset else []
-        idx = np.concatenate([np.arange(p["offset"], p["offset"] + p["count"]) for p in params
-                              if not pats or any(fnmatch.fnmatchcase(p["name"], q) if "*" in q else p["name"] == q or p["name"].startswith(q + ".") for q in pats)])
-        want = np.linalg.eigvalsh(H[np.ix_(idx, idx)])
         if len(got) != len(want):
             check(False, f"{label} spectrum {subset or 'all'}: {len(got)} eigenvalues, expected {len(want)}")
             continue
@@ -366,36 +446,54 @@ def case_vit():
     spectrum and the per-block spectra (embeddings, attention, MLP) against numpy's eigvalsh of
     PyTorch's Hessian."""
     ref, params, opts, path = case_net("vit", ops=("Conv", "Expand", "Concat", "Transpose", "LayerNormalization", "Softmax", "Slice", "Gather"))
-    path18 = f"{root}/vit_opset18.onnx"
-    count = opset18_split(path, path18)
-    check(count >= 1 and "Split" in graph_ops(path18), f"vit: no chunk() or equal Split to rewrite with num_outputs in {sorted(graph_ops(path))}")
-    opts18 = [path18 if o == path else o for o in opts]
-    v = np.load(f"{root}/v.npy").astype(np.float64)
-    run("hvp", *opts18, "-hessa_hvp_direction", f"{root}/v.npy", "-hessa_hvp_output", f"{root}/hvp18")
-    compare_hvp(f"{root}/hvp18", ref, f"vit at opset 18 ({count} Split by num_outputs)", v)
-    e = rel(np.load(f"{root}/hvp18/hv.npy"), np.load(f"{root}/hvp_file/hv.npy"))
-    check(e <= 1e-15, f"vit: Hv of the opset-18 graph differs from the opset-17 graph's by {e:.3e}")
+    path18 = f"{REF_DIR}/vit_opset18.onnx"
+    v = np.load(f"{REF_DIR}/v.npy").astype(np.float64)
+    if FIXTURE:
+        count = opset18_split(path, path18)
+        check(count >= 1 and "Split" in graph_ops(path18), f"vit: no chunk() or equal Split to rewrite with num_outputs in {sorted(graph_ops(path))}")
+        expected["opset 18 splits"] = count
+    label18 = f"vit at opset 18 ({expected['opset 18 splits']} Split by num_outputs)"
+    if FIXTURE:
+        expected_hvp(ref, v, label18)
+    else:
+        opts18 = [path18 if o == path else o for o in opts]
+        run("hvp", *opts18, "-hessa_hvp_direction", f"{REF_DIR}/v.npy", "-hessa_hvp_output", f"{root}/hvp18")
+        compare_hvp(f"{root}/hvp18", ref, label18, v)
+        e = rel(np.load(f"{root}/hvp18/hv.npy"), np.load(f"{root}/hvp_file/hv.npy"))
+        check(e <= 1e-15, f"vit: Hv of the opset-18 graph differs from the opset-17 graph's by {e:.3e}")
     # the spectra at weight decay 0: the Hessian of the data loss
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
-    ref.wd = 0.0
-    compare_full_spectra(opts, params, ref.hessian(), ("", "patch,cls,pos", "*attn*"), "vit")
+    H = None
+    if FIXTURE:
+        ref.wd = 0.0
+        H = ref.hessian()
+    compare_full_spectra(opts, params, H, ("", "patch,cls,pos", "*attn*"), "vit")
 
 
 def case_analyze():
-    model, shape, classes, path = exported("fashion", seed=1)
-    x, y = fashion_mnist(200)
-    x = x.reshape((-1,) + shape)
+    path = f"{REF_DIR}/fashion.onnx"
+    hvp = ["hvp", "-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_limit", "200", "-hessa_hvp_output", f"{root}/hvp"]
+    if FIXTURE:  # the model, the parameter table, and PyTorch's exact spectrum and |g|
+        model, shape, classes, path = exported("fashion", seed=1)
+        x, y = fashion_mnist(200)
+        x = x.reshape((-1,) + shape)
+        run(*hvp)
+        params = json.load(open(f"{root}/hvp/params.json"))["params"]
+        same_params(params, "fashion")
+        ref = Reference(model, params, x, y, 0.0)
+        compare_hvp(f"{root}/hvp", ref, "fashion")
+        expected["eigenvalues"] = np.linalg.eigvalsh(ref.hessian())
+        expected["gradient norm"] = float(np.linalg.norm(ref.all(torch.zeros(len(ref.theta)))[1]))
+        return
     out = f"{root}/report"
     run("analyze", "-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_limit", "200", "-hessa_analyze_output", out,
         "-hessa_report_plots", "false", timeout=600)
     report = json.load(open(f"{out}/report.json"))
     verdict = report["verdict"]
-    run("hvp", "-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_limit", "200", "-hessa_hvp_output", f"{root}/hvp")
-    params = json.load(open(f"{root}/hvp/params.json"))["params"]
-    ref = Reference(model, params, x, y, 0.0)
-    compare_hvp(f"{root}/hvp", ref, "fashion")
-    lam = np.linalg.eigvalsh(ref.hessian())
-    gnorm = float(np.linalg.norm(ref.all(torch.zeros(len(ref.theta)))[1]))
+    run(*hvp)
+    same_params(json.load(open(f"{root}/hvp/params.json"))["params"], "fashion")
+    compare_hvp(f"{root}/hvp", None, "fashion")
+    lam, gnorm = expected["eigenvalues"], expected["gradient norm"]
     zero = verdict["zero_tolerance"]
     counts = {"negative": int((lam < -zero).sum()), "zero": int((np.abs(lam) <= zero).sum()), "positive": int((lam > zero).sum())}
     # the point is a random initialisation: |g| is far above the gradient tolerance
@@ -447,19 +545,24 @@ def case_checkpoint():
 def case_mse():
     """Regression data: the loss defaults to mse (torch's mse_loss, mean over samples and
     outputs) from the data's task."""
-    model, shape, outputs, path = exported("dense", seed=21)
-    rng = np.random.default_rng(23)
-    x = rng.standard_normal((30,) + tuple(shape))
-    y = rng.standard_normal((30, outputs))
-    np.save(f"{root}/x.npy", x)
-    np.save(f"{root}/y.npy", y)
-    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_source", "npy", "-hessa_data_features", f"{root}/x.npy",
-            "-hessa_data_labels", f"{root}/y.npy", "-hessa_data_task", "regression", "-hessa_onnx_weight_decay", "0.001"]
+    path, ref = f"{REF_DIR}/dense.onnx", None
+    if FIXTURE:
+        model, shape, outputs, path = exported("dense", seed=21)
+        rng = np.random.default_rng(23)
+        x = rng.standard_normal((30,) + tuple(shape))
+        y = rng.standard_normal((30, outputs))
+        np.save(f"{REF_DIR}/x.npy", x)
+        np.save(f"{REF_DIR}/y.npy", y)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, "-hessa_data_source", "npy", "-hessa_data_features", f"{REF_DIR}/x.npy",
+            "-hessa_data_labels", f"{REF_DIR}/y.npy", "-hessa_data_task", "regression", "-hessa_onnx_weight_decay", "0.001"]
     run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
     s = json.load(open(f"{root}/hvp/summary.json"))
     check("mse" in s["description"], f"mse: the objective says {s['description']}")
     params = json.load(open(f"{root}/hvp/params.json"))["params"]
-    compare_hvp(f"{root}/hvp", Reference(model, params, x, y, 0.001, mse=True), "mse")
+    same_params(params, "mse")
+    if FIXTURE:
+        ref = Reference(model, params, x, y, 0.001, mse=True)
+    compare_hvp(f"{root}/hvp", ref, "mse")
 
 
 def case_commands():
@@ -545,46 +648,60 @@ def case_tokens(name):
     """Token models (models.py token_*): hvp and check against PyTorch with -hessa_data_source
     tokens; next-token with a padding mask, or one class per sequence; then the full spectrum
     and per-block spectra (embeddings, MLP) against numpy's eigvalsh of PyTorch's Hessian."""
-    torch.manual_seed(5)
-    model, shape, classes = build(name)
-    path = f"{root}/{name}.onnx"
-    export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
+    path, ref = f"{REF_DIR}/{name}.onnx", None
     next_token = name != "token_class"
-    tokens, targets = write_tokens(root, 13, shape[0], 11, seed=29, mask=next_token)
-    data = ["-hessa_data_source", "tokens", "-hessa_data_features", f"{root}/tokens.npy"]
+    if FIXTURE:  # the model and the token files
+        torch.manual_seed(5)
+        model, shape, classes = build(name)
+        export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
+        tokens, targets = write_tokens(REF_DIR, 13, shape[0], 11, seed=29, mask=next_token)
+        if not next_token:
+            targets = np.arange(len(tokens), dtype=np.int64) % classes
+            np.save(f"{REF_DIR}/labels.npy", targets)
+    data = ["-hessa_data_source", "tokens", "-hessa_data_features", f"{REF_DIR}/tokens.npy"]
     if next_token:
-        data += ["-hessa_data_mask", f"{root}/mask.npy"]
+        data += ["-hessa_data_mask", f"{REF_DIR}/mask.npy"]
     else:
-        targets = np.arange(len(tokens), dtype=np.int64) % classes
-        np.save(f"{root}/labels.npy", targets)
-        data += ["-hessa_data_target", "class", "-hessa_data_labels", f"{root}/labels.npy"]
+        data += ["-hessa_data_target", "class", "-hessa_data_labels", f"{REF_DIR}/labels.npy"]
     opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data, "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "4"]
     run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
     params = json.load(open(f"{root}/hvp/params.json"))["params"]
-    ref = SeqReference(model, params, tokens, targets, 0.01, next_token)
+    same_params(params, name)
+    if FIXTURE:
+        ref = SeqReference(model, params, tokens, targets, 0.01, next_token)
     compare_hvp(f"{root}/hvp", ref, name)
-    r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
-    check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+    if not FIXTURE:
+        r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+        check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
     if not next_token:
         return
     # hessa train on token data: two gradient-descent steps equal PyTorch's (the loss is the
     # mean over the predicted positions of all ranks)
     lr = 0.5
-    run("train", *opts, "-hessa_train_method", "gd", "-hessa_train_lr", str(lr), "-hessa_train_steps", "2", "-hessa_train_output", f"{root}/train")
-    manifest = json.load(open(f"{root}/train/final/model.json"))
-    theta = np.concatenate([np.load(f"{root}/train/final/{e['file']}").reshape(-1) for e in manifest["tensors"]])
-    t = ref.theta.clone()
-    for _ in range(2):
-        tt = t.clone().requires_grad_(True)
-        t = t - lr * torch.autograd.grad(ref.loss(tt), tt)[0]
-    e = rel(theta, t.numpy())
-    note(f"{name}: 2 GD steps of hessa train vs PyTorch: {e:.2e} relative")
-    check(e <= 1e-12, f"{name}: hessa train's 2 GD steps differ from PyTorch's by {e:.3e}")
+
+    def gd_steps():
+        t = ref.theta.clone()
+        for _ in range(2):
+            tt = t.clone().requires_grad_(True)
+            t = t - lr * torch.autograd.grad(ref.loss(tt), tt)[0]
+        return t.numpy()
+
+    t = expect("gd", gd_steps)
+    if not FIXTURE:
+        run("train", *opts, "-hessa_train_method", "gd", "-hessa_train_lr", str(lr), "-hessa_train_steps", "2", "-hessa_train_output", f"{root}/train")
+        manifest = json.load(open(f"{root}/train/final/model.json"))
+        theta = np.concatenate([np.load(f"{root}/train/final/{e['file']}").reshape(-1) for e in manifest["tensors"]])
+        e = rel(theta, t)
+        note(f"{name}: 2 GD steps of hessa train vs PyTorch: {e:.2e} relative")
+        check(e <= 1e-12, f"{name}: hessa train's 2 GD steps differ from PyTorch's by {e:.3e}")
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
-    ref.wd = 0.0
+    H = None
+    if FIXTURE:
+        ref.wd = 0.0
+        H = ref.hessian()
     subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
-    compare_full_spectra(opts, params, ref.hessian(), subsets, name)
+    compare_full_spectra(opts, params, H, subsets, name)
 
 
 if case == "mlp":
@@ -615,5 +732,9 @@ elif case == "commands":
     case_commands()
 else:
     sys.exit(f"unknown case {case}")
+if FIXTURE and not failures:  # written whole, then renamed: never half a reference file
+    with open(f"{REF_DIR}/reference.pkl.tmp", "wb") as f:
+        pickle.dump(expected, f)
+    os.replace(f"{REF_DIR}/reference.pkl.tmp", f"{REF_DIR}/reference.pkl")
 if failures:
     sys.exit("\n".join(notes + failures))

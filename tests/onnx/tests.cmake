@@ -33,7 +33,8 @@ hessa_add_onnx_test(test_onnx_spatial_graph ${CMAKE_CURRENT_LIST_DIR}/test_onnx_
 # ONNX models and hessa hvp end to end (onnx_torch.py): PyTorch float64 models exported
 # at test time with tools/onnx_export.py into the build folder, run through the real
 # hessa commands at 1, 2 and 3 ranks, against PyTorch's double backward and numpy's
-# eigvalsh. The mlp case needs no ONNX (hessa hvp on the built-in MLP).
+# eigvalsh, computed once per case by the fixture onnx_CASE_ref (reference.pkl in the build
+# folder). The mlp case needs no ONNX (hessa hvp on the built-in MLP).
 function(hessa_add_onnx_case case)
   cmake_parse_arguments(T "" "TIMEOUT" "RANKS" ${ARGN})
   if(NOT T_RANKS)
@@ -42,10 +43,15 @@ function(hessa_add_onnx_case case)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
+  # the fixture: the model, data and PyTorch's references, computed once for the rank runs
+  add_test(NAME onnx_${case}_ref
+           COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/onnx_torch.py ${MPIEXEC_EXECUTABLE} ref $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
+  set_tests_properties(onnx_${case}_ref PROPERTIES FIXTURES_SETUP onnx_${case}_ref TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx")
   foreach(np ${T_RANKS})
     add_test(NAME onnx_${case}_np${np}
              COMMAND ${HESSA_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/onnx_torch.py ${MPIEXEC_EXECUTABLE} ${np} $<TARGET_FILE:hessa-cli> ${CMAKE_CURRENT_BINARY_DIR} ${case})
-    set_tests_properties(onnx_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx")
+    set_tests_properties(onnx_${case}_np${np} PROPERTIES PROCESSORS ${np} TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${HESSA_TEST_ENV}" LABELS "mpi;onnx"
+                         FIXTURES_REQUIRED onnx_${case}_ref)
   endforeach()
 endfunction()
 

@@ -17,20 +17,16 @@ usage: plugin_cases.py MPIEXEC BUILD_DIR SOURCE_DIR WORKDIR NP|build
 import glob, json, os, shutil, subprocess, sys
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from case_helpers import Case, hessa_env  # noqa: E402
+
 MPIEXEC, BUILD, SOURCE, WORK, WHAT = sys.argv[1:6]
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
+ENV = hessa_env()
 PREFIX = os.path.join(WORK, "prefix")
 HESSA = os.path.join(PREFIX, "bin", "hessa")
 PLUGIN = os.path.join(WORK, "example-build", "liblogistic.so")
-
-
-def fail(msg):
-    sys.exit(f"plugin test ({WHAT}): {msg}")
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
+C = Case(f"plugin test ({WHAT})", MPIEXEC, HESSA, ENV, timeout=300)
+fail, check = C.fail, C.check
 
 
 def sh(cmd, env=ENV):
@@ -74,11 +70,7 @@ def rel(a, b):
 def hessa(np_, command, args, expect_ok=True):
     data = ["-hessa_model", "plugin", "-hessa_plugin_file", PLUGIN, "-hessa_data_source", "npy",
             "-hessa_data_features", os.path.join(WORK, "X.npy"), "-hessa_data_labels", os.path.join(WORK, "y.npy")]
-    cmd = [MPIEXEC, "-n", str(np_), "--oversubscribe", HESSA, command] + data + args + ["-quiet"]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
-    if expect_ok:
-        check(r.returncode == 0, f"exit {r.returncode}: {' '.join(cmd)}\n{r.stderr[-3000:]}")
-    return r
+    return C.run(np_, [command] + data + args + ["-quiet"], expect=0 if expect_ok else None)
 
 
 def weights(folder):

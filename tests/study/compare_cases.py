@@ -23,28 +23,16 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from case_helpers import Case, hessa_env  # noqa: E402
+
 MPIEXEC, HESSA, WORK, CASE = sys.argv[1:5]
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1", HESSA_PLOT_GEOMETRY="1")
+ENV = hessa_env(HESSA_PLOT_GEOMETRY="1")
+C = Case(f"compare case {CASE}", MPIEXEC, HESSA, ENV)
+fail, check, run = C.fail, C.check, C.run
 HERE = os.path.join(WORK, f"compare_{CASE}")
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 COLUMNS = "name,status,series,step,loss,gradient_norm,critical,verdict,minimum_ratio,negative_fraction,lambda_min,lambda_max,n,negative,zero,positive,seconds,group,error".split(",")
-
-
-def fail(msg):
-    sys.exit(f"compare case {CASE}: {msg}")
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def run(np_, args, expect=0, timeout=120):
-    cmd = [MPIEXEC, "-n", str(np_), "--oversubscribe", HESSA] + args
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout)
-    if expect is not None and r.returncode != expect:
-        fail(f"exit {r.returncode} (expected {expect})\n{' '.join(cmd)}\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
 
 
 # checkpoint name -> step (None: no step); rows of each results.csv are written in this order
@@ -245,9 +233,7 @@ def case_bad():
     for np_ in (1, 3):
         out = f"{HERE}/out{np_}"
         r = run(np_, compare_args(out, studies), expect=None)
-        check(r.returncode != 0, f"{np_} ranks: exit 0 on a bad input")
-        check(message in r.stderr, f"{np_} ranks: message lacks {message!r}:\n{r.stderr}")
-        check(r.stderr.count("hessa: error") == 1, f"{np_} ranks: expected one error message:\n{r.stderr}")
+        C.expect_error(r, message, f"{np_} ranks")
         check(not os.path.exists(f"{out}/compare.csv"), f"{np_} ranks: compare.csv written for a bad input")
 
 

@@ -25,20 +25,16 @@ import json, os, shutil, signal, subprocess, sys, time
 import numpy as np
 
 MPIEXEC, HESSA, WORK, CASE = sys.argv[1:5]
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 HERE = os.path.join(WORK, f"study_{CASE}")
 REFERENCE = os.path.join(WORK, "study_reference")  # written by the reference case (a ctest fixture)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from weight_folders import save_analytic, save_mlp
+from case_helpers import Case, hessa_env
 
-
-def fail(msg):
-    sys.exit(f"study case {CASE}: {msg}")
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
+ENV = hessa_env()
+C = Case(f"study case {CASE}", MPIEXEC, HESSA, ENV, timeout=300)
+fail, check, run = C.fail, C.check, C.run
 
 
 def close(a, b, tol, what):
@@ -82,14 +78,6 @@ def make_points(n_mlp=2, slow=False, here=None):
     path = f"{here}/manifest.yaml"
     open(path, "w").write("\n".join(lines) + "\n")
     return path, points
-
-
-def run(np_, args, timeout=300, expect=0):
-    cmd = [MPIEXEC, "-n", str(np_), "--oversubscribe", HESSA] + args
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout)
-    if expect is not None and r.returncode != expect:
-        fail(f"exit {r.returncode} (expected {expect})\n{' '.join(cmd)}\n{r.stdout}\n{r.stderr[-3000:]}")
-    return r
 
 
 def read_lines(out):
@@ -264,9 +252,7 @@ def case_bad():
         open(path, "wb").write(text if isinstance(text, bytes) else text.encode())
     for np_ in (1, 3):
         r = run(np_, ["study", "-hessa_study_manifest", path, "-hessa_study_output", f"{HERE}/out"], timeout=30, expect=None)
-        check(r.returncode != 0, f"{np_} ranks: exit 0 on a malformed manifest")
-        check(message in r.stderr, f"{np_} ranks: message lacks {message!r}:\n{r.stderr}")
-        check(r.stderr.count("hessa: error") == 1, f"{np_} ranks: expected one error message:\n{r.stderr}")
+        C.expect_error(r, message, f"{np_} ranks", "a malformed manifest")
         check(not os.path.exists(f"{HERE}/out/results.jsonl"), "results written for a malformed manifest")
 
 
