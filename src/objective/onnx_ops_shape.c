@@ -33,6 +33,8 @@ static const char *DimsString(int n, const int64_t *d, char *buf, size_t len)
   for (int i = 0; i < n && used < len; i++) {
     if (d[i] == HESSA_ONNX_BATCH)
       used += (size_t)snprintf(buf + used, len - used, "%sN", i ? ", " : "");
+    else if (HessaOnnxIsBatchEntry(d[i]))
+      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64 "N", i ? ", " : "", HessaOnnxBatchFactor(d[i]));
     else
       used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, i ? ", " : "", d[i]);
   }
