@@ -1520,12 +1520,13 @@ void HessaOnnxGraphDestroy(HessaOnnxGraph **gp)
   *gp = NULL;
 }
 
-/* A graph input's shape: dims[0] is the batch (symbolic or fixed), the others fixed. */
+/* A graph input's shape: the batch is the one symbolic dimension, or else dims[0] (symbolic
+ * or fixed); the others are fixed. */
 static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue *v)
 {
   const Onnx__TypeProto__Tensor *tt                        = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? vi->type->tensor_type : NULL;
   int64_t                        dims[HESSA_ONNX_MAX_DIMS] = {0};
-  int                            et;
+  int                            et, batch_axis = 0;
 
   if (!tt || !tt->shape) {
     LoadError(L, "graph input '%s' has no tensor type with a shape", vi->name);
@@ -1541,17 +1542,27 @@ static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue
     LoadError(L, "graph input '%s' has %zu dimensions; the data input needs 1 to %d (the batch first)", vi->name, tt->shape->n_dim, HESSA_ONNX_MAX_DIMS);
     return;
   }
-  for (size_t d = 1; d < tt->shape->n_dim; d++) {
+  /* the batch axis: the one symbolic dimension (dynamic_axes) when exactly one is and it is
+   * not the first (a seq-first model's x [T, N, E]); else the first */
+  {
+    int n_sym = 0, sym = 0;
+    for (size_t d = 0; d < tt->shape->n_dim; d++)
+      if (tt->shape->dim[d]->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) n_sym++, sym = (int)d;
+    if (n_sym == 1) batch_axis = sym;
+  }
+  for (size_t d = 0, k = 1; d < tt->shape->n_dim; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+    if ((int)d == batch_axis) continue;
     if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dim->dim_value <= 0) {
-      LoadError(L, "graph input '%s': dimension %zu is %s%s%s; hessa needs fixed positive per-sample dimensions (only the first, the batch, may be symbolic)", vi->name, d,
+      LoadError(L, "graph input '%s': dimension %zu is %s%s%s; hessa needs fixed positive per-sample dimensions (only the batch may be symbolic)", vi->name, d,
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "symbolic ('" : "not a positive number", dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param : "",
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "')" : "");
       return;
     }
-    dims[d] = dim->dim_value;
+    dims[k++] = dim->dim_value;
   }
   v->kind      = HESSA_ONNX_INPUT;
+  v->lay_axis  = batch_axis; /* the rows of the data are the ONNX input's samples x[:, n] */
   v->elem_type = et;
   v->is_int    = !ElemIsFloat(et);
   HessaOnnxValueSetShape(v, (int)tt->shape->n_dim, dims, 1);

@@ -10,7 +10,13 @@ CASE
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
   dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
              attention causal mha encoder (tests/onnx/attention_models.py; mha also: the
-             plain torch.onnx.export of nn.MultiheadAttention is refused with the way out)
+             plain torch.onnx.export of nn.MultiheadAttention, case_plain)
+  plain_encoder plain_causal plain_seq_first  a PLAIN torch.onnx.export (train mode, dropout
+             0: PyTorch's math path of attention, the batch moved and merged with the heads)
+             of nn.TransformerEncoderLayer(batch_first=True), of the same with a causal
+             src_mask, and of a seq-first model (x [T, N, C], nn.MultiheadAttention(
+             batch_first=False), causal attn_mask): hvp against PyTorch, hessa check, and
+             for the seq-first one the full spectrum against numpy (case_plain)
   vit        a tiny vision transformer (class token expanded to the batch): as the models
              below, then the same graph at opset 18 (Split by num_outputs) and the full and
              per-block spectra against numpy's eigvalsh of PyTorch's Hessian (case_vit)
@@ -114,9 +120,11 @@ class Reference:
     """The objective f(theta) = mean cross-entropy(model(x), y) + wd/2 |theta|^2 with theta in
     hessa's parameter order (params.json of hessa hvp), evaluated by PyTorch in float64."""
 
-    def __init__(self, model, params, x, y, wd, mse=False):
+    def __init__(self, model, params, x, y, wd, mse=False, seq_first=False):
         self.model, self.wd, self.mse = model.double().eval(), wd, mse
         self.x = torch.from_numpy(x).double()
+        if seq_first:  # the data holds samples [N, T, C]; the model takes x [T, N, C]
+            self.x = self.x.transpose(0, 1)
         self.y = torch.from_numpy(y).double() if mse else torch.from_numpy(y).long()
         self.names = [p["name"] for p in params]
         self.shapes = [tuple(p["shape"]) for p in params]
@@ -258,20 +266,40 @@ def case_net(name, opset=17, ops=(), not_ops=()):
     return ref, params, opts, path
 
 
-def case_mha_plain_export():
-    """nn.MultiheadAttention exported by torch.onnx.export itself (its math path: the batch
-    moved to axis 1 and merged with the heads) is refused at load on every rank, with the way out."""
-    torch.manual_seed(0)
-    model, shape, classes = build("mha")
+def plain_export(model, shape, path, seq_first=False, opset=17):
+    """A plain torch.onnx.export, as a researcher writes it: the model in train mode (dropout 0,
+    so that PyTorch takes nn.MultiheadAttention's math path), the batch axis dynamic; no
+    tools/onnx_export.py (its BatchFirstAttention swap is not applied)."""
+    model.train()
+    x = torch.zeros((shape[0], 2) + tuple(shape[1:])) if seq_first else torch.zeros((2,) + tuple(shape))
+    torch.onnx.export(model, (x,), path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=opset, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {1 if seq_first else 0: "batch"}, "logits": {0: "batch"}})
     model.eval()
-    path = f"{root}/mha_plain.onnx"
-    torch.onnx.export(model, (torch.zeros((2,) + shape),), path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
-                      opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    write_data(root, shape, classes, 6, seed=1)
-    r = run("info", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), expect_ok=False)
-    out = r.stdout + r.stderr
-    check(r.returncode != 0 and "moves the batch axis" in out and "tools/onnx_export.py" in out,
-          f"mha exported by torch.onnx.export: expected a refusal naming tools/onnx_export.py, exit {r.returncode}, output {out}")
+
+
+def case_plain(name, seq_first=False, spectrum=False):
+    """nn.MultiheadAttention / nn.TransformerEncoderLayer exported by torch.onnx.export itself
+    (the math path: the batch moved to axis 1, merged with the heads [T, N*H, D] and with the
+    sequence [T*N, E]): loss, gradient, Hv and Gv against PyTorch, hessa check, and optionally
+    the full spectrum against numpy's eigvalsh of PyTorch's Hessian."""
+    torch.manual_seed(5)
+    model, shape, classes = build(name)
+    path = f"{root}/{name}_plain.onnx"
+    plain_export(model, shape, path, seq_first=seq_first)
+    have = graph_ops(path)
+    check({"Transpose", "Reshape", "Softmax", "MatMul"} <= have, f"{name} plain export: the graph holds {sorted(have)}; expected the math path of attention")
+    x, y = write_data(root, shape, classes, 7, seed=3)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(root, classes), "-hessa_onnx_chunk", "3"]
+    out = f"{root}/hvp"
+    run("hvp", *opts, "-hessa_onnx_weight_decay", "0.01", "-hessa_hvp_output", out)
+    params = json.load(open(f"{out}/params.json"))["params"]
+    ref = Reference(model, params, x, y, 0.01, seq_first=seq_first)
+    compare_hvp(out, ref, f"{name} (plain export)")
+    r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+    check(r.returncode == 0, f"{name} (plain export): hessa check failed:\n{r.stdout}\n{r.stderr}")
+    if spectrum:
+        ref0 = Reference(model, params, x, y, 0.0, seq_first=seq_first)
+        compare_full_spectra(opts, params, ref0.hessian(), ("",), f"{name} (plain export)")
 
 
 def read_full_spectrum(prefix):
@@ -594,7 +622,13 @@ elif case.startswith("token"):
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha", "encoder"):
     case_net(case)
     if case == "mha":
-        case_mha_plain_export()
+        case_plain("mha")
+elif case == "plain_encoder":  # nn.TransformerEncoderLayer(batch_first=True), plain torch.onnx.export
+    case_plain("encoder_mean")
+elif case == "plain_causal":  # the same with a causal float src_mask (PyTorch's baddbmm of the mask)
+    case_plain("encoder")
+elif case == "plain_seq_first":  # x [T, N, C], nn.MultiheadAttention(batch_first=False), causal attn_mask
+    case_plain("seq_first", seq_first=True, spectrum=True)
 elif case == "vit":
     case_vit()
 elif case == "layernorm":

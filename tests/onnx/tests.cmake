@@ -54,6 +54,11 @@ foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spect
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
+# Attention exported by a plain torch.onnx.export (the batch moved and merged with the heads:
+# the loader's layout layer, src/objective/onnx_layout.c).
+foreach(case plain_encoder plain_causal plain_seq_first)
+  hessa_add_onnx_case(${case})
+endforeach()
 # Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
 # full and per-block spectra), one class per sequence, and the tiny GPT (embeddings, a causal
 # self-attention block with LayerNorm and a GELU MLP: per-block spectra of attention, MLP and
