@@ -190,7 +190,7 @@ static int NormAxis(int64_t a, int R, const char *label, const char *what, Hessa
 static void RefuseBatchAxis(const HessaOnnxValue *x, const View *w, int a, const char *label, const char *doing, HessaStatus *st)
 {
   char d[300];
-  HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s ONNX axis %d of %s, which %s; hessa keeps samples apart and cannot %s across them", label, doing, a, Describe(x, d, sizeof d), w->merged ? "merges the batch with other axes" : "is the batch axis", doing);
+  HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s ONNX axis %d of %s, which %s; hessa keeps the samples apart and cannot mix them", label, doing, a, Describe(x, d, sizeof d), w->merged ? "merges the batch with other axes" : "is the batch axis");
 }
 
 /* ---- Transpose -------------------------------------------------------------------------- */
@@ -466,7 +466,7 @@ static void SoftmaxLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const char *la
   }
   if ((a = NormAxis(HessaOnnxAttrInt(node, "axis", -1), w.R, label, "axis", st)) < 0) return;
   if (a == w.p) {
-    RefuseBatchAxis(x, &w, a, label, "normalise over", st);
+    RefuseBatchAxis(x, &w, a, label, "normalises over", st);
     return;
   }
   SetIntAttr(node, "axis", Canon(&w, a), st);
@@ -482,7 +482,7 @@ static void LayerNormLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const char *
   GetView(x, &w);
   if ((a = NormAxis(HessaOnnxAttrInt(node, "axis", -1), w.R, label, "axis", st)) < 0) return;
   if (a <= w.p) {
-    RefuseBatchAxis(x, &w, w.p, label, "normalise over", st);
+    RefuseBatchAxis(x, &w, w.p, label, "normalises over", st);
     return;
   }
   SetIntAttr(node, "axis", Canon(&w, a), st);
@@ -521,7 +521,7 @@ static void ReduceLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnx
     int a = NormAxis(axes[k], w.R, label, "axis", st);
     if (a < 0) return;
     if (a == w.p) {
-      RefuseBatchAxis(x, &w, a, label, "reduce over", st);
+      RefuseBatchAxis(x, &w, a, label, "reduces over", st);
       return;
     }
     if (a < w.p) before++;
@@ -559,7 +559,7 @@ static void SliceLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxL
     int a = NormAxis(axes ? axes[k] : k, w.R, label, "axis", st);
     if (a < 0) return;
     if (a == w.p) {
-      RefuseBatchAxis(x, &w, a, label, "slice", st);
+      RefuseBatchAxis(x, &w, a, label, "slices", st);
       return;
     }
     canon[k] = Canon(&w, a);

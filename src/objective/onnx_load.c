@@ -1095,10 +1095,10 @@ static int FoldBatchArith(Loader *L, char op, int64_t u, int64_t v, int64_t *z, 
   int64_t c, k, ck;
   char    su[40], sv[40];
 
-  snprintf(su, sizeof su, bu ? "%lld*N" : "%lld", (long long)(bu ? HessaOnnxBatchFactor(u) : u));
-  snprintf(sv, sizeof sv, bv ? "%lld*N" : "%lld", (long long)(bv ? HessaOnnxBatchFactor(v) : v));
+  HessaOnnxDimsString(1, &u, su, sizeof su); /* "[N]", "[4N]", "[3]" */
+  HessaOnnxDimsString(1, &v, sv, sizeof sv);
   if (bu && bv) {
-    LoadError(L, "%s: %s of the batch size by the batch size (%s and %s): hessa supports shape arithmetic that keeps the batch a whole multiple c*N", label, op == 'M' ? "multiplication" : op == 'D' ? "division" : "arithmetic", su, sv);
+    LoadError(L, "%s: %s of the batch size by the batch size (%s and %s): hessa supports shape arithmetic that keeps the batch size N a whole multiple cN", label, op == 'M' ? "multiplication" : op == 'D' ? "division" : "arithmetic", su, sv);
     return 0;
   }
   c = bu ? HessaOnnxBatchFactor(u) : HessaOnnxBatchFactor(v);
@@ -1111,7 +1111,7 @@ static int FoldBatchArith(Loader *L, char op, int64_t u, int64_t v, int64_t *z, 
     *z = HessaOnnxBatchEntry(c / k);
     return 1;
   }
-  LoadError(L, "%s: %s %s and %s, where %s is the batch size: hessa supports only multiplying the batch by a positive integer and dividing it by a divisor of its factor", label,
+  LoadError(L, "%s: %s %s and %s, where %s is a multiple of the batch size N: hessa supports only multiplying it by a positive integer and dividing it by a divisor of its factor", label,
             op == 'A' ? "adds" : op == 'S' ? "subtracts" : op == 'M' ? "multiplies" : "divides", su, sv, bu ? su : sv);
   return 0;
 }

@@ -86,3 +86,7 @@ hessa_add_onnx_test(test_onnx_norm_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_nor
 # The attention kernels (batched MatMul, Where, Slice, Split, Squeeze, Unsqueeze, Expand) in
 # hand-built graphs by the derivative checker, and their refusals.
 hessa_add_onnx_test(test_onnx_attention ${CMAKE_CURRENT_LIST_DIR}/test_onnx_attention.c)
+# The layout layer (a batch moved by Transpose, merged with the heads or the sequence by
+# Reshape: nn.MultiheadAttention's math path) in hand-built graphs by the derivative checker,
+# the attention by loops, and its refusals.
+hessa_add_onnx_test(test_onnx_layout ${CMAKE_CURRENT_LIST_DIR}/test_onnx_layout.c)
