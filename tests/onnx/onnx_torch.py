@@ -20,7 +20,9 @@ CASE
   vit        a tiny vision transformer (class token expanded to the batch): as the models
              below, then the same graph at opset 18 (Split by num_outputs) and the full and
              per-block spectra against numpy's eigvalsh of PyTorch's Hessian (case_vit)
-  token_mlp token_class token_gpt  token data (-hessa_data_source tokens), see case_tokens
+  token_mlp token_class token_gpt token_tel  token data (-hessa_data_source tokens), see
+             case_tokens; token_tel: nn.TransformerEncoderLayer with a causal mask by a plain
+             torch.onnx.export, next-token targets and a padding mask
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -266,12 +268,12 @@ def case_net(name, opset=17, ops=(), not_ops=()):
     return ref, params, opts, path
 
 
-def plain_export(model, shape, path, seq_first=False, opset=17):
+def plain_export(model, shape, path, seq_first=False, opset=17, dtype=None):
     """A plain torch.onnx.export, as a researcher writes it: the model in train mode (dropout 0,
     so that PyTorch takes nn.MultiheadAttention's math path), the batch axis dynamic; no
     tools/onnx_export.py (its BatchFirstAttention swap is not applied)."""
     model.train()
-    x = torch.zeros((shape[0], 2) + tuple(shape[1:])) if seq_first else torch.zeros((2,) + tuple(shape))
+    x = torch.zeros((shape[0], 2) + tuple(shape[1:]), dtype=dtype) if seq_first else torch.zeros((2,) + tuple(shape), dtype=dtype)
     torch.onnx.export(model, (x,), path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=opset, input_names=["input"],
                       output_names=["logits"], dynamic_axes={"input": {1 if seq_first else 0: "batch"}, "logits": {0: "batch"}})
     model.eval()
@@ -576,7 +578,10 @@ def case_tokens(name):
     torch.manual_seed(5)
     model, shape, classes = build(name)
     path = f"{root}/{name}.onnx"
-    export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
+    if name == "token_tel":  # a plain torch.onnx.export: attention's math path inside (the layout layer)
+        plain_export(model, shape, path, dtype=torch.int64)
+    else:
+        export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
     next_token = name != "token_class"
     tokens, targets = write_tokens(root, 13, shape[0], 11, seed=29, mask=next_token)
     data = ["-hessa_data_source", "tokens", "-hessa_data_features", f"{root}/tokens.npy"]
@@ -611,7 +616,7 @@ def case_tokens(name):
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
-    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
+    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*"), "token_tel": ("tok,pos", "*self_attn*")}[name]
     compare_full_spectra(opts, params, ref.hessian(), subsets, name)
 
 
