@@ -97,6 +97,8 @@ static const char *ShapeString(const HessaOnnxValue *v, char *buf, size_t len)
   for (int d = 0; d < v->ndim && k < len; d++) {
     if (v->dims[d] == HESSA_ONNX_BATCH)
       k += (size_t)snprintf(buf + k, len - k, "%sN", d ? "," : "");
+    else if (HessaOnnxIsBatchEntry(v->dims[d]))
+      k += (size_t)snprintf(buf + k, len - k, "%s%lldN", d ? "," : "", (long long)HessaOnnxBatchFactor(v->dims[d]));
     else
       k += (size_t)snprintf(buf + k, len - k, "%s%lld", d ? "," : "", (long long)v->dims[d]);
   }
