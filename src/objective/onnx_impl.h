@@ -245,13 +245,20 @@ typedef struct {
   int     set;    /* the batched outputs take the layout below */
   int     axis;   /* ONNX axis of the batch */
   int64_t ka, kb; /* as lay_ka, lay_kb */
+  /* shared operands seen without a unit axis during this node's infer only ([T, 1, E] as
+   * [T, E] against [T, N, E]: the same data; kernels read offsets made by infer, not dims) */
+  int     n_swap;
+  int     swap[4];
+  int     swap_ndim[4];
+  int64_t swap_dims[4][HESSA_ONNX_MAX_DIMS];
 } HessaOnnxLayoutPlan;
 /* Before node's infer: translate its ONNX axes into per-sample axes (rewriting attributes, or
  * inputs through hooks) and plan its outputs' layouts; a node that cannot run on the layouts
  * of its inputs sets st (naming the node, the value and why). Not collective. */
 void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxLayoutHooks *hooks, HessaOnnxLayoutPlan *plan, HessaStatus *st);
-/* After node's infer: give its batched outputs the planned layout (checked against the
- * shapes infer set). Not collective. */
+/* After node's infer (also when infer failed: st already set): restore the operands seen
+ * without a unit axis, then give the batched outputs the planned layout (checked against
+ * the shapes infer set). Not collective. */
 void HessaOnnxLayoutAfter(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxLayoutPlan *plan, HessaStatus *st);
 /* The ONNX rank and dims of v (the batch entry as HessaOnnxBatchEntry(c)). Not collective. */
 int HessaOnnxLayoutOnnxDims(const HessaOnnxValue *v, int64_t *dims);

@@ -380,6 +380,18 @@ static void ElementwiseLayout(HessaOnnxGraph *g, HessaOnnxNode *node, int ref, c
     const HessaOnnxValue *v;
     if (node->in[i] < 0) continue;
     v = &g->values[node->in[i]];
+    /* a shared operand [T, 1, E] against [T, N, E] (the PyTorch tutorial's positional
+     * encoding of a seq-first model): per sample it is [T, E]; infer sees it so */
+    if (!v->batched && !w.merged && v->ndim <= w.R && v->ndim >= w.R - w.p && v->dims[v->ndim - (w.R - w.p)] == 1 && plan->n_swap < 4) {
+      int             drop = v->ndim - (w.R - w.p), k = plan->n_swap++;
+      HessaOnnxValue *u  = &g->values[node->in[i]];
+      plan->swap[k]      = node->in[i];
+      plan->swap_ndim[k] = u->ndim;
+      memcpy(plan->swap_dims[k], u->dims, sizeof plan->swap_dims[k]);
+      for (int a = drop; a + 1 < u->ndim; a++) u->dims[a] = u->dims[a + 1]; /* restored by HessaOnnxLayoutAfter */
+      u->dims[--u->ndim] = 0;
+      continue;
+    }
     if (v->batched) {
       if (!SameLayout(v, r)) {
         HessaStatusSet(st, HESSA_ERR_INPUT, "%s: inputs %s and %s hold the batch at different places; hessa needs the same layout for both", label, Describe(r, d1, sizeof d1), Describe(v, d2, sizeof d2));
@@ -390,8 +402,8 @@ static void ElementwiseLayout(HessaOnnxGraph *g, HessaOnnxNode *node, int ref, c
     /* a shared operand: right-aligned against the ONNX shape, it must not reach a pure
      * batch axis, and must have 1 at a merged one */
     if (v->ndim > w.R || (v->ndim >= w.R - w.p && (!w.merged || v->dims[v->ndim - (w.R - w.p)] != 1))) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s broadcasts against %s across the axis that holds the batch; hessa supports shared operands that reach only the axes after it%s", label, Describe(v, d1, sizeof d1), Describe(r, d2, sizeof d2),
-                     w.merged ? " (or have 1 there)" : "");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %s broadcasts against %s across the axis that holds the batch; hessa supports shared operands that reach only the axes after it, or have 1 there", label, Describe(v, d1, sizeof d1),
+                     Describe(r, d2, sizeof d2));
       return;
     }
   }
@@ -593,7 +605,11 @@ void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOn
     return;
   else if (IsElementwise(op))
     ElementwiseLayout(g, node, moved, label, plan, st);
-  else if (!strcmp(op, "MatMul") && node->n_in == 2)
+  else if (!strcmp(op, "Gather") && moved == 1 && node->n_in == 2 && !g->values[node->in[0]].batched && HessaOnnxAttrInt(node, "axis", 0) == 0) {
+    View w; /* an embedding of token ids whose batch is at axis p: the output's batch is at p too */
+    GetView(&g->values[node->in[1]], &w);
+    PlanFrom(plan, &w, w.p);
+  } else if (!strcmp(op, "MatMul") && node->n_in == 2)
     MatMulLayout(g, node, label, plan, st);
   else if (!strcmp(op, "Gemm"))
     GemmLayout(g, node, label, plan, st);
@@ -608,7 +624,7 @@ void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOn
   else
     HessaStatusSet(st, HESSA_ERR_INPUT,
                    "%s: input %s holds the batch at another place than alone in axis 0 (a Transpose or Reshape moved or merged it); hessa translates only Transpose, Reshape, MatMul, Gemm, Softmax, LogSoftmax, LayerNormalization, "
-                   "ReduceMean, ReduceSum, Slice and elementwise ops on such a value",
+                   "ReduceMean, ReduceSum, Slice, elementwise ops and an embedding Gather on such a value",
                    label, Describe(&g->values[node->in[moved]], d, sizeof d));
 }
 
@@ -617,7 +633,12 @@ void HessaOnnxLayoutAfter(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnn
 {
   char label[300], s[200];
 
-  if (!plan->set) return;
+  for (int k = 0; k < plan->n_swap; k++) { /* the shared operands as they are */
+    HessaOnnxValue *v = &g->values[plan->swap[k]];
+    v->ndim           = plan->swap_ndim[k];
+    memcpy(v->dims, plan->swap_dims[k], sizeof v->dims);
+  }
+  if (!plan->set || st->code) return;
   for (int o = 0; o < node->n_out; o++) {
     HessaOnnxValue *y = node->out[o] >= 0 ? &g->values[node->out[o]] : NULL;
     int             R;

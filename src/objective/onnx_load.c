@@ -1995,7 +1995,7 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     HessaOnnxLayoutHooks hooks = {LayoutNewInts, L};
     HessaOnnxLayoutBefore(g, node, &hooks, &plan, &ist);
     if (!ist.code) node->op->infer(g, node, &ist);
-    if (!ist.code) HessaOnnxLayoutAfter(g, node, &plan, &ist);
+    HessaOnnxLayoutAfter(g, node, &plan, &ist);
     if (ist.code) {
       /* the op's message may name the file already */
       if (strstr(ist.msg, L->path))
@@ -2027,12 +2027,12 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
       LoadError(L, "the graph output '%s' does not depend on the data input '%s'", y->name, g->values[g->input].name);
       goto done;
     }
-    if (HessaOnnxLayoutMoved(y)) {
+    if (HessaOnnxLayoutMoved(y) && y->lay_ka > 0) {
       int64_t d[HESSA_ONNX_MAX_DIMS];
       char    sh[200];
       int     r = HessaOnnxLayoutOnnxDims(y, d);
-      LoadError(L, "the graph output '%s' of shape %s holds the batch at axis %d%s; hessa reads one row per sample: put the batch first (e.g. out.transpose(0, 1) in the model, or batch_first=True)", y->name,
-                HessaOnnxDimsString(r, d, sh, sizeof sh), y->lay_axis, y->lay_ka > 0 ? " merged with other axes" : "");
+      LoadError(L, "the graph output '%s' of shape %s holds the batch at axis %d merged with other axes; hessa reads one row per sample: keep the batch an axis of its own (e.g. out.view(T, N, V) in the model, or batch_first=True)", y->name,
+                HessaOnnxDimsString(r, d, sh, sizeof sh), y->lay_axis);
       goto done;
     }
   }

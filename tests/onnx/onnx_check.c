@@ -68,6 +68,8 @@ static char *Dup(const char *s)
 }
 
 int OnnxTestInts(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints);
+int OnnxTestIntConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const int64_t *ints, int elem_type);
+int OnnxTestConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const double *data);
 
 /* the layout layer's new constants (HessaOnnxLayoutHooks) */
 static int LayoutNewInts(void *ctx, const char *name, int64_t n, const int64_t *ints)
@@ -132,7 +134,7 @@ PetscErrorCode OnnxTestAddNode(HessaOnnxGraph *g, const char op_type[], const He
     HessaStatus         *s = st ? st : &local;
     HessaOnnxLayoutBefore(g, &g->nodes[idx], &hooks, &plan, s);
     if (!s->code) op->infer(g, &g->nodes[idx], s);
-    if (!s->code) HessaOnnxLayoutAfter(g, &g->nodes[idx], &plan, s);
+    HessaOnnxLayoutAfter(g, &g->nodes[idx], &plan, s);
   }
   PetscCheck(st || !local.code, PETSC_COMM_SELF, local.code, "%s", local.msg);
   PetscFunctionReturn(0);

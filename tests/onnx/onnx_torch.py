@@ -22,7 +22,10 @@ CASE
              per-block spectra against numpy's eigvalsh of PyTorch's Hessian (case_vit)
   token_mlp token_class token_gpt token_tel  token data (-hessa_data_source tokens), see
              case_tokens; token_tel: nn.TransformerEncoderLayer with a causal mask by a plain
-             torch.onnx.export, next-token targets and a padding mask
+             torch.onnx.export, next-token targets and a padding mask; token_seq_first: a
+             seq-first model (ids [T, N], a positional buffer [T, 1, E],
+             nn.TransformerEncoderLayer(batch_first=False), logits [T, N, V]): the data's
+             [N, T] ids and targets line up with the output's sample n, out[:, n]
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -275,7 +278,7 @@ def plain_export(model, shape, path, seq_first=False, opset=17, dtype=None):
     model.train()
     x = torch.zeros((shape[0], 2) + tuple(shape[1:]), dtype=dtype) if seq_first else torch.zeros((2,) + tuple(shape), dtype=dtype)
     torch.onnx.export(model, (x,), path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=opset, input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {1 if seq_first else 0: "batch"}, "logits": {0: "batch"}})
+                      output_names=["logits"], dynamic_axes={"input": {1 if seq_first else 0: "batch"}, "logits": {1 if seq_first and dtype is not None else 0: "batch"}})
     model.eval()
 
 
@@ -543,11 +546,18 @@ class SeqReference(Reference):
     """Token data: x the int64 ids [N, T]; next-token targets [N, T] (-1: not predicted),
     the loss the mean cross-entropy over the predicted positions; or one class per sequence."""
 
-    def __init__(self, model, params, tokens, targets, wd, next_token=True):
+    def __init__(self, model, params, tokens, targets, wd, next_token=True, seq_first=False):
         super().__init__(model, params, np.zeros((1, 1)), np.zeros(1, dtype=np.int64), wd)
         self.x = torch.from_numpy(tokens).long()
         self.y = torch.from_numpy(targets).long()
         self.next_token = next_token
+        self.seq_first = seq_first
+        if seq_first:  # the model takes ids [T, N] and gives logits [T, N, V]
+            self.x = self.x.t()
+
+    def outputs(self, t):
+        z = super().outputs(t)
+        return z.transpose(0, 1) if self.seq_first else z
 
     def data_loss(self, z):
         if self.next_token:
@@ -578,8 +588,8 @@ def case_tokens(name):
     torch.manual_seed(5)
     model, shape, classes = build(name)
     path = f"{root}/{name}.onnx"
-    if name == "token_tel":  # a plain torch.onnx.export: attention's math path inside (the layout layer)
-        plain_export(model, shape, path, dtype=torch.int64)
+    if name in ("token_tel", "token_seq_first"):  # a plain torch.onnx.export: attention's math path inside (the layout layer)
+        plain_export(model, shape, path, seq_first=name == "token_seq_first", dtype=torch.int64)
     else:
         export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
     next_token = name != "token_class"
@@ -594,7 +604,7 @@ def case_tokens(name):
     opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data, "-hessa_onnx_weight_decay", "0.01", "-hessa_onnx_chunk", "4"]
     run("hvp", *opts, "-hessa_hvp_output", f"{root}/hvp")
     params = json.load(open(f"{root}/hvp/params.json"))["params"]
-    ref = SeqReference(model, params, tokens, targets, 0.01, next_token)
+    ref = SeqReference(model, params, tokens, targets, 0.01, next_token, seq_first=name == "token_seq_first")
     compare_hvp(f"{root}/hvp", ref, name)
     r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
     check(r.returncode == 0, f"{name}: hessa check failed:\n{r.stdout}\n{r.stderr}")
@@ -616,7 +626,7 @@ def case_tokens(name):
     # the full spectrum and per-block spectra (weight decay 0: the Hessian of the data loss)
     opts = [o for o in opts if o not in ("-hessa_onnx_weight_decay", "0.01")]
     ref.wd = 0.0
-    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*"), "token_tel": ("tok,pos", "*self_attn*")}[name]
+    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*"), "token_tel": ("tok,pos", "*self_attn*"), "token_seq_first": ("",)}[name]
     compare_full_spectra(opts, params, ref.hessian(), subsets, name)
 
 

@@ -56,7 +56,7 @@ endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
 # Attention exported by a plain torch.onnx.export (the batch moved and merged with the heads:
 # the loader's layout layer, src/objective/onnx_layout.c).
-foreach(case plain_encoder plain_causal plain_seq_first token_tel)
+foreach(case plain_encoder plain_causal plain_seq_first token_tel token_seq_first)
   hessa_add_onnx_case(${case})
 endforeach()
 # Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
