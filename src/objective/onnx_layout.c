@@ -380,6 +380,9 @@ static void ElementwiseLayout(HessaOnnxGraph *g, HessaOnnxNode *node, int ref, c
     const HessaOnnxValue *v;
     if (node->in[i] < 0) continue;
     v = &g->values[node->in[i]];
+    for (int k = 0; k < plan->n_swap; k++)
+      if (plan->swap[k] == node->in[i]) v = NULL; /* the same operand twice: seen already */
+    if (!v) continue;
     /* a shared operand [T, 1, E] against [T, N, E] (the PyTorch tutorial's positional
      * encoding of a seq-first model): per sample it is [T, E]; infer sees it so */
     if (!v->batched && !w.merged && v->ndim <= w.R && v->ndim >= w.R - w.p && v->dims[v->ndim - (w.R - w.p)] == 1 && plan->n_swap < 4) {
