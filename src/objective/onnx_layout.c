@@ -304,7 +304,7 @@ static void ReshapeLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const char *la
     } else if (ti < 1) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected positive entries, 0 or -1 in target shape %s, found %" PRId64 " at %d", label, ShapeText((int)nt, t, s1, sizeof s1), ti, i);
       return;
-    } else if (__builtin_mul_overflow(fixed, ti, &fixed) || fixed > A * B) {
+    } else if (__builtin_mul_overflow(fixed, ti, &fixed) || fixed > INT64_C(1) << 40) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s does not fit %s", label, ShapeText((int)nt, t, s1, sizeof s1), Describe(x, d, sizeof d));
       return;
     }
@@ -316,7 +316,8 @@ static void ReshapeLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const char *la
                    label, ShapeText((int)nt, t, s1, sizeof s1), Describe(x, d, sizeof d));
     return;
   }
-  if (q < 0) { /* the -1 takes the batch: c = A*B / fixed */
+  if (fixed > A * B || c > A * B) goto nofit; /* (and no overflow below) */
+  if (q < 0) {                                /* the -1 takes the batch: c = A*B / fixed */
     if ((A * B) % fixed) goto nofit;
     q = neg, c = A * B / fixed, neg = -1;
   } else if (neg >= 0) {
