@@ -72,7 +72,7 @@
 #include <stdint.h>
 
 #define HESSA_ONNX_MAX_DIMS 8
-#define HESSA_ONNX_BATCH INT64_C(-4611686018427387904) /* the symbolic batch entry of a shape: N */
+#define HESSA_ONNX_BATCH INT64_C(-4611686018427387904)     /* the symbolic batch entry of a shape: N */
 #define HESSA_ONNX_BATCH_MAX_FACTOR INT64_C(1099511627776) /* c*N entries: 1 <= c < this */
 /* Whether a shape entry is c * N, its c, and the entry of c * N. */
 static inline int HessaOnnxIsBatchEntry(int64_t e)

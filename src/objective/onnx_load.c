@@ -1114,7 +1114,11 @@ static int FoldBatchArith(Loader *L, char op, int64_t u, int64_t v, int64_t *z, 
     return 1;
   }
   LoadError(L, "%s: %s %s and %s, where %s is a multiple of the batch size N: hessa supports only multiplying it by a positive integer and dividing it by a divisor of its factor", label,
-            op == 'A' ? "adds" : op == 'S' ? "subtracts" : op == 'M' ? "multiplies" : "divides", su, sv, bu ? su : sv);
+            op == 'A'   ? "adds"
+            : op == 'S' ? "subtracts"
+            : op == 'M' ? "multiplies"
+                        : "divides",
+            su, sv, bu ? su : sv);
   return 0;
 }
 

@@ -324,9 +324,9 @@ static Outcome RunOutput(const char *casedir, const char *model, int k_out, char
     if (HessaOnnxLayoutMoved(y) && y->lay_ka == 0 && expect.value && y->lay_axis < expect.ndim && expect.dims[y->lay_axis] == m) {
       /* the layout layer moved the batch to ONNX axis p of the output (a Transpose of the
        * batched input): hessa's sample n is ONNX's out[..., n, ...] */
-      int      p = y->lay_axis, r = expect.ndim;
-      int64_t  inner = 1, outer = 1;
-      double  *re    = malloc((size_t)expect.size * sizeof(double) + 1);
+      int     p = y->lay_axis, r = expect.ndim;
+      int64_t inner = 1, outer = 1;
+      double *re = malloc((size_t)expect.size * sizeof(double) + 1);
       for (int a = 0; a < p; a++) outer *= expect.dims[a];
       for (int a = p + 1; a < r; a++) inner *= expect.dims[a];
       for (int64_t n = 0; n < m; n++)
