@@ -585,6 +585,37 @@ static void SliceLayout(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxL
   PlanFrom(plan, &w, w.p);
 }
 
+/* Concat and Split along an axis that is not the batch: every batched input in the same
+ * layout (a shared input cannot have the batch's size at that axis), the outputs too. */
+static void ConcatSplitLayout(HessaOnnxGraph *g, HessaOnnxNode *node, int moved, const char *label, HessaOnnxLayoutPlan *plan, HessaStatus *st)
+{
+  const HessaOnnxValue *x    = &g->values[node->in[moved]];
+  int                   dflt = !strcmp(node->op_type, "Split") ? 0 : -(1 << 30), a;
+  View                  w;
+  char                  d1[300], d2[300];
+
+  GetView(x, &w);
+  for (int i = 0; i < node->n_in; i++) {
+    const HessaOnnxValue *v = node->in[i] >= 0 ? &g->values[node->in[i]] : NULL;
+    if (!v || (i > 0 && !strcmp(node->op_type, "Split"))) continue; /* Split's sizes */
+    if (!v->batched || !SameLayout(v, x)) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: inputs %s and %s hold the batch at different places (or one has none); hessa needs the same layout for all", label, Describe(x, d1, sizeof d1), Describe(v, d2, sizeof d2));
+      return;
+    }
+  }
+  if (!HessaOnnxAttrGet(node, "axis") && dflt < -1) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: Concat without an axis attribute", label);
+    return;
+  }
+  if ((a = NormAxis(HessaOnnxAttrInt(node, "axis", dflt), w.R, label, "axis", st)) < 0) return;
+  if (a == w.p) {
+    RefuseBatchAxis(x, &w, a, label, !strcmp(node->op_type, "Split") ? "splits" : "concatenates along", st);
+    return;
+  }
+  SetIntAttr(node, "axis", Canon(&w, a), st);
+  PlanFrom(plan, &w, w.p);
+}
+
 /* HessaOnnxLayoutBefore - see onnx_impl.h. */
 void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxLayoutHooks *hooks, HessaOnnxLayoutPlan *plan, HessaStatus *st)
 {
@@ -623,12 +654,14 @@ void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOn
     LayerNormLayout(g, node, label, plan, st);
   else if ((!strcmp(op, "ReduceMean") || !strcmp(op, "ReduceSum")) && moved == 0)
     ReduceLayout(g, node, hooks, label, plan, st);
+  else if (!strcmp(op, "Concat") || (!strcmp(op, "Split") && moved == 0))
+    ConcatSplitLayout(g, node, moved, label, plan, st);
   else if (!strcmp(op, "Slice") && moved == 0)
     SliceLayout(g, node, hooks, label, plan, st);
   else
     HessaStatusSet(st, HESSA_ERR_INPUT,
                    "%s: input %s holds the batch at another place than alone in axis 0 (a Transpose or Reshape moved or merged it); hessa translates only Transpose, Reshape, MatMul, Gemm, Softmax, LogSoftmax, LayerNormalization, "
-                   "ReduceMean, ReduceSum, Slice, elementwise ops and an embedding Gather on such a value",
+                   "ReduceMean, ReduceSum, Slice, Concat, Split, elementwise ops and an embedding Gather on such a value",
                    label, Describe(&g->values[node->in[moved]], d, sizeof d));
 }
 

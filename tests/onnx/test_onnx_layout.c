@@ -10,11 +10,13 @@
  *     merged layouts ([2N,3,2] x [2N,2,3]), Softmax, merged INNER with the sequence by Reshape
  *     to [3N, 4], a Gemm on those rows, a Reshape to [3, N, 4] and a Transpose back;
  *   2 LayerNormalization, Slice of the sequence and ReduceMean over it (keepdims 0) on a value
- *     whose batch is at axis 1.
+ *     whose batch is at axis 1;
+ *   3 Split and Concat along the features of a value whose batch is at axis 1.
  * Then the forward of case 1 against the same attention computed by plain loops, and the
  * refusals: a Softmax over the axis the batch is merged into, a Reshape that splits the batch
  * from itself, a Reshape that moves it across the sequence, a MatMul that contracts a moved
- * batch, a Concat on a moved batch, a Reshape target without the batch. */
+ * batch, a Flatten of a moved batch, a Reshape target without the batch, a Slice of the
+ * merged axis, a Concat along the batch axis. */
 #include "onnx_check.h"
 #include "objective_test.h"
 #include <math.h>
@@ -22,7 +24,7 @@
 
 #define CHECK(cond, ...) PetscCheck(cond, PETSC_COMM_SELF, PETSC_ERR_PLIB, __VA_ARGS__)
 #define NS 20 /* samples */
-#define NCASES 3
+#define NCASES 4
 
 static int Perm(HessaOnnxGraph *g, int x, int n, const int64_t *perm, const char *out)
 {
@@ -76,6 +78,15 @@ static PetscErrorCode BuildCase(int k, HessaOnnxGraph **gp, const char **name)
     int m  = OnnxTestNode(g, "ReduceMean", 1, (int[]){OnnxTestBinary(g, "Mul", sl, sl, "sq")}, 2, red, "m");                                                                                                                        /* [N,4] */
     *name  = "LayerNormalization, Slice and ReduceMean over the sequence with the batch at axis 1";
     out    = OnnxTestBinary(g, "MatMul", m, OnnxTestParam(g, "W2", 2, (int64_t[]){4, 2}), "out");
+  } break;
+  case 3: {
+    /* Split(Tanh(xt) [3,N,4], axis 2, [1,3]) -> a, b; Concat(b * b, a, axis 2) [3,N,4]; back to [N,3,4] */
+    HessaOnnxAttr axis = OnnxTestAttrInt("axis", 2);
+    int           t = OnnxTestUnary(g, "Tanh", xt, "t"), parts[2] = {-1, -1}, cat;
+    PetscCall(OnnxTestAddNode(g, "Split", NULL, 2, (int[]){t, OnnxTestInts(g, "split", 2, (int64_t[]){1, 3})}, 2, (const char *[]){"pa", "pb"}, 1, &axis, parts, NULL));
+    cat   = OnnxTestNode(g, "Concat", 2, (int[]){OnnxTestBinary(g, "Mul", parts[1], parts[1], "bb"), parts[0]}, 1, &axis, "cat");
+    *name = "Split and Concat along the features with the batch at axis 1";
+    out   = OnnxTestBinary(g, "MatMul", Perm(g, cat, 3, (int64_t[]){1, 0, 2}, "cb"), OnnxTestParam(g, "W2", 2, (int64_t[]){4, 2}), "out");
   } break;
   }
   PetscCheck(out >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "case %d: building the graph failed", k);
@@ -181,8 +192,11 @@ static PetscErrorCode ExpectRefusal(int k, const char *expect)
   case 3: /* [3,N,4] transposed to [3,4,N] times W [N?]: the moved batch in the contracted axis */
     OnnxTestAddNode(g, "MatMul", NULL, 2, (int[]){Perm(g, xt, 3, (int64_t[]){0, 2, 1}, "xtt"), OnnxTestParam(g, "W", 2, (int64_t[]){5, 2})}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
     break;
-  case 4: { /* an op the layout layer does not translate */
-    HessaOnnxAttr a = OnnxTestAttrInt("axis", 2);
+  case 4: /* an op the layout layer does not translate */
+    OnnxTestAddNode(g, "Flatten", NULL, 1, (int[]){xt}, 1, (const char *[]){"out"}, 0, NULL, &out, &st);
+    break;
+  case 7: { /* Concat along the batch axis */
+    HessaOnnxAttr a = OnnxTestAttrInt("axis", 1);
     OnnxTestAddNode(g, "Concat", NULL, 2, (int[]){xt, xt}, 1, (const char *[]){"out"}, 1, &a, &out, &st);
   } break;
   case 5: /* a target with no batch entry (a fixed batch size) */
@@ -204,9 +218,10 @@ static PetscErrorCode Run(void)
                            "node 'Reshape_3' (Reshape): target shape [2, N, 6] of 'm' of shape [2N, 3, 2] would split the batch from itself or move it across other axes",
                            "node 'Reshape_3' (Reshape): target shape [N, 12] of 'xt' of shape [3, N, 4] would split the batch from itself or move it across other axes",
                            "the batch of the left operand is in the contracted axis",
-                           "node 'Concat_3' (Concat): input 'xt' of shape [3, N, 4] holds the batch at another place than alone in axis 0",
+                           "node 'Flatten_3' (Flatten): input 'xt' of shape [3, N, 4] holds the batch at another place than alone in axis 0",
                            "target shape [3, 2, 2] of 'xt' of shape [3, N, 4] has no entry that holds the batch",
-                           "slices ONNX axis 0 of 'm' of shape [2N, 3, 2], which merges the batch with other axes"};
+                           "slices ONNX axis 0 of 'm' of shape [2N, 3, 2], which merges the batch with other axes",
+                           "node 'Concat_3' (Concat): concatenates along ONNX axis 1 of 'xt' of shape [3, N, 4], which is the batch axis"};
 
   PetscFunctionBegin;
   OnnxTestParamSeed(31);
