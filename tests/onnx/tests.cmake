@@ -56,8 +56,13 @@ endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
 # Attention exported by a plain torch.onnx.export (the batch moved and merged with the heads:
 # the loader's layout layer, src/objective/onnx_layout.c).
-foreach(case plain_encoder plain_causal plain_seq_first token_tel token_seq_first)
+foreach(case plain_encoder plain_causal plain_seq_first)
   hessa_add_onnx_case(${case})
+endforeach()
+# token models around them (next-token targets, a padding mask, GD steps, spectra): 1 and 3
+# ranks only, 13-28 s each
+foreach(case token_tel token_seq_first)
+  hessa_add_onnx_case(${case} RANKS 1 3)
 endforeach()
 # Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
 # full and per-block spectra), one class per sequence, and the tiny GPT (embeddings, a causal
