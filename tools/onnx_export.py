@@ -26,8 +26,9 @@ The recipe (why: docs/onnx.md):
 - double(): float64 initializers, so theta is exactly the model's weights;
 - the dynamic batch axis lets hessa feed any number of samples per chunk;
 - every nn.MultiheadAttention (batch_first=True) is exported as BatchFirstAttention, the same
-  function over the same parameters with the batch kept first (PyTorch's math path merges the
-  batch with the heads, its eval-mode fast path cannot be exported).
+  function over the same parameters with the batch kept first (its eval-mode fast path cannot
+  be exported; PyTorch's math path, which merges the batch with the heads, also loads: a plain
+  torch.onnx.export in train mode with dropout 0, docs/onnx.md section 2.2).
 
 Import it to export a module you already have:
     sys.path.insert(0, "<hessa>/tools"); from onnx_export import export
@@ -52,7 +53,8 @@ class BatchFirstAttention(torch.nn.Module):
     under the same names (in_proj_weight, in_proj_bias, out_proj.weight, out_proj.bias), so the
     exported graph has the model's parameter table and computes the same function: the
     Hessian is the original model's. (PyTorch's own math path moves the batch to axis 1 and
-    merges it with the heads, [T, B*H, D], which hessa refuses; its fused fast path, taken
+    merges it with the heads, [T, B*H, D], which hessa reads through its layout layer when
+    exported by a plain torch.onnx.export in train mode; its fused fast path, taken
     in eval mode without gradients, is one opaque kernel that cannot be exported at all.)
     Supported: batch_first=True, equal q/k/v embedding sizes, no bias_k/bias_v, attn_mask
     None, bool [T, S] (True: not allowed) or float [T, S] (added); key_padding_mask None.
@@ -61,8 +63,8 @@ class BatchFirstAttention(torch.nn.Module):
     def __init__(self, mha):
         super().__init__()
         if not mha.batch_first:
-            raise ValueError("onnx_export: nn.MultiheadAttention(batch_first=False) takes [T, B, C]: hessa needs the batch as the first axis "
-                             "of the data; build it with batch_first=True")
+            raise ValueError("onnx_export: nn.MultiheadAttention(batch_first=False) takes [T, B, C]: export the model with a plain "
+                             "torch.onnx.export in train mode (dropout 0, dynamic_axes on the batch; docs/onnx.md section 2.2), or build it with batch_first=True")
         if not mha._qkv_same_embed_dim or mha.bias_k is not None or mha.add_zero_attn:
             raise ValueError("onnx_export: nn.MultiheadAttention with kdim/vdim != embed_dim, add_bias_kv or add_zero_attn is not supported")
         self.embed_dim, self.num_heads, self.batch_first = mha.embed_dim, mha.num_heads, True

@@ -82,6 +82,8 @@ const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t
   for (int d = 0; d < ndim && used < len; d++) {
     if (dims[d] == HESSA_ONNX_BATCH)
       used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
+    else if (HessaOnnxIsBatchEntry(dims[d]))
+      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64 "N", d ? ", " : "", HessaOnnxBatchFactor(dims[d]));
     else
       used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", dims[d]);
   }

@@ -21,12 +21,24 @@
  *   node has an op in the op table (HessaOnnxOpFind).
  *
  * Shapes of shape tensors
- *   Shape(x) of a batched x is an integer constant whose first entry is HESSA_ONNX_BATCH;
- *   folding keeps that entry opaque (Gather, Slice, Concat, Unsqueeze carry it), and
- *   Reshape reads it as "the batch". A graph exported with a fixed batch size B treats
- *   dims[0] of the input as the batch as well; a Reshape target whose first entry is
- *   B, 0, -1 or HESSA_ONNX_BATCH keeps the batch. Any other use of the batch (merging
- *   it with another axis, moving it by Transpose, reducing over it) is refused at load.
+ *   Shape(x) of a batched x is an integer constant whose entry at x's ONNX batch axis is
+ *   symbolic: c * N for a positive integer c (c = 1 unless the batch is merged with other
+ *   axes, as in nn.MultiheadAttention's [T, N*H, D]), encoded as HessaOnnxBatchEntry(c) =
+ *   HESSA_ONNX_BATCH + (c - 1) (so N itself is HESSA_ONNX_BATCH). Folding keeps such an entry
+ *   (Gather, Slice, Concat, Unsqueeze, integer Cast carry it; Mul by a positive constant and
+ *   Div by a divisor of c scale it); adding to it, multiplying it by itself or dividing it
+ *   inexactly is refused by name. Reshape reads it as "the batch times c" and the layout layer
+ *   (onnx_layout.c) places the batch of the result. A graph exported with a fixed batch size
+ *   B treats dims[0] of the input as the batch as well; a Reshape target whose first entry is
+ *   B, 0, -1 or HESSA_ONNX_BATCH keeps the batch.
+ *
+ * Layouts (onnx_layout.c)
+ *   PyTorch's attention moves the batch (x.transpose(0, 1)) and merges it with the heads
+ *   (reshape to [T, N*H, D]) or with the sequence ([T*N, E]). Kernels never see that: before
+ *   each node's infer the layout layer rewrites the node's axis attributes and inputs from
+ *   ONNX axes into per-sample axes (a Transpose that moves the batch becomes a per-sample
+ *   Transpose, a Reshape that merges it a per-sample Reshape), and after it records the
+ *   outputs' layouts. Ops it cannot translate refuse a moved batch by name.
  *
  * The passes (m samples of a chunk, b directions of a block)
  *   forward      y = f(x)                                           rows: m
@@ -60,7 +72,21 @@
 #include <stdint.h>
 
 #define HESSA_ONNX_MAX_DIMS 8
-#define HESSA_ONNX_BATCH INT64_C(-4611686018427387904) /* the symbolic batch entry of a shape */
+#define HESSA_ONNX_BATCH INT64_C(-4611686018427387904)     /* the symbolic batch entry of a shape: N */
+#define HESSA_ONNX_BATCH_MAX_FACTOR INT64_C(1099511627776) /* c*N entries: 1 <= c < this */
+/* Whether a shape entry is c * N, its c, and the entry of c * N. */
+static inline int HessaOnnxIsBatchEntry(int64_t e)
+{
+  return e >= HESSA_ONNX_BATCH && e < HESSA_ONNX_BATCH + HESSA_ONNX_BATCH_MAX_FACTOR - 1;
+}
+static inline int64_t HessaOnnxBatchFactor(int64_t e)
+{
+  return e - HESSA_ONNX_BATCH + 1;
+}
+static inline int64_t HessaOnnxBatchEntry(int64_t c)
+{
+  return HESSA_ONNX_BATCH + (c - 1);
+}
 
 typedef enum { HESSA_ONNX_CONST, HESSA_ONNX_PARAM, HESSA_ONNX_INPUT, HESSA_ONNX_RUNTIME } HessaOnnxValueKind;
 
@@ -79,6 +105,15 @@ typedef struct {
   int64_t *ivalue;         /* CONST integer data (malloc'd); else NULL */
   PetscInt offset;         /* PARAM: first index in theta; else -1 */
   int      producer;       /* index of the producing node, -1 for initializers and inputs */
+  /* The ONNX view of a batched value (onnx_layout.c): where the ONNX tensor holds the batch.
+   * lay_axis = 0, lay_ka = 0: ONNX axis 0 is the batch, dims are the ONNX dims. Otherwise the
+   * ONNX tensor has the batch at axis lay_axis, alone (lay_ka = 0: the per-sample dims are the
+   * ONNX dims without that axis) or merged (lay_ka, lay_kb > 0: ONNX dims[lay_axis] =
+   * lay_ka * N * lay_kb, the batch index in the middle; the per-sample dims are the ONNX dims
+   * with that entry replaced by lay_ka * lay_kb). Either way one sample's row is the ONNX
+   * tensor's sample n in ONNX order, and kernels see dims = [N, per-sample dims]. */
+  int     lay_axis;
+  int64_t lay_ka, lay_kb;
 } HessaOnnxValue;
 
 typedef enum { HESSA_ONNX_ATTR_FLOAT, HESSA_ONNX_ATTR_INT, HESSA_ONNX_ATTR_STRING, HESSA_ONNX_ATTR_FLOATS, HESSA_ONNX_ATTR_INTS, HESSA_ONNX_ATTR_TENSOR, HESSA_ONNX_ATTR_OTHER } HessaOnnxAttrType;
@@ -198,6 +233,37 @@ int HessaOnnxValueIsRead(const HessaOnnxGraph *g, int v);
 void HessaOnnxValueSetShape(HessaOnnxValue *v, int ndim, const int64_t *dims, int batched);
 /* Scratch memory of at least `bytes`, valid until the next call with the same owner. */
 void *HessaOnnxScratch(void *scratch_owner, size_t bytes, int slot);
+
+/* ---- the layout layer (onnx_layout.c), run by the loader around each node's infer ---- */
+typedef struct {
+  /* A new CONST 1-D int64 value holding ints[0..n-1] named after `name`: its index, -1 on a
+   * fault (the loader's status set). The values array may move. */
+  int (*new_ints)(void *ctx, const char *name, int64_t n, const int64_t *ints);
+  void *ctx;
+} HessaOnnxLayoutHooks;
+typedef struct {
+  int     set;    /* the batched outputs take the layout below */
+  int     axis;   /* ONNX axis of the batch */
+  int64_t ka, kb; /* as lay_ka, lay_kb */
+  /* shared operands seen without a unit axis during this node's infer only ([T, 1, E] as
+   * [T, E] against [T, N, E]: the same data; kernels read offsets made by infer, not dims) */
+  int     n_swap;
+  int     swap[4];
+  int     swap_ndim[4];
+  int64_t swap_dims[4][HESSA_ONNX_MAX_DIMS];
+} HessaOnnxLayoutPlan;
+/* Before node's infer: translate its ONNX axes into per-sample axes (rewriting attributes, or
+ * inputs through hooks) and plan its outputs' layouts; a node that cannot run on the layouts
+ * of its inputs sets st (naming the node, the value and why). Not collective. */
+void HessaOnnxLayoutBefore(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxLayoutHooks *hooks, HessaOnnxLayoutPlan *plan, HessaStatus *st);
+/* After node's infer (also when infer failed: st already set): restore the operands seen
+ * without a unit axis, then give the batched outputs the planned layout (checked against
+ * the shapes infer set). Not collective. */
+void HessaOnnxLayoutAfter(HessaOnnxGraph *g, HessaOnnxNode *node, const HessaOnnxLayoutPlan *plan, HessaStatus *st);
+/* The ONNX rank and dims of v (the batch entry as HessaOnnxBatchEntry(c)). Not collective. */
+int HessaOnnxLayoutOnnxDims(const HessaOnnxValue *v, int64_t *dims);
+/* Whether v is batched with the batch somewhere else than ONNX axis 0 alone. */
+int HessaOnnxLayoutMoved(const HessaOnnxValue *v);
 
 /* ---- the executor (onnx_exec.c) ---- */
 typedef struct _p_HessaOnnxExec *HessaOnnxExec;

@@ -97,6 +97,8 @@ static const char *ShapeString(const HessaOnnxValue *v, char *buf, size_t len)
   for (int d = 0; d < v->ndim && k < len; d++) {
     if (v->dims[d] == HESSA_ONNX_BATCH)
       k += (size_t)snprintf(buf + k, len - k, "%sN", d ? "," : "");
+    else if (HessaOnnxIsBatchEntry(v->dims[d]))
+      k += (size_t)snprintf(buf + k, len - k, "%s%lldN", d ? "," : "", (long long)HessaOnnxBatchFactor(v->dims[d]));
     else
       k += (size_t)snprintf(buf + k, len - k, "%s%lld", d ? "," : "", (long long)v->dims[d]);
   }
@@ -735,7 +737,7 @@ static int ContainsBatch(const HessaOnnxValue *v)
 {
   if (!v->is_int) return 0;
   for (int64_t i = 0; i < v->size; i++)
-    if (v->ivalue[i] == HESSA_ONNX_BATCH) return 1;
+    if (HessaOnnxIsBatchEntry(v->ivalue[i])) return 1;
   return 0;
 }
 
@@ -789,10 +791,11 @@ static void BroadcastNext(Broadcast *bc)
 
 static int FoldShape(Loader *L, HessaOnnxNode *node, const char *label)
 {
-  const HessaOnnxValue *x     = In(L, node, 0);
-  HessaOnnxValue       *y     = &L->g->values[node->out[0]];
-  int64_t               start = HessaOnnxAttrInt(node, "start", 0), end = HessaOnnxAttrInt(node, "end", x->ndim);
-  int                   r = x->ndim;
+  const HessaOnnxValue *x = In(L, node, 0);
+  HessaOnnxValue       *y = &L->g->values[node->out[0]];
+  int64_t               xd[HESSA_ONNX_MAX_DIMS];
+  int                   r     = HessaOnnxLayoutOnnxDims(x, xd); /* the ONNX view: the batch entry where the ONNX tensor has it */
+  int64_t               start = HessaOnnxAttrInt(node, "start", 0), end = HessaOnnxAttrInt(node, "end", r);
 
   if (start < 0) start += r;
   if (end < 0) end += r;
@@ -803,7 +806,7 @@ static int FoldShape(Loader *L, HessaOnnxNode *node, const char *label)
   y->ndim      = 1;
   y->dims[0]   = end > start ? end - start : 0;
   if (!AllocConst(L, y, label)) return 0;
-  for (int64_t d = start; d < end; d++) y->ivalue[d - start] = (d == 0 && x->batched) ? HESSA_ONNX_BATCH : x->dims[d];
+  for (int64_t d = start; d < end; d++) y->ivalue[d - start] = xd[d];
   return 1;
 }
 
@@ -975,7 +978,7 @@ static int FoldSlice(Loader *L, HessaOnnxNode *node, const char *label)
       LoadError(L, "%s: step 0", label);
       return 0;
     }
-    if (s == HESSA_ONNX_BATCH || e == HESSA_ONNX_BATCH) {
+    if (HessaOnnxIsBatchEntry(s) || HessaOnnxIsBatchEntry(e)) {
       LoadError(L, "%s: slice bounds use the batch size", label);
       return 0;
     }
@@ -1027,7 +1030,7 @@ static int FoldCast(Loader *L, HessaOnnxNode *node, const char *label)
     if (x->is_int && to_int)
       y->ivalue[i] = to == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL ? x->ivalue[i] != 0 : x->ivalue[i];
     else if (x->is_int) {
-      if (x->ivalue[i] == HESSA_ONNX_BATCH) {
+      if (HessaOnnxIsBatchEntry(x->ivalue[i])) {
         LoadError(L, "%s: casts the batch size to a float", label);
         return 0;
       }
@@ -1069,7 +1072,7 @@ static int FoldConstantOfShape(Loader *L, HessaOnnxNode *node, const char *label
   y->ndim      = (int)n;
   for (int64_t d = 0; d < n; d++) {
     if (shape[d] < 0) {
-      LoadError(L, "%s: shape entry %lld is %s", label, (long long)d, shape[d] == HESSA_ONNX_BATCH ? "the batch size (a batched constant is not supported)" : "negative");
+      LoadError(L, "%s: shape entry %lld is %s", label, (long long)d, HessaOnnxIsBatchEntry(shape[d]) ? "the batch size (a batched constant is not supported)" : "negative");
       return 0;
     }
     y->dims[d] = shape[d];
@@ -1084,8 +1087,43 @@ static int FoldConstantOfShape(Loader *L, HessaOnnxNode *node, const char *label
   return 1;
 }
 
+/* Integer arithmetic on a shape entry c*N (onnx_impl.h): multiplying by a positive constant
+ * k gives (c k) N, dividing by a k that divides c gives (c / k) N; anything else (adding to
+ * the batch, N * N, a division that does not come out whole) is refused by name. 0 with
+ * the error set when refused. */
+static int FoldBatchArith(Loader *L, char op, int64_t u, int64_t v, int64_t *z, const char *label)
+{
+  int     bu = HessaOnnxIsBatchEntry(u), bv = HessaOnnxIsBatchEntry(v);
+  int64_t c, k, ck;
+  char    su[40], sv[40];
+
+  HessaOnnxDimsString(1, &u, su, sizeof su); /* "[N]", "[4N]", "[3]" */
+  HessaOnnxDimsString(1, &v, sv, sizeof sv);
+  if (bu && bv) {
+    LoadError(L, "%s: %s of the batch size by the batch size (%s and %s): hessa supports shape arithmetic that keeps the batch size N a whole multiple cN", label, op == 'M' ? "multiplication" : op == 'D' ? "division" : "arithmetic", su, sv);
+    return 0;
+  }
+  c = bu ? HessaOnnxBatchFactor(u) : HessaOnnxBatchFactor(v);
+  k = bu ? v : u;
+  if (op == 'M' && k > 0 && !__builtin_mul_overflow(c, k, &ck) && ck < HESSA_ONNX_BATCH_MAX_FACTOR - 1) {
+    *z = HessaOnnxBatchEntry(ck);
+    return 1;
+  }
+  if (op == 'D' && bu && k > 0 && c % k == 0) {
+    *z = HessaOnnxBatchEntry(c / k);
+    return 1;
+  }
+  LoadError(L, "%s: %s %s and %s, where %s is a multiple of the batch size N: hessa supports only multiplying it by a positive integer and dividing it by a divisor of its factor", label,
+            op == 'A'   ? "adds"
+            : op == 'S' ? "subtracts"
+            : op == 'M' ? "multiplies"
+                        : "divides",
+            su, sv, bu ? su : sv);
+  return 0;
+}
+
 /* Add, Sub, Mul, Div with numpy broadcasting; integer arithmetic on the batch entry is
- * refused (the batch stays opaque). */
+ * FoldBatchArith's. */
 static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
 {
   const HessaOnnxValue *a = In(L, node, 0), *b = In(L, node, 1);
@@ -1097,7 +1135,7 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
     LoadError(L, "%s: needs two inputs of the same kind (integer or float)", label);
     return 0;
   }
-  if (ContainsBatch(a) || ContainsBatch(b)) {
+  if ((ContainsBatch(a) || ContainsBatch(b)) && !a->is_int) {
     LoadError(L, "%s: arithmetic on the batch size (a shape entry of the batch dimension) is not supported", label);
     return 0;
   }
@@ -1110,6 +1148,11 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
     if (y->is_int) {
       int64_t u = a->ivalue[ia], v = b->ivalue[ib], z = 0;
       int     bad = 0;
+      if (HessaOnnxIsBatchEntry(u) || HessaOnnxIsBatchEntry(v)) {
+        if (!FoldBatchArith(L, op, u, v, &z, label)) return 0;
+        y->ivalue[i] = z;
+        continue;
+      }
       switch (op) {
       case 'A':
         bad = __builtin_add_overflow(u, v, &z);
@@ -1127,7 +1170,7 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
           z = u / v;
         break;
       }
-      if (bad || z == HESSA_ONNX_BATCH) {
+      if (bad || HessaOnnxIsBatchEntry(z)) {
         LoadError(L, "%s: integer %s of %lld and %lld", label, op == 'D' ? "division (by zero or overflowing)" : "overflow", (long long)u, (long long)v);
         return 0;
       }
@@ -1135,7 +1178,9 @@ static int FoldArith(Loader *L, HessaOnnxNode *node, const char *label)
     } else {
       double u = a->value[ia], v = b->value[ib];
       double z = op == 'A' ? u + v : op == 'S' ? u - v : op == 'M' ? u * v : u / v;
-      if (!isfinite(z)) {
+      /* an infinite mask entry may pass through (PyTorch's baddbmm scales the float
+       * attn_mask by beta = 1): -inf * 1 stays -inf; a new infinity or a NaN is an error */
+      if (isnan(z) || (!isfinite(z) && isfinite(u) && isfinite(v))) {
         LoadError(L, "%s: the result %g is not finite", label, z);
         return 0;
       }
@@ -1175,9 +1220,9 @@ static int FoldElementwise(Loader *L, HessaOnnxNode *node, const char *label)
     double        u, v, z;
     u = a->is_int ? (double)a->ivalue[ia] : a->value[ia];
     v = b->is_int ? (double)b->ivalue[ib] : b->value[ib];
-    if (cmp && a->is_int && b->is_int && (a->ivalue[ia] == HESSA_ONNX_BATCH) != (b->ivalue[ib] == HESSA_ONNX_BATCH)) {
+    if (cmp && a->is_int && b->is_int && HessaOnnxIsBatchEntry(a->ivalue[ia]) != HessaOnnxIsBatchEntry(b->ivalue[ib])) {
       /* the batch size is some count >= 1: equal to no number below 1 (Expand's -1 test) */
-      int64_t other = a->ivalue[ia] == HESSA_ONNX_BATCH ? b->ivalue[ib] : a->ivalue[ia];
+      int64_t other = HessaOnnxIsBatchEntry(a->ivalue[ia]) ? b->ivalue[ib] : a->ivalue[ia];
       if (other >= 1) {
         LoadError(L, "%s: compares the batch size with %lld, which hessa cannot decide at load", label, (long long)other);
         return 0;
@@ -1281,6 +1326,28 @@ static int FoldWhere(Loader *L, HessaOnnxNode *node, const char *label)
     CopyElem(y, i, take ? a : b, take ? bc.off[1] : bc.off[2]);
   }
   return 1;
+}
+
+/* The layout layer's new constants (HessaOnnxLayoutHooks): per-sample axes of a node, named
+ * after the ONNX value they replace. */
+static int LayoutNewInts(void *ctx, const char *name, int64_t n, const int64_t *ints)
+{
+  Loader *L = (Loader *)ctx;
+  char    nm[400];
+  int     v;
+
+  for (int k = 0;; k++) {
+    snprintf(nm, sizeof nm, "%s:per_sample_%d", name, k);
+    if (FindValue(L, nm) < 0) break;
+  }
+  if ((v = AddNamedValue(L, nm, "per-sample axes")) < 0) return -1;
+  L->g->values[v].is_int    = 1;
+  L->g->values[v].elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+  L->g->values[v].ndim      = 1;
+  L->g->values[v].dims[0]   = n;
+  if (!AllocConst(L, &L->g->values[v], nm)) return -1;
+  memcpy(L->g->values[v].ivalue, ints, (size_t)n * sizeof *ints);
+  return v;
 }
 
 /* Fold one node of FoldOps whose inputs are constants (Shape: whose input's shape is known). */
@@ -1459,12 +1526,13 @@ void HessaOnnxGraphDestroy(HessaOnnxGraph **gp)
   *gp = NULL;
 }
 
-/* A graph input's shape: dims[0] is the batch (symbolic or fixed), the others fixed. */
+/* A graph input's shape: the batch is the one symbolic dimension, or else dims[0] (symbolic
+ * or fixed); the others are fixed. */
 static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue *v)
 {
   const Onnx__TypeProto__Tensor *tt                        = vi->type && vi->type->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? vi->type->tensor_type : NULL;
   int64_t                        dims[HESSA_ONNX_MAX_DIMS] = {0};
-  int                            et;
+  int                            et, batch_axis = 0;
 
   if (!tt || !tt->shape) {
     LoadError(L, "graph input '%s' has no tensor type with a shape", vi->name);
@@ -1480,17 +1548,27 @@ static void InputShape(Loader *L, const Onnx__ValueInfoProto *vi, HessaOnnxValue
     LoadError(L, "graph input '%s' has %zu dimensions; the data input needs 1 to %d (the batch first)", vi->name, tt->shape->n_dim, HESSA_ONNX_MAX_DIMS);
     return;
   }
-  for (size_t d = 1; d < tt->shape->n_dim; d++) {
+  /* the batch axis: the one symbolic dimension (dynamic_axes) when exactly one is and it is
+   * not the first (a seq-first model's x [T, N, E]); else the first */
+  {
+    int n_sym = 0, sym = 0;
+    for (size_t d = 0; d < tt->shape->n_dim; d++)
+      if (tt->shape->dim[d]->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) n_sym++, sym = (int)d;
+    if (n_sym == 1) batch_axis = sym;
+  }
+  for (size_t d = 0, k = 1; d < tt->shape->n_dim; d++) {
     const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+    if ((int)d == batch_axis) continue;
     if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dim->dim_value <= 0) {
-      LoadError(L, "graph input '%s': dimension %zu is %s%s%s; hessa needs fixed positive per-sample dimensions (only the first, the batch, may be symbolic)", vi->name, d,
+      LoadError(L, "graph input '%s': dimension %zu is %s%s%s; hessa needs fixed positive per-sample dimensions (only the batch may be symbolic)", vi->name, d,
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "symbolic ('" : "not a positive number", dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? dim->dim_param : "",
                 dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM ? "')" : "");
       return;
     }
-    dims[d] = dim->dim_value;
+    dims[k++] = dim->dim_value;
   }
   v->kind      = HESSA_ONNX_INPUT;
+  v->lay_axis  = batch_axis; /* the rows of the data are the ONNX input's samples x[:, n] */
   v->elem_type = et;
   v->is_int    = !ElemIsFloat(et);
   HessaOnnxValueSetShape(v, (int)tt->shape->n_dim, dims, 1);
@@ -1916,8 +1994,12 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
         break;
       }
     }
-    HessaStatus ist = {0};
-    node->op->infer(g, node, &ist);
+    HessaStatus          ist   = {0};
+    HessaOnnxLayoutPlan  plan  = {0};
+    HessaOnnxLayoutHooks hooks = {LayoutNewInts, L};
+    HessaOnnxLayoutBefore(g, node, &hooks, &plan, &ist);
+    if (!ist.code) node->op->infer(g, node, &ist);
+    HessaOnnxLayoutAfter(g, node, &plan, &ist);
     if (ist.code) {
       /* the op's message may name the file already */
       if (strstr(ist.msg, L->path))
@@ -1947,6 +2029,14 @@ static void BuildGraph(Loader *L, const Onnx__ModelProto *model, const HessaOnnx
     }
     if (g->input >= 0 && !y->batched) {
       LoadError(L, "the graph output '%s' does not depend on the data input '%s'", y->name, g->values[g->input].name);
+      goto done;
+    }
+    if (HessaOnnxLayoutMoved(y) && y->lay_ka > 0) {
+      int64_t d[HESSA_ONNX_MAX_DIMS];
+      char    sh[200];
+      int     r = HessaOnnxLayoutOnnxDims(y, d);
+      LoadError(L, "the graph output '%s' of shape %s holds the batch at axis %d merged with other axes; hessa reads one row per sample: keep the batch an axis of its own (e.g. out.view(T, N, V) in the model, or batch_first=True)", y->name,
+                HessaOnnxDimsString(r, d, sh, sizeof sh), y->lay_axis);
       goto done;
     }
   }

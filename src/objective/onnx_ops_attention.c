@@ -605,7 +605,7 @@ static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " is out of range or repeated for input '%s' of rank %d", label, axes ? axes[k] : k, x->name, r);
       return;
     }
-    if (t == 0 || s == HESSA_ONNX_BATCH) {
+    if (t == 0 || HessaOnnxIsBatchEntry(s)) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s on axis %" PRId64, label, t == 0 ? "step 0" : "a start that is the batch size", a);
       return;
     }
@@ -614,7 +614,7 @@ static void SliceInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: slices the batch axis of input '%s' %s (start %" PRId64 ", end %" PRId64 ", step %" PRId64 "); hessa keeps every sample", label, x->name, HessaOnnxDimsString(r, x->dims, buf, sizeof buf), s, e, t);
       return;
     }
-    if (e == HESSA_ONNX_BATCH) {
+    if (HessaOnnxIsBatchEntry(e)) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the end on axis %" PRId64 " is the batch size", label, a);
       return;
     }
@@ -852,6 +852,9 @@ static void ExpandInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
                        HessaOnnxDimsString((int)ns, shape, b1, sizeof b1), k, x->name, HessaOnnxDimsString(x->ndim, x->dims, b2, sizeof b2));
         return;
       }
+    } else if (HessaOnnxIsBatchEntry(shape[k])) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the shape %s holds a multiple of the batch size at axis %" PRId64 "; hessa expands only to the batch itself", label, HessaOnnxDimsString((int)ns, shape, b1, sizeof b1), k);
+      return;
     } else if (shape[k] < 0) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: negative entry %" PRId64 " in shape %s", label, shape[k], HessaOnnxDimsString((int)ns, shape, b1, sizeof b1));
       return;

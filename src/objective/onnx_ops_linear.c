@@ -432,7 +432,8 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
   char                  lab[256], s1[128], s2[128];
   const HessaOnnxValue *A, *B, *C = NULL;
   LinData               ld = {0};
-  int64_t               dims[2], Kb;
+  int64_t               dims[3], Kb;
+  int                   rows;
 
   if (node->n_in < 2 || node->n_in > 3 || node->n_out != 1 || node->in[0] < 0 || node->in[1] < 0) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: expected 2 or 3 inputs and 1 output, found %d and %d", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), node->n_in, node->n_out);
@@ -448,7 +449,10 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: transA = 1 is not supported (the batch must stay the first dimension of A)", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab));
     return;
   }
-  if (A->ndim != 2 || B->ndim != 2 || (C && C->ndim > 2)) {
+  /* the layout layer (onnx_layout.c) hands a Gemm whose batch is merged into the rows of A,
+   * ONNX A [T*N, K], as per-sample matrices [N, T, K]: the same GEMM with T rows a sample */
+  rows = A->batched && A->lay_ka > 0 && A->lay_axis == 0 && A->ndim == 3;
+  if ((A->ndim != 2 && !rows) || B->ndim != 2 || (C && C->ndim > 2)) {
     HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: Gemm needs 2-D A and B (and C of rank <= 2), found A %s, B %s", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(A->ndim, A->dims, s1, sizeof s1),
                    HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2));
     return;
@@ -459,8 +463,8 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     return;
   }
   ld.a_batched = A->batched;
-  ld.P         = A->batched ? 1 : A->dims[0];
-  ld.K         = A->dims[1];
+  ld.P         = rows ? A->dims[1] : A->batched ? 1 : A->dims[0];
+  ld.K         = A->dims[A->ndim - 1];
   ld.M         = ld.transB ? B->dims[0] : B->dims[1];
   Kb           = ld.transB ? B->dims[1] : B->dims[0];
   if (Kb != ld.K) {
@@ -468,8 +472,19 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
                    A->name, (long long)ld.K, HessaOnnxDimsString(B->ndim, B->dims, s2, sizeof s2), B->name, ld.transB, (long long)Kb);
     return;
   }
-  dims[0] = A->dims[0], dims[1] = ld.M;
-  if (C) {
+  dims[0] = A->dims[0], dims[1] = rows ? A->dims[1] : ld.M, dims[2] = ld.M;
+  if (C && rows && C->ndim == 2 && C->dims[0] != 1) {
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') has a row per batch row; hessa supports C of shape [M] or [1, M] when the batch is merged into the rows of A", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab),
+                   HessaOnnxDimsString(C->ndim, C->dims, s1, sizeof s1), C->name);
+    return;
+  }
+  if (C && rows) { /* [M] or [1, M] against the per-sample [T, M] */
+    if (C->dims[C->ndim - 1] != ld.M && C->dims[C->ndim - 1] != 1) {
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: %s: C %s ('%s') does not broadcast to the output's %lld columns", g->path, HessaOnnxNodeLabel(node, lab, sizeof lab), HessaOnnxDimsString(C->ndim, C->dims, s1, sizeof s1), C->name, (long long)ld.M);
+      return;
+    }
+    ld.has_c = 1;
+  } else if (C) {
     const HessaOnnxValue *v[2] = {NULL, C};
     HessaOnnxValue        y    = {.name = (char *)"the output"};
     int                   nd, bt;
@@ -485,7 +500,7 @@ static void GemmInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     }
     ld.has_c = 1;
   }
-  LinearFinish(g, node, &ld, 2, dims, C, st);
+  LinearFinish(g, node, &ld, rows ? 3 : 2, dims, C, st);
 }
 
 static void MatMulInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)

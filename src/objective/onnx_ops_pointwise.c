@@ -221,7 +221,8 @@ static void ClipBounds(HessaOnnxGraph *g, HessaOnnxNode *node, const char *label
 }
 
 /* Dropout's optional inputs: ratio (ignored at inference, but must not be a parameter or
- * a run-time value) and training_mode (must be a constant false). */
+ * a run-time value) and training_mode (must be a constant false, or true with a constant
+ * ratio 0: a model exported in train mode with dropout 0). */
 static void DropoutCheck(HessaOnnxGraph *g, HessaOnnxNode *node, const char *label, HessaStatus *st)
 {
   const HessaOnnxAttr *is_test = HessaOnnxAttrGet(node, "is_test");
@@ -243,6 +244,10 @@ static void DropoutCheck(HessaOnnxGraph *g, HessaOnnxNode *node, const char *lab
       return;
     }
     on = t->is_int ? t->ivalue[0] != 0 : t->value[0] != 0.0;
+    if (on && node->n_in > 1 && node->in[1] >= 0) { /* ratio 0 in training mode: the identity (nn.Dropout(0.0) of a model exported in train mode) */
+      const HessaOnnxValue *r = &g->values[node->in[1]];
+      if (r->size == 1 && (r->is_int ? r->ivalue && r->ivalue[0] == 0 : r->value && r->value[0] == 0.0)) on = 0;
+    }
     if (on) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: training_mode is true (random dropout); hessa analyses the inference graph (export the model in eval mode)", label);
       return;

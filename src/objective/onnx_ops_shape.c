@@ -20,7 +20,7 @@
 #include <string.h>
 
 /* what to do about the usual source of a batch that moves or merges with the heads */
-#define ATTENTION_HINT " (nn.MultiheadAttention's math path does this: export it with tools/onnx_export.py, docs/onnx.md section 2.2)"
+#define ATTENTION_HINT " (docs/onnx.md section 2.2 says which layouts of the batch load)"
 
 /* ---- load-time helpers ----------------------------------------------------------------- */
 
@@ -33,6 +33,8 @@ static const char *DimsString(int n, const int64_t *d, char *buf, size_t len)
   for (int i = 0; i < n && used < len; i++) {
     if (d[i] == HESSA_ONNX_BATCH)
       used += (size_t)snprintf(buf + used, len - used, "%sN", i ? ", " : "");
+    else if (HessaOnnxIsBatchEntry(d[i]))
+      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64 "N", i ? ", " : "", HessaOnnxBatchFactor(d[i]));
     else
       used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, i ? ", " : "", d[i]);
   }
@@ -227,7 +229,7 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   for (int i = start; i < nt; i++) {
     int64_t ti = t[i];
 
-    if (ti == HESSA_ONNX_BATCH) {
+    if (HessaOnnxIsBatchEntry(ti)) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s puts the batch at axis %d; %s", label, DimsString((int)nt, t, b1, sizeof b1), i, x->batched ? "the batch must stay the first axis" : "the input does not depend on the batch");
       return;
     }

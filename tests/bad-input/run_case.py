@@ -144,6 +144,36 @@ def onnx_class_token(name, features, width, expand_to):
     save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
 
 
+def onnx_heads(name, variant):
+    """nn.MultiheadAttention's math path in miniature (no torch), opset 17: input [batch, 3, 4]
+    transposed to [3, batch, 4], reshaped to heads [3, 2*batch, 2] (the target from Shape,
+    Gather, Mul by 2, Concat), transposed to [2*batch, 3, 2] ('m'), then back to [batch, 3, 4]
+    and a Gemm to 2 logits. variant: 'softmax' puts a Softmax over axis 0 of 'm' (the axis
+    that merges the batch with the heads); 'split' reshapes 'm' to [2, batch, 6] (the heads
+    out of the batch); 'square' computes batch * batch for the heads."""
+    from onnx import TensorProto, helper, save
+    i64 = lambda n, v: helper.make_tensor(n, TensorProto.INT64, [len(v)], v)
+    inits = [i64("three", [3]), i64("two1", [2]), i64("four", [4]), i64("six", [6]), i64("axes", [0]), helper.make_tensor("one", TensorProto.INT64, [], [1]),
+             helper.make_tensor("two", TensorProto.INT64, [], [2]),
+             helper.make_tensor("fc.weight", TensorProto.DOUBLE, [2, 12], [0.01 * (i % 5) for i in range(24)])]
+    T = lambda x, y, **k: helper.make_node("Transpose", [x], [y], perm=[1, 0, 2], **k)
+    nodes = [T("input", "xt"), helper.make_node("Shape", ["xt"], ["s"]), helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
+             helper.make_node("Mul", ["n", "n" if variant == "square" else "two"], ["n2"], name="square" if variant == "square" else "heads"),
+             helper.make_node("Unsqueeze", ["n", "axes"], ["n1"]), helper.make_node("Unsqueeze", ["n2", "axes"], ["n21"]),
+             helper.make_node("Concat", ["three", "n21", "two1"], ["t_heads"], axis=0), helper.make_node("Reshape", ["xt", "t_heads"], ["h"]), T("h", "m")]
+    if variant == "softmax":
+        nodes.append(helper.make_node("Softmax", ["m"], ["v"], axis=0, name="attn_softmax"))
+    elif variant == "split":
+        nodes += [helper.make_node("Concat", ["two1", "n1", "six"], ["t_split"], axis=0), helper.make_node("Reshape", ["m", "t_split"], ["v"], name="split_batch")]
+    else:
+        nodes.append(helper.make_node("Identity", ["m"], ["v"]))
+    nodes += [T("v", "o"), helper.make_node("Concat", ["three", "n1", "four"], ["t_back"], axis=0), helper.make_node("Reshape", ["o", "t_back"], ["r"]), T("r", "b"),
+              helper.make_node("Flatten", ["b"], ["f"], axis=1), helper.make_node("Gemm", ["f", "fc.weight"], ["logits"], transB=1)]
+    graph = helper.make_graph(nodes, "heads", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, ["batch", 3, 4])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", 2])], initializer=inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), name)
+
+
 def onnx_embedding(name, context, vocab, width=4):
     """A next-token ONNX model (no torch): int64 token ids [batch, context] -> Gather of the
     embedding table 'tok.weight' [vocab, width] -> MatMul 'head' [width, vocab] -> logits

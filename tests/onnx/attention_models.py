@@ -76,6 +76,35 @@ class Encoder(nn.Module):
         return self.head(self.layer(x, src_mask=self.causal).flatten(1))
 
 
+class EncoderMean(nn.Module):
+    """nn.TransformerEncoderLayer(batch_first=True, dropout 0, ReLU) and a linear classifier
+    on the mean over the sequence: for a plain torch.onnx.export (mha_plain)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(C, H, 12, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(C, CLASSES)
+
+    def forward(self, x):
+        return self.head(self.layer(x).mean(1))
+
+
+class SeqFirst(nn.Module):
+    """A seq-first model: x [T, N, C] (the batch at axis 1 of the ONNX input),
+    nn.MultiheadAttention(batch_first=False) with a causal mask, a residual, and a linear
+    classifier on the mean over the sequence (axis 0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(C, H)
+        self.register_buffer("causal", torch.triu(torch.full((T, T), float("-inf")), 1))
+        self.head = nn.Linear(C, CLASSES)
+
+    def forward(self, x):
+        y, _ = self.attn(x, x, x, attn_mask=self.causal, need_weights=False)
+        return self.head(torch.tanh(x + y).mean(0))
+
+
 def build_attention(name):
     """(model, per-sample input shape, classes) of an attention test model, or None."""
     if name == "attention":
@@ -86,4 +115,8 @@ def build_attention(name):
         return MHA(), (T, C), CLASSES
     if name == "encoder":
         return Encoder(), (T, C), CLASSES
+    if name == "encoder_mean":
+        return EncoderMean(), (T, C), CLASSES
+    if name == "seq_first":
+        return SeqFirst(), (T, C), CLASSES
     return None

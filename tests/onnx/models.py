@@ -3,6 +3,8 @@ PyTorch float64 references (double backward, the full Hessian) take seconds.
 Each builder returns (model, per-sample input shape, classes). Builders are called after
 torch.manual_seed, so the weights are reproducible; BatchNorm gets non-trivial running
 statistics and affine parameters, so its eval-mode form is not the identity."""
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -287,6 +289,52 @@ class TinyGPT(nn.Module):
         return self.head(self.lnf(x))
 
 
+class TokenEncoder(nn.Module):
+    """Next-token model around nn.TransformerEncoderLayer(batch_first=True, dropout 0) with a
+    causal float mask, for a PLAIN torch.onnx.export (onnx_torch.py case token_tel): token +
+    positional embeddings, the layer (PyTorch's math path of attention: the batch moved and
+    merged with the heads inside, batch-first at both ends), a head to logits [N, T, vocab]."""
+
+    def __init__(self, vocab=11, context=8, width=8, heads=2, hidden=12):
+        super().__init__()
+        self.context = context
+        self.tok = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(context, width)
+        self.layer = nn.TransformerEncoderLayer(width, heads, hidden, dropout=0.0, batch_first=True)
+        self.register_buffer("causal", torch.triu(torch.full((context, context), float("-inf")), 1))
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, idx):
+        x = self.tok(idx) + self.pos(torch.arange(self.context))
+        return self.head(self.layer(x, src_mask=self.causal))
+
+
+class SeqFirstLM(nn.Module):
+    """A seq-first language model in the style of PyTorch's transformer tutorial, for a plain
+    torch.onnx.export (onnx_torch.py case token_seq_first): ids [T, N] (the batch at axis 1),
+    an embedding scaled by sqrt(width) plus a positional encoding [T, 1, width] (a parameter started
+    at the sinusoids: a shared operand with 1 at the batch axis),
+    nn.TransformerEncoderLayer(batch_first=False) with a causal mask, logits [T, N, vocab]."""
+
+    def __init__(self, vocab=11, context=8, width=8, heads=2, hidden=12):
+        super().__init__()
+        self.width = width
+        self.tok = nn.Embedding(vocab, width)
+        pos = torch.arange(context).unsqueeze(1)
+        freq = torch.exp(torch.arange(0, width, 2) * (-math.log(10000.0) / width))
+        pe = torch.zeros(context, 1, width)
+        pe[:, 0, 0::2] = torch.sin(pos * freq)
+        pe[:, 0, 1::2] = torch.cos(pos * freq)
+        self.pe = nn.Parameter(pe)  # learned, from the sinusoids (hessa makes a float initializer added to activations a parameter)
+        self.layer = nn.TransformerEncoderLayer(width, heads, hidden, dropout=0.0)
+        self.register_buffer("causal", torch.triu(torch.full((context, context), float("-inf")), 1))
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, idx):
+        x = self.tok(idx) * math.sqrt(self.width) + self.pe[:idx.size(0)]
+        return self.head(self.layer(x, src_mask=self.causal))
+
+
 def _randomize_gpt_layernorm(model):
     """LayerNorm starts at weight ones and bias zeros (equal initializers the exporter would
     merge): give each its own values."""
@@ -392,6 +440,10 @@ def build(name):
         # the issue's tiny GPT: width 16, 2 heads, context 8, vocabulary 11, one block (MLP width 16
         # so that the full Hessian of PyTorch and hessa's full spectrum take seconds)
         return _randomize_gpt_layernorm(TinyGPT(hidden=16)), (8,), 11
+    if name == "token_seq_first":
+        return _randomize_gpt_layernorm(SeqFirstLM()), (8,), 11
+    if name == "token_tel":
+        return _randomize_gpt_layernorm(TokenEncoder()), (8,), 11
     if name == "vit":
         # 8x8 images, 4 patches of 4x4 and the class token, width 12, 2 heads, one block
         # (MLP width 12), 3 classes: n = 1323, so PyTorch's full Hessian takes seconds

@@ -67,6 +67,18 @@ static char *Dup(const char *s)
   return s ? strdup(s) : NULL;
 }
 
+int OnnxTestInts(HessaOnnxGraph *g, const char *name, int n, const int64_t *ints);
+int OnnxTestIntConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const int64_t *ints, int elem_type);
+int OnnxTestConst(HessaOnnxGraph *g, const char *name, int ndim, const int64_t *dims, const double *data);
+
+/* the layout layer's new constants (HessaOnnxLayoutHooks) */
+static int LayoutNewInts(void *ctx, const char *name, int64_t n, const int64_t *ints)
+{
+  char nm[300];
+  snprintf(nm, sizeof nm, "%s:per_sample", name);
+  return OnnxTestInts((HessaOnnxGraph *)ctx, nm, (int)n, ints);
+}
+
 PetscErrorCode OnnxTestAddNode(HessaOnnxGraph *g, const char op_type[], const HessaOnnxOp *op, int n_in, const int in[], int n_out, const char *const out_names[], int n_attr, const HessaOnnxAttr attr[], int out[], HessaStatus *st)
 {
   HessaOnnxNode *nd;
@@ -116,7 +128,14 @@ PetscErrorCode OnnxTestAddNode(HessaOnnxGraph *g, const char op_type[], const He
       memcpy(nd->attr[a].floats, attr[a].floats, (size_t)attr[a].n * sizeof(double));
     }
   }
-  op->infer(g, nd, st ? st : &local);
+  { /* as the loader does: the layout layer around infer (a batch moved by Transpose or merged by Reshape) */
+    HessaOnnxLayoutHooks hooks = {LayoutNewInts, g};
+    HessaOnnxLayoutPlan  plan;
+    HessaStatus         *s = st ? st : &local;
+    HessaOnnxLayoutBefore(g, &g->nodes[idx], &hooks, &plan, s);
+    if (!s->code) op->infer(g, &g->nodes[idx], s);
+    HessaOnnxLayoutAfter(g, &g->nodes[idx], &plan, s);
+  }
   PetscCheck(st || !local.code, PETSC_COMM_SELF, local.code, "%s", local.msg);
   PetscFunctionReturn(0);
 }

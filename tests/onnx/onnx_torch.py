@@ -10,11 +10,22 @@ CASE
              loss, gradient and Hv equal PyTorch's and gv.npy is skipped with a note.
   dense cnn resnet grouped gelu sigmoid layernorm layernorm13 softmax
              attention causal mha encoder (tests/onnx/attention_models.py; mha also: the
-             plain torch.onnx.export of nn.MultiheadAttention is refused with the way out)
+             plain torch.onnx.export of nn.MultiheadAttention, case_plain)
+  plain_encoder plain_causal plain_seq_first  a PLAIN torch.onnx.export (train mode, dropout
+             0: PyTorch's math path of attention, the batch moved and merged with the heads)
+             of nn.TransformerEncoderLayer(batch_first=True), of the same with a causal
+             src_mask, and of a seq-first model (x [T, N, C], nn.MultiheadAttention(
+             batch_first=False), causal attn_mask): hvp against PyTorch, hessa check, and
+             for the seq-first one the full spectrum against numpy (case_plain)
   vit        a tiny vision transformer (class token expanded to the batch): as the models
              below, then the same graph at opset 18 (Split by num_outputs) and the full and
              per-block spectra against numpy's eigvalsh of PyTorch's Hessian (case_vit)
-  token_mlp token_class token_gpt  token data (-hessa_data_source tokens), see case_tokens
+  token_mlp token_class token_gpt token_tel  token data (-hessa_data_source tokens), see
+             case_tokens; token_tel: nn.TransformerEncoderLayer with a causal mask by a plain
+             torch.onnx.export, next-token targets and a padding mask; token_seq_first: a
+             seq-first model (ids [T, N], a positional buffer [T, 1, E],
+             nn.TransformerEncoderLayer(batch_first=False), logits [T, N, V]): the data's
+             [N, T] ids and targets line up with the output's sample n, out[:, n]
              the model of models.py (layernorm13: exported at opset 13, nn.LayerNorm
              decomposed; layernorm: opset 17, LayerNormalization nodes) exported with tools/onnx_export.py (hessa's recipe) and
              run with -hessa_model onnx on 24 synthetic samples: `hessa hvp` (weight decay
@@ -143,9 +154,11 @@ class Reference:
     """The objective f(theta) = mean cross-entropy(model(x), y) + wd/2 |theta|^2 with theta in
     hessa's parameter order (params.json of hessa hvp), evaluated by PyTorch in float64."""
 
-    def __init__(self, model, params, x, y, wd, mse=False):
+    def __init__(self, model, params, x, y, wd, mse=False, seq_first=False):
         self.model, self.wd, self.mse = model.double().eval(), wd, mse
         self.x = torch.from_numpy(x).double()
+        if seq_first:  # the data holds samples [N, T, C]; the model takes x [T, N, C]
+            self.x = self.x.transpose(0, 1)
         self.y = torch.from_numpy(y).double() if mse else torch.from_numpy(y).long()
         self.names = [p["name"] for p in params]
         self.shapes = [tuple(p["shape"]) for p in params]
@@ -324,24 +337,48 @@ def case_net(name, opset=17, ops=(), not_ops=()):
     return ref, params, opts, path
 
 
-def case_mha_plain_export():
-    """nn.MultiheadAttention exported by torch.onnx.export itself (its math path: the batch
-    moved to axis 1 and merged with the heads) is refused at load on every rank, with the way out."""
-    path, plain = f"{REF_DIR}/mha_plain.onnx", f"{REF_DIR}/plain"  # the fixture writes them
+def plain_export(model, shape, path, seq_first=False, opset=17, dtype=None):
+    """A plain torch.onnx.export, as a researcher writes it: the model in train mode (dropout 0,
+    so that PyTorch takes nn.MultiheadAttention's math path), the batch axis dynamic; no
+    tools/onnx_export.py (its BatchFirstAttention swap is not applied)."""
+    model.train()
+    x = torch.zeros((shape[0], 2) + tuple(shape[1:]), dtype=dtype) if seq_first else torch.zeros((2,) + tuple(shape), dtype=dtype)
+    torch.onnx.export(model, (x,), path, training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False, opset_version=opset, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {1 if seq_first else 0: "batch"}, "logits": {1 if seq_first and dtype is not None else 0: "batch"}})
+    model.eval()
+
+
+def case_plain(name, seq_first=False, spectrum=False):
+    """nn.MultiheadAttention / nn.TransformerEncoderLayer exported by torch.onnx.export itself
+    (the math path: the batch moved to axis 1, merged with the heads [T, N*H, D] and with the
+    sequence [T*N, E]): loss, gradient, Hv and Gv against PyTorch, hessa check, and optionally
+    the full spectrum against numpy's eigvalsh of PyTorch's Hessian. The model, data and
+    references are the fixture's (REF_DIR)."""
+    path, folder, label = f"{REF_DIR}/{name}_plain.onnx", f"{REF_DIR}/{name}_plain", f"{name} (plain export)"
+    model = ref = None
     if FIXTURE:
-        torch.manual_seed(0)
-        model, shape, classes = build("mha")
-        model.eval()
-        torch.onnx.export(model, (torch.zeros((2,) + shape),), path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
-                          opset_version=17, input_names=["input"], output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-        os.makedirs(plain)
-        write_data(plain, shape, classes, 6, seed=1)
-        expected["plain classes"] = classes
-        return
-    r = run("info", "-hessa_model", "onnx", "-hessa_model_file", path, *data_options(plain, expected["plain classes"]), expect_ok=False)
-    out = r.stdout + r.stderr
-    check(r.returncode != 0 and "moves the batch axis" in out and "tools/onnx_export.py" in out,
-          f"mha exported by torch.onnx.export: expected a refusal naming tools/onnx_export.py, exit {r.returncode}, output {out}")
+        torch.manual_seed(5)
+        model, shape, classes = build(name)
+        plain_export(model, shape, path, seq_first=seq_first)
+        have = graph_ops(path)
+        check({"Transpose", "Reshape", "Softmax", "MatMul"} <= have, f"{label}: the graph holds {sorted(have)}; expected the math path of attention")
+        os.makedirs(folder, exist_ok=True)
+        x, y = write_data(folder, shape, classes, 7, seed=3)
+    classes = expect(f"classes {label}", lambda: classes)
+    opts = ["-hessa_model", "onnx", "-hessa_model_file", path, *data_options(folder, classes), "-hessa_onnx_chunk", "3"]
+    out = f"{root}/hvp_{name}_plain"
+    run("hvp", *opts, "-hessa_onnx_weight_decay", "0.01", "-hessa_hvp_output", out)
+    params = json.load(open(f"{out}/params.json"))["params"]
+    same_params(params, label)
+    if FIXTURE:
+        ref = Reference(model, params, x, y, 0.01, seq_first=seq_first)
+    compare_hvp(out, ref, label)
+    if not FIXTURE:
+        r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
+        check(r.returncode == 0, f"{label}: hessa check failed:\n{r.stdout}\n{r.stderr}")
+    if spectrum:
+        H = Reference(model, params, x, y, 0.0, seq_first=seq_first).hessian() if FIXTURE else None
+        compare_full_spectra(opts, params, H, ("",), label)
 
 
 def read_full_spectrum(prefix):
@@ -616,11 +653,18 @@ class SeqReference(Reference):
     """Token data: x the int64 ids [N, T]; next-token targets [N, T] (-1: not predicted),
     the loss the mean cross-entropy over the predicted positions; or one class per sequence."""
 
-    def __init__(self, model, params, tokens, targets, wd, next_token=True):
+    def __init__(self, model, params, tokens, targets, wd, next_token=True, seq_first=False):
         super().__init__(model, params, np.zeros((1, 1)), np.zeros(1, dtype=np.int64), wd)
         self.x = torch.from_numpy(tokens).long()
         self.y = torch.from_numpy(targets).long()
         self.next_token = next_token
+        self.seq_first = seq_first
+        if seq_first:  # the model takes ids [T, N] and gives logits [T, N, V]
+            self.x = self.x.t()
+
+    def outputs(self, t):
+        z = super().outputs(t)
+        return z.transpose(0, 1) if self.seq_first else z
 
     def data_loss(self, z):
         if self.next_token:
@@ -653,7 +697,10 @@ def case_tokens(name):
     if FIXTURE:  # the model and the token files
         torch.manual_seed(5)
         model, shape, classes = build(name)
-        export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
+        if name in ("token_tel", "token_seq_first"):  # a plain torch.onnx.export: attention's math path inside (the layout layer)
+            plain_export(model, shape, path, seq_first=name == "token_seq_first", dtype=torch.int64)
+        else:
+            export(model, torch.zeros((2,) + shape, dtype=torch.int64), path)
         tokens, targets = write_tokens(REF_DIR, 13, shape[0], 11, seed=29, mask=next_token)
         if not next_token:
             targets = np.arange(len(tokens), dtype=np.int64) % classes
@@ -668,7 +715,7 @@ def case_tokens(name):
     params = json.load(open(f"{root}/hvp/params.json"))["params"]
     same_params(params, name)
     if FIXTURE:
-        ref = SeqReference(model, params, tokens, targets, 0.01, next_token)
+        ref = SeqReference(model, params, tokens, targets, 0.01, next_token, seq_first=name == "token_seq_first")
     compare_hvp(f"{root}/hvp", ref, name)
     if not FIXTURE:
         r = run("check", *opts, "-hessa_check_step", "1e-5", "-hessa_check_tol_fd", "1e-6", expect_ok=False)
@@ -700,7 +747,7 @@ def case_tokens(name):
     if FIXTURE:
         ref.wd = 0.0
         H = ref.hessian()
-    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*")}[name]
+    subsets = {"token_mlp": ("", "tok,pos", "fc*"), "token_gpt": ("", "tok,pos", "*attn*", "*mlp*"), "token_tel": ("tok,pos", "*self_attn*"), "token_seq_first": ("",)}[name]
     compare_full_spectra(opts, params, H, subsets, name)
 
 
@@ -711,7 +758,13 @@ elif case.startswith("token"):
 elif case in ("dense", "cnn", "resnet", "grouped", "gelu", "sigmoid", "attention", "causal", "mha", "encoder"):
     case_net(case)
     if case == "mha":
-        case_mha_plain_export()
+        case_plain("mha")
+elif case == "plain_encoder":  # nn.TransformerEncoderLayer(batch_first=True), plain torch.onnx.export
+    case_plain("encoder_mean")
+elif case == "plain_causal":  # the same with a causal float src_mask (PyTorch's baddbmm of the mask)
+    case_plain("encoder")
+elif case == "plain_seq_first":  # x [T, N, C], nn.MultiheadAttention(batch_first=False), causal attn_mask
+    case_plain("seq_first", seq_first=True, spectrum=True)
 elif case == "vit":
     case_vit()
 elif case == "layernorm":

@@ -60,6 +60,16 @@ foreach(case dense mse checkpoint commands cnn resnet grouped gelu sigmoid spect
   hessa_add_onnx_case(${case})
 endforeach()
 hessa_add_onnx_case(analyze TIMEOUT 600)
+# Attention exported by a plain torch.onnx.export (the batch moved and merged with the heads:
+# the loader's layout layer, src/objective/onnx_layout.c).
+foreach(case plain_encoder plain_causal plain_seq_first)
+  hessa_add_onnx_case(${case})
+endforeach()
+# token models around them (next-token targets, a padding mask, GD steps, spectra): 1 and 3
+# ranks only, 13-28 s each
+foreach(case token_tel token_seq_first)
+  hessa_add_onnx_case(${case} RANKS 1 3)
+endforeach()
 # Token data (-hessa_data_source tokens): next-token with a padding mask (embeddings + MLP,
 # full and per-block spectra), one class per sequence, and the tiny GPT (embeddings, a causal
 # self-attention block with LayerNorm and a GELU MLP: per-block spectra of attention, MLP and
@@ -87,3 +97,7 @@ hessa_add_onnx_test(test_onnx_norm_check ${CMAKE_CURRENT_LIST_DIR}/test_onnx_nor
 # The attention kernels (batched MatMul, Where, Slice, Split, Squeeze, Unsqueeze, Expand) in
 # hand-built graphs by the derivative checker, and their refusals.
 hessa_add_onnx_test(test_onnx_attention ${CMAKE_CURRENT_LIST_DIR}/test_onnx_attention.c)
+# The layout layer (a batch moved by Transpose, merged with the heads or the sequence by
+# Reshape: nn.MultiheadAttention's math path) in hand-built graphs by the derivative checker,
+# the attention by loops, and its refusals.
+hessa_add_onnx_test(test_onnx_layout ${CMAKE_CURRENT_LIST_DIR}/test_onnx_layout.c)

@@ -214,13 +214,15 @@ save(model([helper.make_node("Relu", ["x"], ["y"])], [], [x4], [y], opset=11), "
 two = model([helper.make_node("Add", ["x", "x2"], ["y"], name="add")], [], [x4, helper.make_tensor_value_info("x2", TensorProto.FLOAT, ["N", 4])], [y])
 save(two, "bad_two_inputs.onnx")
 
-# the batch size in arithmetic: Reshape(x, [2 * N, -1])
+# the batch size in arithmetic: Reshape(x, [N * N, -1]) and Reshape(x, [N + 2, -1]) (2 * N is
+# fine: a batch merged with other axes)
 inits = [tensor("zero", np.array(0), np.int64), tensor("two", np.array(2), np.int64), tensor("axes0", np.array([0]), np.int64),
          tensor("m1", np.array([-1]), np.int64)]
-nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["n"]),
-         helper.make_node("Mul", ["n", "two"], ["n2"], name="double"), helper.make_node("Unsqueeze", ["n2", "axes0"], ["n1"]),
-         helper.make_node("Concat", ["n1", "m1"], ["shp"], axis=0), helper.make_node("Reshape", ["x", "shp"], ["y"])]
-save(model(nodes, inits, [x4], [y]), "bad_batch_arith.onnx")
+for name, op, other in (("bad_batch_arith.onnx", "Mul", "n"), ("bad_batch_add.onnx", "Add", "two")):
+    nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["n"]),
+             helper.make_node(op, ["n", other], ["n2"], name="arith"), helper.make_node("Unsqueeze", ["n2", "axes0"], ["n1"]),
+             helper.make_node("Concat", ["n1", "m1"], ["shp"], axis=0), helper.make_node("Reshape", ["x", "shp"], ["y"])]
+    save(model(nodes, inits, [x4], [y]), name)
 
 # a row of a float initializer (a parameter) taken by Gather: not a shape computation
 nodes = [helper.make_node("Gather", ["E", "one"], ["e"], name="embed"), helper.make_node("Add", ["x", "e"], ["y"])]

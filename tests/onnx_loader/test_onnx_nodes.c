@@ -321,6 +321,22 @@ static Outcome RunOutput(const char *casedir, const char *model, int k_out, char
     PetscInt              m = (PetscInt)feeds[0].dims[0];
     char                  msg[512];
     double                theta[1] = {0}; /* node cases have no initializers: no parameters */
+    if (HessaOnnxLayoutMoved(y) && y->lay_ka == 0 && expect.value && y->lay_axis < expect.ndim && expect.dims[y->lay_axis] == m) {
+      /* the layout layer moved the batch to ONNX axis p of the output (a Transpose of the
+       * batched input): hessa's sample n is ONNX's out[..., n, ...] */
+      int     p = y->lay_axis, r = expect.ndim;
+      int64_t inner = 1, outer = 1;
+      double *re = malloc((size_t)expect.size * sizeof(double) + 1);
+      for (int a = 0; a < p; a++) outer *= expect.dims[a];
+      for (int a = p + 1; a < r; a++) inner *= expect.dims[a];
+      for (int64_t n = 0; n < m; n++)
+        for (int64_t o = 0; o < outer; o++)
+          for (int64_t i = 0; i < inner; i++) re[(n * outer + o) * inner + i] = expect.value[(o * m + n) * inner + i];
+      free(expect.value);
+      expect.value = re;
+      for (int a = p; a > 0; a--) expect.dims[a] = expect.dims[a - 1];
+      expect.dims[0] = m;
+    }
     if (expect.ndim < 1 || expect.dims[0] != m || expect.size != (int64_t)m * y->size) {
       res = CASE_FAILED;
       snprintf(why, len, "%s: hessa's output has %lld values per sample, ONNX's %lld values for %lld samples", op, (long long)y->size, (long long)expect.size, (long long)m);
