@@ -74,11 +74,10 @@ const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len)
   return buf;
 }
 
-/* HessaOnnxDimsString - "[N, 3, 4]" (N: the batch entry) into buf, cut to len; returns
- * buf. Not collective. */
-const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t len)
+/* The dims with the batch entry shown as N (c*N entries as cN), between open and close. */
+static const char *DimsFormat(int ndim, const int64_t *dims, const char *open, const char *close, char *buf, size_t len)
 {
-  size_t used = (size_t)snprintf(buf, len, "[");
+  size_t used = (size_t)snprintf(buf, len, "%s", open);
   for (int d = 0; d < ndim && used < len; d++) {
     if (dims[d] == HESSA_ONNX_BATCH)
       used += (size_t)snprintf(buf + used, len - used, "%sN", d ? ", " : "");
@@ -87,8 +86,22 @@ const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t
     else
       used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, d ? ", " : "", dims[d]);
   }
-  if (used < len) snprintf(buf + used, len - used, "]");
+  if (used < len) snprintf(buf + used, len - used, "%s", close);
   return buf;
+}
+
+/* HessaOnnxDimsString - "[N, 3, 4]" (N: the batch entry) into buf, cut to len; returns
+ * buf. Not collective. */
+const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t len)
+{
+  return DimsFormat(ndim, dims, "[", "]", buf, len);
+}
+
+/* HessaOnnxDimsTuple - the same as a Python shape tuple, "(N, 3, 4)" or "(N,)", as the
+ * shape ops' messages print it. Not collective. */
+const char *HessaOnnxDimsTuple(int ndim, const int64_t *dims, char *buf, size_t len)
+{
+  return DimsFormat(ndim, dims, "(", ndim == 1 ? ",)" : ")", buf, len);
 }
 
 /* HessaOnnxValueIsRead - whether value v (-1: absent) is an input of some node or the

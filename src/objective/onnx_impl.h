@@ -227,6 +227,7 @@ double HessaOnnxAttrDecimal(const HessaOnnxNode *node, const char name[], double
 const char *HessaOnnxNodeLabel(const HessaOnnxNode *node, char *buf, size_t len);
 /* "[N, 3, 4]" for messages (N: the batch entry). */
 const char *HessaOnnxDimsString(int ndim, const int64_t *dims, char *buf, size_t len);
+const char *HessaOnnxDimsTuple(int ndim, const int64_t *dims, char *buf, size_t len);
 /* Whether value v (-1: absent) is read by a node or is the graph's output. */
 int HessaOnnxValueIsRead(const HessaOnnxGraph *g, int v);
 /* Set value v's shape (dims[0] = HESSA_ONNX_BATCH when batched) and its size. */

@@ -24,24 +24,6 @@
 
 /* ---- load-time helpers ----------------------------------------------------------------- */
 
-/* "(N, 3, 32, 32)" with the batch entry shown as N */
-static const char *DimsString(int n, const int64_t *d, char *buf, size_t len)
-{
-  size_t used = 0;
-
-  used += (size_t)snprintf(buf, len, "(");
-  for (int i = 0; i < n && used < len; i++) {
-    if (d[i] == HESSA_ONNX_BATCH)
-      used += (size_t)snprintf(buf + used, len - used, "%sN", i ? ", " : "");
-    else if (HessaOnnxIsBatchEntry(d[i]))
-      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64 "N", i ? ", " : "", HessaOnnxBatchFactor(d[i]));
-    else
-      used += (size_t)snprintf(buf + used, len - used, "%s%" PRId64, i ? ", " : "", d[i]);
-  }
-  if (used < len) snprintf(buf + used, len - used, n == 1 ? ",)" : ")");
-  return buf;
-}
-
 /* The per-sample shape of v: dims after the batch when batched, all dims otherwise. */
 static int PerSampleDims(const HessaOnnxValue *v, int64_t *d)
 {
@@ -163,7 +145,7 @@ static void FlattenInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   r    = x->ndim;
   axis = HessaOnnxAttrInt(node, "axis", 1);
   if (axis < -r || axis > r) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected axis in [%" PRId64 ", %" PRId64 "] for input '%s' of shape %s, found %" PRId64, label, -r, r, x->name, DimsString(x->ndim, x->dims, buf, sizeof buf), axis);
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected axis in [%" PRId64 ", %" PRId64 "] for input '%s' of shape %s, found %" PRId64, label, -r, r, x->name, HessaOnnxDimsTuple(x->ndim, x->dims, buf, sizeof buf), axis);
     return;
   }
   if (axis < 0) axis += r;
@@ -172,7 +154,7 @@ static void FlattenInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
   if (x->batched) {
     if (axis == 0 || odims[0] != 1) {
       HessaStatusSet(st, HESSA_ERR_INPUT, "%s: axis %" PRId64 " of input '%s' of shape %s merges the batch with other axes; expected axis 1 (or the axes between the batch and axis all of size 1)", label, axis, x->name,
-                     DimsString(x->ndim, x->dims, buf, sizeof buf));
+                     HessaOnnxDimsTuple(x->ndim, x->dims, buf, sizeof buf));
       return;
     }
     odims[0] = HESSA_ONNX_BATCH;
@@ -219,8 +201,8 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     if (t0 == -1 || t0 > 0)
       fixed_first = 1;
     else if (!(t0 == HESSA_ONNX_BATCH || (t0 == 0 && !allowzero))) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis%s", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2),
-                     ATTENTION_HINT);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s of batched input '%s' of shape %s does not keep the batch as its first axis%s", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), x->name,
+                     HessaOnnxDimsTuple(x->ndim, x->dims, b2, sizeof b2), ATTENTION_HINT);
       return;
     }
     out[0] = HESSA_ONNX_BATCH;
@@ -230,24 +212,25 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     int64_t ti = t[i];
 
     if (HessaOnnxIsBatchEntry(ti)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s puts the batch at axis %d; %s", label, DimsString((int)nt, t, b1, sizeof b1), i, x->batched ? "the batch must stay the first axis" : "the input does not depend on the batch");
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s puts the batch at axis %d; %s", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), i, x->batched ? "the batch must stay the first axis" : "the input does not depend on the batch");
       return;
     }
     if (ti == 0 && !allowzero) {
       if (i >= x->ndim) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s copies dimension %d of input '%s' of shape %s, which has only %d", label, DimsString((int)nt, t, b1, sizeof b1), i, x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), x->ndim);
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s copies dimension %d of input '%s' of shape %s, which has only %d", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), i, x->name, HessaOnnxDimsTuple(x->ndim, x->dims, b2, sizeof b2),
+                       x->ndim);
         return;
       }
       out[i] = x->dims[i];
     } else if (ti == -1) {
       if (neg >= 0 || (x->batched && t[0] == -1)) {
-        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s has more than one -1", label, DimsString((int)nt, t, b1, sizeof b1));
+        HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s has more than one -1", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1));
         return;
       }
       neg = i;
       continue;
     } else if (ti < 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected positive entries, 0 or -1 in target shape %s, found %" PRId64 " at %d%s", label, DimsString((int)nt, t, b1, sizeof b1), ti, i,
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected positive entries, 0 or -1 in target shape %s, found %" PRId64 " at %d%s", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), ti, i,
                      ti == 0 ? " (allowzero = 1: empty tensors are not supported)" : "");
       return;
     } else
@@ -258,7 +241,7 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     HessaStatusSet(st, HESSA_ERR_INPUT,
                    "%s: target shape %s of batched input '%s' of shape %s: cannot tell whether a first entry %" PRId64
                    " with a -1 at axis %d keeps the batch; export the model so that the first entry comes from the input's shape (x.view(x.size(0), -1)) or use Flatten",
-                   label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), t[0], neg);
+                   label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), x->name, HessaOnnxDimsTuple(x->ndim, x->dims, b2, sizeof b2), t[0], neg);
     return;
   }
   if (neg >= 0 && prod <= target && target % prod == 0) {
@@ -266,7 +249,7 @@ static void ReshapeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st
     prod     = target;
   }
   if (prod != target) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s does not fit input '%s' of shape %s (%" PRId64 " elements%s)%s", label, DimsString((int)nt, t, b1, sizeof b1), x->name, DimsString(x->ndim, x->dims, b2, sizeof b2), target,
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: target shape %s does not fit input '%s' of shape %s (%" PRId64 " elements%s)%s", label, HessaOnnxDimsTuple((int)nt, t, b1, sizeof b1), x->name, HessaOnnxDimsTuple(x->ndim, x->dims, b2, sizeof b2), target,
                    x->batched ? " per sample" : "", fixed_first ? ": it merges or splits the batch" : "");
     return;
   }
@@ -296,7 +279,7 @@ static void TransposeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   r = x->ndim;
   if ((attr = HessaOnnxAttrGet(node, "perm"))) {
     if (attr->type != HESSA_ONNX_ATTR_INTS || attr->n != r) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected perm of %d integers for input '%s' of shape %s, found %" PRId64 " entries", label, r, x->name, DimsString(r, x->dims, buf, sizeof buf), attr->type == HESSA_ONNX_ATTR_INTS ? attr->n : 0);
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: expected perm of %d integers for input '%s' of shape %s, found %" PRId64 " entries", label, r, x->name, HessaOnnxDimsTuple(r, x->dims, buf, sizeof buf), attr->type == HESSA_ONNX_ATTR_INTS ? attr->n : 0);
       return;
     }
     for (int k = 0; k < r; k++) {
@@ -311,7 +294,7 @@ static void TransposeInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *
   } else
     for (int k = 0; k < r; k++) perm[k] = r - 1 - k;
   if (x->batched && perm[0] != 0) {
-    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first%s", label, x->name, DimsString(r, x->dims, buf, sizeof buf), perm[0],
+    HessaStatusSet(st, HESSA_ERR_INPUT, "%s: the permutation moves the batch axis of input '%s' of shape %s (perm[0] = %" PRId64 "); expected the batch to stay first%s", label, x->name, HessaOnnxDimsTuple(r, x->dims, buf, sizeof buf), perm[0],
                    ATTENTION_HINT);
     return;
   }
@@ -488,7 +471,7 @@ static void PadInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
       continue;
     }
     if (begin[k] < -x->dims[k] || end[k] < -x->dims[k] || begin[k] > INT32_MAX || end[k] > INT32_MAX || (odims[k] = x->dims[k] + begin[k] + end[k]) < 1) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: pads %" PRId64 ", %" PRId64 " on axis %d of input '%s' of shape %s leave no element or are out of range", label, begin[k], end[k], k, x->name, DimsString(r, x->dims, buf, sizeof buf));
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: pads %" PRId64 ", %" PRId64 " on axis %d of input '%s' of shape %s leave no element or are out of range", label, begin[k], end[k], k, x->name, HessaOnnxDimsTuple(r, x->dims, buf, sizeof buf));
       return;
     }
   }
@@ -669,7 +652,7 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     const HessaOnnxValue *v = &g->values[node->in[k]];
 
     if (v->ndim != r || (batched && !v->batched && v->dims[0] != 1)) {
-      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s%s", label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name, DimsString(r, x0->dims, b2, sizeof b2),
+      HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s%s", label, k, v->name, HessaOnnxDimsTuple(v->ndim, v->dims, b1, sizeof b1), x0->name, HessaOnnxDimsTuple(r, x0->dims, b2, sizeof b2),
                      v->ndim == r ? " (an input without the batch must have a first dimension of 1 to be shared by every sample)" : "");
       return;
     }
@@ -679,8 +662,8 @@ static void ConcatInfer(HessaOnnxGraph *g, HessaOnnxNode *node, HessaStatus *st)
     else {
       for (int j = 0; j < q; j++)
         if (j != a && d[j] != ref[j]) {
-          HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s outside axis %" PRId64, label, k, v->name, DimsString(v->ndim, v->dims, b1, sizeof b1), x0->name,
-                         DimsString(r, x0->dims, b2, sizeof b2), axis);
+          HessaStatusSet(st, HESSA_ERR_INPUT, "%s: input %d '%s' of shape %s does not fit input 0 '%s' of shape %s outside axis %" PRId64, label, k, v->name, HessaOnnxDimsTuple(v->ndim, v->dims, b1, sizeof b1), x0->name,
+                         HessaOnnxDimsTuple(r, x0->dims, b2, sizeof b2), axis);
           return;
         }
       ref[a] += d[a];
